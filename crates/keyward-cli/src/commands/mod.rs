@@ -1,0 +1,18 @@
+//! One module per group of subcommands.
+
+mod crypt;
+mod key;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Key(cmd) => key::run(cmd),
+        Command::Encrypt(ring) => crypt::encrypt(&ring),
+        Command::Decrypt(args) => crypt::decrypt(&args),
+        Command::RotateToken(ring) => crypt::rotate(&ring),
+    }
+}

@@ -1,0 +1,27 @@
+//! `keyward`: the command-line tool of the keyward SDK.
+
+mod cli;
+mod commands;
+mod keys;
+mod stdio;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match commands::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One sentence per cause; errors of keyward never carry key material or plaintext.
+            let mut text = err.to_string();
+            for cause in err.chain().skip(1) {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+            }
+            eprintln!("keyward: error: {text}");
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `cargo xtask ci`: the whole CI pipeline, step by step, stopping at the first failure.
+//!
+//! Every cargo step uses `--workspace --all-features` and none sets `RUSTFLAGS`, so clippy, the
+//! tests and the docs share one build cache; only `cargo doc` gets `RUSTDOCFLAGS`, which does not
+//! touch the other steps' artifacts.
+
+use crate::cmd::{self, cargo};
+use crate::python;
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Runs python set-up, fmt, clippy, tests, doctests and docs, in that order.
+pub fn run() -> Result<()> {
+    banner("python");
+    let python = python::setup().context(failed("python"))?;
+
+    step("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step(
+        "clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+
+    // The repository rules (xtask/src/tidy.rs) are tests of the xtask member: they run here.
+    let mut tests = cargo();
+    if has_nextest() {
+        tests.args(["nextest", "run"]);
+    } else {
+        eprintln!("note: cargo-nextest is not installed; running the tests with cargo test");
+        tests.arg("test");
+    }
+    tests.args(["--workspace", "--all-features", "--no-fail-fast"]);
+    step("tests", with_interop(&mut tests, &python))?;
+
+    // nextest does not run doctests; cargo test does, and this reuses the build above.
+    step(
+        "doctests",
+        with_interop(
+            cargo().args(["test", "--workspace", "--all-features", "--doc"]),
+            &python,
+        ),
+    )?;
+
+    step(
+        "docs",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--all-features"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+
+    eprintln!("==> xtask ci: all steps passed");
+    Ok(())
+}
+
+/// Prints the line that opens a step.
+fn banner(name: &str) {
+    eprintln!("==> xtask ci: {name}");
+}
+
+/// The error context of a failed step, naming it.
+fn failed(name: &str) -> String {
+    format!("xtask ci: step `{name}` failed")
+}
+
+/// Runs one step: banner, command, and an error naming the step if it fails.
+fn step(name: &str, command: &mut Command) -> Result<()> {
+    banner(name);
+    cmd::run(command).context(failed(name))
+}
+
+/// Points the tests at the virtualenv's Python and makes the interop tests mandatory: with
+/// `KEYWARD_REQUIRE_INTEROP=1` they fail instead of skipping when Python is unusable.
+fn with_interop<'a>(command: &'a mut Command, python: &Path) -> &'a mut Command {
+    command
+        .env("KEYWARD_PYTHON", python)
+        .env("KEYWARD_REQUIRE_INTEROP", "1")
+}
+
+/// Whether `cargo nextest` is installed (`cargo nextest --version` exits with 0).
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}

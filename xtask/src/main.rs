@@ -1,0 +1,124 @@
+//! keyward's project tasks, run as `cargo xtask <command>` (matklad's cargo-xtask convention;
+//! the alias lives in `.cargo/config.toml`).
+//!
+//! - `ci`: the whole CI pipeline (`.ci/run` calls nothing else): the Python virtualenv for the
+//!   interop tests, `cargo fmt --check`, clippy with `-D warnings`, the tests and doctests, and the
+//!   docs with `-D warnings`.
+//! - `python`: create or update the virtualenv the interop tests use and print its interpreter.
+//! - `bench [-- <filter>...]`: run the criterion benchmarks and write `docs/BENCHMARKS.md`.
+//!
+//! The repository rules (crate layers, member manifests) are ordinary `#[test]`s in `tidy.rs`,
+//! as in rust-analyzer's xtask: xtask is a workspace member, so the `ci` test step runs them.
+
+mod bench;
+mod ci;
+mod cmd;
+mod python;
+#[cfg(test)]
+mod tidy;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// The help text, printed for `help` and, on standard error, for an unknown command.
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                     python set-up, fmt --check, clippy -D warnings, tests, doctests, docs
+  python                 create/update .venv for the interop tests and print its python path
+  bench [-- <filter>]    run the criterion benchmarks and write docs/BENCHMARKS.md
+  help                   print this text
+";
+
+/// A command line that parsed.
+#[derive(Debug, PartialEq, Eq)]
+enum Task {
+    /// `cargo xtask ci`.
+    Ci,
+    /// `cargo xtask python`.
+    Python,
+    /// `cargo xtask bench [-- <filter>...]`, with the words after `--`.
+    Bench {
+        /// Passed to the benchmark binaries after `--` (criterion's name filter).
+        filter: Vec<OsString>,
+    },
+    /// `cargo xtask help`, `-h` or `--help`.
+    Help,
+}
+
+/// Parses the arguments after the program name; `None` means "print usage and exit 2".
+fn parse(args: &[OsString]) -> Option<Task> {
+    let (first, rest) = args.split_first()?;
+    match (first.to_str()?, rest) {
+        ("ci", []) => Some(Task::Ci),
+        ("python", []) => Some(Task::Python),
+        ("bench", []) => Some(Task::Bench { filter: Vec::new() }),
+        ("bench", [dashes, filter @ ..]) if dashes == "--" => Some(Task::Bench {
+            filter: filter.to_vec(),
+        }),
+        ("help" | "-h" | "--help", []) => Some(Task::Help),
+        _ => None,
+    }
+}
+
+/// Runs the task named on the command line; exit status 2 for a usage error, 1 for a failure.
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let Some(task) = parse(&args) else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match task {
+        Task::Ci => ci::run(),
+        Task::Python => python::setup().map(|python| println!("{}", python.display())),
+        Task::Bench { filter } => bench::run(&filter),
+        Task::Help => {
+            print!("{USAGE}");
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Task, parse};
+    use std::ffi::OsString;
+
+    /// Turns string literals into an argument vector.
+    fn args(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn parses_the_commands() {
+        assert_eq!(parse(&args(&["ci"])), Some(Task::Ci));
+        assert_eq!(parse(&args(&["python"])), Some(Task::Python));
+        assert_eq!(
+            parse(&args(&["bench"])),
+            Some(Task::Bench { filter: vec![] })
+        );
+        assert_eq!(
+            parse(&args(&["bench", "--", "fernet/encrypt"])),
+            Some(Task::Bench {
+                filter: args(&["fernet/encrypt"])
+            })
+        );
+        assert_eq!(parse(&args(&["--help"])), Some(Task::Help));
+    }
+
+    #[test]
+    fn rejects_anything_else() {
+        assert_eq!(parse(&args(&[])), None);
+        assert_eq!(parse(&args(&["tidy"])), None);
+        assert_eq!(parse(&args(&["ci", "--fast"])), None);
+        assert_eq!(parse(&args(&["bench", "fernet"])), None);
+    }
+}
