@@ -8,7 +8,10 @@ use crate::key::{FernetKey, KeyId, read_env};
 use crate::token::{self, Plaintext};
 
 /// A list of keys where the first (the primary) encrypts and every key decrypts
-/// (Python `MultiFernet`).
+/// (Python `MultiFernet`; with one key, Python `Fernet`, see [`Fernet`]).
+///
+/// Every method that reads the clock has an `_at` twin that takes the time as seconds since the
+/// Unix epoch, for tests and for re-encryption that keeps a timestamp.
 ///
 /// To rotate a master key: put the new key first, keep the old ones after it, [`rotate`] every
 /// stored token, then drop the old keys. Each key has a non-secret [`KeyId`]; stores record the id
@@ -37,8 +40,23 @@ pub struct KeyRing {
     keys: Vec<FernetKey>,
 }
 
+/// Python's `Fernet` is a key ring of one key: `Fernet::new(key)` encrypts and decrypts under
+/// `key` alone, with the same methods (`encrypt`, `encrypt_at`, `decrypt`, `decrypt_with_ttl`,
+/// `decrypt_at`, `extract_timestamp`).
+///
+/// ```
+/// use keyward_core_crypto::{Fernet, FernetKey};
+/// use keyward_core_crypto::secrecy::ExposeSecret;
+///
+/// let fernet = Fernet::new(FernetKey::generate()?);
+/// let token = fernet.encrypt(b"api-secret");
+/// assert_eq!(fernet.decrypt(&token)?.expose_secret().as_slice(), b"api-secret");
+/// # Ok::<(), keyward_core_crypto::Error>(())
+/// ```
+pub type Fernet = KeyRing;
+
 impl KeyRing {
-    /// A ring of one key.
+    /// A ring of one key (Python `Fernet(key)`).
     pub fn new(primary: FernetKey) -> Self {
         Self {
             keys: vec![primary],

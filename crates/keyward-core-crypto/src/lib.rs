@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod cipher;
 pub mod ct;
 mod error;
 mod key;
@@ -9,10 +8,9 @@ mod keyring;
 pub mod private_file;
 mod token;
 
-pub use cipher::Fernet;
 pub use error::{Error, KeyFormatError, Result};
 pub use key::{FernetKey, KEY_LEN, KEY_TEXT_LEN, KeyId, ParseKeyIdError};
-pub use keyring::KeyRing;
+pub use keyring::{Fernet, KeyRing};
 pub use token::{MAX_CLOCK_SKEW, Plaintext};
 
 /// Re-exported so callers name the same `secrecy` types this crate returns.
