@@ -2,46 +2,16 @@
 //! driven through standard input and output as a user would.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
-use std::io::Write;
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use keyward_core_crypto::keyfile::load_key_file;
 use keyward_core_crypto::{FernetKey, KeyRing};
 
-/// Runs `keyward args...` with `stdin`, without inheriting a master key from the environment.
-fn keyward(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
-    cmd.args(args)
-        .env_remove("KEYWARD_MASTER_KEY")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    // keyward may exit before reading its input (a bad key is reported first): a broken pipe
-    // here is part of the scenario, not a failure of the test.
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts a clean failure: exit code 1, one sentence on stderr, no panic.
-fn assert_fails(out: &Output, needle: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(err.starts_with("keyward: error: "), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(err.contains(needle), "expected {needle:?} in {err}");
-    assert!(out.stdout.is_empty());
-}
+use common::{assert_fails, keyward, stderr};
 
 fn new_key_file(dir: &Path, name: &str) -> (std::path::PathBuf, FernetKey) {
     let path = dir.join(name);

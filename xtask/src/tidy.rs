@@ -43,11 +43,17 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     // DESIGN.md gives the CLI the facade and the testnet. The CLI is written before the facade
-    // exists, so it may also depend on the facade's constituents directly (today core-crypto);
-    // add the others here only when the CLI really needs them before the facade re-exports them.
+    // exists, so it may also depend on the facade's constituents directly (today core-crypto
+    // and signing); add the others here only when the CLI really needs them before the facade
+    // re-exports them.
     (
         "keyward-cli",
-        &["keyward", "keyward-testnet", "keyward-core-crypto"],
+        &[
+            "keyward",
+            "keyward-testnet",
+            "keyward-core-crypto",
+            "keyward-signing",
+        ],
     ),
     ("xtask", &[]),
 ];

@@ -55,7 +55,27 @@ pub enum Command {
         after_help = "Example (new key first, old key after it):\n  keyward rotate-token --key-file new.key --key-file old.key < old.token > new.token"
     )]
     RotateToken(RingArgs),
+    /// Sign a request (or build a WebSocket auth message) as a venue or service scheme expects,
+    /// and print it as JSON.
+    #[command(after_help = SIGN_HELP)]
+    Sign(Box<SignArgs>),
 }
+
+const SIGN_HELP: &str = "\
+Venues: binance, binance-ws, bybit, bybit-ws, okx, okx-ws, coinbase-exchange, coinbase-exchange-ws,
+coinbase-advanced, kraken, bitmex, bitmex-ws, deribit, deribit-ws, bitmart-ws, hmac-newline-v0,
+hmac-concat, hmac-concat-ws, keyward-v1.
+
+REST names print {\"method\", \"url\" (path?query as sent), \"headers\", \"body\"}; -ws names take
+--params JSON and print the signed parameters (binance-ws) or the auth message. --timestamp is
+always milliseconds; each venue converts it to its own unit. The secret is read from the
+environment variable named by --secret-env, never from an argument.
+
+Examples:
+  BINANCE_SECRET=... keyward sign --venue binance --api-key KEY --secret-env BINANCE_SECRET \\
+      --method POST --path /api/v3/order --query 'symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1'
+  OKX_SECRET=... OKX_PASS=... keyward sign --venue okx-ws --api-key KEY --secret-env OKX_SECRET \\
+      --passphrase-env OKX_PASS";
 
 /// `keyward key ...`
 #[derive(Debug, Subcommand)]
@@ -84,6 +104,62 @@ pub struct RingArgs {
     /// Without it, keys come from KEYWARD_MASTER_KEY.
     #[arg(long = "key-file", value_name = "FILE")]
     pub key_files: Vec<PathBuf>,
+}
+
+/// `keyward sign`
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The venue or scheme (see the list below).
+    #[arg(long, value_name = "NAME")]
+    pub venue: String,
+    /// The API key (a public identifier).
+    #[arg(long, value_name = "KEY")]
+    pub api_key: String,
+    /// The environment variable holding the secret.
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: String,
+    /// The environment variable holding the passphrase (OKX, Coinbase Exchange; BitMart's memo).
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// The HTTP method (REST names).
+    #[arg(long, value_name = "M")]
+    pub method: Option<String>,
+    /// The path, as sent (REST names).
+    #[arg(long, value_name = "P")]
+    pub path: Option<String>,
+    /// The query string without '?', exactly as sent.
+    #[arg(long, value_name = "Q", default_value = "")]
+    pub query: String,
+    /// The body, exactly as sent.
+    #[arg(long, value_name = "B", default_value = "")]
+    pub body: String,
+    /// A header to send, as NAME:VALUE (repeatable).
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// A header the signature covers (hmac-newline-v0, keyward-v1; repeatable).
+    #[arg(long = "signed-header", value_name = "NAME")]
+    pub signed_headers: Vec<String>,
+    /// The timestamp in milliseconds since the Unix epoch (default: now).
+    #[arg(long, value_name = "MS")]
+    pub timestamp: Option<u64>,
+    /// The nonce (Kraken, Deribit, keyward-v1; default: fresh).
+    #[arg(long, value_name = "N")]
+    pub nonce: Option<String>,
+    /// The expiry in seconds since the Unix epoch (BitMEX, Bybit WS, keyward-v1).
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub expires: Option<u64>,
+    /// The receive window in milliseconds (Binance: sent only when given; Bybit: default 5000).
+    #[arg(long, value_name = "MS")]
+    pub recv_window: Option<u64>,
+    /// The request or auth parameters as a JSON object (-ws names).
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+    /// Deribit client_signature data part (deribit-ws).
+    #[arg(long, value_name = "DATA")]
+    pub data: Option<String>,
+    /// hmac-newline-v0: sign the absolute URL ORIGIN + path?query.
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin: Option<String>,
 }
 
 /// `keyward decrypt`

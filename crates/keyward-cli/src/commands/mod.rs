@@ -2,6 +2,7 @@
 
 mod crypt;
 mod key;
+mod sign;
 
 use anyhow::Result;
 
@@ -14,5 +15,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Encrypt(ring) => crypt::encrypt(&ring),
         Command::Decrypt(args) => crypt::decrypt(&args),
         Command::RotateToken(ring) => crypt::rotate(&ring),
+        Command::Sign(args) => sign::run(&args),
     }
 }

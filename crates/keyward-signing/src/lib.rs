@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+
+mod clock;
+mod credentials;
+mod error;
+mod mac;
+mod options;
+mod params;
+mod presets;
+mod request;
+mod scheme;
+pub mod schemes;
+mod signer;
+#[cfg(test)]
+mod test_support;
+
+pub use clock::{Clock, FixedClock, MonotonicNonce, NonceSource, SystemClock};
+pub use credentials::Credentials;
+pub use error::{Error, Result};
+pub use options::SignOptions;
+pub use params::{QueryEncoding, build_query};
+pub use request::Request;
+pub use scheme::{Scheme, UnknownScheme};
+pub use signer::Signer;
+
+/// Re-exported so callers name the same `secrecy` types this crate takes.
+pub use secrecy;

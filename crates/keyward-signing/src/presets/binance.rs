@@ -1,0 +1,196 @@
+//! Binance spot: REST and WebSocket API.
+//!
+//! REST (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>):
+//! `signature = hex(HMAC-SHA256(secret, query || body))`, the query string and the form body
+//! concatenated without a separator, exactly as sent. `timestamp` (ms) is required, `recvWindow`
+//! optional; both, and then `signature`, are appended to the part that carries the signed
+//! parameters: the form body when there is one, else the query. The key goes in `X-MBX-APIKEY`.
+//! Non-ASCII values must be percent-encoded (UTF-8) before signing: build queries with
+//! [`crate::build_query`] and [`crate::QueryEncoding::Rfc3986`].
+//!
+//! WebSocket API (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/request-security>):
+//! the request parameters, `apiKey` included, sorted by name, joined as `name=value` with `&`,
+//! values as raw UTF-8 (not percent-encoded); `signature` is added to the parameters.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::options::SignOptions;
+use crate::params::{append_param, raw_param};
+use crate::request::Request;
+use crate::signer::Signer;
+
+pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+    let mut body = req.body_text()?.to_owned();
+    let present =
+        |name: &str| raw_param(&req.query, name).is_some() || raw_param(&body, name).is_some();
+    if present("signature") {
+        return Err(Error::InvalidRequest(
+            "it already carries a signature parameter".into(),
+        ));
+    }
+    let add_recv = o.recv_window_ms.filter(|_| !present("recvWindow"));
+    let add_ts = (!present("timestamp")).then(|| s.timestamp_ms(o));
+    let carrier = if body.is_empty() {
+        &mut req.query
+    } else {
+        &mut body
+    };
+    if let Some(recv) = add_recv {
+        append_param(carrier, "recvWindow", &recv.to_string());
+    }
+    if let Some(ts) = add_ts {
+        append_param(carrier, "timestamp", &ts.to_string());
+    }
+    let signature = s.mac.hex(&[req.query.as_bytes(), body.as_bytes()]);
+    let carrier = if body.is_empty() {
+        &mut req.query
+    } else {
+        &mut body
+    };
+    append_param(carrier, "signature", &signature);
+    req.body = body.into_bytes();
+    req.default_header("X-MBX-APIKEY", s.api_key.clone());
+    Ok(req)
+}
+
+pub(crate) fn ws_params(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
+    let mut params = params.clone();
+    if params.contains_key("signature") {
+        return Err(Error::InvalidParams(
+            "they already carry a signature".into(),
+        ));
+    }
+    params
+        .entry("apiKey")
+        .or_insert_with(|| Value::from(s.api_key.clone()));
+    if let Some(recv) = o.recv_window_ms {
+        params
+            .entry("recvWindow")
+            .or_insert_with(|| Value::from(recv));
+    }
+    params
+        .entry("timestamp")
+        .or_insert_with(|| Value::from(s.timestamp_ms(o)));
+    let mut pairs = Vec::with_capacity(params.len());
+    for (name, value) in &params {
+        pairs.push((name.as_str(), scalar_text(name, value)?));
+    }
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let payload = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let signature = s.mac.hex(&[payload.as_bytes()]);
+    params.insert("signature".into(), Value::from(signature));
+    Ok(Value::Object(params))
+}
+
+/// A parameter value as Binance signs it: strings raw, numbers and booleans as JSON prints them.
+pub(crate) fn scalar_text(name: &str, value: &Value) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(Error::InvalidParams(format!(
+            "parameter {name:?} must be a string, number or boolean"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{hmac256_hex, signer};
+    use crate::{Request, Scheme, SignOptions};
+
+    const TS: u64 = 1_700_000_000_123;
+
+    #[test]
+    fn get_with_query_appends_timestamp_then_signature_to_the_query() {
+        let s = signer(Scheme::Binance, None);
+        let out = s
+            .sign(
+                Request::get("/api/v3/account").with_query("omitZeroBalances=true"),
+                &SignOptions::at(TS),
+            )
+            .unwrap();
+        let signed = format!("omitZeroBalances=true&timestamp={TS}");
+        assert_eq!(
+            out.query,
+            format!("{signed}&signature={}", hmac256_hex(&signed))
+        );
+        assert!(out.body.is_empty());
+        assert_eq!(out.header("X-MBX-APIKEY"), Some("test-key"));
+    }
+
+    #[test]
+    fn post_with_body_signs_query_and_body_and_extends_the_body() {
+        let s = signer(Scheme::Binance, None);
+        let opts = SignOptions {
+            recv_window_ms: Some(5000),
+            ..SignOptions::at(TS)
+        };
+        let out = s
+            .sign(
+                Request::post("/api/v3/order")
+                    .with_query("symbol=LTCBTC")
+                    .with_body("side=BUY"),
+                &opts,
+            )
+            .unwrap();
+        let body = format!("side=BUY&recvWindow=5000&timestamp={TS}");
+        let sig = hmac256_hex(&format!("symbol=LTCBTC{body}"));
+        assert_eq!(out.query, "symbol=LTCBTC");
+        assert_eq!(out.body, format!("{body}&signature={sig}").into_bytes());
+    }
+
+    #[test]
+    fn empty_request_gets_only_timestamp_and_signature() {
+        let s = signer(Scheme::Binance, None);
+        let out = s
+            .sign(Request::get("/api/v3/openOrders"), &SignOptions::at(TS))
+            .unwrap();
+        let signed = format!("timestamp={TS}");
+        assert_eq!(
+            out.query,
+            format!("{signed}&signature={}", hmac256_hex(&signed))
+        );
+        // recvWindow only when asked for.
+        assert!(!out.query.contains("recvWindow"));
+    }
+
+    #[test]
+    fn given_timestamp_is_kept_and_percent_encoded_values_are_signed_as_sent() {
+        let s = signer(Scheme::Binance, None);
+        let q = "symbol=%EF%BC%91&timestamp=5";
+        let out = s
+            .sign(
+                Request::get("/api/v3/x").with_query(q),
+                &SignOptions::at(TS),
+            )
+            .unwrap();
+        assert_eq!(out.query, format!("{q}&signature={}", hmac256_hex(q)));
+        let again = s.sign(out, &SignOptions::default());
+        assert!(again.is_err(), "a signed request is not signed twice");
+    }
+
+    #[test]
+    fn ws_params_are_sorted_raw_utf8_and_signed() {
+        let s = signer(Scheme::Binance, None);
+        let params = serde_json::json!({"symbol": "１２", "quantity": "0.1", "newOrderRespType": "ACK", "test": true});
+        let out = s
+            .ws_auth(params.as_object().unwrap(), &SignOptions::at(TS))
+            .unwrap();
+        let payload = format!(
+            "apiKey=test-key&newOrderRespType=ACK&quantity=0.1&symbol=１２&test=true&timestamp={TS}"
+        );
+        assert_eq!(out["signature"], hmac256_hex(&payload));
+        assert_eq!(out["timestamp"], TS);
+        let bad = serde_json::json!({"x": [1]});
+        assert!(
+            s.ws_auth(bad.as_object().unwrap(), &SignOptions::at(TS))
+                .is_err()
+        );
+    }
+}

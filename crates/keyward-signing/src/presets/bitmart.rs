@@ -1,0 +1,43 @@
+//! BitMart WebSocket `login`.
+//!
+//! <https://developer-pro.bitmart.com/en/spot/#private-login>:
+//! `{"op":"login","args":[apiKey, timestamp, sign]}` with the timestamp in milliseconds and
+//! `sign = hex(HMAC-SHA256(secret, timestamp || "#" || memo || "#" || "bitmart.WebSocket"))`;
+//! the memo is the credentials' passphrase.
+
+use serde_json::{Value, json};
+
+use crate::error::Result;
+use crate::options::SignOptions;
+use crate::signer::Signer;
+
+pub(crate) fn ws_login(s: &Signer, o: &SignOptions) -> Result<Value> {
+    let memo = s.passphrase()?;
+    let ts = s.timestamp_ms(o).to_string();
+    let sign = s
+        .mac
+        .hex(&[ts.as_bytes(), b"#", memo.as_bytes(), b"#bitmart.WebSocket"]);
+    Ok(json!({"op": "login", "args": [s.api_key, ts, sign]}))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{hmac256_hex, signer};
+    use crate::{Request, Scheme, SignOptions};
+
+    #[test]
+    fn login_message() {
+        let s = signer(Scheme::Bitmart, Some("memo1"));
+        let msg = s
+            .ws_auth(&Default::default(), &SignOptions::at(123))
+            .unwrap();
+        assert_eq!(msg["args"][1], "123");
+        assert_eq!(msg["args"][2], hmac256_hex("123#memo1#bitmart.WebSocket"));
+        assert!(s.sign(Request::get("/x"), &SignOptions::at(1)).is_err());
+        assert!(
+            signer(Scheme::Bitmart, None)
+                .ws_auth(&Default::default(), &SignOptions::at(1))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! Deribit: the `deri-hmac-sha256` REST header and `public/auth` with `client_signature`.
+//!
+//! REST (<https://docs.deribit.com/#authentication>):
+//! `Authorization: deri-hmac-sha256 id=ClientId,ts=Timestamp,sig=Signature,nonce=Nonce` where
+//! `Signature = hex(HMAC-SHA256(secret, Timestamp \n Nonce \n RequestData))` and
+//! `RequestData = METHOD \n URI \n Body \n` (URI = path with query; Timestamp in ms).
+//!
+//! `public/auth` (<https://docs.deribit.com/#public-auth>), `grant_type` `client_signature`:
+//! `signature = hex(HMAC-SHA256(secret, timestamp \n nonce \n data))`; the data part is empty
+//! unless given. Without a given nonce, a random one is used.
+
+use serde_json::{Value, json};
+
+use crate::clock::random_hex;
+use crate::error::Result;
+use crate::options::SignOptions;
+use crate::request::Request;
+use crate::signer::Signer;
+
+fn nonce(o: &SignOptions) -> Result<String> {
+    match &o.nonce {
+        Some(n) => Ok(n.clone()),
+        None => random_hex(8),
+    }
+}
+
+pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+    let ts = s.timestamp_ms(o).to_string();
+    let nonce = nonce(o)?;
+    let url = req.url();
+    let sig = s.mac.hex(&[
+        ts.as_bytes(),
+        b"\n",
+        nonce.as_bytes(),
+        b"\n",
+        req.method.as_bytes(),
+        b"\n",
+        url.as_bytes(),
+        b"\n",
+        &req.body,
+        b"\n",
+    ]);
+    let header = format!(
+        "deri-hmac-sha256 id={},ts={ts},sig={sig},nonce={nonce}",
+        s.api_key
+    );
+    req.set_header("Authorization", header);
+    Ok(req)
+}
+
+pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
+    let ts = s.timestamp_ms(o);
+    let nonce = nonce(o)?;
+    let data = o.data.clone().unwrap_or_default();
+    let sig = s.mac.hex(&[
+        ts.to_string().as_bytes(),
+        b"\n",
+        nonce.as_bytes(),
+        b"\n",
+        data.as_bytes(),
+    ]);
+    Ok(
+        json!({"jsonrpc": "2.0", "method": "public/auth", "params": {
+            "grant_type": "client_signature", "client_id": s.api_key, "timestamp": ts,
+            "signature": sig, "nonce": nonce, "data": data
+        }}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{hmac256_hex, signer};
+    use crate::{Request, Scheme, SignOptions};
+
+    const TS: u64 = 1_700_000_000_555;
+
+    fn opts() -> SignOptions {
+        SignOptions {
+            nonce: Some("abcd".into()),
+            ..SignOptions::at(TS)
+        }
+    }
+
+    #[test]
+    fn get_with_query_and_post_with_body() {
+        let s = signer(Scheme::Deribit, None);
+        let out = s
+            .sign(
+                Request::get("/api/v2/private/get_account_summary").with_query("currency=BTC"),
+                &opts(),
+            )
+            .unwrap();
+        let sig = hmac256_hex(&format!(
+            "{TS}\nabcd\nGET\n/api/v2/private/get_account_summary?currency=BTC\n\n"
+        ));
+        assert_eq!(
+            out.header("Authorization").unwrap(),
+            format!("deri-hmac-sha256 id=test-key,ts={TS},sig={sig},nonce=abcd")
+        );
+        let body = r#"{"jsonrpc":"2.0","method":"private/buy","params":{"label":"ü"}}"#;
+        let out = s
+            .sign(
+                Request::post("/api/v2/private/buy").with_body(body),
+                &opts(),
+            )
+            .unwrap();
+        let sig = hmac256_hex(&format!("{TS}\nabcd\nPOST\n/api/v2/private/buy\n{body}\n"));
+        assert!(
+            out.header("Authorization")
+                .unwrap()
+                .contains(&format!("sig={sig},"))
+        );
+    }
+
+    #[test]
+    fn random_nonce_when_none_given() {
+        let s = signer(Scheme::Deribit, None);
+        let a = s
+            .sign(Request::get("/api/v2/private/x"), &SignOptions::at(TS))
+            .unwrap();
+        let b = s
+            .sign(Request::get("/api/v2/private/x"), &SignOptions::at(TS))
+            .unwrap();
+        assert_ne!(a.header("Authorization"), b.header("Authorization"));
+    }
+
+    #[test]
+    fn public_auth_client_signature() {
+        let s = signer(Scheme::Deribit, None);
+        let msg = s.ws_auth(&Default::default(), &opts()).unwrap();
+        assert_eq!(
+            msg["params"]["signature"],
+            hmac256_hex(&format!("{TS}\nabcd\n"))
+        );
+        assert_eq!(msg["params"]["grant_type"], "client_signature");
+        assert_eq!(msg["params"]["data"], "");
+        let with_data = SignOptions {
+            data: Some("x".into()),
+            ..opts()
+        };
+        let msg = s.ws_auth(&Default::default(), &with_data).unwrap();
+        assert_eq!(
+            msg["params"]["signature"],
+            hmac256_hex(&format!("{TS}\nabcd\nx"))
+        );
+    }
+}

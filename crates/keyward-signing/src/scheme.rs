@@ -1,0 +1,151 @@
+//! The schemes keyward signs with: venue presets and service schemes, by name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::mac::Algorithm;
+
+/// A signing scheme: a venue's rules or one of the service schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// Binance spot REST and WebSocket API.
+    Binance,
+    /// Bybit v5 REST and WebSocket `auth`.
+    Bybit,
+    /// OKX v5 REST and WebSocket `login`.
+    Okx,
+    /// Coinbase Exchange REST and WebSocket subscribe auth.
+    CoinbaseExchange,
+    /// Coinbase Advanced Trade with legacy HMAC API keys.
+    CoinbaseAdvanced,
+    /// Kraken spot REST.
+    Kraken,
+    /// BitMEX REST and WebSocket `authKeyExpires`.
+    Bitmex,
+    /// Deribit `deri-hmac-sha256` REST header and `public/auth` `client_signature`.
+    Deribit,
+    /// BitMart WebSocket `login`.
+    Bitmart,
+    /// `hmac-newline-v0`: compatible with a widespread Python pattern (see its module).
+    HmacNewlineV0,
+    /// `hmac-concat`: timestamp + METHOD + path + body (see its module).
+    HmacConcat,
+    /// `keyward-v1`: keyward's unambiguous scheme modelled on RFC 9421.
+    KeywardV1,
+}
+
+/// How a scheme turns the secret text into HMAC key bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecretEncoding {
+    /// The secret's UTF-8 bytes are the key.
+    Raw,
+    /// The secret is standard base64 of the key.
+    Base64,
+}
+
+impl Scheme {
+    /// Every scheme.
+    pub const ALL: [Scheme; 12] = [
+        Scheme::Binance,
+        Scheme::Bybit,
+        Scheme::Okx,
+        Scheme::CoinbaseExchange,
+        Scheme::CoinbaseAdvanced,
+        Scheme::Kraken,
+        Scheme::Bitmex,
+        Scheme::Deribit,
+        Scheme::Bitmart,
+        Scheme::HmacNewlineV0,
+        Scheme::HmacConcat,
+        Scheme::KeywardV1,
+    ];
+
+    /// The scheme's name, as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Binance => "binance",
+            Scheme::Bybit => "bybit",
+            Scheme::Okx => "okx",
+            Scheme::CoinbaseExchange => "coinbase-exchange",
+            Scheme::CoinbaseAdvanced => "coinbase-advanced",
+            Scheme::Kraken => "kraken",
+            Scheme::Bitmex => "bitmex",
+            Scheme::Deribit => "deribit",
+            Scheme::Bitmart => "bitmart",
+            Scheme::HmacNewlineV0 => "hmac-newline-v0",
+            Scheme::HmacConcat => "hmac-concat",
+            Scheme::KeywardV1 => "keyward-v1",
+        }
+    }
+
+    pub(crate) fn algorithm(self) -> Algorithm {
+        match self {
+            Scheme::Kraken => Algorithm::Sha512,
+            _ => Algorithm::Sha256,
+        }
+    }
+
+    pub(crate) fn secret_encoding(self) -> SecretEncoding {
+        match self {
+            Scheme::Kraken | Scheme::CoinbaseExchange => SecretEncoding::Base64,
+            _ => SecretEncoding::Raw,
+        }
+    }
+
+    /// Whether the scheme signs REST requests.
+    pub fn has_rest(self) -> bool {
+        !matches!(self, Scheme::Bitmart)
+    }
+
+    /// Whether the scheme builds a WebSocket auth message (or signed WebSocket parameters).
+    pub fn has_ws(self) -> bool {
+        !matches!(
+            self,
+            Scheme::CoinbaseAdvanced | Scheme::Kraken | Scheme::HmacNewlineV0 | Scheme::KeywardV1
+        )
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A scheme name that keyward does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown signing scheme {name:?}; known: {}", known())]
+pub struct UnknownScheme {
+    /// The name given.
+    pub name: String,
+}
+
+fn known() -> String {
+    Scheme::ALL.map(Scheme::name).join(", ")
+}
+
+impl FromStr for Scheme {
+    type Err = UnknownScheme;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scheme::ALL
+            .into_iter()
+            .find(|scheme| scheme.name() == s)
+            .ok_or_else(|| UnknownScheme { name: s.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for scheme in Scheme::ALL {
+            assert_eq!(scheme.name().parse::<Scheme>().unwrap(), scheme);
+        }
+        let err = "nope".parse::<Scheme>().unwrap_err();
+        assert!(err.to_string().contains("binance"));
+    }
+}

@@ -1,0 +1,120 @@
+//! `hmac-newline-v0`: byte-compatible with a widespread Python pattern for service-to-service
+//! signing.
+//!
+//! message = `METHOD \n url \n unix-seconds`, then `\n body` if the body is not empty, then
+//! `\n name:value` for each signed header, sorted by (lower-case) name;
+//! signature = hex(HMAC-SHA256(secret, message)). Headers `X-Timestamp`, `X-Signature` and
+//! `X-Algorithm: sha256`. The url is `path?query`, or `origin + path?query` with
+//! [`crate::SignOptions::origin`]. See [`crate::schemes`] for why this scheme is weaker than
+//! `keyward-v1`.
+
+use crate::error::{Error, Result};
+use crate::options::SignOptions;
+use crate::presets::secs;
+use crate::request::Request;
+use crate::signer::Signer;
+
+/// The message this scheme MACs, for a request that carries the signed headers.
+pub(crate) fn message(
+    req: &Request,
+    url: &str,
+    timestamp_secs: u64,
+    signed_headers: &[String],
+) -> Result<Vec<u8>> {
+    let mut msg = format!("{}\n{url}\n{timestamp_secs}", req.method).into_bytes();
+    if !req.body.is_empty() {
+        msg.push(b'\n');
+        msg.extend_from_slice(&req.body);
+    }
+    let mut names: Vec<String> = signed_headers
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let value = req.header(&name).ok_or_else(|| {
+            Error::InvalidRequest(format!("signed header {name} is not in the request"))
+        })?;
+        msg.extend_from_slice(format!("\n{name}:{value}").as_bytes());
+    }
+    Ok(msg)
+}
+
+pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+    let ts = secs(s.timestamp_ms(o));
+    let url = match &o.origin {
+        Some(origin) => format!("{}{}", origin.trim_end_matches('/'), req.url()),
+        None => req.url(),
+    };
+    let msg = message(&req, &url, ts, &o.signed_headers)?;
+    let sig = s.mac.hex(&[&msg]);
+    req.set_header("X-Timestamp", ts.to_string());
+    req.set_header("X-Signature", sig);
+    req.set_header("X-Algorithm", "sha256");
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{hmac256_hex, signer};
+    use crate::{Request, Scheme, SignOptions};
+
+    const TS: u64 = 1_700_000_000_900;
+
+    #[test]
+    fn get_with_query_no_body_line() {
+        let s = signer(Scheme::HmacNewlineV0, None);
+        let out = s
+            .sign(
+                Request::get("/v1/items").with_query("q=1"),
+                &SignOptions::at(TS),
+            )
+            .unwrap();
+        assert_eq!(
+            out.header("X-Signature").unwrap(),
+            hmac256_hex("GET\n/v1/items?q=1\n1700000000")
+        );
+        assert_eq!(out.header("X-Timestamp"), Some("1700000000"));
+        assert_eq!(out.header("X-Algorithm"), Some("sha256"));
+    }
+
+    #[test]
+    fn post_with_body_and_sorted_signed_headers() {
+        let s = signer(Scheme::HmacNewlineV0, None);
+        let req = Request::post("/v1/items")
+            .with_body(r#"{"name":"ü"}"#)
+            .with_header("X-Request-Id", "r1")
+            .with_header("Content-Type", "application/json");
+        let opts = SignOptions {
+            signed_headers: vec!["X-Request-Id".into(), "content-type".into()],
+            ..SignOptions::at(TS)
+        };
+        let out = s.sign(req, &opts).unwrap();
+        let msg = "POST\n/v1/items\n1700000000\n{\"name\":\"ü\"}\ncontent-type:application/json\nx-request-id:r1";
+        assert_eq!(out.header("X-Signature").unwrap(), hmac256_hex(msg));
+    }
+
+    #[test]
+    fn absolute_url_and_missing_signed_header() {
+        let s = signer(Scheme::HmacNewlineV0, None);
+        let opts = SignOptions {
+            origin: Some("https://svc.example/".into()),
+            ..SignOptions::at(TS)
+        };
+        let out = s.sign(Request::get("/a"), &opts).unwrap();
+        assert_eq!(
+            out.header("X-Signature").unwrap(),
+            hmac256_hex("GET\nhttps://svc.example/a\n1700000000")
+        );
+        let opts = SignOptions {
+            signed_headers: vec!["x-missing".into()],
+            ..SignOptions::at(TS)
+        };
+        assert!(s.sign(Request::get("/a"), &opts).is_err());
+        assert!(
+            s.ws_auth(&Default::default(), &SignOptions::at(TS))
+                .is_err()
+        );
+    }
+}

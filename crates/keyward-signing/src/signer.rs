@@ -1,0 +1,207 @@
+//! [`Signer`]: one credential prepared for one scheme.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::clock::{Clock, MonotonicNonce, NonceSource, SystemClock};
+use crate::credentials::{Credentials, short_key};
+use crate::error::{Error, Result};
+use crate::mac::PreparedMac;
+use crate::options::SignOptions;
+use crate::request::Request;
+use crate::scheme::{Scheme, SecretEncoding};
+use crate::{presets, schemes};
+
+/// A credential prepared for one [`Scheme`]: the keyed HMAC state is built once here and cloned
+/// per request.
+///
+/// ```
+/// use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
+/// use std::sync::Arc;
+///
+/// let creds = Credentials::new("my-key", "my-secret".into());
+/// let signer = Signer::new(Scheme::Binance, &creds)?
+///     .with_clock(Arc::new(FixedClock::new(1_700_000_000_000)));
+/// let sent = signer.sign(
+///     Request::post("/api/v3/order").with_body("symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1"),
+///     &SignOptions::default(),
+/// )?;
+/// let body = String::from_utf8(sent.body).unwrap();
+/// assert!(body.starts_with("symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1&timestamp=1700000000000&signature="));
+/// assert_eq!(sent.headers, vec![("X-MBX-APIKEY".to_owned(), "my-key".to_owned())]);
+/// # Ok::<(), keyward_signing::Error>(())
+/// ```
+pub struct Signer {
+    pub(crate) scheme: Scheme,
+    pub(crate) api_key: String,
+    pub(crate) mac: PreparedMac,
+    pub(crate) passphrase: Option<SecretString>,
+    /// Further keys whose signatures are attached too (keyward-v1, during key rotation).
+    pub(crate) additional: Vec<(String, PreparedMac)>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Set by `with_nonces`, or created over the clock on first use.
+    nonces: OnceLock<Arc<dyn NonceSource>>,
+}
+
+impl Signer {
+    /// Prepares `credentials` for `scheme`. Fails only if the secret is not in the form the
+    /// venue issues (Kraken and Coinbase Exchange secrets are base64).
+    pub fn new(scheme: Scheme, credentials: &Credentials) -> Result<Self> {
+        Ok(Self {
+            scheme,
+            api_key: credentials.api_key().to_owned(),
+            mac: prepare(scheme, credentials.secret())?,
+            passphrase: credentials.passphrase().cloned(),
+            additional: Vec::new(),
+            clock: Arc::new(SystemClock),
+            nonces: OnceLock::new(),
+        })
+    }
+
+    /// Uses `clock` for timestamps (and for the default nonce source).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `nonces` for nonces (Kraken). The default is a [`MonotonicNonce`] over the clock,
+    /// created on first use and owned by this signer: signers that share a key must share one
+    /// nonce source, or two of them may issue the same nonce in the same millisecond.
+    pub fn with_nonces(mut self, nonces: Arc<dyn NonceSource>) -> Self {
+        self.nonces = OnceLock::from(nonces);
+        self
+    }
+
+    /// Attaches a signature by a further key too (keyward-v1 only), so a server that knows either
+    /// key accepts the request during a key rotation.
+    pub fn with_additional_key(mut self, credentials: &Credentials) -> Result<Self> {
+        if self.scheme != Scheme::KeywardV1 {
+            return Err(Error::Unsupported {
+                scheme: self.scheme.name(),
+                what: "several signatures",
+            });
+        }
+        let mac = prepare(self.scheme, credentials.secret())?;
+        self.additional
+            .push((credentials.api_key().to_owned(), mac));
+        Ok(self)
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The API key (public identifier).
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Signs `request` and returns it as it must be sent.
+    pub fn sign(&self, request: Request, options: &SignOptions) -> Result<Request> {
+        match self.scheme {
+            Scheme::Binance => presets::binance::sign(self, request, options),
+            Scheme::Bybit => presets::bybit::sign(self, request, options),
+            Scheme::Okx => presets::okx::sign(self, request, options),
+            Scheme::CoinbaseExchange => presets::coinbase::sign_exchange(self, request, options),
+            Scheme::CoinbaseAdvanced => presets::coinbase::sign_advanced(self, request, options),
+            Scheme::Kraken => presets::kraken::sign(self, request, options),
+            Scheme::Bitmex => presets::bitmex::sign(self, request, options),
+            Scheme::Deribit => presets::deribit::sign(self, request, options),
+            Scheme::HmacNewlineV0 => schemes::hmac_newline_v0::sign(self, request, options),
+            Scheme::HmacConcat => schemes::hmac_concat::sign(self, request, options),
+            Scheme::KeywardV1 => schemes::keyward_v1::sign(self, request, options),
+            Scheme::Bitmart => Err(self.unsupported("REST signing")),
+        }
+    }
+
+    /// Builds the WebSocket auth message (or, for Binance's WebSocket API, signs the request
+    /// parameters). `params` are the caller's parameters: the request's for Binance, extra
+    /// fields of the subscribe message for Coinbase Exchange, ignored where the venue's auth
+    /// message has none.
+    pub fn ws_auth(&self, params: &Map<String, Value>, options: &SignOptions) -> Result<Value> {
+        match self.scheme {
+            Scheme::Binance => presets::binance::ws_params(self, params, options),
+            Scheme::Bybit => presets::bybit::ws_auth(self, options),
+            Scheme::Okx => presets::okx::ws_login(self, options),
+            Scheme::CoinbaseExchange => presets::coinbase::ws_subscribe(self, params, options),
+            Scheme::Bitmex => presets::bitmex::ws_auth(self, options),
+            Scheme::Deribit => presets::deribit::ws_auth(self, options),
+            Scheme::Bitmart => presets::bitmart::ws_login(self, options),
+            Scheme::HmacConcat => schemes::hmac_concat::ws_auth(self, options),
+            Scheme::CoinbaseAdvanced
+            | Scheme::Kraken
+            | Scheme::HmacNewlineV0
+            | Scheme::KeywardV1 => Err(self.unsupported("WebSocket auth")),
+        }
+    }
+
+    /// The timestamp to use: the caller's, or the clock's.
+    pub(crate) fn timestamp_ms(&self, options: &SignOptions) -> u64 {
+        options.timestamp_ms.unwrap_or_else(|| self.clock.now_ms())
+    }
+
+    /// The next nonce from the configured source (or a monotonic one over the clock).
+    pub(crate) fn next_nonce(&self) -> u64 {
+        self.nonces
+            .get_or_init(|| Arc::new(MonotonicNonce::new(self.clock.clone())))
+            .next_nonce()
+    }
+
+    /// The passphrase, or the error saying the scheme needs one.
+    pub(crate) fn passphrase(&self) -> Result<&str> {
+        self.passphrase
+            .as_ref()
+            .map(|p| p.expose_secret())
+            .ok_or(Error::MissingPassphrase {
+                scheme: self.scheme.name(),
+            })
+    }
+
+    fn unsupported(&self, what: &'static str) -> Error {
+        Error::Unsupported {
+            scheme: self.scheme.name(),
+            what,
+        }
+    }
+}
+
+/// The keyed HMAC state for a scheme's secret.
+fn prepare(scheme: Scheme, secret: &SecretString) -> Result<PreparedMac> {
+    let text = secret.expose_secret();
+    let key =
+        match scheme.secret_encoding() {
+            SecretEncoding::Raw => Zeroizing::new(text.as_bytes().to_vec()),
+            SecretEncoding::Base64 => Zeroizing::new(STANDARD.decode(text.trim()).map_err(
+                |_| Error::InvalidSecret {
+                    scheme: scheme.name(),
+                    reason: "it is not standard base64, as the venue issues it",
+                },
+            )?),
+        };
+    if key.is_empty() {
+        return Err(Error::InvalidSecret {
+            scheme: scheme.name(),
+            reason: "it is empty",
+        });
+    }
+    Ok(PreparedMac::new(scheme.algorithm(), &key))
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("scheme", &self.scheme)
+            .field("api_key", &short_key(&self.api_key))
+            .field("secret", &"[REDACTED]")
+            .field("additional_keys", &self.additional.len())
+            .field("clock", &self.clock)
+            .finish()
+    }
+}

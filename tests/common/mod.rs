@@ -1,0 +1,39 @@
+//! Helpers shared by the end-to-end suites: running the `keyward` binary as a user would.
+#![allow(dead_code)] // reason: each suite uses its own subset of the helpers
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+/// Runs `keyward args...` with `stdin`, without inheriting a master key from the environment.
+pub fn keyward(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    cmd.args(args)
+        .env_remove("KEYWARD_MASTER_KEY")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // keyward may exit before reading its input (a bad key is reported first): a broken pipe
+    // here is part of the scenario, not a failure of the test.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The standard error of a run, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a clean failure: exit code 1, one sentence on stderr, no panic.
+pub fn assert_fails(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(err.starts_with("keyward: error: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+    assert!(out.stdout.is_empty());
+}
