@@ -1,12 +1,13 @@
 //! Signing a Binance order (about 150 B of query) through the preset, against a bare
 //! HMAC-SHA256 of the same prehash with hex output. The target: the preset costs at most 1.3
-//! times the bare HMAC.
+//! times the bare HMAC. The preset's keyed state is prepared once (two SHA-256 compressions
+//! saved per call), which pays for its parsing and string building.
 #![allow(missing_docs)] // reason: criterion's macros generate undocumented items
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
 use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
 use sha2::Sha256;
@@ -24,26 +25,17 @@ fn binance_order(c: &mut Criterion) {
     let options = SignOptions::default();
 
     let mut group = c.benchmark_group("binance_order");
+    // The request is the input: it is built outside the measurement, and the signed request is
+    // dropped outside it too (criterion's `iter_batched`).
     group.bench_function("preset_sign", |b| {
-        b.iter(|| {
-            signer.sign(
-                black_box(Request::post("/api/v3/order").with_query(ORDER)),
-                &options,
-            )
-        })
+        b.iter_batched(
+            || Request::post("/api/v3/order").with_query(ORDER),
+            |request| signer.sign(black_box(request), &options),
+            BatchSize::SmallInput,
+        )
     });
-    group.bench_function("bare_hmac_sha256_hex", |b| {
-        b.iter(|| {
-            // Request construction is part of both sides, so the comparison is the signing.
-            let request = black_box(Request::post("/api/v3/order").with_query(ORDER));
-            #[allow(clippy::unwrap_used)] // reason: HMAC takes keys of any length
-            let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-            mac.update(black_box(prehash.as_bytes()));
-            (request, hex::encode(mac.finalize().into_bytes()))
-        })
-    });
-    // The HMAC alone (key setup, MAC, hex), with no request to build: the floor.
-    group.bench_function("bare_hmac_only", |b| {
+    // A bare HMAC-SHA256 of the same prehash (key setup, MAC, hex): the baseline.
+    group.bench_function("bare_hmac_sha256", |b| {
         b.iter(|| {
             #[allow(clippy::unwrap_used)] // reason: HMAC takes keys of any length
             let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();

@@ -42,30 +42,68 @@ impl PreparedMac {
         }
     }
 
-    /// The MAC of the concatenation of `parts`.
-    pub(crate) fn sign(&self, parts: &[&[u8]]) -> Vec<u8> {
+    /// Calls `f` with the MAC of the concatenation of `parts` (on the stack, no allocation).
+    fn with_mac<T>(&self, parts: &[&[u8]], f: impl FnOnce(&[u8]) -> T) -> T {
         match self {
             Self::Sha256(m) => {
                 let mut m = m.clone();
                 parts.iter().for_each(|p| m.update(p));
-                m.finalize().into_bytes().to_vec()
+                f(&m.finalize().into_bytes())
             }
             Self::Sha512(m) => {
                 let mut m = m.clone();
                 parts.iter().for_each(|p| m.update(p));
-                m.finalize().into_bytes().to_vec()
+                f(&m.finalize().into_bytes())
             }
         }
     }
 
+    /// The MAC of the concatenation of `parts`.
+    #[cfg(test)]
+    pub(crate) fn sign(&self, parts: &[&[u8]]) -> Vec<u8> {
+        self.with_mac(parts, <[u8]>::to_vec)
+    }
+
+    /// The lowercase hex of the MAC of `parts`, on the stack.
+    pub(crate) fn hex_buf(&self, parts: &[&[u8]]) -> HexMac {
+        self.with_mac(parts, |mac| {
+            let mut out = HexMac {
+                buf: [0; 128],
+                len: mac.len() * 2,
+            };
+            // A nibble table: `hex::encode_to_slice` goes through a generic iterator and costs
+            // several times as much on this hot path.
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            for (pair, byte) in out.buf.chunks_exact_mut(2).zip(mac) {
+                pair[0] = DIGITS[usize::from(byte >> 4)];
+                pair[1] = DIGITS[usize::from(byte & 0x0f)];
+            }
+            out
+        })
+    }
+
     /// Lowercase hex of the MAC of `parts`.
     pub(crate) fn hex(&self, parts: &[&[u8]]) -> String {
-        hex::encode(self.sign(parts))
+        self.hex_buf(parts).as_str().to_owned()
     }
 
     /// Standard base64 (with padding) of the MAC of `parts`.
     pub(crate) fn base64(&self, parts: &[&[u8]]) -> String {
-        STANDARD.encode(self.sign(parts))
+        self.with_mac(parts, |mac| STANDARD.encode(mac))
+    }
+}
+
+/// A MAC in lowercase hex, held on the stack.
+pub(crate) struct HexMac {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl HexMac {
+    /// The hex digits.
+    pub(crate) fn as_str(&self) -> &str {
+        // Hex digits are ASCII; the fallback is unreachable.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }
 }
 

@@ -16,40 +16,48 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::options::SignOptions;
-use crate::params::{append_param, raw_param};
+use crate::params::{append_number, append_param, has_params};
 use crate::request::Request;
 use crate::signer::Signer;
 
 pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let mut body = req.body_text()?.to_owned();
-    let present =
-        |name: &str| raw_param(&req.query, name).is_some() || raw_param(&body, name).is_some();
-    if present("signature") {
+    const NAMES: [&str; 3] = ["signature", "recvWindow", "timestamp"];
+    let in_query = has_params(&req.query, NAMES);
+    let in_body = has_params(req.body_text()?, NAMES);
+    let [has_signature, has_recv, has_ts] = [0, 1, 2].map(|i| in_query[i] || in_body[i]);
+    if has_signature {
         return Err(Error::InvalidRequest(
             "it already carries a signature parameter".into(),
         ));
     }
-    let add_recv = o.recv_window_ms.filter(|_| !present("recvWindow"));
-    let add_ts = (!present("timestamp")).then(|| s.timestamp_ms(o));
-    let carrier = if body.is_empty() {
-        &mut req.query
+    let add_recv = o.recv_window_ms.filter(|_| !has_recv);
+    let add_ts = (!has_ts).then(|| s.timestamp_ms(o));
+    // The signed parameters (and the signature) go into the body when there is one.
+    let body_carries = !req.body.is_empty();
+    let mut carrier = if body_carries {
+        String::from_utf8(std::mem::take(&mut req.body)).unwrap_or_default()
     } else {
-        &mut body
+        std::mem::take(&mut req.query)
     };
+    carrier.reserve(96);
     if let Some(recv) = add_recv {
-        append_param(carrier, "recvWindow", &recv.to_string());
+        append_number(&mut carrier, "recvWindow", recv);
     }
     if let Some(ts) = add_ts {
-        append_param(carrier, "timestamp", &ts.to_string());
+        append_number(&mut carrier, "timestamp", ts);
     }
-    let signature = s.mac.hex(&[req.query.as_bytes(), body.as_bytes()]);
-    let carrier = if body.is_empty() {
-        &mut req.query
+    let prehash: [&[u8]; 2] = if body_carries {
+        [req.query.as_bytes(), carrier.as_bytes()]
     } else {
-        &mut body
+        [carrier.as_bytes(), b""]
     };
-    append_param(carrier, "signature", &signature);
-    req.body = body.into_bytes();
+    let signature = s.mac.hex_buf(&prehash);
+    append_param(&mut carrier, "signature", signature.as_str());
+    if body_carries {
+        req.body = carrier.into_bytes();
+    } else {
+        req.query = carrier;
+    }
     req.default_header("X-MBX-APIKEY", s.api_key.clone());
     Ok(req)
 }
