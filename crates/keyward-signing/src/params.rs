@@ -98,25 +98,14 @@ fn pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// Appends `name=<number>` to `a=1&b=2` text without an intermediate string or the
-/// formatting machinery (this is on the signing hot path).
-pub(crate) fn append_number(text: &mut String, name: &str, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
+/// formatting machinery (`itoa`; this is on the signing hot path).
+pub(crate) fn append_number(text: &mut String, name: &str, value: u64) {
     if !text.is_empty() {
         text.push('&');
     }
     text.push_str(name);
     text.push('=');
-    // ASCII digits; the fallback is unreachable.
-    text.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    text.push_str(itoa::Buffer::new().format(value));
 }
 
 /// Appends `name=value` to `a=1&b=2` text.
