@@ -13,6 +13,7 @@ pub mod schemes;
 mod signer;
 #[cfg(test)]
 mod test_support;
+pub mod verify;
 
 pub use clock::{Clock, FixedClock, MonotonicNonce, NonceSource, SystemClock};
 pub use credentials::Credentials;

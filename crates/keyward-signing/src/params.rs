@@ -97,6 +97,22 @@ fn pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
+/// Removes the first parameter called `name` from `a=1&b=2` text: the text without it, and its
+/// raw value. None if there is no such parameter.
+pub(crate) fn remove_param(text: &str, name: &str) -> Option<(String, String)> {
+    let mut kept = Vec::new();
+    let mut value = None;
+    for pair in text.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if value.is_none() && k == name {
+            value = Some(v.to_owned());
+        } else {
+            kept.push(pair);
+        }
+    }
+    value.map(|v| (kept.join("&"), v))
+}
+
 /// Appends `name=<number>` to `a=1&b=2` text without an intermediate string or the
 /// formatting machinery (`itoa`; this is on the signing hot path).
 pub(crate) fn append_number(text: &mut String, name: &str, value: u64) {
@@ -152,6 +168,19 @@ mod tests {
         append_param(&mut s, "a", "1");
         append_param(&mut s, "b", "2");
         assert_eq!(s, "a=1&b=2");
+    }
+
+    #[test]
+    fn removes_one_param() {
+        assert_eq!(
+            remove_param("a=1&signature=ab&b=2", "signature"),
+            Some(("a=1&b=2".to_owned(), "ab".to_owned()))
+        );
+        assert_eq!(
+            remove_param("signature=ab", "signature"),
+            Some((String::new(), "ab".to_owned()))
+        );
+        assert_eq!(remove_param("a=1", "signature"), None);
     }
 
     #[test]

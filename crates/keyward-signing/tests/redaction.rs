@@ -63,3 +63,30 @@ fn errors_never_echo_the_secret() {
         .unwrap_err();
     assert_clean(&format!("{err} {err:?}"));
 }
+
+#[test]
+fn verifier_errors_and_debug_carry_no_secret() {
+    use keyward_signing::verify::{StaticKeys, Verifier};
+    use std::sync::Arc;
+    for scheme in Scheme::ALL {
+        let keys = StaticKeys::new().with(creds(scheme));
+        let verifier = Verifier::new(scheme, Arc::new(keys.clone()));
+        assert_clean(&format!("{keys:?} {verifier:?}"));
+        let opts = SignOptions {
+            nonce: Some("1".into()),
+            ..SignOptions::at(1_700_000_000_000)
+        };
+        let Ok(signer) = Signer::new(scheme, &creds(scheme)) else {
+            continue;
+        };
+        if let Ok(sent) = signer.sign(Request::post("/p").with_body("b=2"), &opts) {
+            let mut tampered = sent.clone();
+            tampered.body.push(b'x');
+            for req in [sent, tampered] {
+                if let Err(e) = verifier.verify(&req) {
+                    assert_clean(&format!("{e} {e:?}"));
+                }
+            }
+        }
+    }
+}

@@ -16,9 +16,10 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::options::SignOptions;
-use crate::params::{append_number, append_param, has_params};
+use crate::params::{append_number, append_param, has_params, raw_param, remove_param};
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{Claim, TimeRule, VerifyError, Window, parse_u64, required_header};
 
 pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     const NAMES: [&str; 3] = ["signature", "recvWindow", "timestamp"];
@@ -106,6 +107,63 @@ pub(crate) fn scalar_text(name: &str, value: &Value) -> Result<String> {
         ))),
     }
 }
+
+/// Binance's acceptance rules: `timestamp` no more than 1000 ms ahead of the server and no
+/// older than `recvWindow` (default 5000 ms, at most 60000 ms).
+pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
+    let key = required_header(req, "X-MBX-APIKEY")?.to_owned();
+    let body = std::str::from_utf8(&req.body)
+        .map_err(|_| VerifyError::malformed("the body is not valid UTF-8"))?;
+    let mut unsigned = req.clone();
+    let provided = if let Some((rest, sig)) = remove_param(&req.query, "signature") {
+        unsigned.query = rest;
+        sig
+    } else if let Some((rest, sig)) = remove_param(body, "signature") {
+        unsigned.body = rest.into_bytes();
+        sig
+    } else {
+        return Err(VerifyError::malformed("parameter signature is missing"));
+    };
+    let param = |name: &str| raw_param(&unsigned.query, name).or_else(|| raw_param(body, name));
+    let timestamp = param("timestamp")
+        .ok_or_else(|| VerifyError::malformed("parameter timestamp is missing"))
+        .and_then(|t| parse_u64("parameter timestamp", t))?;
+    let recv_window = match param("recvWindow") {
+        Some(r) => parse_u64("parameter recvWindow", r)?,
+        None => DEFAULT_RECV_WINDOW_MS,
+    };
+    if recv_window > MAX_RECV_WINDOW_MS {
+        return Err(VerifyError::malformed(format!(
+            "parameter recvWindow must be at most {MAX_RECV_WINDOW_MS}"
+        )));
+    }
+    Ok(Claim {
+        key_id: Some(key),
+        provided,
+        passphrase: None,
+        time: TimeRule::Window {
+            timestamp_ms: timestamp,
+            window: Window {
+                past_ms: recv_window,
+                future_ms: 1000,
+            },
+            expires_ms: None,
+        },
+        unsigned,
+        options: SignOptions::default(),
+        signature_of: |r| {
+            let body = std::str::from_utf8(&r.body).unwrap_or_default();
+            raw_param(&r.query, "signature")
+                .or_else(|| raw_param(body, "signature"))
+                .map(str::to_owned)
+        },
+        replay_basis: None,
+    })
+}
+
+/// Binance's default and largest `recvWindow`, in milliseconds.
+const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
+const MAX_RECV_WINDOW_MS: u64 = 60_000;
 
 #[cfg(test)]
 mod tests {

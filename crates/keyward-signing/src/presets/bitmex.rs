@@ -17,6 +17,9 @@ use crate::options::SignOptions;
 use crate::presets::secs;
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{
+    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+};
 
 /// How long a signature stays valid when no expiry is given, in seconds.
 const VALIDITY_SECS: u64 = 60;
@@ -47,6 +50,32 @@ pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
         .mac
         .hex(&[b"GET/realtime", expires.to_string().as_bytes()]);
     Ok(json!({"op": "authKeyExpires", "args": [s.api_key, expires, sig]}))
+}
+
+/// BitMEX's acceptance rule: `api-expires` (Unix seconds) must be in the future, and no
+/// further ahead than the verifier's past window (default 300 s), so a signature cannot be made
+/// to last for ever.
+pub(crate) fn claim(req: &Request, window: Window) -> Result<Claim, VerifyError> {
+    let expires = parse_u64("header api-expires", required_header(req, "api-expires")?)?;
+    let expires_ms = expires
+        .checked_mul(1000)
+        .ok_or_else(|| VerifyError::malformed("header api-expires is out of range"))?;
+    Ok(Claim {
+        key_id: Some(required_header(req, "api-key")?.to_owned()),
+        provided: required_header(req, "api-signature")?.to_owned(),
+        passphrase: None,
+        time: TimeRule::Expires {
+            expires_ms,
+            max_ahead_ms: window.past_ms,
+        },
+        unsigned: without_header(req, "api-signature"),
+        options: SignOptions {
+            expires: Some(expires),
+            ..SignOptions::default()
+        },
+        signature_of: |r| r.header("api-signature").map(str::to_owned),
+        replay_basis: None,
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@ use crate::error::Result;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{
+    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+};
 
 /// Bybit's default receive window, in milliseconds.
 pub(crate) const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
@@ -55,6 +58,40 @@ pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
         .mac
         .hex(&[b"GET/realtime", expires.to_string().as_bytes()]);
     Ok(json!({"op": "auth", "args": [s.api_key, expires, sig]}))
+}
+
+/// Bybit's acceptance rule: `server_time - recv_window <= timestamp < server_time + 1000`.
+pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
+    let key = required_header(req, "X-BAPI-API-KEY")?.to_owned();
+    let timestamp = parse_u64(
+        "header X-BAPI-TIMESTAMP",
+        required_header(req, "X-BAPI-TIMESTAMP")?,
+    )?;
+    let recv_window = match req.header("X-BAPI-RECV-WINDOW") {
+        Some(r) => parse_u64("header X-BAPI-RECV-WINDOW", r)?,
+        None => DEFAULT_RECV_WINDOW_MS,
+    };
+    Ok(Claim {
+        key_id: Some(key),
+        provided: required_header(req, "X-BAPI-SIGN")?.to_owned(),
+        passphrase: None,
+        time: TimeRule::Window {
+            timestamp_ms: timestamp,
+            window: Window {
+                past_ms: recv_window,
+                future_ms: 999,
+            },
+            expires_ms: None,
+        },
+        unsigned: without_header(req, "X-BAPI-SIGN"),
+        options: SignOptions {
+            timestamp_ms: Some(timestamp),
+            recv_window_ms: Some(recv_window),
+            ..SignOptions::default()
+        },
+        signature_of: |r| r.header("X-BAPI-SIGN").map(str::to_owned),
+        replay_basis: None,
+    })
 }
 
 #[cfg(test)]

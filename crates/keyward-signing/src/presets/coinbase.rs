@@ -18,9 +18,11 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::options::SignOptions;
+use crate::presets::okx::VENUE_WINDOW;
 use crate::presets::secs;
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{Claim, TimeRule, VerifyError, parse_u64, required_header, without_header};
 
 pub(crate) fn sign_exchange(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let passphrase = s.passphrase()?.to_owned();
@@ -68,6 +70,40 @@ pub(crate) fn sign_advanced(s: &Signer, mut req: Request, o: &SignOptions) -> Re
     req.set_header("CB-ACCESS-SIGN", sig);
     req.set_header("CB-ACCESS-TIMESTAMP", ts);
     Ok(req)
+}
+
+/// Coinbase Exchange's acceptance rule: the timestamp (whole Unix seconds) within 30 s of the
+/// server's time; the passphrase must match the key's.
+pub(crate) fn claim_exchange(req: &Request) -> Result<Claim, VerifyError> {
+    let mut claim = claim_advanced(req)?;
+    claim.passphrase = Some(required_header(req, "CB-ACCESS-PASSPHRASE")?.to_owned());
+    Ok(claim)
+}
+
+/// Coinbase Advanced (legacy keys): the timestamp (whole Unix seconds) within 30 s of the
+/// server's time.
+pub(crate) fn claim_advanced(req: &Request) -> Result<Claim, VerifyError> {
+    let secs = parse_u64(
+        "header CB-ACCESS-TIMESTAMP",
+        required_header(req, "CB-ACCESS-TIMESTAMP")?,
+    )?;
+    let timestamp = secs
+        .checked_mul(1000)
+        .ok_or_else(|| VerifyError::malformed("header CB-ACCESS-TIMESTAMP is out of range"))?;
+    Ok(Claim {
+        key_id: Some(required_header(req, "CB-ACCESS-KEY")?.to_owned()),
+        provided: required_header(req, "CB-ACCESS-SIGN")?.to_owned(),
+        passphrase: None,
+        time: TimeRule::Window {
+            timestamp_ms: timestamp,
+            window: VENUE_WINDOW,
+            expires_ms: None,
+        },
+        unsigned: without_header(req, "CB-ACCESS-SIGN"),
+        options: SignOptions::at(timestamp),
+        signature_of: |r| r.header("CB-ACCESS-SIGN").map(str::to_owned),
+        replay_basis: None,
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@ use crate::error::Result;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{
+    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+};
 
 fn nonce(o: &SignOptions) -> Result<String> {
     match &o.nonce {
@@ -65,6 +68,67 @@ pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
             "signature": sig, "nonce": nonce, "data": data
         }}),
     )
+}
+
+/// Deribit documents no window; the verifier's (default 300 s past, 5 s future) applies to the
+/// header's `ts` (milliseconds).
+pub(crate) fn claim(req: &Request, window: Window) -> Result<Claim, VerifyError> {
+    let header = required_header(req, "Authorization")?;
+    let fields = authorization_fields(header).ok_or_else(|| {
+        VerifyError::malformed(
+            "header Authorization is not deri-hmac-sha256 id=..,ts=..,sig=..,nonce=..",
+        )
+    })?;
+    let timestamp = parse_u64("Authorization ts", fields.ts)?;
+    Ok(Claim {
+        key_id: Some(fields.id.to_owned()),
+        provided: fields.sig.to_owned(),
+        passphrase: None,
+        time: TimeRule::Window {
+            timestamp_ms: timestamp,
+            window,
+            expires_ms: None,
+        },
+        unsigned: without_header(req, "Authorization"),
+        options: SignOptions {
+            nonce: Some(fields.nonce.to_owned()),
+            ..SignOptions::at(timestamp)
+        },
+        signature_of: |r| {
+            r.header("Authorization")
+                .and_then(authorization_fields)
+                .map(|f| f.sig.to_owned())
+        },
+        replay_basis: None,
+    })
+}
+
+/// The fields of a `deri-hmac-sha256` Authorization header.
+struct AuthFields<'a> {
+    id: &'a str,
+    ts: &'a str,
+    sig: &'a str,
+    nonce: &'a str,
+}
+
+fn authorization_fields(header: &str) -> Option<AuthFields<'_>> {
+    let rest = header.strip_prefix("deri-hmac-sha256 ")?;
+    let (mut id, mut ts, mut sig, mut nonce) = (None, None, None, None);
+    for field in rest.split(',') {
+        match field.trim().split_once('=')? {
+            ("id", v) => id = Some(v),
+            ("ts", v) => ts = Some(v),
+            ("sig", v) => sig = Some(v),
+            ("nonce", v) => nonce = Some(v),
+            _ => return None,
+        }
+    }
+    Some(AuthFields {
+        id: id?,
+        ts: ts?,
+        sig: sig?,
+        nonce: nonce?,
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::options::SignOptions;
 use crate::params::raw_param;
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{Claim, TimeRule, VerifyError, parse_u64, required_header, without_header};
 
 pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let body = req.body_text()?;
@@ -51,6 +52,26 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
     req.set_header("API-Key", s.api_key.clone());
     req.set_header("API-Sign", sig);
     Ok(req)
+}
+
+/// Kraken's acceptance rule: the body's `nonce` must exceed the last nonce accepted for the
+/// key ("EAPI:Invalid nonce" otherwise); there is no timestamp.
+pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
+    let body = std::str::from_utf8(&req.body)
+        .map_err(|_| VerifyError::malformed("the body is not valid UTF-8"))?;
+    let nonce = raw_param(body, "nonce")
+        .ok_or_else(|| VerifyError::malformed("parameter nonce is missing"))
+        .and_then(|n| parse_u64("parameter nonce", n))?;
+    Ok(Claim {
+        key_id: Some(required_header(req, "API-Key")?.to_owned()),
+        provided: required_header(req, "API-Sign")?.to_owned(),
+        passphrase: None,
+        time: TimeRule::Nonce(nonce),
+        unsigned: without_header(req, "API-Sign"),
+        options: SignOptions::default(),
+        signature_of: |r| r.header("API-Sign").map(str::to_owned),
+        replay_basis: None,
+    })
 }
 
 #[cfg(test)]

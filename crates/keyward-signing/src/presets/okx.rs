@@ -17,6 +17,7 @@ use crate::options::SignOptions;
 use crate::presets::{iso8601_ms, secs};
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{Claim, TimeRule, VerifyError, Window, required_header, without_header};
 
 pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let passphrase = s.passphrase()?.to_owned();
@@ -42,6 +43,44 @@ pub(crate) fn ws_login(s: &Signer, o: &SignOptions) -> Result<Value> {
     Ok(json!({"op": "login", "args": [{
         "apiKey": s.api_key, "passphrase": passphrase, "timestamp": ts, "sign": sign
     }]}))
+}
+
+/// OKX's acceptance rule: the timestamp within 30 s of the server's time, either way
+/// (error 50102 "Timestamp request expired"). The timestamp must be in the documented form
+/// (ISO 8601 with milliseconds), which is what the signature covers.
+pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
+    let text = required_header(req, "OK-ACCESS-TIMESTAMP")?;
+    let timestamp = parse_iso_ms(text).ok_or_else(|| {
+        VerifyError::malformed("header OK-ACCESS-TIMESTAMP is not ISO 8601 UTC with milliseconds")
+    })?;
+    Ok(Claim {
+        key_id: Some(required_header(req, "OK-ACCESS-KEY")?.to_owned()),
+        provided: required_header(req, "OK-ACCESS-SIGN")?.to_owned(),
+        passphrase: Some(required_header(req, "OK-ACCESS-PASSPHRASE")?.to_owned()),
+        time: TimeRule::Window {
+            timestamp_ms: timestamp,
+            window: VENUE_WINDOW,
+            expires_ms: None,
+        },
+        unsigned: without_header(req, "OK-ACCESS-SIGN"),
+        options: SignOptions::at(timestamp),
+        signature_of: |r| r.header("OK-ACCESS-SIGN").map(str::to_owned),
+        replay_basis: None,
+    })
+}
+
+/// 30 s either way, as OKX and Coinbase document.
+pub(crate) const VENUE_WINDOW: Window = Window {
+    past_ms: 30_000,
+    future_ms: 30_000,
+};
+
+/// `2020-12-08T09:08:57.715Z` as milliseconds since the epoch; None for any other form.
+fn parse_iso_ms(text: &str) -> Option<u64> {
+    let at =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
+    (iso8601_ms(ms).ok()? == text).then_some(ms)
 }
 
 #[cfg(test)]

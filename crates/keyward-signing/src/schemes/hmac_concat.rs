@@ -11,6 +11,9 @@ use crate::error::Result;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{
+    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+};
 
 pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let ts = s.timestamp_ms(o).to_string();
@@ -30,6 +33,28 @@ pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
     let ts = s.timestamp_ms(o);
     let sig = s.mac.hex(&[ts.to_string().as_bytes(), b"GET/realtime"]);
     Ok(json!({"op": "auth", "args": [s.api_key, ts, sig]}))
+}
+
+/// `API-TIMESTAMP` (milliseconds) within the verifier's window.
+pub(crate) fn claim(req: &Request, window: Window) -> Result<Claim, VerifyError> {
+    let timestamp = parse_u64(
+        "header API-TIMESTAMP",
+        required_header(req, "API-TIMESTAMP")?,
+    )?;
+    Ok(Claim {
+        key_id: Some(required_header(req, "API-KEY")?.to_owned()),
+        provided: required_header(req, "API-SIGN")?.to_owned(),
+        passphrase: None,
+        time: TimeRule::Window {
+            timestamp_ms: timestamp,
+            window,
+            expires_ms: None,
+        },
+        unsigned: without_header(req, "API-SIGN"),
+        options: SignOptions::at(timestamp),
+        signature_of: |r| r.header("API-SIGN").map(str::to_owned),
+        replay_basis: None,
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ use crate::options::SignOptions;
 use crate::presets::secs;
 use crate::request::Request;
 use crate::signer::Signer;
+use crate::verify::{
+    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+};
 
 /// The message this scheme MACs, for a request that carries the signed headers.
 pub(crate) fn message(
@@ -53,6 +56,40 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
     req.set_header("X-Signature", sig);
     req.set_header("X-Algorithm", "sha256");
     Ok(req)
+}
+
+/// The request carries no key id: the verifier tries every secret it knows. The url may have
+/// been signed as `path?query` or under one of the verifier's origins.
+pub(crate) fn claim(
+    req: &Request,
+    window: Window,
+    signed_headers: &[String],
+) -> Result<Claim, VerifyError> {
+    let algorithm = required_header(req, "X-Algorithm")?;
+    if algorithm != "sha256" {
+        return Err(VerifyError::malformed("header X-Algorithm must be sha256"));
+    }
+    let secs = parse_u64("header X-Timestamp", required_header(req, "X-Timestamp")?)?;
+    let timestamp = secs
+        .checked_mul(1000)
+        .ok_or_else(|| VerifyError::malformed("header X-Timestamp is out of range"))?;
+    Ok(Claim {
+        key_id: None,
+        provided: required_header(req, "X-Signature")?.to_owned(),
+        passphrase: None,
+        time: TimeRule::Window {
+            timestamp_ms: timestamp,
+            window,
+            expires_ms: None,
+        },
+        unsigned: without_header(req, "X-Signature"),
+        options: SignOptions {
+            signed_headers: signed_headers.to_vec(),
+            ..SignOptions::at(timestamp)
+        },
+        signature_of: |r| r.header("X-Signature").map(str::to_owned),
+        replay_basis: None,
+    })
 }
 
 #[cfg(test)]

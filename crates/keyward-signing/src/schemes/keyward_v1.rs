@@ -39,7 +39,10 @@ use crate::options::SignOptions;
 use crate::params::RFC3986;
 use crate::presets::secs;
 use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
+use crate::verify::{TimeRule, Verified, Verifier, VerifyError};
+use keyward_core_crypto::ct::ct_eq;
 
 /// The `alg` parameter of this scheme.
 pub const ALG: &str = "hmac-sha256";
@@ -233,6 +236,144 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
     req.set_header("Signature-Input", inputs.join(", "));
     req.set_header("Signature", signatures.join(", "));
     Ok(req)
+}
+
+/// One entry of `Signature-Input`, with its signature from `Signature`.
+#[derive(Debug)]
+struct Entry {
+    label: String,
+    params: SignatureParams,
+    alg: String,
+    derived_ok: bool,
+}
+
+/// Parses `label=("@method" ... "h");created=1;expires=2;nonce="n";keyid="k";alg="hmac-sha256", ...`.
+fn parse_inputs(text: &str) -> Option<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let (label, after) = rest.split_once("=(")?;
+        let (list, mut after) = after.split_once(')')?;
+        let components: Vec<&str> = list.split(' ').filter(|c| !c.is_empty()).collect();
+        let names: Option<Vec<String>> = components
+            .iter()
+            .map(|c| c.strip_prefix('"')?.strip_suffix('"').map(str::to_owned))
+            .collect();
+        let names = names?;
+        let derived = ["@method", "@path", "@query", "content-digest"];
+        let derived_ok = names.len() >= 4 && names[..4] == derived;
+        let mut params = SignatureParams {
+            headers: names.get(4..).map(<[String]>::to_vec).unwrap_or_default(),
+            created: 0,
+            expires: 0,
+            nonce: String::new(),
+            keyid: String::new(),
+        };
+        let mut alg = String::new();
+        while let Some(p) = after.strip_prefix(';') {
+            let (name, value_and_rest) = p.split_once('=')?;
+            let (value, next) = if let Some(quoted) = value_and_rest.strip_prefix('"') {
+                let end = quoted.find('"')?;
+                (&quoted[..end], &quoted[end + 1..])
+            } else {
+                let end = value_and_rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(value_and_rest.len());
+                (&value_and_rest[..end], &value_and_rest[end..])
+            };
+            match name {
+                "created" => params.created = value.parse().ok()?,
+                "expires" => params.expires = value.parse().ok()?,
+                "nonce" => params.nonce = value.to_owned(),
+                "keyid" => params.keyid = value.to_owned(),
+                "alg" => alg = value.to_owned(),
+                _ => return None,
+            }
+            after = next;
+        }
+        entries.push(Entry {
+            label: label.trim().to_owned(),
+            params,
+            alg,
+            derived_ok,
+        });
+        let tail = after.trim_start();
+        if tail.is_empty() {
+            break;
+        }
+        rest = tail.strip_prefix(',')?.trim_start();
+    }
+    Some(entries)
+}
+
+/// The base64 signature for `label` in a `Signature` header.
+fn signature_for<'a>(header: &'a str, label: &str) -> Option<&'a str> {
+    header.split(',').find_map(|item| {
+        let (l, v) = item.trim().split_once('=')?;
+        (l == label).then(|| v.strip_prefix(':')?.strip_suffix(':'))?
+    })
+}
+
+/// Verifies a keyward-v1 request: any attached signature by an active key is enough.
+pub(crate) fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyError> {
+    let inputs = crate::verify::required_header(req, "Signature-Input")?;
+    let signatures = crate::verify::required_header(req, "Signature")?;
+    let digest = crate::verify::required_header(req, "Content-Digest")?;
+    let entries = parse_inputs(inputs)
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| VerifyError::malformed("header Signature-Input is not keyward-v1"))?;
+    if canonical_query(&req.query).ok().as_deref() != Some(req.query.as_str()) {
+        return Err(VerifyError::malformed("the query is not in canonical form"));
+    }
+    let mut known_key = false;
+    let mut verified = None;
+    for entry in &entries {
+        if entry.alg != ALG || !entry.derived_ok {
+            return Err(VerifyError::malformed(format!(
+                "signature {} must be alg {ALG} and cover @method, @path, @query and content-digest",
+                entry.label
+            )));
+        }
+        let provided = signature_for(signatures, &entry.label).ok_or_else(|| {
+            VerifyError::malformed(format!("header Signature has no {}", entry.label))
+        })?;
+        let candidates = v.keys().resolve(&entry.params.keyid);
+        known_key |= !candidates.is_empty();
+        let base = signature_base(req, &entry.params)
+            .map_err(|e| VerifyError::malformed(e.to_string()))?;
+        let matched = candidates.iter().any(|creds| {
+            Signer::new(Scheme::KeywardV1, creds).is_ok_and(|signer| {
+                let expected = signer.mac.base64(&[base.as_bytes()]);
+                ct_eq(expected.as_bytes(), provided.as_bytes())
+            })
+        });
+        if matched {
+            verified = Some(entry);
+            break;
+        }
+    }
+    let entry = match verified {
+        Some(entry) => entry,
+        None if known_key => return Err(VerifyError::BadSignature),
+        None => return Err(VerifyError::UnknownKey),
+    };
+    // The signature covers the Content-Digest header; the header must also match the body.
+    if !ct_eq(digest.as_bytes(), content_digest(&req.body).as_bytes()) {
+        return Err(VerifyError::BadSignature);
+    }
+    let now = v.now_ms();
+    let rule = TimeRule::Window {
+        timestamp_ms: entry.params.created.saturating_mul(1000),
+        window: v.window(),
+        expires_ms: Some(entry.params.expires.saturating_mul(1000)),
+    };
+    if let Some(until) = rule.check(now)? {
+        v.remember(&entry.params.keyid, &entry.params.nonce, until, now)?;
+    }
+    Ok(Verified {
+        key_id: entry.params.keyid.clone(),
+        scheme: Scheme::KeywardV1,
+    })
 }
 
 #[cfg(test)]

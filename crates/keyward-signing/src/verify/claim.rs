@@ -1,0 +1,207 @@
+//! What a received request claims: its key, signature, time and how to recompute the signature.
+//! Each scheme's module builds a [`Claim`] from a received request (`claim` functions next to
+//! each scheme's `sign`); the verifier checks it the same way for every scheme.
+
+use crate::options::SignOptions;
+use crate::request::Request;
+use crate::verify::VerifyError;
+
+/// The freshness window of the service schemes, and the default for schemes whose venue
+/// documents none: how far into the past and the future a request's time may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// How old a request may be, in milliseconds (inclusive).
+    pub past_ms: u64,
+    /// How far ahead of the server's clock a request may be, in milliseconds (inclusive).
+    pub future_ms: u64,
+}
+
+impl Window {
+    /// 300 s into the past, 5 s into the future.
+    pub const DEFAULT: Window = Window {
+        past_ms: 300_000,
+        future_ms: 5_000,
+    };
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The time rule a request must pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeRule {
+    /// `timestamp` must lie in `[now - past, now + future]`; with `expires_ms`, `now` must also be
+    /// before it.
+    Window {
+        timestamp_ms: u64,
+        window: Window,
+        expires_ms: Option<u64>,
+    },
+    /// `now < expires <= now + max_ahead`.
+    Expires { expires_ms: u64, max_ahead_ms: u64 },
+    /// A nonce that must exceed the last one accepted for the key (Kraken).
+    Nonce(u64),
+}
+
+impl TimeRule {
+    /// Checks the rule at `now_ms`; on success, until when the request must be remembered to
+    /// refuse a replay (None for nonce rules, which refuse replays by themselves).
+    pub(crate) fn check(&self, now_ms: u64) -> Result<Option<u64>, VerifyError> {
+        match *self {
+            TimeRule::Window {
+                timestamp_ms,
+                window,
+                expires_ms,
+            } => {
+                let latest = now_ms.saturating_add(window.future_ms);
+                if timestamp_ms > latest {
+                    return Err(VerifyError::TooFarInFuture {
+                        ahead_ms: timestamp_ms - latest,
+                    });
+                }
+                let oldest = timestamp_ms.saturating_add(window.past_ms);
+                if now_ms > oldest {
+                    return Err(VerifyError::Expired {
+                        age_ms: now_ms - oldest,
+                    });
+                }
+                let mut remember_until = oldest.saturating_add(1);
+                if let Some(expires) = expires_ms {
+                    if now_ms >= expires {
+                        return Err(VerifyError::Expired {
+                            age_ms: now_ms - expires,
+                        });
+                    }
+                    remember_until = remember_until.min(expires);
+                }
+                Ok(Some(remember_until))
+            }
+            TimeRule::Expires {
+                expires_ms,
+                max_ahead_ms,
+            } => {
+                if now_ms >= expires_ms {
+                    return Err(VerifyError::Expired {
+                        age_ms: now_ms - expires_ms,
+                    });
+                }
+                let latest = now_ms.saturating_add(max_ahead_ms);
+                if expires_ms > latest {
+                    return Err(VerifyError::TooFarInFuture {
+                        ahead_ms: expires_ms - latest,
+                    });
+                }
+                Ok(Some(expires_ms))
+            }
+            TimeRule::Nonce(_) => Ok(None),
+        }
+    }
+}
+
+/// A received request, taken apart by its scheme.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    /// The key the request names (None: try every key, `hmac-newline-v0`).
+    pub(crate) key_id: Option<String>,
+    /// The signature as received.
+    pub(crate) provided: String,
+    /// The passphrase header as received (OKX, Coinbase Exchange), compared with the key's.
+    pub(crate) passphrase: Option<String>,
+    /// The time rule.
+    pub(crate) time: TimeRule,
+    /// The request without its signature, and the options that re-sign it identically.
+    pub(crate) unsigned: Request,
+    pub(crate) options: SignOptions,
+    /// Reads the signature out of a re-signed request.
+    pub(crate) signature_of: fn(&Request) -> Option<String>,
+    /// What identifies the request for the replay cache when it is not the signature (a nonce).
+    pub(crate) replay_basis: Option<String>,
+}
+
+/// The value of a header that must be present.
+pub(crate) fn required_header<'a>(req: &'a Request, name: &str) -> Result<&'a str, VerifyError> {
+    req.header(name)
+        .ok_or_else(|| VerifyError::malformed(format!("header {name} is missing")))
+}
+
+/// A header or parameter holding a decimal integer.
+pub(crate) fn parse_u64(what: &str, text: &str) -> Result<u64, VerifyError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(VerifyError::malformed(format!(
+            "{what} is not a whole number"
+        )));
+    }
+    text.parse()
+        .map_err(|_| VerifyError::malformed(format!("{what} is out of range")))
+}
+
+/// The request without the header `name`.
+pub(crate) fn without_header(req: &Request, name: &str) -> Request {
+    let mut out = req.clone();
+    out.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: Window = Window {
+        past_ms: 100,
+        future_ms: 10,
+    };
+
+    fn at(ts: u64) -> TimeRule {
+        TimeRule::Window {
+            timestamp_ms: ts,
+            window: W,
+            expires_ms: None,
+        }
+    }
+
+    #[test]
+    fn window_edges_are_inclusive() {
+        assert_eq!(at(1010).check(1000), Ok(Some(1111)));
+        assert_eq!(
+            at(1011).check(1000),
+            Err(VerifyError::TooFarInFuture { ahead_ms: 1 })
+        );
+        assert!(at(900).check(1000).is_ok());
+        assert_eq!(at(899).check(1000), Err(VerifyError::Expired { age_ms: 1 }));
+        assert!(at(u64::MAX).check(0).is_err());
+        assert!(at(0).check(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn expiry_rules() {
+        let rule = TimeRule::Expires {
+            expires_ms: 2000,
+            max_ahead_ms: 1000,
+        };
+        assert_eq!(rule.check(1999), Ok(Some(2000)));
+        assert_eq!(rule.check(2000), Err(VerifyError::Expired { age_ms: 0 }));
+        assert_eq!(
+            rule.check(999),
+            Err(VerifyError::TooFarInFuture { ahead_ms: 1 })
+        );
+        assert!(rule.check(1000).is_ok());
+        let both = TimeRule::Window {
+            timestamp_ms: 1000,
+            window: W,
+            expires_ms: Some(1050),
+        };
+        assert_eq!(both.check(1049), Ok(Some(1050)));
+        assert!(both.check(1050).is_err());
+    }
+
+    #[test]
+    fn numbers_are_strict() {
+        assert_eq!(parse_u64("x", "12"), Ok(12));
+        assert!(parse_u64("x", "").is_err());
+        assert!(parse_u64("x", "+1").is_err());
+        assert!(parse_u64("x", "99999999999999999999999").is_err());
+    }
+}

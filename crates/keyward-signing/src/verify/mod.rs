@@ -1,0 +1,305 @@
+//! The receiving side: verify a signed request with the scheme's own acceptance rules, a
+//! freshness window, a replay cache and key rotation.
+//!
+//! Checks run in a fixed order, and only a request whose signature verified enters the replay
+//! cache, so forged traffic cannot fill it:
+//! 1. malformed (a header or parameter missing or badly formed),
+//! 2. unknown key,
+//! 3. signature mismatch (compared in constant time; any active secret of the key may match),
+//! 4. expired or too far in the future (with the measured skew),
+//! 5. replayed (same signature, or same nonce where the scheme has one; Kraken: a nonce not above
+//!    the key's last).
+
+mod claim;
+mod error;
+mod keys;
+mod replay;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use keyward_core_crypto::ct::ct_eq;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+
+pub use claim::Window;
+pub use error::VerifyError;
+pub use keys::{KeyResolver, StaticKeys};
+pub use replay::{ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
+
+pub(crate) use claim::{Claim, TimeRule, parse_u64, required_header, without_header};
+
+use crate::clock::{Clock, SystemClock};
+use crate::credentials::Credentials;
+use crate::request::Request;
+use crate::scheme::Scheme;
+use crate::signer::Signer;
+use crate::{presets, schemes};
+
+/// A request that passed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The API key (or key id) whose secret verified the request.
+    pub key_id: String,
+    /// The scheme.
+    pub scheme: Scheme,
+}
+
+/// Verifies received requests for one scheme.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keyward_signing::verify::{StaticKeys, Verifier, VerifyError};
+/// use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
+///
+/// let creds = Credentials::new("svc-a", "shared-secret".into());
+/// let clock = Arc::new(FixedClock::new(1_700_000_000_000));
+/// let verifier = Verifier::new(Scheme::HmacConcat, Arc::new(StaticKeys::new().with(creds.clone())))
+///     .with_clock(clock.clone());
+///
+/// let signer = Signer::new(Scheme::HmacConcat, &creds)?.with_clock(clock);
+/// let sent = signer.sign(Request::post("/orders").with_body("{}"), &SignOptions::default())?;
+/// assert_eq!(verifier.verify(&sent).unwrap().key_id, "svc-a");
+/// assert_eq!(verifier.verify(&sent), Err(VerifyError::Replayed));
+/// # Ok::<(), keyward_signing::Error>(())
+/// ```
+pub struct Verifier {
+    scheme: Scheme,
+    keys: Arc<dyn KeyResolver>,
+    cache: Arc<dyn ReplayCache>,
+    clock: Arc<dyn Clock>,
+    window: Window,
+    signed_headers: Vec<String>,
+    origins: Vec<String>,
+    /// The last nonce accepted per key (Kraken). One entry per key: bounded by the key count.
+    nonces: Mutex<HashMap<String, u64>>,
+}
+
+impl Verifier {
+    /// The default replay-cache capacity (live entries).
+    pub const DEFAULT_CACHE_CAPACITY: usize = 1_000_000;
+
+    /// A verifier for `scheme` with keys from `keys`, the system clock, [`Window::DEFAULT`] and
+    /// an in-memory replay cache of [`Self::DEFAULT_CACHE_CAPACITY`] entries.
+    pub fn new(scheme: Scheme, keys: Arc<dyn KeyResolver>) -> Self {
+        Self {
+            scheme,
+            keys,
+            cache: Arc::new(ShardedReplayCache::new(Self::DEFAULT_CACHE_CAPACITY)),
+            clock: Arc::new(SystemClock),
+            window: Window::DEFAULT,
+            signed_headers: Vec::new(),
+            origins: Vec::new(),
+            nonces: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Uses `clock` as the server's clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `cache` for replay protection (for example one shared by several verifiers).
+    pub fn with_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The freshness window of the service schemes and Deribit. Venue presets with documented
+    /// rules (Binance, Bybit, OKX, Coinbase, BitMEX) apply those instead.
+    pub fn with_window(mut self, window: Window) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// `hmac-newline-v0`: the headers the signature covers (default none).
+    pub fn with_signed_headers(
+        mut self,
+        names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.signed_headers = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `hmac-newline-v0`: origins (`https://api.example.com`) under which a client may have
+    /// signed the absolute URL; `path?query` is always accepted too.
+    pub fn with_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// Verifies `request` as received (method, path, query and body exactly as they arrived).
+    pub fn verify(&self, request: &Request) -> Result<Verified, VerifyError> {
+        if self.scheme == Scheme::KeywardV1 {
+            return schemes::keyward_v1::verify(self, request);
+        }
+        let claim = self.claim(request)?;
+        let candidates = match &claim.key_id {
+            Some(id) => self.keys.resolve(id),
+            None => self.keys.all(),
+        };
+        if candidates.is_empty() {
+            return Err(VerifyError::UnknownKey);
+        }
+        let key_id = self
+            .matching_key(&claim, &candidates)?
+            .ok_or(VerifyError::BadSignature)?;
+        let now = self.clock.now_ms();
+        let remember_until = claim.time.check(now)?;
+        match (claim.time, remember_until) {
+            (TimeRule::Nonce(nonce), _) => self.advance_nonce(&key_id, nonce)?,
+            (_, Some(until)) => {
+                let basis = claim.replay_basis.as_deref().unwrap_or(&claim.provided);
+                self.remember(&key_id, basis, until, now)?;
+            }
+            (_, None) => {}
+        }
+        Ok(Verified {
+            key_id,
+            scheme: self.scheme,
+        })
+    }
+
+    /// Takes the request apart with its scheme's rules.
+    fn claim(&self, request: &Request) -> Result<Claim, VerifyError> {
+        let w = self.window;
+        match self.scheme {
+            Scheme::Binance => presets::binance::claim(request),
+            Scheme::Bybit => presets::bybit::claim(request),
+            Scheme::Okx => presets::okx::claim(request),
+            Scheme::CoinbaseExchange => presets::coinbase::claim_exchange(request),
+            Scheme::CoinbaseAdvanced => presets::coinbase::claim_advanced(request),
+            Scheme::Kraken => presets::kraken::claim(request),
+            Scheme::Bitmex => presets::bitmex::claim(request, w),
+            Scheme::Deribit => presets::deribit::claim(request, w),
+            Scheme::HmacNewlineV0 => {
+                schemes::hmac_newline_v0::claim(request, w, &self.signed_headers)
+            }
+            Scheme::HmacConcat => schemes::hmac_concat::claim(request, w),
+            Scheme::Bitmart | Scheme::KeywardV1 => Err(VerifyError::malformed(format!(
+                "{} requests are not verified this way",
+                self.scheme
+            ))),
+        }
+    }
+
+    /// The key id of the first candidate whose secret reproduces the signature.
+    fn matching_key(
+        &self,
+        claim: &Claim,
+        candidates: &[Credentials],
+    ) -> Result<Option<String>, VerifyError> {
+        for creds in candidates {
+            // A stored secret the scheme cannot use (say, not base64 for Kraken) matches nothing.
+            let Ok(signer) = Signer::new(self.scheme, creds) else {
+                continue;
+            };
+            if !self.signature_matches(&signer, claim) {
+                continue;
+            }
+            if let Some(given) = &claim.passphrase {
+                let expected = creds.passphrase().map(ExposeSecret::expose_secret);
+                if !expected.is_some_and(|p| ct_eq(p.as_bytes(), given.as_bytes())) {
+                    continue;
+                }
+            }
+            return Ok(Some(creds.api_key().to_owned()));
+        }
+        Ok(None)
+    }
+
+    /// Re-signs the unsigned request as the client did and compares in constant time. For
+    /// `hmac-newline-v0`, each accepted origin is tried too.
+    fn signature_matches(&self, signer: &Signer, claim: &Claim) -> bool {
+        let origins = std::iter::once(None).chain(
+            self.origins
+                .iter()
+                .filter(|_| self.scheme == Scheme::HmacNewlineV0)
+                .map(Some),
+        );
+        for origin in origins {
+            let mut options = claim.options.clone();
+            options.origin = origin.cloned();
+            let Ok(resigned) = signer.sign(claim.unsigned.clone(), &options) else {
+                return false;
+            };
+            if (claim.signature_of)(&resigned)
+                .is_some_and(|expected| ct_eq(expected.as_bytes(), claim.provided.as_bytes()))
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Records an accepted request in the replay cache.
+    pub(crate) fn remember(
+        &self,
+        key_id: &str,
+        basis: &str,
+        until_ms: u64,
+        now_ms: u64,
+    ) -> Result<(), VerifyError> {
+        let digest = Sha256::new()
+            .chain_update(self.scheme.name())
+            .chain_update([0])
+            .chain_update(key_id)
+            .chain_update([0])
+            .chain_update(basis)
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        self.cache
+            .check_and_insert(u128::from_be_bytes(id), until_ms, now_ms)
+            .map_err(|refusal| match refusal {
+                ReplayRefusal::Replayed => VerifyError::Replayed,
+                ReplayRefusal::Full => VerifyError::CacheFull,
+            })
+    }
+
+    /// Kraken's rule: a nonce must exceed the last one accepted for the key.
+    fn advance_nonce(&self, key_id: &str, nonce: u64) -> Result<(), VerifyError> {
+        let mut nonces = self
+            .nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = nonces.entry(key_id.to_owned()).or_insert(0);
+        if nonce <= *last {
+            return Err(VerifyError::StaleNonce);
+        }
+        *last = nonce;
+        Ok(())
+    }
+
+    /// Parts the keyward-v1 verifier needs.
+    pub(crate) fn keys(&self) -> &dyn KeyResolver {
+        self.keys.as_ref()
+    }
+
+    /// The server's clock, in milliseconds.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// The configured freshness window.
+    pub(crate) fn window(&self) -> Window {
+        self.window
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.scheme)
+            .field("keys", &self.keys)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
