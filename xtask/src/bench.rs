@@ -78,7 +78,8 @@ pub fn run(filter: &[OsString]) -> Result<()> {
         .map(|word| word.to_string_lossy())
         .collect::<Vec<_>>()
         .join(" ");
-    let report = render(&machine_facts(), &filter_text, &measurements);
+    let notes = notes(&criterion_dir.join(NOTES_DIR), since)?;
+    let report = render(&machine_facts(), &filter_text, &measurements, &notes);
     let path = root.join(REPORT);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
@@ -255,7 +256,39 @@ fn cell(text: &str) -> String {
 }
 
 /// The whole report.
-fn render(facts: &[(&str, String)], filter: &str, measurements: &[Measurement]) -> String {
+/// Where benchmarks leave facts that are not timings (bytes per cache entry, ratios), one
+/// markdown line per `.md` file, under `target/criterion`.
+const NOTES_DIR: &str = "keyward-notes";
+
+/// The notes written at or after `since`, sorted by file name.
+fn notes(dir: &Path, since: SystemTime) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("could not list {}", dir.display()))?
+            .path();
+        let fresh = fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since);
+        if fresh && path.extension().is_some_and(|e| e == "md") {
+            let text = fs::read_to_string(&path)
+                .with_context(|| format!("could not read {}", path.display()))?;
+            found.push((path, text.trim().to_owned()));
+        }
+    }
+    found.sort();
+    Ok(found.into_iter().map(|(_, text)| text).collect())
+}
+
+fn render(
+    facts: &[(&str, String)],
+    filter: &str,
+    measurements: &[Measurement],
+    notes: &[String],
+) -> String {
     let mut out = String::new();
     out.push_str("# Benchmarks\n\n");
     out.push_str(
@@ -298,6 +331,12 @@ fn render(facts: &[(&str, String)], filter: &str, measurements: &[Measurement]) 
             format_ns(m.upper_ns),
             format_throughput(&m.throughput, m.mean_ns).unwrap_or_else(|| "–".to_owned()),
         ));
+    }
+    if !notes.is_empty() {
+        out.push_str("\nNotes written by the benchmarks:\n\n");
+        for note in notes {
+            out.push_str(&format!("- {note}\n"));
+        }
     }
     out
 }
@@ -451,7 +490,8 @@ mod tests {
             throughput: json!({"Bytes": 1024}),
         }];
         let facts = vec![("rustc", "rustc 1.95.0".to_owned())];
-        let report = render(&facts, "", &measurements);
+        let report = render(&facts, "", &measurements, &["a note".to_owned()]);
+        assert!(report.contains("- a note"));
         assert!(report.starts_with("# Benchmarks\n"));
         assert!(report.contains("- rustc: rustc 1.95.0\n"));
         assert!(report.contains("| benchmark | mean | 95% CI | throughput |"));

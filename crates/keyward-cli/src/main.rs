@@ -17,8 +17,12 @@ fn main() -> ExitCode {
             // One sentence per cause; errors of keyward never carry key material or plaintext.
             let mut text = err.to_string();
             for cause in err.chain().skip(1) {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
+                // Library errors often name their cause in their own message already.
+                let cause = cause.to_string();
+                if !text.contains(&cause) {
+                    text.push_str(": ");
+                    text.push_str(&cause);
+                }
             }
             eprintln!("keyward: error: {text}");
             ExitCode::from(cli::EXIT_FAILURE)

@@ -1,0 +1,89 @@
+//! Verification with a warm replay cache holding 1,000,000 entries: verifications per second on
+//! one core (criterion's throughput, one element per verification) and bytes per cache entry
+//! (written as a note for docs/BENCHMARKS.md).
+#![allow(missing_docs)] // reason: criterion's macros generate undocumented items
+#![allow(clippy::unwrap_used)] // reason: a benchmark has nowhere to report an error
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use keyward_signing::verify::{ReplayCache, ShardedReplayCache, StaticKeys, Verifier};
+use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
+
+const T0: u64 = 1_700_000_000_000;
+const WARM: u64 = 1_000_000;
+
+/// A cache holding `WARM` live entries, with room for what the benchmark adds.
+fn warm_cache() -> Arc<ShardedReplayCache> {
+    let cache = Arc::new(ShardedReplayCache::new(8_000_000));
+    for i in 0..WARM {
+        let id = u128::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+        cache.check_and_insert(id, T0 + 300_000, T0).unwrap();
+    }
+    cache
+}
+
+/// Writes a line for `cargo xtask bench` to put under the results table.
+fn note(name: &str, text: &str) {
+    // target/<profile>/deps/<bench> -> target/criterion/keyward-notes/<name>.md
+    let Some(target) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+    else {
+        return;
+    };
+    let dir = target.join("criterion").join("keyward-notes");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join(format!("{name}.md")), text);
+    }
+}
+
+fn verify(c: &mut Criterion) {
+    let cache = warm_cache();
+    let bytes_per_entry = cache.approx_bytes() as f64 / cache.len() as f64;
+    note(
+        "replay-cache",
+        &format!(
+            "replay cache: {} entries in {:.1} MiB, {bytes_per_entry:.1} bytes per entry (hash map + expiry heap at their current capacities)",
+            cache.len(),
+            cache.approx_bytes() as f64 / (1024.0 * 1024.0)
+        ),
+    );
+    let clock = Arc::new(FixedClock::new(T0));
+    let mut group = c.benchmark_group("verify_warm_1m");
+    group.throughput(Throughput::Elements(1));
+    for scheme in [Scheme::Binance, Scheme::KeywardV1] {
+        let creds = Credentials::new("bench-key", "bench-secret".into());
+        let signer = Signer::new(scheme, &creds)
+            .unwrap()
+            .with_clock(clock.clone());
+        let verifier = Verifier::new(scheme, Arc::new(StaticKeys::new().with(creds)))
+            .with_clock(clock.clone())
+            .with_cache(cache.clone());
+        let counter = AtomicU64::new(0);
+        // Each request is distinct (a counter in the body), so none is a replay; signing happens
+        // in the setup, outside the measurement.
+        group.bench_function(scheme.name(), |b| {
+            b.iter_batched(
+                || {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let body = format!("symbol=BTCUSDT&side=BUY&quantity=1&clientId={n}");
+                    signer
+                        .sign(
+                            Request::post("/api/v3/order").with_body(body),
+                            &SignOptions::default(),
+                        )
+                        .unwrap()
+                },
+                |req| verifier.verify(black_box(&req)).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);
