@@ -4,6 +4,7 @@ mod clock;
 mod credentials;
 mod error;
 mod mac;
+mod nonce;
 mod options;
 mod params;
 mod presets;
@@ -14,9 +15,12 @@ mod signer;
 #[cfg(test)]
 mod test_support;
 
-pub use clock::{Clock, FixedClock, MonotonicNonce, NonceSource, SystemClock};
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use credentials::Credentials;
 pub use error::{Error, Result};
+#[cfg(unix)]
+pub use nonce::FileNonce;
+pub use nonce::{MonotonicNonce, NonceSource, NonceUnit};
 pub use options::SignOptions;
 pub use params::{QueryEncoding, build_query};
 pub use request::Request;
