@@ -81,6 +81,18 @@ pub enum Error {
     #[error("the nonce source failed: {0}")]
     Nonce(Box<dyn std::error::Error + Send + Sync>),
 
+    /// A server-clock sample was received before it was sent by the local clock: the local
+    /// clock stepped back during the probe, so the sample says nothing and is dropped.
+    #[error(
+        "a server-clock sample was received at {received_ms} ms, before it was sent at {sent_ms} ms; the local clock stepped back, so the sample is dropped"
+    )]
+    InvalidClockSample {
+        /// Local time when the probe was sent, in ms.
+        sent_ms: u64,
+        /// Local time when the answer was received, in ms.
+        received_ms: u64,
+    },
+
     /// Reading or writing a private file failed (permissions, ownership, I/O), as
     /// `keyward-core-crypto` reports it.
     #[error(transparent)]

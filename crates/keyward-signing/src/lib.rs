@@ -11,6 +11,7 @@ mod presets;
 mod request;
 mod scheme;
 pub mod schemes;
+mod server_clock;
 mod signer;
 #[cfg(test)]
 mod test_support;
@@ -25,6 +26,7 @@ pub use options::SignOptions;
 pub use params::{QueryEncoding, build_query};
 pub use request::Request;
 pub use scheme::{Scheme, UnknownScheme};
+pub use server_clock::ServerClock;
 pub use signer::Signer;
 
 /// Re-exported so callers name the same `secrecy` types this crate takes.
