@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exit code for any failure at run time (bad token, bad key, loose key file, I/O).
 pub const EXIT_FAILURE: u8 = 1;
@@ -59,6 +59,9 @@ pub enum Command {
     /// and print it as JSON.
     #[command(after_help = SIGN_HELP)]
     Sign(Box<SignArgs>),
+    /// Draw strictly increasing nonces from a state file shared by processes and restarts.
+    #[command(subcommand)]
+    Nonce(NonceCommand),
 }
 
 const SIGN_HELP: &str = "\
@@ -95,6 +98,53 @@ pub enum KeyCommand {
     /// Print the non-secret ids of the key ring's keys, primary first.
     #[command(after_help = "Example:\n  keyward key id --key-file master.key")]
     Id(RingArgs),
+}
+
+/// `keyward nonce ...`
+#[derive(Debug, Subcommand)]
+pub enum NonceCommand {
+    /// Print the next nonces, one per line, from a state file (created with mode 0600).
+    #[command(after_help = NONCE_NEXT_HELP)]
+    Next(NonceNextArgs),
+}
+
+const NONCE_NEXT_HELP: &str = "\
+Nonces strictly increase for each run and are never issued twice by any run on this machine
+that uses the same state file, even after a crash: each run leases a block of --block nonces
+and saves the block's end in FILE (locked through FILE.lock) before printing any of them. With
+a block above 1, runs that overlap interleave their nonces; a venue that refuses a nonce lower
+than the last one it saw for a key (Kraken) then needs one key per process, or --block 1,
+which saves every nonce before printing it (a global order, one fsync per nonce). A corrupt
+FILE is an error, never reset. Each line is flushed as it is printed.
+
+Examples:
+  keyward nonce next --state ~/.keyward/kraken.nonce
+  keyward nonce next --state kraken.nonce --count 3 --unit us --block 1";
+
+/// `keyward nonce next`
+#[derive(Debug, Args)]
+pub struct NonceNextArgs {
+    /// The state file holding the high-water mark.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    /// How many nonces to print.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+    /// The unit of the time a new sequence starts from.
+    #[arg(long, value_enum, default_value_t = NonceUnitArg::Ms)]
+    pub unit: NonceUnitArg,
+    /// How many nonces to lease (and save) at a time.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub block: u64,
+}
+
+/// `--unit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NonceUnitArg {
+    /// Milliseconds since the Unix epoch.
+    Ms,
+    /// Microseconds since the Unix epoch.
+    Us,
 }
 
 /// Where the key ring comes from.

@@ -1,5 +1,7 @@
 //! The crate's one error type.
 
+use std::path::PathBuf;
+
 /// Everything that can go wrong while signing. No variant carries a secret, a signature or a
 /// signed URL.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,59 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Rng(String),
+
+    /// A nonce source has issued the largest nonce it can represent.
+    #[error(
+        "the nonce source has no nonce left below 2^64; the venue will refuse any lower nonce, so use a new API key"
+    )]
+    NonceExhausted,
+
+    /// A nonce state file does not hold a high-water mark. It is never reset silently: a lower
+    /// value could issue a nonce twice.
+    #[error(
+        "nonce state file {} is corrupt ({reason}); it is not reset automatically because a lower value could reissue a nonce: restore it, or write a number above the last nonce used followed by a newline",
+        path.display()
+    )]
+    CorruptNonceState {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with its content (the content itself is not secret, but is not echoed).
+        reason: &'static str,
+    },
+
+    /// The lock file beside a nonce state file could not be opened or locked.
+    #[error("could not {action} nonce lock file {}: {source}", path.display())]
+    NonceLock {
+        /// What was being done ("open", "lock").
+        action: &'static str,
+        /// The lock file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A nonce source outside this crate failed (for implementations of
+    /// [`crate::NonceSource`] that keep their state elsewhere).
+    #[error("the nonce source failed: {0}")]
+    Nonce(Box<dyn std::error::Error + Send + Sync>),
+
+    /// A server-clock sample was received before it was sent by the local clock: the local
+    /// clock stepped back during the probe, so the sample says nothing and is dropped.
+    #[error(
+        "a server-clock sample was received at {received_ms} ms, before it was sent at {sent_ms} ms; the local clock stepped back, so the sample is dropped"
+    )]
+    InvalidClockSample {
+        /// Local time when the probe was sent, in ms.
+        sent_ms: u64,
+        /// Local time when the answer was received, in ms.
+        received_ms: u64,
+    },
+
+    /// Reading or writing a private file failed (permissions, ownership, I/O), as
+    /// `keyward-core-crypto` reports it.
+    #[error(transparent)]
+    File(#[from] keyward_core_crypto::Error),
 }
 
 /// The crate's result type.

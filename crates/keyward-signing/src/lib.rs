@@ -6,24 +6,30 @@ mod clock;
 mod credentials;
 mod error;
 mod mac;
+mod nonce;
 mod options;
 mod params;
 mod presets;
 mod request;
 mod scheme;
 pub mod schemes;
+mod server_clock;
 mod signer;
 #[cfg(test)]
 mod test_support;
 pub mod verify;
 
-pub use clock::{Clock, FixedClock, MonotonicNonce, NonceSource, SystemClock};
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use credentials::Credentials;
 pub use error::{Error, Result};
+#[cfg(unix)]
+pub use nonce::FileNonce;
+pub use nonce::{MonotonicNonce, NonceSource, NonceUnit};
 pub use options::SignOptions;
 pub use params::{QueryEncoding, build_query};
 pub use request::Request;
 pub use scheme::{Scheme, UnknownScheme};
+pub use server_clock::ServerClock;
 pub use signer::Signer;
 
 /// Re-exported so callers name the same `secrecy` types this crate takes.

@@ -9,10 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use crate::clock::{Clock, MonotonicNonce, NonceSource, SystemClock};
+use crate::clock::{Clock, SystemClock};
 use crate::credentials::{Credentials, short_key};
 use crate::error::{Error, Result};
 use crate::mac::PreparedMac;
+use crate::nonce::{MonotonicNonce, NonceSource};
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::{Scheme, SecretEncoding};
@@ -72,7 +73,9 @@ impl Signer {
 
     /// Uses `nonces` for nonces (Kraken). The default is a [`MonotonicNonce`] over the clock,
     /// created on first use and owned by this signer: signers that share a key must share one
-    /// nonce source, or two of them may issue the same nonce in the same millisecond.
+    /// nonce source, or two of them may issue the same nonce in the same millisecond. Processes
+    /// that share a key, or a key used again after a restart, need a persistent source such as
+    /// [`FileNonce`](crate::FileNonce).
     pub fn with_nonces(mut self, nonces: Arc<dyn NonceSource>) -> Self {
         self.nonces = OnceLock::from(nonces);
         self
@@ -147,8 +150,9 @@ impl Signer {
         options.timestamp_ms.unwrap_or_else(|| self.clock.now_ms())
     }
 
-    /// The next nonce from the configured source (or a monotonic one over the clock).
-    pub(crate) fn next_nonce(&self) -> u64 {
+    /// The next nonce from the configured source (or a monotonic one over the clock). An error
+    /// means no nonce was issued, and the request must not be signed.
+    pub(crate) fn next_nonce(&self) -> Result<u64> {
         self.nonces
             .get_or_init(|| Arc::new(MonotonicNonce::new(self.clock.clone())))
             .next_nonce()

@@ -2,6 +2,7 @@
 
 mod crypt;
 mod key;
+mod nonce;
 mod sign;
 
 use anyhow::Result;
@@ -16,5 +17,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Decrypt(args) => crypt::decrypt(&args),
         Command::RotateToken(ring) => crypt::rotate(&ring),
         Command::Sign(args) => sign::run(&args),
+        Command::Nonce(cmd) => nonce::run(cmd),
     }
 }

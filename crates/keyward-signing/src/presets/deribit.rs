@@ -11,8 +11,8 @@
 
 use serde_json::{Value, json};
 
-use crate::clock::random_hex;
 use crate::error::Result;
+use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::signer::Signer;

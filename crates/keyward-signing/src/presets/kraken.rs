@@ -5,7 +5,8 @@
 //! where `postdata` is the form body as sent, including its `nonce` parameter. A nonce already
 //! in the body is used as it is; otherwise `nonce=N` is put at the front of the body. Headers
 //! `API-Key` and `API-Sign`. Nonces must increase for each key: share one
-//! [`crate::NonceSource`] between all signers of a key.
+//! [`crate::NonceSource`] between all signers of a key, and a [`crate::FileNonce`] between the
+//! processes and restarts that use it.
 
 use sha2::{Digest, Sha256};
 
@@ -28,7 +29,7 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
         (None, given) => {
             let nonce = match given {
                 Some(n) => n.clone(),
-                None => s.next_nonce().to_string(),
+                None => s.next_nonce()?.to_string(),
             };
             req.body = if body.is_empty() {
                 format!("nonce={nonce}")

@@ -33,8 +33,8 @@ use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{percent_decode_str, percent_encode};
 use sha2::{Digest, Sha256};
 
-use crate::clock::random_hex;
 use crate::error::{Error, Result};
+use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::params::RFC3986;
 use crate::presets::secs;

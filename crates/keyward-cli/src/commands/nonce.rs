@@ -1,0 +1,45 @@
+//! `keyward nonce next`: nonces from a state file, one per line, each flushed as printed.
+
+use anyhow::Result;
+
+use crate::cli::{NonceCommand, NonceNextArgs};
+
+/// Runs a `keyward nonce` subcommand.
+pub fn run(cmd: NonceCommand) -> Result<()> {
+    match cmd {
+        NonceCommand::Next(args) => next(&args),
+    }
+}
+
+#[cfg(unix)]
+fn next(args: &NonceNextArgs) -> Result<()> {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use anyhow::Context;
+    use keyward_signing::{FileNonce, NonceSource, NonceUnit, SystemClock};
+
+    use crate::cli::NonceUnitArg;
+
+    let unit = match args.unit {
+        NonceUnitArg::Ms => NonceUnit::Millis,
+        NonceUnitArg::Us => NonceUnit::Micros,
+    };
+    let nonces = FileNonce::open(&args.state, unit, Arc::new(SystemClock))?.with_block(args.block);
+    let mut out = std::io::stdout().lock();
+    for _ in 0..args.count {
+        let nonce = nonces.next_nonce()?;
+        // Flushed line by line, so a run that is killed has printed only whole nonces that
+        // were issued (and persisted) before it died.
+        writeln!(out, "{nonce}")
+            .and_then(|()| out.flush())
+            .context("could not write standard output")?;
+    }
+    Ok(())
+}
+
+/// The state file is locked with `flock`, which this build of keyward does not have.
+#[cfg(not(unix))]
+fn next(_args: &NonceNextArgs) -> Result<()> {
+    anyhow::bail!("keyward nonce needs a Unix system (it locks the state file with flock)")
+}
