@@ -1,0 +1,56 @@
+//! The crate's one error type.
+
+use std::time::Duration;
+
+/// Everything the resilience policies can refuse or reject. None of them carries request data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A policy was configured with values that cannot work.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    // -- circuit breaker --------------------------------------------------------------------
+    /// The circuit is open (or forced open): calls are refused until it may try again.
+    #[error("circuit {name} is open; calls are refused for {retry_after:?} more")]
+    CircuitOpen {
+        /// The breaker's name.
+        name: String,
+        /// How long until the breaker lets trial calls through, if known.
+        retry_after: Option<Duration>,
+    },
+    /// The circuit is half-open and all its trial permits are taken.
+    #[error("circuit {name} is half-open and all its trial calls are in flight")]
+    HalfOpenBusy {
+        /// The breaker's name.
+        name: String,
+    },
+
+    // -- retry ------------------------------------------------------------------------------
+    /// The retry budget is spent: retrying now would amplify an outage.
+    #[error("retry budget exhausted; not retrying")]
+    RetryBudgetExhausted,
+
+    // -- rate limiter -----------------------------------------------------------------------
+    /// The rate limit would be exceeded; ready again after `wait`.
+    #[error("rate limit {limit} reached; ready in {wait:?}")]
+    RateLimited {
+        /// The limit that refused (for example `orders/10s`).
+        limit: String,
+        /// How long until the request would be allowed.
+        wait: Duration,
+    },
+    /// The request costs more than the limit's whole capacity: it can never be allowed.
+    #[error("a cost of {cost} exceeds the capacity {capacity} of rate limit {limit}")]
+    CostExceedsCapacity {
+        /// The limit.
+        limit: String,
+        /// The request's cost.
+        cost: u32,
+        /// The limit's capacity.
+        capacity: u32,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+mod clock;
+mod error;
+
+pub use clock::{Clock, ManualClock, ManualSleep, MonotonicClock, Sleep, SleepFuture};
+pub use error::{Error, Result};
