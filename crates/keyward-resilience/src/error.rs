@@ -40,14 +40,17 @@ pub enum Error {
         /// How long until the request would be allowed.
         wait: Duration,
     },
-    /// The request costs more than the limit's whole capacity: it can never be allowed.
-    #[error("a cost of {cost} exceeds the capacity {capacity} of rate limit {limit}")]
+    /// The request costs more than the limit lets through at once (its burst): it can never be
+    /// allowed as one request.
+    #[error(
+        "a cost of {cost} exceeds the burst {capacity} of rate limit {limit}; split the request"
+    )]
     CostExceedsCapacity {
         /// The limit.
         limit: String,
         /// The request's cost.
         cost: u32,
-        /// The limit's capacity.
+        /// The most the limit lets through at once (its burst).
         capacity: u32,
     },
 }
