@@ -1,14 +1,5 @@
 //! A retry budget: retries may be at most a set share of recent requests, plus a small floor,
 //! so that a fleet of clients cannot multiply an outage's load by its retry count.
-//!
-//! The algorithm is Finagle's `RetryBudget` as tower ports it (`tower::retry::budget::TpsBudget`):
-//! every request deposits `ratio` of a token, every retry withdraws one whole token, and what
-//! was deposited or withdrawn expires after `window`. A reserve of `min_retries_per_sec ×
-//! window` tokens lets a client that sends little still retry. tower's version reads the real
-//! clock; this one reads an injected [`Clock`], so tests are exact and never sleep.
-//!
-//! Bookkeeping is in thousandths of a token (so a ratio is exact to 0.001), in ten slots each a
-//! tenth of the window: an entry expires between 0.9 and 1.0 window after it was made.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -23,6 +14,16 @@ const SLOTS: usize = 10;
 
 /// Limits retries to a share of recent requests. Share one (in an `Arc`) between every policy
 /// that calls the same service, so that together they stay within it.
+///
+/// The algorithm is Finagle's `RetryBudget`, as tower ports it in
+/// `tower::retry::budget::TpsBudget`: every request deposits `ratio` of a token, every retry
+/// withdraws one whole token, and what was deposited or withdrawn expires after `window`. A
+/// reserve of `min_retries_per_sec × window` tokens lets a client that sends little still
+/// retry. tower's version reads the real clock; this one reads an injected [`Clock`], so tests
+/// are exact and never sleep.
+///
+/// Bookkeeping is in thousandths of a token (so a ratio is exact to 0.001), in ten slots each a
+/// tenth of the window: an entry expires between 0.9 and 1.0 window after it was made.
 #[derive(Debug)]
 pub struct RetryBudget {
     clock: Arc<dyn Clock>,

@@ -1,17 +1,7 @@
 //! Jitter: randomness added to backoff delays so a fleet of clients does not retry in step,
 //! drawn from a seedable generator so tests can pin every delay.
-//!
-//! The kinds and their bounds follow the AWS Architecture Blog's "Exponential Backoff And
-//! Jitter" (Marc Brooker, 2015), with `d` the capped backoff delay:
-//!
-//! | jitter | delay |
-//! | --- | --- |
-//! | [`Jitter::None`] | exactly `d` |
-//! | [`Jitter::Full`] | uniform in `[0, d]` |
-//! | [`Jitter::Equal`] | `d/2` plus uniform in `[0, d − d/2]`, so in `[d/2, d]` |
-//! | [`Jitter::Decorrelated`] | uniform in `[base, max(base, prev × 3)]`, then at most `cap` |
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -28,9 +18,9 @@ impl JitterRng {
         Self(SmallRng::seed_from_u64(seed))
     }
 
-    /// A generator seeded by the operating system.
+    /// A generator seeded by the operating system, or, should that fail, by the system time.
     pub fn from_os() -> Self {
-        Self(SmallRng::from_os_rng())
+        SmallRng::try_from_os_rng().map_or_else(|_| Self::seed_from_u64(time_seed()), Self)
     }
 
     /// A fresh generator seeded from this one: one per retry loop, all following from the
@@ -49,12 +39,31 @@ impl JitterRng {
     }
 }
 
+/// A seed from the wall clock's nanoseconds: different per process start, which is all jitter
+/// needs when the operating system's generator is unavailable.
+fn time_seed() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    nanos(since) ^ u64::from(std::process::id()).rotate_left(32)
+}
+
 /// A duration in nanoseconds, saturating at `u64::MAX` (about 584 years).
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// How much randomness to add to each backoff delay. See the [module docs](self) for bounds.
+/// How much randomness to add to each backoff delay.
+///
+/// The kinds and their bounds follow the AWS Architecture Blog's "Exponential Backoff And
+/// Jitter" (Marc Brooker, 2015), with `d` the capped backoff delay:
+///
+/// | jitter | delay |
+/// | --- | --- |
+/// | [`Jitter::None`] | exactly `d` |
+/// | [`Jitter::Full`] | uniform in `[0, d]` |
+/// | [`Jitter::Equal`] | `d/2` plus uniform in `[0, d − d/2]`, so in `[d/2, d]` |
+/// | [`Jitter::Decorrelated`] | uniform in `[base, max(base, prev × 3)]`, then at most `cap` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Jitter {
     /// No randomness: the backoff delay itself.
