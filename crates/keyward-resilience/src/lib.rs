@@ -3,6 +3,11 @@
 mod clock;
 mod error;
 pub mod limiter;
+pub mod retry;
 
 pub use clock::{Clock, ManualClock, ManualSleep, MonotonicClock, Sleep, SleepFuture};
 pub use error::{Error, Result};
+pub use retry::{
+    Backoff, FailureKind, Jitter, RequestClass, RetryBudget, RetryError, RetryPolicy,
+    parse_retry_after,
+};
