@@ -108,6 +108,18 @@ impl Sleep for ManualSleep {
     }
 }
 
+/// The tokio runtime's sleep (feature `tokio`): the [`Sleep`] to use in production.
+#[cfg(feature = "tokio")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleep;
+
+#[cfg(feature = "tokio")]
+impl Sleep for TokioSleep {
+    fn sleep(&self, duration: Duration) -> SleepFuture {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +134,14 @@ mod tests {
         assert_eq!(sleep.slept(), vec![Duration::from_millis(250)]);
         let real = MonotonicClock::new();
         assert!(real.now() <= real.now());
+    }
+
+    #[cfg(feature = "tokio")]
+    #[tokio::test(start_paused = true)]
+    async fn tokio_sleep_waits_on_the_runtime_clock() {
+        // Paused time: the runtime jumps to the deadline instead of waiting for it.
+        let before = tokio::time::Instant::now();
+        TokioSleep.sleep(Duration::from_secs(30)).await;
+        assert_eq!(before.elapsed(), Duration::from_secs(30));
     }
 }

@@ -5,6 +5,8 @@ mod error;
 pub mod limiter;
 pub mod retry;
 
+#[cfg(feature = "tokio")]
+pub use clock::TokioSleep;
 pub use clock::{Clock, ManualClock, ManualSleep, MonotonicClock, Sleep, SleepFuture};
 pub use error::{Error, Result};
 pub use retry::{
