@@ -1,0 +1,64 @@
+//! The crate's one error type.
+
+/// Everything a secret store can fail with. No variant carries a secret value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No secret of that name (or no such version or stage).
+    #[error("secret {name} not found{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    NotFound {
+        /// The secret's name.
+        name: String,
+        /// Which version or stage was asked for, if not the latest.
+        detail: Option<String>,
+    },
+    /// A secret name that the store cannot hold.
+    #[error("invalid secret name {name:?}: {reason}")]
+    InvalidName {
+        /// The name given (names are not secret).
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The store cannot do this (for example write to the process environment).
+    #[error("the {store} store does not support {operation}")]
+    Unsupported {
+        /// The store's kind.
+        store: &'static str,
+        /// What was asked.
+        operation: &'static str,
+    },
+    /// Stored data could not be read as a secret (corrupt, or sealed by an unknown key).
+    #[error("stored data for {name} is unreadable: {reason}")]
+    Corrupt {
+        /// The secret's name, or the file.
+        name: String,
+        /// What is wrong; never the data.
+        reason: String,
+    },
+    /// A cryptographic or key-file error from keyward-core-crypto.
+    #[error(transparent)]
+    Crypto(#[from] keyward_core_crypto::Error),
+    /// An I/O error on a path.
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backend (database, remote service) failed.
+    #[error("the {store} store failed: {message}")]
+    Backend {
+        /// The store's kind.
+        store: &'static str,
+        /// What happened, without any secret.
+        message: String,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
