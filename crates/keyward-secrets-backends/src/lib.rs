@@ -1,10 +1,20 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cache;
+pub mod chain;
+mod clock;
+pub mod env;
 mod error;
+pub mod file;
 mod store;
 mod value;
 
+pub use cache::{CacheConfig, CachedStore};
+pub use chain::{Answered, ChainStore};
+pub use clock::{Clock, ManualClock, MonotonicClock};
+pub use env::{DotenvStore, EnvStore};
 pub use error::{Error, Result};
+pub use file::FileStore;
 pub use store::{
     CURRENT, Capabilities, Metadata, PENDING, PREVIOUS, Secret, SecretStore, Selector,
     validate_name,

@@ -1,0 +1,289 @@
+//! Secrets from environment variables and `.env` files.
+//!
+//! A secret `binance-testnet` with fields `api_key` and `api_secret` lives in
+//! `KEYWARD_BINANCE_TESTNET_API_KEY` and `KEYWARD_BINANCE_TESTNET_API_SECRET` (the prefix is
+//! configurable; the name is upper-cased and every character other than a letter or digit
+//! becomes `_`). A variable named exactly `KEYWARD_<NAME>` is a single-value secret.
+//!
+//! Both stores are read-only snapshots: the process environment is read once, when the store
+//! is made, and is never written (edition 2024 makes `set_var` unsafe for good reason, and this
+//! crate forbids unsafe code).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::store::{CURRENT, Capabilities, Metadata, Secret, SecretStore, Selector, validate_name};
+use crate::value::SecretValue;
+
+/// The default variable prefix.
+pub const DEFAULT_PREFIX: &str = "KEYWARD";
+
+/// The variable stem of a secret name: `PREFIX_NAME` upper-cased, non-alphanumerics as `_`.
+pub fn variable_stem(prefix: &str, name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}_{name}")
+}
+
+/// Variables (name → value), zeroized on drop.
+type Vars = BTreeMap<String, Zeroizing<String>>;
+
+/// Looks a secret up in `vars`.
+fn lookup(
+    store: &'static str,
+    prefix: &str,
+    vars: &Vars,
+    name: &str,
+    which: &Selector,
+) -> Result<Secret> {
+    validate_name(name)?;
+    match which {
+        Selector::Current => {}
+        Selector::Stage(stage) if stage == CURRENT => {}
+        _ => {
+            return Err(Error::Unsupported {
+                store,
+                operation: "versions",
+            });
+        }
+    }
+    let stem = variable_stem(prefix, name);
+    let value = if let Some(single) = vars.get(&stem) {
+        SecretValue::bytes(single.as_bytes().to_vec())
+    } else {
+        let field_prefix = format!("{stem}_");
+        let fields: BTreeMap<String, SecretString> = vars
+            .iter()
+            .filter_map(|(k, v)| {
+                let field = k.strip_prefix(&field_prefix)?;
+                Some((field.to_ascii_lowercase(), SecretString::from(v.as_str())))
+            })
+            .collect();
+        if fields.is_empty() {
+            return Err(Error::NotFound {
+                name: name.to_owned(),
+                detail: Some(format!("no variable {stem} or {stem}_*")),
+            });
+        }
+        SecretValue::Fields(fields)
+    };
+    Ok(Secret {
+        value,
+        meta: Metadata {
+            name: name.to_owned(),
+            version: store.to_owned(),
+            created: None,
+            stages: vec![CURRENT.to_owned()],
+            rotation_due: None,
+        },
+    })
+}
+
+const READ_ONLY: Capabilities = Capabilities {
+    writable: false,
+    versioned: false,
+    stages: false,
+};
+
+/// Secrets from a snapshot of environment variables.
+pub struct EnvStore {
+    prefix: String,
+    vars: Vars,
+}
+
+impl EnvStore {
+    /// A snapshot of the process environment (variables that are not UTF-8 are skipped).
+    pub fn from_process(prefix: &str) -> Self {
+        Self::from_vars(prefix, std::env::vars())
+    }
+
+    /// A store over the given variables (for tests and embedding).
+    pub fn from_vars(prefix: &str, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let prefix_ = format!("{prefix}_");
+        Self {
+            prefix: prefix.to_owned(),
+            vars: vars
+                .into_iter()
+                .filter(|(k, _)| k.starts_with(&prefix_) || k == prefix)
+                .map(|(k, v)| (k, Zeroizing::new(v)))
+                .collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for EnvStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvStore")
+            .field("prefix", &self.prefix)
+            .field("variables", &self.vars.len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl SecretStore for EnvStore {
+    fn kind(&self) -> &'static str {
+        "env"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        READ_ONLY
+    }
+
+    async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
+        lookup(self.kind(), &self.prefix, &self.vars, name, which)
+    }
+
+    async fn put(&self, _: &str, _: &SecretValue) -> Result<Metadata> {
+        Err(self.unsupported("writing"))
+    }
+
+    async fn delete(&self, _: &str) -> Result<()> {
+        Err(self.unsupported("deleting"))
+    }
+
+    async fn list(&self) -> Result<Vec<String>> {
+        // Variable names do not map back to secret names (the mapping is lossy).
+        Err(self.unsupported("listing"))
+    }
+
+    async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
+        Ok(vec![self.get(name, &Selector::Current).await?.meta])
+    }
+}
+
+/// Secrets from a `.env` file, read only if its permissions are 0600 or stricter (the key-file
+/// rules of keyward-core-crypto), overlaid by the process environment.
+///
+/// Environments are explicit: [`DotenvStore::for_environment`] reads `.env.<environment>` in a
+/// directory, and a missing file is an error, never a silent fallback to another environment.
+/// A variable set in the process environment wins over the file unless
+/// [`DotenvStore::overriding`] is asked for.
+pub struct DotenvStore {
+    path: PathBuf,
+    prefix: String,
+    vars: Vars,
+}
+
+/// The largest `.env` file read.
+const MAX_DOTENV_LEN: u64 = 1024 * 1024;
+
+impl DotenvStore {
+    /// Reads `path`, overlaid by the process environment.
+    pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
+        Self::with_process_vars(path.as_ref(), prefix, std::env::vars(), false)
+    }
+
+    /// Reads `<dir>/.env.<environment>` (for example `.env.staging`).
+    pub fn for_environment(dir: impl AsRef<Path>, environment: &str, prefix: &str) -> Result<Self> {
+        if environment.is_empty()
+            || !environment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::InvalidName {
+                name: environment.to_owned(),
+                reason: "an environment name is letters, digits, '-' and '_'",
+            });
+        }
+        Self::open(dir.as_ref().join(format!(".env.{environment}")), prefix)
+    }
+
+    /// Reads `path` with `process` as the process environment; the file's values win over the
+    /// process's only if `override_process` is set.
+    pub fn with_process_vars(
+        path: &Path,
+        prefix: &str,
+        process: impl IntoIterator<Item = (String, String)>,
+        override_process: bool,
+    ) -> Result<Self> {
+        let data = keyward_core_crypto::private_file::read_private_file(path, MAX_DOTENV_LEN)?;
+        let mut vars: Vars = Vars::new();
+        for item in dotenvy::from_read_iter(&data[..]) {
+            let (k, v) = item.map_err(|e| Error::Corrupt {
+                name: path.display().to_string(),
+                reason: dotenv_error(&e),
+            })?;
+            vars.insert(k, Zeroizing::new(v));
+        }
+        let prefix_ = format!("{prefix}_");
+        for (k, v) in process {
+            if k.starts_with(&prefix_) && (!override_process || !vars.contains_key(&k)) {
+                vars.insert(k, Zeroizing::new(v));
+            }
+        }
+        vars.retain(|k, _| k.starts_with(&prefix_));
+        Ok(Self {
+            path: path.to_owned(),
+            prefix: prefix.to_owned(),
+            vars,
+        })
+    }
+
+    /// Re-reads the file with the file's values winning over the process environment.
+    pub fn overriding(self) -> Result<Self> {
+        Self::with_process_vars(&self.path, &self.prefix, std::env::vars(), true)
+    }
+}
+
+/// A parse error's description, without the line's content (which may hold a secret).
+fn dotenv_error(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(_, index) => format!("cannot parse the line at byte {index}"),
+        dotenvy::Error::Io(io) => io.kind().to_string(),
+        _ => "not a .env file".to_owned(),
+    }
+}
+
+impl std::fmt::Debug for DotenvStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DotenvStore")
+            .field("path", &self.path)
+            .field("variables", &self.vars.len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl SecretStore for DotenvStore {
+    fn kind(&self) -> &'static str {
+        "dotenv"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        READ_ONLY
+    }
+
+    async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
+        lookup(self.kind(), &self.prefix, &self.vars, name, which)
+    }
+
+    async fn put(&self, _: &str, _: &SecretValue) -> Result<Metadata> {
+        Err(self.unsupported("writing"))
+    }
+
+    async fn delete(&self, _: &str) -> Result<()> {
+        Err(self.unsupported("deleting"))
+    }
+
+    async fn list(&self) -> Result<Vec<String>> {
+        Err(self.unsupported("listing"))
+    }
+
+    async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
+        Ok(vec![self.get(name, &Selector::Current).await?.meta])
+    }
+}

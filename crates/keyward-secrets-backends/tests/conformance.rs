@@ -1,0 +1,188 @@
+//! One conformance suite, run against every backend: what a store can do, it does alike.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use keyward_core_crypto::secrecy::ExposeSecret;
+use keyward_core_crypto::{FernetKey, KeyRing};
+use keyward_secrets_backends::{
+    CURRENT, DotenvStore, EnvStore, Error, FileStore, PENDING, PREVIOUS, SecretStore, SecretValue,
+    Selector,
+};
+
+const CANARY: &str = "CANARY-api-secret-7f3a";
+
+/// The secret every read-only store is seeded with, as its fields.
+fn seeded() -> SecretValue {
+    SecretValue::fields([("api_key", "key-1"), ("api_secret", CANARY)])
+}
+
+fn assert_no_canary(text: &str) {
+    assert!(!text.contains(CANARY), "secret leaked: {text}");
+}
+
+/// The checks every store passes. `seeded` names a secret the store holds with [`seeded`].
+async fn conformance(store: Arc<dyn SecretStore>, seeded_name: &str) {
+    let caps = store.capabilities();
+    let kind = store.kind();
+    // Reading the seeded secret.
+    let got = store.get(seeded_name, &Selector::Current).await.unwrap();
+    assert!(got.value.same_as(&seeded()), "{kind}");
+    assert_eq!(got.value.field("api_key").unwrap().expose_secret(), "key-1");
+    assert!(got.meta.stages.iter().any(|s| s == CURRENT), "{kind}");
+    assert_eq!(
+        store.metadata(seeded_name).await.unwrap().version,
+        got.meta.version
+    );
+    // Unknown and invalid names.
+    assert!(
+        matches!(
+            store.get("no-such-secret", &Selector::Current).await,
+            Err(Error::NotFound { .. })
+        ),
+        "{kind}"
+    );
+    assert!(
+        matches!(
+            store.get("bad name!", &Selector::Current).await,
+            Err(Error::InvalidName { .. })
+        ),
+        "{kind}"
+    );
+    // Nothing prints the value.
+    assert_no_canary(&format!("{store:?} {got:?}"));
+
+    if !caps.writable {
+        assert!(
+            matches!(
+                store.put("x", &seeded()).await,
+                Err(Error::Unsupported { .. })
+            ),
+            "{kind}"
+        );
+        assert!(
+            matches!(
+                store.delete(seeded_name).await,
+                Err(Error::Unsupported { .. })
+            ),
+            "{kind}"
+        );
+        return;
+    }
+    // Writing: a put creates a version that becomes current.
+    let first = store
+        .put("conf/one", &SecretValue::bytes(b"v1".to_vec()))
+        .await
+        .unwrap();
+    let second = store
+        .put("conf/one", &SecretValue::fields([("api_secret", "v2")]))
+        .await
+        .unwrap();
+    assert_ne!(first.version, second.version, "{kind}");
+    let now = store.get("conf/one", &Selector::Current).await.unwrap();
+    assert_eq!(now.value.field("api_secret").unwrap().expose_secret(), "v2");
+    assert!(store.list().await.unwrap().contains(&"conf/one".to_owned()));
+    if caps.versioned {
+        let versions = store.versions("conf/one").await.unwrap();
+        let ids: Vec<&str> = versions.iter().map(|m| m.version.as_str()).collect();
+        assert_eq!(
+            ids,
+            [first.version.as_str(), second.version.as_str()],
+            "{kind}: oldest first"
+        );
+        let old = store
+            .get("conf/one", &Selector::Version(first.version.clone()))
+            .await
+            .unwrap();
+        assert!(old.value.same_as(&SecretValue::bytes(b"v1".to_vec())));
+    }
+    if caps.stages {
+        let prev = store
+            .get("conf/one", &Selector::Stage(PREVIOUS.into()))
+            .await
+            .unwrap();
+        assert_eq!(prev.meta.version, first.version);
+        // Rotation: put pending, verify it, then promote it.
+        let pending = store
+            .put_pending("conf/one", &SecretValue::bytes(b"v3".to_vec()))
+            .await
+            .unwrap();
+        let cur = store.get("conf/one", &Selector::Current).await.unwrap();
+        assert_eq!(
+            cur.meta.version, second.version,
+            "{kind}: pending is not current"
+        );
+        let p = store
+            .get("conf/one", &Selector::Stage(PENDING.into()))
+            .await
+            .unwrap();
+        assert!(p.value.same_as(&SecretValue::bytes(b"v3".to_vec())));
+        store.promote("conf/one", &pending.version).await.unwrap();
+        let cur = store.get("conf/one", &Selector::Current).await.unwrap();
+        assert_eq!(cur.meta.version, pending.version);
+        let prev = store
+            .get("conf/one", &Selector::Stage(PREVIOUS.into()))
+            .await
+            .unwrap();
+        assert_eq!(prev.meta.version, second.version);
+    }
+    // Deleting.
+    store.delete("conf/one").await.unwrap();
+    assert!(matches!(
+        store.get("conf/one", &Selector::Current).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(!store.list().await.unwrap().contains(&"conf/one".to_owned()));
+}
+
+#[tokio::test]
+async fn env() {
+    let vars = [
+        ("KEYWARD_BINANCE_TESTNET_API_KEY", "key-1"),
+        ("KEYWARD_BINANCE_TESTNET_API_SECRET", CANARY),
+        ("UNRELATED", "x"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    conformance(
+        Arc::new(EnvStore::from_vars("KEYWARD", vars)),
+        "binance-testnet",
+    )
+    .await;
+}
+
+fn write_0600(path: &std::path::Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[tokio::test]
+async fn dotenv() {
+    let dir = tempfile::tempdir().unwrap();
+    write_0600(
+        &dir.path().join(".env.staging"),
+        &format!(
+            "# staging\nKEYWARD_BINANCE_TESTNET_API_KEY=key-1\nexport KEYWARD_BINANCE_TESTNET_API_SECRET=\"{CANARY}\"\n"
+        ),
+    );
+    let store = DotenvStore::for_environment(dir.path(), "staging", "KEYWARD").unwrap();
+    conformance(Arc::new(store), "binance-testnet").await;
+}
+
+#[tokio::test]
+async fn file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(
+        dir.path().join("secrets.fernet"),
+        KeyRing::new(FernetKey::generate().unwrap()),
+    );
+    store.put("binance-testnet", &seeded()).await.unwrap();
+    conformance(Arc::new(store), "binance-testnet").await;
+    // The file on disk is mode 0600 and holds no plaintext.
+    let path = dir.path().join("secrets.fernet");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_no_canary(&std::fs::read_to_string(&path).unwrap());
+}
