@@ -43,8 +43,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     // DESIGN.md gives the CLI the facade and the testnet. The CLI is written before the facade
-    // exists, so it may also depend on the facade's constituents directly (today core-crypto
-    // and signing); add the others here only when the CLI really needs them before the facade
+    // exists, so it may also depend on the facade's constituents directly (today core-crypto,
+    // signing and secrets-backends); add the others here only when the CLI really needs them before the facade
     // re-exports them.
     (
         "keyward-cli",
@@ -53,6 +53,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "keyward-testnet",
             "keyward-core-crypto",
             "keyward-signing",
+            "keyward-secrets-backends",
         ],
     ),
     ("xtask", &[]),

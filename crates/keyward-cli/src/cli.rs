@@ -62,6 +62,101 @@ pub enum Command {
     /// Draw strictly increasing nonces from a state file shared by processes and restarts.
     #[command(subcommand)]
     Nonce(NonceCommand),
+    /// Store, read and list secrets in env, .env, encrypted-file stores.
+    #[command(subcommand, after_help = SECRET_HELP)]
+    Secret(SecretCommand),
+}
+
+const SECRET_HELP: &str = "\
+Stores (--store URL): env (KEYWARD_<NAME>_<FIELD> variables, read-only), dotenv:PATH (a .env file
+with mode 0600, read-only), file:PATH (a Fernet-encrypted file; its key ring comes from --key-file
+or KEYWARD_MASTER_KEY). Values are read from standard input or a no-echo prompt, never from an
+argument; get prints metadata unless --reveal is given.
+
+Examples:
+  keyward secret put binance-testnet --store file:secrets.fernet --key-file master.key \\
+      --field api_key --field api_secret
+  keyward secret get binance-testnet --store file:secrets.fernet --key-file master.key
+  keyward secret get binance-testnet --store env --reveal --field api_secret";
+
+/// `keyward secret ...`
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a new version of a secret, read from standard input or a no-echo prompt.
+    Put(SecretPutArgs),
+    /// Show a secret's metadata, or its value with --reveal.
+    Get(SecretGetArgs),
+    /// List the secrets in a store.
+    List(StoreArgs),
+    /// Delete a secret and all its versions.
+    Rm(SecretNameArgs),
+    /// List a secret's versions.
+    Versions(SecretNameArgs),
+}
+
+/// Which store, and its key ring if it needs one.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The store: env, dotenv:PATH or file:PATH.
+    #[arg(long, value_name = "URL")]
+    pub store: String,
+    /// The key ring (file stores).
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// Output format for data.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// A secret's name and its store.
+#[derive(Debug, Args)]
+pub struct SecretNameArgs {
+    /// The secret's name.
+    pub name: String,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `keyward secret put`
+#[derive(Debug, Args)]
+pub struct SecretPutArgs {
+    /// The secret's name and store.
+    #[command(flatten)]
+    pub target: SecretNameArgs,
+    /// Store a JSON field of this name (repeatable; one line of standard input, or one prompt,
+    /// per field). Without it, standard input is stored as bytes.
+    #[arg(long = "field", value_name = "NAME")]
+    pub fields: Vec<String>,
+}
+
+/// `keyward secret get`
+#[derive(Debug, Args)]
+pub struct SecretGetArgs {
+    /// The secret's name and store.
+    #[command(flatten)]
+    pub target: SecretNameArgs,
+    /// Print the value instead of the metadata.
+    #[arg(long)]
+    pub reveal: bool,
+    /// With --reveal, print only this field.
+    #[arg(long, value_name = "NAME", requires = "reveal")]
+    pub field: Option<String>,
+    /// A version id instead of the current version.
+    #[arg(long, value_name = "ID", conflicts_with = "stage")]
+    pub version: Option<String>,
+    /// A stage (current, previous, pending) instead of the current version.
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+}
+
+/// How data is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// JSON for programs.
+    Json,
 }
 
 const SIGN_HELP: &str = "\

@@ -3,6 +3,7 @@
 mod crypt;
 mod key;
 mod nonce;
+mod secret;
 mod sign;
 
 use anyhow::Result;
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::RotateToken(ring) => crypt::rotate(&ring),
         Command::Sign(args) => sign::run(&args),
         Command::Nonce(cmd) => nonce::run(cmd),
+        Command::Secret(cmd) => secret::run(cmd),
     }
 }

@@ -1,0 +1,148 @@
+//! End-to-end tests of `keyward secret`: values only from stdin, metadata unless --reveal,
+//! versions, and the env, dotenv and encrypted-file stores.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{assert_fails, keyward, stderr};
+
+const CANARY: &str = "CANARY-secret-91ab";
+
+fn key_file(dir: &std::path::Path) -> String {
+    let path = dir.join("master.key");
+    let out = keyward(
+        &["key", "generate", "--out", path.to_str().unwrap()],
+        b"",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn file_store_put_get_versions_list_rm() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let store = format!("file:{}", dir.path().join("secrets.fernet").display());
+    let base = ["--store", store.as_str(), "--key-file", key.as_str()];
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut all: Vec<&str> = vec!["secret"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&base);
+        keyward(&all, stdin, &[])
+    };
+    let input = format!("key-1\n{CANARY}\n");
+    let out = run(
+        &[
+            "put",
+            "binance-testnet",
+            "--field",
+            "api_key",
+            "--field",
+            "api_secret",
+        ],
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(CANARY));
+
+    // Metadata by default: never the value.
+    let out = run(&["get", "binance-testnet"], b"");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("binance-testnet version 1 [current]"),
+        "{text}"
+    );
+    assert!(!text.contains(CANARY));
+    let out = run(
+        &[
+            "get",
+            "binance-testnet",
+            "--reveal",
+            "--field",
+            "api_secret",
+        ],
+        b"",
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}\n")
+    );
+
+    // A second put is a new version; the old one stays readable.
+    let out = run(
+        &["put", "binance-testnet", "--field", "api_secret"],
+        b"rotated\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["versions", "binance-testnet", "--format", "json"], b"");
+    let versions: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    assert_eq!(versions[0]["stages"][0], "previous");
+    let out = run(
+        &[
+            "get",
+            "binance-testnet",
+            "--reveal",
+            "--field",
+            "api_secret",
+            "--stage",
+            "previous",
+        ],
+        b"",
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}\n")
+    );
+
+    let out = run(&["list"], b"");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "binance-testnet\n");
+    assert!(run(&["rm", "binance-testnet"], b"").status.success());
+    assert_fails(&run(&["get", "binance-testnet"], b""), "not found");
+}
+
+#[test]
+fn env_store_reads_variables() {
+    let env = [("KEYWARD_SVC_TOKEN", CANARY)];
+    let out = keyward(
+        &[
+            "secret", "get", "svc", "--store", "env", "--reveal", "--field", "token",
+        ],
+        b"",
+        &env,
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}\n")
+    );
+    let out = keyward(&["secret", "put", "svc", "--store", "env"], b"x", &env);
+    assert_fails(&out, "does not support");
+}
+
+#[test]
+fn a_loose_dotenv_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".env");
+    std::fs::write(&path, format!("KEYWARD_SVC_TOKEN={CANARY}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = format!("dotenv:{}", path.display());
+    let out = keyward(&["secret", "get", "svc", "--store", &store], b"", &[]);
+    assert_fails(&out, "chmod 600");
+    assert!(!stderr(&out).contains(CANARY));
+}
+
+#[test]
+fn values_never_come_from_arguments() {
+    let out = keyward(
+        &["secret", "put", "svc", "--store", "env", "--value", "x"],
+        b"",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = keyward(&["secret", "get", "svc", "--store", "nowhere"], b"", &[]);
+    assert_fails(&out, "unknown store");
+}
