@@ -1,15 +1,6 @@
 //! Master-key rotation: every version row re-encrypted under a new primary key in one
 //! transaction, so the vault is either fully old or fully new whatever happens.
-//!
-//! The safe order for a key kept in a file, which [`SqliteVault::rotate_key_file`] follows:
-//! 1. write the new key to `<key>.next` (mode 0600) beside the old key file;
-//! 2. re-encrypt every row with the ring `[new, old]` ([`SqliteVault::rotate_master_key`]);
-//! 3. replace `<key>` with the new key (atomic rename), then remove `<key>.next`.
-//!
-//! A crash before step 2 commits leaves every row under the old key; after it, under the new key,
-//! which is in `<key>.next` until step 3 completes. [`SqliteVault::open_with_key_file`] loads
-//! both files when `<key>.next` exists, so the vault opens in every case, and running the
-//! rotation again finishes the job.
+//! A key kept in a file is rotated in a crash-safe order by [`SqliteVault::rotate_key_file`].
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -100,10 +91,18 @@ impl SqliteVault {
         Ok(done)
     }
 
-    /// Rotates the master key kept in `key_file` in the crash-safe order of the
-    /// [module docs](self): a new key in `<key_file>.next` (or the one an interrupted rotation
-    /// left there), every row re-encrypted, then `key_file` replaced and `<key_file>.next`
-    /// removed. Returns the number of rows re-encrypted.
+    /// Rotates the master key kept in `key_file`, in an order where a crash never loses data:
+    /// 1. a new key is written to `<key_file>.next` (mode 0600), or the one an interrupted
+    ///    rotation left there is reused;
+    /// 2. every row is re-encrypted with the ring `[new, old]` in one transaction
+    ///    ([`SqliteVault::rotate_master_key`]);
+    /// 3. `key_file` is replaced by the new key (atomic rename), then `<key_file>.next` removed.
+    ///
+    /// A crash before step 2 commits leaves every row under the old key; after it, under the
+    /// new key, kept in `<key_file>.next` until step 3 completes.
+    /// [`SqliteVault::open_with_key_file`] loads both files while `<key_file>.next` exists, so
+    /// the vault opens in every case, and calling this again finishes the job. Returns the
+    /// number of rows re-encrypted.
     pub fn rotate_key_file(
         &self,
         key_file: impl AsRef<Path>,
