@@ -643,3 +643,67 @@ async fn debug_shows_no_key_material() {
     assert!(!shown.contains(k.expose_base64().as_str()), "{shown}");
     assert!(shown.contains("vault.db"), "{shown}");
 }
+
+#[test]
+fn several_connections_write_one_vault_at_once() {
+    const WRITERS: usize = 4;
+    const PUTS: usize = 25;
+    let dir = tempfile::tempdir().unwrap();
+    let ring = KeyRing::new(key());
+    let (vault, path) = new_vault(dir.path(), ring.clone());
+    drop(vault);
+    let threads: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (path, ring) = (path.clone(), ring.clone());
+            std::thread::spawn(move || {
+                let vault = SqliteVault::open(&path, ring).unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                for n in 0..PUTS {
+                    rt.block_on(vault.put("shared", &value(w * PUTS + n)))
+                        .unwrap();
+                    rt.block_on(vault.put(&format!("own/{w}"), &value(n)))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let vault = SqliteVault::open(&path, ring).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let versions = rt.block_on(vault.versions("shared")).unwrap();
+    assert_eq!(
+        versions.len(),
+        WRITERS * PUTS,
+        "no write lost, no version number reused"
+    );
+    let mut seen: Vec<usize> = versions
+        .iter()
+        .map(|m| {
+            let got = rt
+                .block_on(vault.get("shared", &Selector::Version(m.version.clone())))
+                .unwrap();
+            secret_of(&got.value)["secret-".len()..].parse().unwrap()
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..WRITERS * PUTS).collect::<Vec<_>>());
+    for w in 0..WRITERS {
+        assert_eq!(
+            rt.block_on(vault.versions(&format!("own/{w}")))
+                .unwrap()
+                .len(),
+            PUTS
+        );
+    }
+    let current: Vec<_> = versions
+        .iter()
+        .filter(|m| m.stages == ["current"])
+        .collect();
+    assert_eq!(current.len(), 1);
+}

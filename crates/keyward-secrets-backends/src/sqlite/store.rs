@@ -76,11 +76,10 @@ impl SqliteVault {
         let version = resolve(&inner.conn, name, which)?;
         let (token, key_id): (String, String) = inner
             .conn
-            .query_row(
-                "SELECT token, key_id FROM versions WHERE name = ?1 AND version = ?2",
-                params![name, version],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
+            .prepare_cached("SELECT token, key_id FROM versions WHERE name = ?1 AND version = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![name, version], |row| Ok((row.get(0)?, row.get(1)?)))
+            })
             .map_err(db)?;
         let plain = inner
             .ring
