@@ -58,6 +58,29 @@ pub enum Error {
         /// What happened, without any secret.
         message: String,
     },
+    /// A database was written by a newer keyward whose schema this version does not know.
+    #[error(
+        "the database {} has schema version {found}, newer than the {supported} this keyward knows; upgrade keyward",
+        path.display()
+    )]
+    SchemaTooNew {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The schema version found in the file.
+        found: i64,
+        /// The newest schema version this build knows.
+        supported: u32,
+    },
+    /// A master-key rotation was stopped by its progress callback; nothing was changed.
+    #[error(
+        "master-key rotation stopped after {done} of {total} rows; it was rolled back and the vault still uses the old key"
+    )]
+    RotationAborted {
+        /// Rows re-encrypted before the stop (all rolled back).
+        done: u64,
+        /// Rows in the vault.
+        total: u64,
+    },
 }
 
 /// The crate's result type.

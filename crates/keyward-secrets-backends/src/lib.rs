@@ -1,20 +1,26 @@
 #![doc = include_str!("../README.md")]
 
+mod age;
 pub mod cache;
 pub mod chain;
 mod clock;
 pub mod env;
 mod error;
 pub mod file;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 mod store;
 mod value;
 
+pub use age::{RotationPolicy, SystemClock, WallClock};
 pub use cache::{CacheConfig, CachedStore};
 pub use chain::{Answered, ChainStore};
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use env::{DotenvStore, EnvStore};
 pub use error::{Error, Result};
 pub use file::FileStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteVault;
 pub use store::{
     CURRENT, Capabilities, Metadata, PENDING, PREVIOUS, Secret, SecretStore, Selector,
     validate_name,

@@ -1,0 +1,77 @@
+//! The audit trail: each operation on the vault, with the secret's name, the time and the
+//! process. Never a value, a token or a key.
+
+use std::time::SystemTime;
+
+use rusqlite::Connection;
+
+use super::{db, from_millis, to_millis};
+use crate::error::Result;
+
+/// What was done, as recorded in the audit trail.
+pub(crate) mod op {
+    /// A version was read.
+    pub(crate) const GET: &str = "get";
+    /// A new current version was stored.
+    pub(crate) const PUT: &str = "put";
+    /// A pending version was stored.
+    pub(crate) const PUT_PENDING: &str = "put_pending";
+    /// A version was made current.
+    pub(crate) const PROMOTE: &str = "promote";
+    /// A secret and all its versions were deleted.
+    pub(crate) const DELETE: &str = "delete";
+    /// Every row was re-encrypted under a new master key.
+    pub(crate) const ROTATE_MASTER_KEY: &str = "rotate_master_key";
+}
+
+/// One row of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When the operation happened.
+    pub at: SystemTime,
+    /// The secret's name; `None` for operations on the whole vault (master-key rotation).
+    pub name: Option<String>,
+    /// What was done: `get`, `put`, `put_pending`, `promote`, `delete` or `rotate_master_key`.
+    pub operation: String,
+    /// The id of the process that did it.
+    pub pid: u32,
+}
+
+/// Records an operation (inside the caller's transaction when it has one, so the trail and the
+/// change commit together).
+pub(crate) fn record(
+    conn: &Connection,
+    at: SystemTime,
+    name: Option<&str>,
+    operation: &str,
+) -> Result<()> {
+    conn.prepare_cached("INSERT INTO audit(at, name, operation, pid) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut stmt| {
+            stmt.execute(rusqlite::params![
+                to_millis(at),
+                name,
+                operation,
+                std::process::id()
+            ])
+        })
+        .map_err(db)?;
+    Ok(())
+}
+
+/// The whole trail, oldest first.
+pub(crate) fn entries(conn: &Connection) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn
+        .prepare("SELECT at, name, operation, pid FROM audit ORDER BY id")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(AuditEntry {
+                at: from_millis(row.get(0)?),
+                name: row.get(1)?,
+                operation: row.get(2)?,
+                pid: row.get(3)?,
+            })
+        })
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db)
+}

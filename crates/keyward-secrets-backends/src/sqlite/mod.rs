@@ -1,0 +1,223 @@
+//! The encrypted SQLite vault, the embedded default store.
+//!
+//! One database file holds every secret's versions as Fernet tokens sealed by the master
+//! [`KeyRing`], with the id of the key that sealed each row, stage labels, and an audit trail.
+//! The file is refused, like a key file, when group or others can access it, and new files are
+//! created with mode 0600 (SQLite gives its `-wal` and `-shm` files the database's mode).
+//!
+//! Several processes can share one vault: the journal is in WAL mode, writers wait up to a busy
+//! timeout (5 s unless set with [`SqliteVault::with_busy_timeout`]), each write is one immediate
+//! transaction and `synchronous=FULL` makes an acknowledged write durable.
+//!
+//! The [`SecretStore`](crate::SecretStore) methods are `async` but SQLite is synchronous and
+//! local: each call takes the vault's connection lock and does its work inline, without
+//! `spawn_blocking`. Calls are short (one indexed query or one small transaction); only
+//! [`SqliteVault::rotate_master_key`], which is synchronous, runs long.
+
+mod audit;
+mod files;
+mod policy;
+mod rotate;
+mod schema;
+mod store;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use keyward_core_crypto::keyfile::{load_key_file, write_key_file};
+use keyward_core_crypto::private_file::Overwrite;
+use keyward_core_crypto::{FernetKey, KeyRing};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::age::{RotationPolicy, SystemClock, WallClock};
+use crate::error::{Error, Result};
+
+pub use audit::AuditEntry;
+pub use policy::CredentialAge;
+pub use rotate::RotationProgress;
+pub use schema::SCHEMA_VERSION;
+
+/// How long a writer waits for another process's transaction unless configured.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The encrypted SQLite vault. See the [module docs](self).
+pub struct SqliteVault {
+    /// The connection and the key ring, behind one lock so that a master-key rotation swaps the
+    /// ring exactly when its transaction commits.
+    inner: Mutex<Inner>,
+    path: PathBuf,
+    clock: Arc<dyn WallClock>,
+    policy: RotationPolicy,
+    audit_reads: bool,
+}
+
+/// What the lock guards.
+struct Inner {
+    conn: Connection,
+    ring: KeyRing,
+}
+
+impl SqliteVault {
+    /// Creates a new vault at `path` with a freshly generated master key, written to
+    /// `<path>.key` (mode 0600). Returns the vault and the key file's path. Fails if either file
+    /// exists.
+    pub fn create(path: impl AsRef<Path>) -> Result<(Self, PathBuf)> {
+        let path = path.as_ref();
+        let key_path = files::key_path(path);
+        files::ensure_absent(path)?;
+        files::ensure_absent(&key_path)?;
+        let key = FernetKey::generate()?;
+        write_key_file(&key_path, &key, Overwrite::No)?;
+        let vault = Self::create_with_ring(path, KeyRing::new(key))?;
+        Ok((vault, key_path))
+    }
+
+    /// Creates a new vault at `path` (mode 0600) sealed by `ring`, whose keys the caller keeps.
+    /// Fails if the file exists.
+    pub fn create_with_ring(path: impl AsRef<Path>, ring: KeyRing) -> Result<Self> {
+        files::create_db_file(path.as_ref())?;
+        Self::open(path, ring)
+    }
+
+    /// Opens an existing vault (an empty file is a vault with no secrets) with `ring`, bringing
+    /// its schema up to date. Refuses a file that group or others can access.
+    pub fn open(path: impl AsRef<Path>, ring: KeyRing) -> Result<Self> {
+        let path = path.as_ref();
+        files::check_db_file(path)?;
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        schema::configure(&conn, DEFAULT_BUSY_TIMEOUT)?;
+        schema::migrate(&mut conn, path)?;
+        Ok(Self {
+            inner: Mutex::new(Inner { conn, ring }),
+            path: path.into(),
+            clock: Arc::new(SystemClock),
+            policy: RotationPolicy::default(),
+            audit_reads: true,
+        })
+    }
+
+    /// Opens the vault at `path` with the master key in `key_file` (refused if group or others
+    /// can access it). If a key-file rotation was interrupted (`<key_file>.next` exists), the
+    /// ring holds both keys, so every row stays readable whichever way the rotation ended.
+    pub fn open_with_key_file(path: impl AsRef<Path>, key_file: impl AsRef<Path>) -> Result<Self> {
+        let key_file = key_file.as_ref();
+        let current = load_key_file(key_file)?;
+        let next_path = files::next_key_path(key_file);
+        let ring = if next_path.exists() {
+            KeyRing::from_keys([load_key_file(&next_path)?, current])?
+        } else {
+            KeyRing::new(current)
+        };
+        Self::open(path, ring)
+    }
+
+    /// The master key file [`SqliteVault::create`] writes for a vault at `path`: `<path>.key`.
+    pub fn key_path(path: impl AsRef<Path>) -> PathBuf {
+        files::key_path(path.as_ref())
+    }
+
+    /// Reads time from `clock` (for rotation age and timestamps) instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn WallClock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `policy` to decide when a credential is due for rotation (90 days by default).
+    pub fn with_rotation_policy(mut self, policy: RotationPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Whether reads are recorded in the audit trail (they are by default; writes always are).
+    pub fn with_read_audit(mut self, audit_reads: bool) -> Self {
+        self.audit_reads = audit_reads;
+        self
+    }
+
+    /// How long a write waits for another process's transaction before failing.
+    pub fn with_busy_timeout(self, timeout: Duration) -> Result<Self> {
+        self.lock().conn.busy_timeout(timeout).map_err(db)?;
+        Ok(self)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The database's schema version ([`SCHEMA_VERSION`] once opened).
+    pub fn schema_version(&self) -> Result<u32> {
+        schema::version(&self.lock().conn)
+    }
+
+    /// The audit trail, oldest first.
+    pub fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        audit::entries(&self.lock().conn)
+    }
+
+    /// Takes the lock. A panic in another call cannot leave a transaction open (rusqlite rolls
+    /// back on drop), so a poisoned lock is still usable.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current time from the vault's clock.
+    fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+}
+
+impl fmt::Debug for SqliteVault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteVault")
+            .field("path", &self.path)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database error as the crate's error. SQLite's messages name tables and constraints, never
+/// bound values.
+fn db(e: rusqlite::Error) -> Error {
+    Error::Backend {
+        store: "sqlite",
+        message: e.to_string(),
+    }
+}
+
+/// A time as milliseconds since the Unix epoch, as the database stores it.
+fn to_millis(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
+/// The inverse of [`to_millis`].
+fn from_millis(ms: i64) -> SystemTime {
+    let d = Duration::from_millis(ms.unsigned_abs());
+    let t = if ms >= 0 {
+        UNIX_EPOCH.checked_add(d)
+    } else {
+        UNIX_EPOCH.checked_sub(d)
+    };
+    t.unwrap_or(UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_through_millis() {
+        for ms in [0, 1, -1, 1_700_000_000_123, -86_400_000] {
+            assert_eq!(to_millis(from_millis(ms)), ms);
+        }
+    }
+}
