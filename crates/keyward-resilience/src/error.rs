@@ -12,7 +12,7 @@ pub enum Error {
 
     // -- circuit breaker --------------------------------------------------------------------
     /// The circuit is open (or forced open): calls are refused until it may try again.
-    #[error("circuit {name} is open; calls are refused for {retry_after:?} more")]
+    #[error("circuit {name} is open; {}", crate::breaker::open_hint(.retry_after))]
     CircuitOpen {
         /// The breaker's name.
         name: String,
