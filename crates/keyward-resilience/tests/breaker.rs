@@ -1,6 +1,7 @@
 //! The circuit breaker's transition table and its edges, on an injected clock: every state,
 //! both window types, both thresholds, exactly at the minimum number of calls and exactly at
 //! the threshold, the cancellation rule, the async API and the events.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 use std::future::Future;
 use std::pin::pin;

@@ -4,6 +4,7 @@
 //! Progress is driven by channels, never by sleeping: each admitted trial reports in and then
 //! waits on its own gate; the test cancels a seeded random half of the tasks (aborting them
 //! drops their call futures, and so their permits) and opens the gates of the others.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::CircuitBreaker;
 use super::permit::Outcome;
-use crate::clock::{Clock, Sleep, SleepFuture};
+use crate::clock::SleepFuture;
 use crate::error::Error;
 
 /// Why a call through the breaker did not return a value.
@@ -195,12 +195,17 @@ impl<T, E> Classify<T, E> for Classifier<T, E> {
     }
 }
 
-/// Every `Err` a failure, every `Ok` a success.
-fn ok_or_failure<T, E>(result: &Result<T, E>) -> Outcome {
-    if result.is_ok() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
+/// Every `Err` a failure, every `Ok` a success: what [`CircuitBreaker::call`] uses.
+#[derive(Debug, Clone, Copy)]
+struct OkOrFailure;
+
+impl<T, E> Classify<T, E> for OkOrFailure {
+    fn classify(&self, result: &Result<T, E>) -> Outcome {
+        if result.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
     }
 }
 
@@ -210,20 +215,22 @@ impl CircuitBreaker {
     ///
     /// # Errors
     /// As [`call_with`](Self::call_with).
-    pub async fn call<T, E, F>(&self, call: F) -> Result<T, CallError<E>>
+    pub fn call<T, E, F>(&self, call: F) -> impl Future<Output = Result<T, CallError<E>>>
     where
         F: Future<Output = Result<T, E>>,
     {
-        self.call_with(&ok_or_failure::<T, E>, call).await
+        // Not an `async fn` awaiting `call_with`: one state machine instead of two nested ones.
+        self.call_with(&OkOrFailure, call)
     }
 
     /// Runs `call` through the breaker and counts its result as `classify` says.
     ///
     /// The permit is taken when the returned future is first polled. If the breaker refuses,
     /// `call` is dropped unpolled. With a [per-call timeout](super::BreakerConfig::call_timeout),
-    /// a call that takes longer is dropped and counts as a failure. If the returned future is
-    /// itself dropped before the call ends, or the call panics, the permit counts it as a
-    /// failure (see [`Permit`](super::Permit)).
+    /// a call that takes longer is dropped and counts as a failure (the timer is only made if
+    /// the call is not ready at its first poll). If the returned future is itself dropped
+    /// before the call ends, or the call panics, the permit counts it as a failure (see
+    /// [`Permit`](super::Permit)).
     ///
     /// # Errors
     /// [`CallError::Rejected`] if the breaker refused the call, [`CallError::Timeout`] if it
@@ -235,44 +242,42 @@ impl CircuitBreaker {
     {
         let permit = self.try_acquire().map_err(CallError::Rejected)?;
         let config = &self.shared.config;
-        let result = match (config.call_timeout, config.sleep.as_deref()) {
-            (Some(limit), Some(sleep)) => match within(call, limit, &*config.clock, sleep).await {
-                Some(result) => result,
-                None => {
-                    permit.failure();
-                    return Err(CallError::Timeout(limit));
-                }
-            },
-            _ => call.await,
+        let timeout = config.call_timeout.zip(config.sleep.as_deref());
+        let started = match timeout {
+            Some(_) => config.clock.now(),
+            None => Duration::ZERO,
         };
-        permit.record(classify.classify(&result));
-        result.map_err(CallError::Inner)
+        let mut call = pin!(call);
+        let mut timer: Option<SleepFuture> = None;
+        // One await point, whether or not there is a timeout: a smaller, faster state machine.
+        let result = poll_fn(|cx| {
+            if let Poll::Ready(result) = call.as_mut().poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            let Some((limit, sleep)) = timeout else {
+                return Poll::Pending;
+            };
+            let timer = timer.get_or_insert_with(|| {
+                let elapsed = config.clock.now().saturating_sub(started);
+                sleep.sleep(limit.saturating_sub(elapsed))
+            });
+            timer.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        match (result, timeout) {
+            (Some(result), _) => {
+                permit.record(classify.classify(&result));
+                result.map_err(CallError::Inner)
+            }
+            (None, Some((limit, _))) => {
+                permit.failure();
+                Err(CallError::Timeout(limit))
+            }
+            // The future above only ends without a result when a timeout is set.
+            (None, None) => {
+                permit.failure();
+                Err(CallError::Timeout(Duration::ZERO))
+            }
+        }
     }
-}
-
-/// Awaits `call` for at most `limit`; `None` if the time ran out first. The timer is only made
-/// if the call is not ready at its first poll (and then for what is left of `limit`).
-async fn within<F: Future>(
-    call: F,
-    limit: Duration,
-    clock: &dyn Clock,
-    sleep: &dyn Sleep,
-) -> Option<F::Output> {
-    let started = clock.now();
-    let mut call = pin!(call);
-    let mut timer: Option<SleepFuture> = None;
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = call.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        let timer = timer.get_or_insert_with(|| {
-            let elapsed = clock.now().saturating_sub(started);
-            sleep.sleep(limit.saturating_sub(elapsed))
-        });
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
 }

@@ -99,6 +99,8 @@ pub struct BreakerConfig {
     pub(crate) failure_rate_threshold: f64,
     pub(crate) slow_call_rate_threshold: f64,
     pub(crate) slow_call_duration_threshold: Duration,
+    /// The same in nanoseconds, for the hot path (set by `build`).
+    pub(crate) slow_call_threshold_nanos: u64,
     pub(crate) permitted_calls_in_half_open: u32,
     pub(crate) max_wait_in_half_open: Duration,
     pub(crate) sliding_window: SlidingWindow,
@@ -115,6 +117,7 @@ impl Default for BreakerConfig {
             failure_rate_threshold: 50.0,
             slow_call_rate_threshold: 100.0,
             slow_call_duration_threshold: Duration::from_secs(60),
+            slow_call_threshold_nanos: 60_000_000_000,
             permitted_calls_in_half_open: 10,
             max_wait_in_half_open: Duration::ZERO,
             sliding_window: SlidingWindow::CountBased { size: 100 },
@@ -281,7 +284,8 @@ impl BreakerConfigBuilder {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first value that cannot work.
     pub fn build(self) -> Result<BreakerConfig> {
-        let c = self.config;
+        let mut c = self.config;
+        c.slow_call_threshold_nanos = nanos(c.slow_call_duration_threshold);
         check_percent("failure_rate_threshold", c.failure_rate_threshold)?;
         check_percent("slow_call_rate_threshold", c.slow_call_rate_threshold)?;
         if c.slow_call_duration_threshold.is_zero() {
@@ -343,6 +347,11 @@ impl BreakerConfigBuilder {
         }
         Ok(c)
     }
+}
+
+/// `d` in nanoseconds, saturating (584 years).
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn check_percent(name: &str, percent: f64) -> Result<()> {

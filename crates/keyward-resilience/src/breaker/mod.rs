@@ -217,23 +217,32 @@ impl Shared {
         self.machine.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits a call. The closed state admits and the open state refuses without the lock.
+    /// Admits a call. The closed state admits without the lock (one atomic load and a clock
+    /// reading); every other state goes the cold way.
     #[inline]
     fn acquire(&self) -> Result<Ticket, Error> {
         let (state, epoch) = self.published.load();
+        if state == BreakerState::Closed {
+            Ok(Ticket {
+                admission: Admission::Closed,
+                epoch,
+                start_nanos: config::nanos(self.config.clock.now()),
+            })
+        } else {
+            self.acquire_other(state, epoch)
+        }
+    }
+
+    /// Admission in any state but closed. Disabled admits, and open refuses, without the lock.
+    #[cold]
+    #[inline(never)]
+    fn acquire_other(&self, state: BreakerState, epoch: u64) -> Result<Ticket, Error> {
         match state {
-            BreakerState::Closed => {
-                return Ok(Ticket {
-                    admission: Admission::Closed,
-                    epoch,
-                    start: self.config.clock.now(),
-                });
-            }
             BreakerState::Disabled => {
                 return Ok(Ticket {
                     admission: Admission::Untracked,
                     epoch,
-                    start: Duration::ZERO,
+                    start_nanos: 0,
                 });
             }
             BreakerState::Open => {
@@ -247,13 +256,8 @@ impl Shared {
                 let now = self.config.clock.now();
                 return Err(self.refuse(state, Refusal::Open(None), now));
             }
-            BreakerState::HalfOpen => {}
+            BreakerState::Closed | BreakerState::HalfOpen => {}
         }
-        self.acquire_locked()
-    }
-
-    #[cold]
-    fn acquire_locked(&self) -> Result<Ticket, Error> {
         let now = self.config.clock.now();
         let mut events = Events::default();
         let (admitted, state) = {
@@ -272,13 +276,14 @@ impl Shared {
             Ok((admission, epoch)) => Ok(Ticket {
                 admission,
                 epoch,
-                start: now,
+                start_nanos: config::nanos(now),
             }),
             Err(refusal) => Err(self.refuse(state, refusal, now)),
         }
     }
 
     /// Counts and reports a refused call, and returns its error.
+    #[cold]
     fn refuse(&self, state: BreakerState, refusal: Refusal, now: Duration) -> Error {
         self.not_permitted.fetch_add(1, Ordering::Relaxed);
         let mut events = Events::default();
@@ -300,7 +305,8 @@ impl Shared {
             Decision::Decided(permit::Outcome::Ignored) => {
                 // Only a trial has something to give back.
                 if ticket.admission == Admission::Trial {
-                    self.record(ticket, None, Events::default(), self.config.clock.now());
+                    let now = self.config.clock.now();
+                    self.record(ticket, None, &mut Events::default(), now);
                 }
                 return;
             }
@@ -309,9 +315,31 @@ impl Shared {
             return;
         }
         let now = self.config.clock.now();
-        let duration = now.saturating_sub(ticket.start);
-        let slow = duration > self.config.slow_call_duration_threshold;
+        let took = config::nanos(now).saturating_sub(ticket.start_nanos);
+        let slow = took > self.config.slow_call_threshold_nanos;
         let mut events = Events::default();
+        if slow || decision == Decision::Dropped {
+            self.note(
+                decision,
+                Duration::from_nanos(took),
+                failed,
+                slow,
+                &mut events,
+            );
+        }
+        self.record(ticket, Some(Sample { failed, slow }), &mut events, now);
+    }
+
+    /// The events of a slow or cancelled call (kept off the common path).
+    #[cold]
+    fn note(
+        &self,
+        decision: Decision,
+        duration: Duration,
+        failed: bool,
+        slow: bool,
+        events: &mut Events,
+    ) {
         if decision == Decision::Dropped {
             self.cancelled.fetch_add(1, Ordering::Relaxed);
             events.push(events::BreakerEventKind::Cancelled { duration });
@@ -319,23 +347,22 @@ impl Shared {
         if slow {
             events.push(events::BreakerEventKind::SlowCall { duration, failed });
         }
-        self.record(ticket, Some(Sample { failed, slow }), events, now);
     }
 
-    #[inline]
-    fn record(&self, ticket: Ticket, sample: Option<Sample>, mut events: Events, now: Duration) {
+    #[inline(never)]
+    fn record(&self, ticket: Ticket, sample: Option<Sample>, events: &mut Events, now: Duration) {
         {
             let mut machine = self.lock();
             let mut cx = Ctx {
                 config: &self.config,
                 published: &self.published,
-                events: &mut events,
+                events,
                 now,
             };
             machine.record(ticket.admission, ticket.epoch, sample, &mut cx);
         }
         if !events.is_empty() {
-            self.emit(&events, now);
+            self.emit(events, now);
         }
     }
 
@@ -356,6 +383,7 @@ impl Shared {
         self.emit(&events, now);
     }
 
+    #[cold]
     fn emit(&self, events: &Events, at: Duration) {
         if events.is_empty() {
             return;

@@ -1,25 +1,7 @@
-//! Permits: RAII guards for one admitted call.
-//!
-//! A permit measures the call from its admission on the breaker's clock and is consumed by
-//! [`success`](Permit::success), [`failure`](Permit::failure) or [`ignore`](Permit::ignore).
-//!
-//! **The cancellation rule.** A permit dropped without a decision (the call's future was
-//! cancelled, or the call panicked and unwound through it) counts as a **failure**, in every
-//! state, and gives its half-open trial slot back. Why a failure rather than "ignored":
-//! - a call the caller gave up on did not succeed, and most cancellations are the caller's own
-//!   deadline (`tokio::time::timeout`, `select!` with a timer): were they ignored, a venue that
-//!   never answers would never open the breaker;
-//! - in half-open, every admitted trial then yields exactly one decision, so the N trials always
-//!   complete and the breaker always leaves half-open, never admitting more than N at once. If a
-//!   cancelled trial were ignored, a caller whose deadline is shorter than the venue's latency
-//!   would keep the breaker half-open for ever, feeding it N calls at a time;
-//! - it is resilience4j's safe side: an unknown outcome is not evidence of recovery.
-//!
-//! A caller that cancels for a reason that says nothing about the venue (shutting down) and does
-//! not want it counted uses the permit API and calls [`ignore`](Permit::ignore).
+//! Permits: RAII guards for one admitted call. The cancellation rule is documented on
+//! [`Permit`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::Shared;
 use super::state::Admission;
@@ -41,7 +23,9 @@ pub enum Outcome {
 pub(crate) struct Ticket {
     pub(crate) admission: Admission,
     pub(crate) epoch: u64,
-    pub(crate) start: Duration,
+    /// The clock's reading at admission, in nanoseconds (kept small: a permit is returned by
+    /// value on the hot path).
+    pub(crate) start_nanos: u64,
 }
 
 /// How a permit ended.
@@ -54,10 +38,26 @@ pub(crate) enum Decision {
 
 /// Leave to make one call, borrowed from its [`CircuitBreaker`](super::CircuitBreaker).
 ///
-/// Decide it with [`success`](Self::success), [`failure`](Self::failure),
-/// [`ignore`](Self::ignore) or [`record`](Self::record); dropping it undecided counts as a
-/// failure (see the [module docs](self) for why). For a permit that outlives the borrow (stored,
-/// or moved into a task), use [`OwnedPermit`].
+/// The permit measures the call from its admission on the breaker's clock (for slow-call
+/// detection). Decide it with [`success`](Self::success), [`failure`](Self::failure),
+/// [`ignore`](Self::ignore) or [`record`](Self::record). For a permit that outlives the borrow
+/// (stored, or moved into a task), use [`OwnedPermit`].
+///
+/// # Cancellation
+/// A permit dropped without a decision (the call's future was cancelled, or the call panicked
+/// and unwound through it) counts as a **failure**, in every state, and gives its half-open
+/// trial slot back. Why a failure rather than "ignored":
+/// - a call the caller gave up on did not succeed, and most cancellations are the caller's own
+///   deadline (`tokio::time::timeout`, `select!` with a timer): were they ignored, a venue that
+///   never answers would never open the breaker;
+/// - in half-open, every admitted trial then yields exactly one decision, so the N trials always
+///   complete and the breaker always leaves half-open, never admitting more than N. Were a
+///   cancelled trial ignored, a caller whose deadline is shorter than the venue's latency would
+///   keep the breaker half-open for ever, feeding the venue N calls at a time;
+/// - it is resilience4j's safe side: an unknown outcome is no evidence of recovery.
+///
+/// A caller that cancels for a reason that says nothing about the venue (shutting down) and
+/// does not want it counted calls [`ignore`](Self::ignore) first.
 #[must_use = "a permit dropped at once counts as a failed call"]
 #[derive(Debug)]
 pub struct Permit<'a> {
@@ -79,11 +79,13 @@ macro_rules! permit_methods {
     () => {
         /// The call succeeded. It still counts as slow if it took longer than the slow-call
         /// duration threshold.
+        #[inline]
         pub fn success(mut self) {
             self.decide(Decision::Decided(Outcome::Success));
         }
 
         /// The call failed.
+        #[inline]
         pub fn failure(mut self) {
             self.decide(Decision::Decided(Outcome::Failure));
         }
@@ -94,6 +96,7 @@ macro_rules! permit_methods {
         }
 
         /// Records `outcome`.
+        #[inline]
         pub fn record(mut self, outcome: Outcome) {
             self.decide(Decision::Decided(outcome));
         }
@@ -106,6 +109,7 @@ macro_rules! permit_methods {
 }
 
 impl<'a> Permit<'a> {
+    #[inline]
     pub(crate) fn new(shared: &'a Shared, ticket: Ticket) -> Self {
         Self {
             shared,
@@ -113,6 +117,7 @@ impl<'a> Permit<'a> {
         }
     }
 
+    #[inline]
     fn decide(&mut self, decision: Decision) {
         if let Some(ticket) = self.ticket.take() {
             self.shared.finish(ticket, decision);
@@ -136,6 +141,7 @@ impl OwnedPermit {
         }
     }
 
+    #[inline]
     fn decide(&mut self, decision: Decision) {
         if let Some(ticket) = self.ticket.take() {
             self.shared.finish(ticket, decision);

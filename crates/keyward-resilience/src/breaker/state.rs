@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::config::BreakerConfig;
+use super::config::{BreakerConfig, nanos};
 use super::events::{BreakerEventKind, Events};
 use super::window::{Aggregate, Sample, Window};
 
@@ -83,10 +83,6 @@ pub(crate) fn unpack(word: u64) -> (BreakerState, u64) {
 
 fn pack(state: BreakerState, epoch: u64) -> u64 {
     (epoch << TAG_BITS) | state.tag()
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// What the lock-free paths read: the state word, and when the open state ends.
@@ -269,23 +265,35 @@ impl Machine {
 
     /// Whether the rates of `totals` reach a threshold (with at least `minimum` calls), with an
     /// event for each rate that does.
+    #[inline]
     fn exceeded(&self, totals: &Aggregate, minimum: u32, cx: &mut Ctx<'_>) -> bool {
-        let (Some(failure_rate), Some(slow_rate)) =
-            (totals.failure_rate(minimum), totals.slow_call_rate(minimum))
-        else {
+        if totals.calls == 0 || totals.calls < minimum {
             return false;
-        };
+        }
         let failing = totals.at_or_above(totals.failed, cx.config.failure_rate_threshold);
         let slow = totals.at_or_above(totals.slow, cx.config.slow_call_rate_threshold);
-        if failing {
-            cx.events
-                .push(BreakerEventKind::FailureRateExceeded { rate: failure_rate });
-        }
-        if slow {
-            cx.events
-                .push(BreakerEventKind::SlowCallRateExceeded { rate: slow_rate });
+        if failing || slow {
+            Self::exceeded_events(totals, minimum, failing, slow, cx);
         }
         failing || slow
+    }
+
+    #[cold]
+    fn exceeded_events(
+        totals: &Aggregate,
+        minimum: u32,
+        failing: bool,
+        slow: bool,
+        cx: &mut Ctx<'_>,
+    ) {
+        if let (true, Some(rate)) = (failing, totals.failure_rate(minimum)) {
+            cx.events
+                .push(BreakerEventKind::FailureRateExceeded { rate });
+        }
+        if let (true, Some(rate)) = (slow, totals.slow_call_rate(minimum)) {
+            cx.events
+                .push(BreakerEventKind::SlowCallRateExceeded { rate });
+        }
     }
 
     /// Enters `to` afresh (a new epoch, even when `to` is the current state): closed and

@@ -20,7 +20,7 @@ impl Sample {
     const SLOW: u8 = 2;
 
     fn to_bits(self) -> u8 {
-        u8::from(self.failed) * Self::FAILED | u8::from(self.slow) * Self::SLOW
+        (u8::from(self.failed) * Self::FAILED) | (u8::from(self.slow) * Self::SLOW)
     }
 
     fn from_bits(bits: u8) -> Self {
