@@ -19,8 +19,11 @@ pub enum Error {
         /// How long until the breaker lets trial calls through, if known.
         retry_after: Option<Duration>,
     },
-    /// The circuit is half-open and all its trial permits are taken.
-    #[error("circuit {name} is half-open and all its trial calls are in flight")]
+    /// The circuit is half-open and all its trial permits are taken (in flight, or decided
+    /// while the others are still in flight).
+    #[error(
+        "circuit {name} is half-open and all its trial calls are taken; retry once they have results"
+    )]
     HalfOpenBusy {
         /// The breaker's name.
         name: String,

@@ -206,6 +206,43 @@ fn a_count_window_smaller_than_the_minimum_judges_when_full() {
     assert_eq!(rig.state(), BreakerState::Open);
 }
 
+proptest::proptest! {
+    /// A closed count-based breaker opens at exactly the call where a naive model of the last
+    /// `size` calls first reaches a threshold (with at least min(minimum, size) calls).
+    #[test]
+    fn count_window_trips_exactly_when_a_naive_model_does(
+        size in 1u32..10,
+        minimum in 1u32..12,
+        threshold in proptest::sample::select(vec![10.0, 25.0, 100.0 / 3.0, 50.0, 75.0, 100.0]),
+        slow_threshold in proptest::sample::select(vec![25.0, 50.0, 100.0]),
+        calls in proptest::collection::vec((proptest::bool::ANY, proptest::bool::ANY), 1..40),
+    ) {
+        let rig = Rig::new(
+            count_window(size, minimum, threshold)
+                .slow_call_duration_threshold(SEC)
+                .slow_call_rate_threshold(slow_threshold),
+        );
+        let mut log: Vec<(bool, bool)> = Vec::new();
+        for (i, (failed, slow)) in calls.into_iter().enumerate() {
+            let outcome = if failed { Outcome::Failure } else { Outcome::Success };
+            rig.call(outcome, if slow { 2 * SEC } else { MS });
+            log.push((failed, slow));
+            let last = &log[log.len().saturating_sub(size as usize)..];
+            let n = last.len() as f64;
+            let failures = last.iter().filter(|c| c.0).count() as f64;
+            let slows = last.iter().filter(|c| c.1).count() as f64;
+            let judged = last.len() >= minimum.min(size) as usize;
+            let trips = judged
+                && (failures * 100.0 >= threshold * n || slows * 100.0 >= slow_threshold * n);
+            let expected = if trips { BreakerState::Open } else { BreakerState::Closed };
+            proptest::prop_assert_eq!(rig.state(), expected, "after call {}", i);
+            if trips {
+                break;
+            }
+        }
+    }
+}
+
 // ---- closed state, time-based window ------------------------------------------------------
 
 fn time_window(seconds: u32, minimum: u32) -> BreakerConfigBuilder {
@@ -413,6 +450,10 @@ fn half_open_admits_exactly_n_trials_and_decides_on_the_nth_result() {
         Error::HalfOpenBusy {
             name: "venue".into()
         }
+    );
+    assert_eq!(
+        busy.to_string(),
+        "circuit venue is half-open and all its trial calls are taken; retry once they have results"
     );
     assert_eq!(rig.breaker.metrics().trial_calls_in_flight, 3);
     // A decided trial does not free its slot: N trials per half-open period.

@@ -281,3 +281,59 @@ impl CircuitBreaker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[derive(Debug)]
+    struct Venue(std::io::Error);
+
+    impl fmt::Display for Venue {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("venue unavailable")
+        }
+    }
+
+    impl std::error::Error for Venue {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn call_errors_read_as_what_they_wrap() {
+        let inner = CallError::Inner(Venue(std::io::Error::other("reset")));
+        assert_eq!(inner.to_string(), "venue unavailable");
+        assert_eq!(
+            inner.source().map(ToString::to_string).as_deref(),
+            Some("reset")
+        );
+        assert!(!inner.is_rejected());
+        assert!(inner.into_inner().is_some());
+
+        let rejected: CallError<Venue> =
+            CallError::Rejected(Error::HalfOpenBusy { name: "okx".into() });
+        assert!(rejected.is_rejected());
+        assert!(rejected.to_string().starts_with("circuit okx is half-open"));
+        assert!(rejected.into_inner().is_none());
+
+        let timeout: CallError<Venue> = CallError::Timeout(Duration::from_millis(1500));
+        assert_eq!(timeout.to_string(), "the call timed out after 1.5s");
+        assert!(timeout.source().is_none());
+    }
+
+    #[test]
+    fn the_default_classification_is_ok_or_failure() {
+        assert_eq!(OkOrFailure.classify(&Ok::<(), ()>(())), Outcome::Success);
+        assert_eq!(OkOrFailure.classify(&Err::<(), ()>(())), Outcome::Failure);
+        let c = Classifier::<u16, ()>::new();
+        assert_eq!(c.classify(&Ok(500)), Outcome::Success);
+        assert_eq!(c.classify(&Err(())), Outcome::Failure);
+        assert_eq!(
+            format!("{:?}", c.result_is_failure(|s| *s >= 500)),
+            "Classifier { error_is_failure: false, error_is_ignored: false, result_is_failure: true }"
+        );
+    }
+}

@@ -54,3 +54,37 @@ impl BreakerMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::breaker::window::{Aggregate, Sample};
+
+    fn figures(samples: &[(bool, bool)], minimum_calls: u32) -> Figures {
+        let mut totals = Aggregate::default();
+        for &(failed, slow) in samples {
+            totals.add(Sample { failed, slow });
+        }
+        Figures {
+            state: BreakerState::Closed,
+            totals,
+            minimum_calls,
+            trials_in_flight: 0,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_has_rates_only_from_the_minimum_on() {
+        let samples = [(true, true), (false, true), (false, false), (true, false)];
+        let m = BreakerMetrics::new(figures(&samples, 5), 7, 2);
+        assert_eq!((m.failure_rate, m.slow_call_rate), (None, None));
+        assert_eq!(
+            (m.buffered_calls, m.failed_calls, m.successful_calls),
+            (4, 2, 2)
+        );
+        assert_eq!((m.slow_calls, m.slow_failed_calls), (2, 1));
+        assert_eq!((m.not_permitted_calls, m.cancelled_calls), (7, 2));
+        let m = BreakerMetrics::new(figures(&samples, 4), 0, 0);
+        assert_eq!((m.failure_rate, m.slow_call_rate), (Some(50.0), Some(50.0)));
+    }
+}
