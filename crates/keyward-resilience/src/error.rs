@@ -12,15 +12,18 @@ pub enum Error {
 
     // -- circuit breaker --------------------------------------------------------------------
     /// The circuit is open (or forced open): calls are refused until it may try again.
-    #[error("circuit {name} is open; calls are refused for {retry_after:?} more")]
+    #[error("circuit {name} is open; {}", crate::breaker::open_hint(.retry_after))]
     CircuitOpen {
         /// The breaker's name.
         name: String,
         /// How long until the breaker lets trial calls through, if known.
         retry_after: Option<Duration>,
     },
-    /// The circuit is half-open and all its trial permits are taken.
-    #[error("circuit {name} is half-open and all its trial calls are in flight")]
+    /// The circuit is half-open and all its trial permits are taken (in flight, or decided
+    /// while the others are still in flight).
+    #[error(
+        "circuit {name} is half-open and all its trial calls are taken; retry once they have results"
+    )]
     HalfOpenBusy {
         /// The breaker's name.
         name: String,

@@ -1,10 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+pub mod breaker;
 mod clock;
 mod error;
 pub mod limiter;
 pub mod retry;
 
+pub use breaker::{
+    BreakerConfig, BreakerRegistry, BreakerState, CallError, CircuitBreaker, OwnedPermit, Permit,
+};
 #[cfg(feature = "tokio")]
 pub use clock::TokioSleep;
 pub use clock::{Clock, ManualClock, ManualSleep, MonotonicClock, Sleep, SleepFuture};

@@ -1,0 +1,358 @@
+//! Sliding windows of call outcomes: count-based (a ring of the last N calls) and time-based
+//! (one bucket per second over the last N seconds, resilience4j's partial aggregation).
+//!
+//! Both keep a running total, so recording a call and reading the rates cost O(1) (the
+//! time-based window also clears the buckets that time has pushed out, at most N of them).
+
+use std::time::Duration;
+
+use super::config::SlidingWindow;
+
+/// One decided call: whether it failed and whether it was slow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sample {
+    pub(crate) failed: bool,
+    pub(crate) slow: bool,
+}
+
+impl Sample {
+    const FAILED: u8 = 1;
+    const SLOW: u8 = 2;
+
+    fn to_bits(self) -> u8 {
+        (u8::from(self.failed) * Self::FAILED) | (u8::from(self.slow) * Self::SLOW)
+    }
+
+    fn from_bits(bits: u8) -> Self {
+        Self {
+            failed: bits & Self::FAILED != 0,
+            slow: bits & Self::SLOW != 0,
+        }
+    }
+}
+
+/// Counts of decided calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Aggregate {
+    pub(crate) calls: u32,
+    pub(crate) failed: u32,
+    pub(crate) slow: u32,
+    pub(crate) slow_failed: u32,
+}
+
+impl Aggregate {
+    pub(crate) fn add(&mut self, s: Sample) {
+        self.calls = self.calls.saturating_add(1);
+        self.failed = self.failed.saturating_add(u32::from(s.failed));
+        self.slow = self.slow.saturating_add(u32::from(s.slow));
+        self.slow_failed = self
+            .slow_failed
+            .saturating_add(u32::from(s.slow && s.failed));
+    }
+
+    fn remove(&mut self, s: Sample) {
+        self.calls = self.calls.saturating_sub(1);
+        self.failed = self.failed.saturating_sub(u32::from(s.failed));
+        self.slow = self.slow.saturating_sub(u32::from(s.slow));
+        self.slow_failed = self
+            .slow_failed
+            .saturating_sub(u32::from(s.slow && s.failed));
+    }
+
+    fn remove_all(&mut self, other: &Self) {
+        self.calls = self.calls.saturating_sub(other.calls);
+        self.failed = self.failed.saturating_sub(other.failed);
+        self.slow = self.slow.saturating_sub(other.slow);
+        self.slow_failed = self.slow_failed.saturating_sub(other.slow_failed);
+    }
+
+    /// The failure rate in percent, or `None` below `minimum` calls (or with no calls at all).
+    pub(crate) fn failure_rate(&self, minimum: u32) -> Option<f64> {
+        self.rate(self.failed, minimum)
+    }
+
+    /// The slow-call rate in percent, or `None` below `minimum` calls.
+    pub(crate) fn slow_call_rate(&self, minimum: u32) -> Option<f64> {
+        self.rate(self.slow, minimum)
+    }
+
+    fn rate(&self, part: u32, minimum: u32) -> Option<f64> {
+        if self.calls == 0 || self.calls < minimum {
+            None
+        } else {
+            Some(f64::from(part) * 100.0 / f64::from(self.calls))
+        }
+    }
+
+    /// Whether `part` out of the calls is at or above `threshold` percent. Compared as
+    /// `part * 100 >= threshold * calls`, which is exact for whole-number thresholds, so that
+    /// "exactly at the threshold" never depends on a rounded division.
+    pub(crate) fn at_or_above(&self, part: u32, threshold: f64) -> bool {
+        f64::from(part) * 100.0 >= threshold * f64::from(self.calls)
+    }
+}
+
+/// The closed state's window.
+#[derive(Debug)]
+pub(crate) enum Window {
+    Count(CountWindow),
+    Time(TimeWindow),
+}
+
+impl Window {
+    pub(crate) fn new(kind: SlidingWindow) -> Self {
+        match kind {
+            SlidingWindow::CountBased { size } => Self::Count(CountWindow::new(size)),
+            SlidingWindow::TimeBased { seconds } => Self::Time(TimeWindow::new(seconds)),
+        }
+    }
+
+    /// Records a call decided at `now` and returns the window's totals.
+    #[inline]
+    pub(crate) fn record(&mut self, sample: Sample, now: Duration) -> Aggregate {
+        match self {
+            Self::Count(w) => w.record(sample),
+            Self::Time(w) => w.record(sample, now),
+        }
+    }
+
+    /// The totals as of `now`.
+    pub(crate) fn totals(&mut self, now: Duration) -> Aggregate {
+        match self {
+            Self::Count(w) => w.total,
+            Self::Time(w) => {
+                w.advance(now.as_secs());
+                w.total
+            }
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        match self {
+            Self::Count(w) => w.clear(),
+            Self::Time(w) => w.clear(),
+        }
+    }
+}
+
+/// The last `size` outcomes, one byte each, in a ring.
+#[derive(Debug)]
+pub(crate) struct CountWindow {
+    ring: Box<[u8]>,
+    /// Where the next outcome goes.
+    next: usize,
+    /// How many slots hold an outcome.
+    len: usize,
+    total: Aggregate,
+}
+
+impl CountWindow {
+    fn new(size: u32) -> Self {
+        let size = usize::try_from(size.max(1)).unwrap_or(1);
+        Self {
+            ring: vec![0; size].into_boxed_slice(),
+            next: 0,
+            len: 0,
+            total: Aggregate::default(),
+        }
+    }
+
+    #[inline]
+    fn record(&mut self, sample: Sample) -> Aggregate {
+        let size = self.ring.len();
+        if let Some(slot) = self.ring.get_mut(self.next) {
+            if self.len == size {
+                self.total.remove(Sample::from_bits(*slot));
+            } else {
+                self.len += 1;
+            }
+            *slot = sample.to_bits();
+            self.total.add(sample);
+        }
+        self.next += 1;
+        if self.next == size {
+            self.next = 0;
+        }
+        self.total
+    }
+
+    fn clear(&mut self) {
+        self.next = 0;
+        self.len = 0;
+        self.total = Aggregate::default();
+    }
+}
+
+/// One bucket per second over the last `seconds` seconds: the bucket of second `s` is
+/// `buckets[s % seconds]`, and `total` sums the buckets of seconds `head - seconds + 1 ..= head`.
+#[derive(Debug)]
+pub(crate) struct TimeWindow {
+    buckets: Box<[Aggregate]>,
+    /// The latest second seen (seconds since the clock's origin).
+    head: u64,
+    total: Aggregate,
+}
+
+impl TimeWindow {
+    fn new(seconds: u32) -> Self {
+        let seconds = usize::try_from(seconds.max(1)).unwrap_or(1);
+        Self {
+            buckets: vec![Aggregate::default(); seconds].into_boxed_slice(),
+            head: 0,
+            total: Aggregate::default(),
+        }
+    }
+
+    fn slot(&self, second: u64) -> usize {
+        // The modulus is a `usize`, so the remainder fits one.
+        usize::try_from(second % self.buckets.len() as u64).unwrap_or(0)
+    }
+
+    /// Moves the window so that its newest bucket is `second`, emptying the buckets of the
+    /// seconds that fall out. A clock never goes back; an older second leaves it as it is.
+    fn advance(&mut self, second: u64) {
+        if second <= self.head {
+            return;
+        }
+        let len = self.buckets.len() as u64;
+        if second - self.head >= len {
+            self.buckets.fill(Aggregate::default());
+            self.total = Aggregate::default();
+        } else {
+            for s in self.head + 1..=second {
+                let i = self.slot(s);
+                if let Some(bucket) = self.buckets.get_mut(i) {
+                    self.total.remove_all(bucket);
+                    *bucket = Aggregate::default();
+                }
+            }
+        }
+        self.head = second;
+    }
+
+    fn record(&mut self, sample: Sample, now: Duration) -> Aggregate {
+        let second = now.as_secs();
+        self.advance(second);
+        let i = self.slot(self.head);
+        if let Some(bucket) = self.buckets.get_mut(i) {
+            bucket.add(sample);
+            self.total.add(sample);
+        }
+        self.total
+    }
+
+    fn clear(&mut self) {
+        self.buckets.fill(Aggregate::default());
+        self.total = Aggregate::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const OK: Sample = Sample {
+        failed: false,
+        slow: false,
+    };
+    const FAIL: Sample = Sample {
+        failed: true,
+        slow: false,
+    };
+    const SLOW_FAIL: Sample = Sample {
+        failed: true,
+        slow: true,
+    };
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn count_window_evicts_the_oldest_call() {
+        let mut w = Window::new(SlidingWindow::CountBased { size: 3 });
+        w.record(FAIL, Duration::ZERO);
+        w.record(OK, Duration::ZERO);
+        let t = w.record(SLOW_FAIL, Duration::ZERO);
+        assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 2, 1, 1));
+        // The first FAIL falls out.
+        let t = w.record(OK, Duration::ZERO);
+        assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 1, 1, 1));
+        w.clear();
+        assert_eq!(w.totals(Duration::ZERO), Aggregate::default());
+    }
+
+    #[test]
+    fn time_window_covers_the_last_n_seconds() {
+        let mut w = Window::new(SlidingWindow::TimeBased { seconds: 10 });
+        w.record(FAIL, secs(0.5));
+        w.record(OK, secs(3.2));
+        assert_eq!(w.totals(secs(9.999)).calls, 2);
+        // At 10.0 s second 0 leaves the window; second 3 stays until 13.0 s.
+        assert_eq!(w.totals(secs(10.0)).calls, 1);
+        assert_eq!(w.totals(secs(10.0)).failed, 0);
+        assert_eq!(w.totals(secs(12.999)).calls, 1);
+        assert_eq!(w.totals(secs(13.0)).calls, 0);
+        // A jump longer than the window empties it at once.
+        w.record(FAIL, secs(14.0));
+        assert_eq!(w.totals(secs(1000.0)), Aggregate::default());
+    }
+
+    #[test]
+    fn rates_need_the_minimum_and_compare_exactly() {
+        let mut a = Aggregate::default();
+        for s in [FAIL, OK, FAIL, OK, OK] {
+            a.add(s);
+        }
+        assert_eq!(a.failure_rate(6), None);
+        assert_eq!(a.failure_rate(5), Some(40.0));
+        assert!(a.at_or_above(a.failed, 40.0));
+        assert!(!a.at_or_above(a.failed, 40.000_001));
+        assert_eq!(Aggregate::default().failure_rate(0), None);
+    }
+
+    proptest! {
+        /// The time window's total is always the sum of the calls recorded in the last
+        /// `seconds` seconds (checked against a plain list).
+        #[test]
+        fn time_window_total_matches_a_naive_count(
+            seconds in 1u32..8,
+            steps in proptest::collection::vec((0u64..4_000, any::<bool>()), 1..60),
+        ) {
+            let mut w = Window::new(SlidingWindow::TimeBased { seconds });
+            let mut now_ms = 0u64;
+            let mut log: Vec<(u64, bool)> = Vec::new();
+            for (advance_ms, failed) in steps {
+                now_ms += advance_ms;
+                let now = Duration::from_millis(now_ms);
+                let t = w.record(Sample { failed, slow: false }, now);
+                log.push((now.as_secs(), failed));
+                let first = now.as_secs().saturating_sub(u64::from(seconds) - 1);
+                let live: Vec<_> = log.iter().filter(|(s, _)| *s >= first).collect();
+                prop_assert_eq!(t.calls as usize, live.len());
+                prop_assert_eq!(t.failed as usize, live.iter().filter(|(_, f)| *f).count());
+            }
+        }
+
+        /// The count window's total is always the last `size` samples.
+        #[test]
+        fn count_window_total_matches_the_last_n(
+            size in 1u32..10,
+            samples in proptest::collection::vec((any::<bool>(), any::<bool>()), 1..50),
+        ) {
+            let mut w = Window::new(SlidingWindow::CountBased { size });
+            let mut log = Vec::new();
+            for (failed, slow) in samples {
+                let t = w.record(Sample { failed, slow }, Duration::ZERO);
+                log.push((failed, slow));
+                let start = log.len().saturating_sub(size as usize);
+                let last = &log[start..];
+                prop_assert_eq!(t.calls as usize, last.len());
+                prop_assert_eq!(t.failed as usize, last.iter().filter(|s| s.0).count());
+                prop_assert_eq!(t.slow as usize, last.iter().filter(|s| s.1).count());
+                prop_assert_eq!(t.slow_failed as usize, last.iter().filter(|s| s.0 && s.1).count());
+            }
+        }
+    }
+}
