@@ -146,3 +146,68 @@ fn values_never_come_from_arguments() {
     let out = keyward(&["secret", "get", "svc", "--store", "nowhere"], b"", &[]);
     assert_fails(&out, "unknown store");
 }
+
+#[test]
+fn the_default_vault_init_put_get_rotate_and_audit() {
+    let home = tempfile::tempdir().unwrap();
+    let env = [("KEYWARD_HOME", home.path().to_str().unwrap())];
+    let out = keyward(&["secret", "get", "svc"], b"", &env);
+    assert_fails(&out, "keyward vault init");
+    let out = keyward(&["vault", "init"], b"", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = home.path().join("vault.db");
+    let key = home.path().join("vault.db.key");
+    for path in [&db, &key] {
+        assert_eq!(
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let out = keyward(
+        &["secret", "put", "svc", "--field", "token"],
+        format!("{CANARY}\n").as_bytes(),
+        &env,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = keyward(
+        &["secret", "get", "svc", "--reveal", "--field", "token"],
+        b"",
+        &env,
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}\n")
+    );
+    let old_key = std::fs::read(&key).unwrap();
+    let out = keyward(&["vault", "rotate-key"], b"", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(std::fs::read(&key).unwrap(), old_key);
+    let out = keyward(
+        &[
+            "secret",
+            "get",
+            "svc",
+            "--reveal",
+            "--field",
+            "token",
+            "--store",
+            &format!("sqlite:{}", db.display()),
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}\n")
+    );
+    let out = keyward(&["vault", "audit", "--format", "json"], b"", &env);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("\"put\"") && text.contains("rotate_master_key"),
+        "{text}"
+    );
+    assert!(!text.contains(CANARY));
+    // A loose key file is refused with the fix.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_fails(&keyward(&["secret", "list"], b"", &env), "chmod 600");
+}

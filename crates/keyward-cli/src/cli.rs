@@ -62,15 +62,56 @@ pub enum Command {
     /// Draw strictly increasing nonces from a state file shared by processes and restarts.
     #[command(subcommand)]
     Nonce(NonceCommand),
-    /// Store, read and list secrets in env, .env, encrypted-file stores.
+    /// Store, read and list secrets in the vault, env, .env or encrypted-file stores.
     #[command(subcommand, after_help = SECRET_HELP)]
     Secret(SecretCommand),
+    /// Create the encrypted SQLite vault, rotate its master key, read its audit trail.
+    #[command(subcommand, after_help = VAULT_HELP)]
+    Vault(VaultCommand),
+}
+
+const VAULT_HELP: &str = "\
+PATH defaults to vault.db in $KEYWARD_HOME, else in the platform data directory (for example
+~/.local/share/keyward/vault.db). The master key lives beside it in PATH.key (mode 0600).
+
+Examples:
+  keyward vault init
+  keyward vault rotate-key
+  keyward vault audit --format json";
+
+/// `keyward vault ...`
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Create a vault and its master key file (both mode 0600).
+    Init(VaultPath),
+    /// Re-encrypt every row under a new master key (all or nothing), then replace the key file.
+    RotateKey(VaultPath),
+    /// Print the audit trail (operations, names, times, processes; never a value).
+    Audit(VaultAuditArgs),
+}
+
+/// A vault path.
+#[derive(Debug, Args)]
+pub struct VaultPath {
+    /// The vault's database file.
+    pub path: Option<PathBuf>,
+}
+
+/// `keyward vault audit`
+#[derive(Debug, Args)]
+pub struct VaultAuditArgs {
+    /// The vault's database file.
+    pub path: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 const SECRET_HELP: &str = "\
-Stores (--store URL): env (KEYWARD_<NAME>_<FIELD> variables, read-only), dotenv:PATH (a .env file
-with mode 0600, read-only), file:PATH (a Fernet-encrypted file; its key ring comes from --key-file
-or KEYWARD_MASTER_KEY). Values are read from standard input or a no-echo prompt, never from an
+Stores (--store URL): sqlite:PATH (an encrypted SQLite vault, its master key in PATH.key; the
+default is the default vault, see `keyward vault --help`), env (KEYWARD_<NAME>_<FIELD> variables,
+read-only), dotenv:PATH (a .env file with mode 0600, read-only), file:PATH (a Fernet-encrypted
+file; its key ring comes from --key-file or KEYWARD_MASTER_KEY). Values are read from standard input or a no-echo prompt, never from an
 argument; get prints metadata unless --reveal is given.
 
 Examples:
@@ -97,9 +138,9 @@ pub enum SecretCommand {
 /// Which store, and its key ring if it needs one.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The store: env, dotenv:PATH or file:PATH.
+    /// The store: sqlite:PATH, env, dotenv:PATH or file:PATH (default: the default vault).
     #[arg(long, value_name = "URL")]
-    pub store: String,
+    pub store: Option<String>,
     /// The key ring (file stores).
     #[command(flatten)]
     pub ring: RingArgs,

@@ -186,3 +186,13 @@ async fn file() {
     );
     assert_no_canary(&std::fs::read_to_string(&path).unwrap());
 }
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, _key) =
+        keyward_secrets_backends::SqliteVault::create(dir.path().join("vault.db")).unwrap();
+    vault.put("binance-testnet", &seeded()).await.unwrap();
+    conformance(Arc::new(vault), "binance-testnet").await;
+}

@@ -5,6 +5,7 @@ mod key;
 mod nonce;
 mod secret;
 mod sign;
+mod vault;
 
 use anyhow::Result;
 
@@ -20,5 +21,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sign(args) => sign::run(&args),
         Command::Nonce(cmd) => nonce::run(cmd),
         Command::Secret(cmd) => secret::run(cmd),
+        Command::Vault(cmd) => vault::run(cmd),
     }
 }

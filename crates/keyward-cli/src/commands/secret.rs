@@ -51,12 +51,15 @@ pub fn run(cmd: SecretCommand) -> Result<()> {
 
 /// Opens the store a `--store` URL names.
 fn open(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
-    let url = args.store.as_str();
+    let Some(url) = args.store.as_deref() else {
+        return Ok(Arc::new(super::vault::open(None)?));
+    };
     Ok(match url.split_once(':') {
         None if url == "env" => Arc::new(EnvStore::from_process(PREFIX)),
+        Some(("sqlite", path)) => Arc::new(super::vault::open(Some(path.into()))?),
         Some(("dotenv", path)) => Arc::new(DotenvStore::open(path, PREFIX)?),
         Some(("file", path)) => Arc::new(FileStore::new(path, keys::ring(&args.ring)?)),
-        _ => bail!("unknown store {url:?}: use env, dotenv:PATH or file:PATH"),
+        _ => bail!("unknown store {url:?}: use sqlite:PATH, env, dotenv:PATH or file:PATH"),
     })
 }
 
