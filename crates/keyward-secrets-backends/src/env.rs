@@ -98,13 +98,30 @@ const READ_ONLY: Capabilities = Capabilities {
     stages: false,
 };
 
-/// Secrets from a snapshot of environment variables.
-pub struct EnvStore {
+/// Secrets from variables: a snapshot of the process environment ([`EnvStore`]) or a `.env`
+/// file overlaid by it ([`DotenvStore`]). Both are this one read-only type.
+///
+/// A `.env` file is read only if its permissions are 0600 or stricter (the key-file rules of
+/// keyward-core-crypto). Environments are explicit: [`VarStore::for_environment`] reads
+/// `.env.<environment>` in a directory, and a missing file is an error, never a silent fallback
+/// to another environment. A variable set in the process environment wins over the file unless
+/// [`VarStore::overriding`] is asked for.
+pub struct VarStore {
+    kind: &'static str,
+    path: Option<PathBuf>,
     prefix: String,
     vars: Vars,
 }
 
-impl EnvStore {
+/// Secrets from a snapshot of the process environment.
+pub type EnvStore = VarStore;
+/// Secrets from a `.env` file overlaid by the process environment.
+pub type DotenvStore = VarStore;
+
+/// The largest `.env` file read.
+const MAX_DOTENV_LEN: u64 = 1024 * 1024;
+
+impl VarStore {
     /// A snapshot of the process environment (variables that are not UTF-8 are skipped).
     pub fn from_process(prefix: &str) -> Self {
         Self::from_vars(prefix, std::env::vars())
@@ -114,6 +131,8 @@ impl EnvStore {
     pub fn from_vars(prefix: &str, vars: impl IntoIterator<Item = (String, String)>) -> Self {
         let prefix_ = format!("{prefix}_");
         Self {
+            kind: "env",
+            path: None,
             prefix: prefix.to_owned(),
             vars: vars
                 .into_iter()
@@ -122,67 +141,8 @@ impl EnvStore {
                 .collect(),
         }
     }
-}
 
-impl std::fmt::Debug for EnvStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnvStore")
-            .field("prefix", &self.prefix)
-            .field("variables", &self.vars.len())
-            .finish()
-    }
-}
-
-#[async_trait]
-impl SecretStore for EnvStore {
-    fn kind(&self) -> &'static str {
-        "env"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        READ_ONLY
-    }
-
-    async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
-        lookup(self.kind(), &self.prefix, &self.vars, name, which)
-    }
-
-    async fn put(&self, _: &str, _: &SecretValue) -> Result<Metadata> {
-        Err(self.unsupported("writing"))
-    }
-
-    async fn delete(&self, _: &str) -> Result<()> {
-        Err(self.unsupported("deleting"))
-    }
-
-    async fn list(&self) -> Result<Vec<String>> {
-        // Variable names do not map back to secret names (the mapping is lossy).
-        Err(self.unsupported("listing"))
-    }
-
-    async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
-        Ok(vec![self.get(name, &Selector::Current).await?.meta])
-    }
-}
-
-/// Secrets from a `.env` file, read only if its permissions are 0600 or stricter (the key-file
-/// rules of keyward-core-crypto), overlaid by the process environment.
-///
-/// Environments are explicit: [`DotenvStore::for_environment`] reads `.env.<environment>` in a
-/// directory, and a missing file is an error, never a silent fallback to another environment.
-/// A variable set in the process environment wins over the file unless
-/// [`DotenvStore::overriding`] is asked for.
-pub struct DotenvStore {
-    path: PathBuf,
-    prefix: String,
-    vars: Vars,
-}
-
-/// The largest `.env` file read.
-const MAX_DOTENV_LEN: u64 = 1024 * 1024;
-
-impl DotenvStore {
-    /// Reads `path`, overlaid by the process environment.
+    /// Reads the `.env` file `path`, overlaid by the process environment.
     pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
         Self::with_process_vars(path.as_ref(), prefix, std::env::vars(), false)
     }
@@ -202,8 +162,8 @@ impl DotenvStore {
         Self::open(dir.as_ref().join(format!(".env.{environment}")), prefix)
     }
 
-    /// Reads `path` with `process` as the process environment; the file's values win over the
-    /// process's only if `override_process` is set.
+    /// Reads the `.env` file `path` with `process` as the process environment; the file's
+    /// values win over the process's only if `override_process` is set.
     pub fn with_process_vars(
         path: &Path,
         prefix: &str,
@@ -227,15 +187,20 @@ impl DotenvStore {
         }
         vars.retain(|k, _| k.starts_with(&prefix_));
         Ok(Self {
-            path: path.to_owned(),
+            kind: "dotenv",
+            path: Some(path.to_owned()),
             prefix: prefix.to_owned(),
             vars,
         })
     }
 
-    /// Re-reads the file with the file's values winning over the process environment.
+    /// Re-reads the `.env` file with the file's values winning over the process environment
+    /// (a process-environment store is returned unchanged).
     pub fn overriding(self) -> Result<Self> {
-        Self::with_process_vars(&self.path, &self.prefix, std::env::vars(), true)
+        match &self.path {
+            Some(path) => Self::with_process_vars(path, &self.prefix, std::env::vars(), true),
+            None => Ok(self),
+        }
     }
 }
 
@@ -248,19 +213,21 @@ fn dotenv_error(e: &dotenvy::Error) -> String {
     }
 }
 
-impl std::fmt::Debug for DotenvStore {
+impl std::fmt::Debug for VarStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DotenvStore")
+        f.debug_struct("VarStore")
+            .field("kind", &self.kind)
             .field("path", &self.path)
+            .field("prefix", &self.prefix)
             .field("variables", &self.vars.len())
             .finish()
     }
 }
 
 #[async_trait]
-impl SecretStore for DotenvStore {
+impl SecretStore for VarStore {
     fn kind(&self) -> &'static str {
-        "dotenv"
+        self.kind
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -268,7 +235,7 @@ impl SecretStore for DotenvStore {
     }
 
     async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
-        lookup(self.kind(), &self.prefix, &self.vars, name, which)
+        lookup(self.kind, &self.prefix, &self.vars, name, which)
     }
 
     async fn put(&self, _: &str, _: &SecretValue) -> Result<Metadata> {
@@ -280,6 +247,7 @@ impl SecretStore for DotenvStore {
     }
 
     async fn list(&self) -> Result<Vec<String>> {
+        // Variable names do not map back to secret names (the mapping is lossy).
         Err(self.unsupported("listing"))
     }
 

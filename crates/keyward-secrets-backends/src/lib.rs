@@ -16,7 +16,7 @@ pub use age::{RotationPolicy, SystemClock, WallClock};
 pub use cache::{CacheConfig, CachedStore};
 pub use chain::{Answered, ChainStore};
 pub use clock::{Clock, ManualClock, MonotonicClock};
-pub use env::{DotenvStore, EnvStore};
+pub use env::{DotenvStore, EnvStore, VarStore};
 pub use error::{Error, Result};
 pub use file::FileStore;
 #[cfg(feature = "sqlite")]
