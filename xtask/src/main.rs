@@ -13,6 +13,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod moto;
 mod python;
 #[cfg(test)]
 mod tidy;

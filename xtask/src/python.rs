@@ -23,7 +23,7 @@ const VENV: &str = ".venv";
 const STAMP: &str = ".keyward-requirements.stamp";
 
 /// Modules that must import in the virtualenv once the requirements are installed.
-const IMPORTS: &[&str] = &["cryptography"];
+const IMPORTS: &[&str] = &["cryptography", "moto"];
 
 /// The interpreter that creates the virtualenv.
 const SYSTEM_PYTHON: &str = "python3";

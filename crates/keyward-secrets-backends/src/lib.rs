@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cache;
 pub mod chain;
 mod clock;
@@ -9,6 +11,8 @@ pub mod file;
 mod store;
 mod value;
 
+#[cfg(feature = "aws")]
+pub use aws::AwsStore;
 pub use cache::{CacheConfig, CachedStore};
 pub use chain::{Answered, ChainStore};
 pub use clock::{Clock, ManualClock, MonotonicClock};

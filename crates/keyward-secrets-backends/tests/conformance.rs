@@ -1,6 +1,10 @@
 //! One conformance suite, run against every backend: what a store can do, it does alike.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
+#[cfg(feature = "aws")]
+#[path = "common/aws.rs"]
+mod aws_support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
@@ -185,4 +189,17 @@ async fn file() {
         0o600
     );
     assert_no_canary(&std::fs::read_to_string(&path).unwrap());
+}
+
+/// AWS Secrets Manager, against moto_server (see `common/aws.rs`): skipped with a notice when
+/// `KEYWARD_AWS_ENDPOINT` is unset, unless `KEYWARD_REQUIRE_INTEROP` is set.
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn aws() {
+    let Some(store) = aws_support::moto("conformance").await else {
+        return;
+    };
+    store.put("binance-testnet", &seeded()).await.unwrap();
+    conformance(Arc::new(store.clone()), "binance-testnet").await;
+    store.delete("binance-testnet").await.unwrap();
 }
