@@ -1,6 +1,6 @@
 //! AWS Secrets Manager (feature `aws`), configured by the standard AWS chain.
 //!
-//! Our stages map to AWS staging labels: [`CURRENT`] ↔ `AWSCURRENT`, [`PREVIOUS`] ↔ `AWSPREVIOUS`,
+//! Our stages map to AWS staging labels: [`CURRENT`] ↔ `AWSCURRENT`, [`PREVIOUS`](crate::PREVIOUS) ↔ `AWSPREVIOUS`,
 //! [`PENDING`] ↔ `AWSPENDING`. A value is stored as `SecretString` when its stored form is UTF-8
 //! (fields become a JSON object, as the AWS console writes them), else as `SecretBinary`.
 //!
@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -17,18 +17,21 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_secretsmanager::primitives::{Blob, DateTime};
 use zeroize::Zeroizing;
+
+mod convert;
+
+use convert::{Payload, current_of, next_page, payload, stages_of, system_time, to_aws_stage};
 
 use crate::error::{Error, Result};
 use crate::store::{
-    CURRENT, Capabilities, Metadata, PENDING, PREVIOUS, Secret, SecretStore, Selector,
-    validate_name,
+    CURRENT, Capabilities, Metadata, PENDING, Secret, SecretStore, Selector, validate_name,
 };
 use crate::value::SecretValue;
 
 /// The store's kind, in errors and [`SecretStore::kind`].
 const KIND: &str = "aws";
+/// Secrets Manager's labels for our stages.
 const AWS_CURRENT: &str = "AWSCURRENT";
 const AWS_PREVIOUS: &str = "AWSPREVIOUS";
 const AWS_PENDING: &str = "AWSPENDING";
@@ -172,34 +175,6 @@ impl AwsStore {
     }
 }
 
-/// The id of the version holding `AWSCURRENT`.
-fn current_of(name: &str, labels: &HashMap<String, Vec<String>>) -> Result<String> {
-    labels
-        .iter()
-        .find(|(_, labels)| labels.iter().any(|l| l == AWS_CURRENT))
-        .map(|(id, _)| id.clone())
-        .ok_or_else(|| Error::NotFound {
-            name: name.to_owned(),
-            detail: Some(format!("stage {CURRENT}")),
-        })
-}
-
-/// The most pages one listing reads: a service that never stops paging is an error, not a hang.
-const MAX_PAGES: usize = 10_000;
-
-/// The token of the next page, if any: an empty token (some emulators send one) ends the listing.
-fn next_page(token: Option<String>, pages: &mut usize) -> Result<Option<String>> {
-    *pages += 1;
-    let token = token.filter(|t| !t.is_empty());
-    if token.is_some() && *pages >= MAX_PAGES {
-        return Err(Error::Backend {
-            store: KIND,
-            message: format!("a listing did not end after {MAX_PAGES} pages"),
-        });
-    }
-    Ok(token)
-}
-
 /// Timeouts bounding each attempt and the whole call (retries included) by `timeout`.
 fn timeouts(timeout: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()
@@ -207,53 +182,6 @@ fn timeouts(timeout: Duration) -> TimeoutConfig {
         .operation_attempt_timeout(timeout)
         .operation_timeout(timeout)
         .build()
-}
-
-/// Our stage name as an AWS staging label; other labels pass through.
-fn to_aws_stage(stage: &str) -> &str {
-    match stage {
-        CURRENT => AWS_CURRENT,
-        PREVIOUS => AWS_PREVIOUS,
-        PENDING => AWS_PENDING,
-        other => other,
-    }
-}
-
-/// An AWS staging label as our stage name; other labels pass through.
-fn from_aws_stage(label: &str) -> String {
-    match label {
-        AWS_CURRENT => CURRENT,
-        AWS_PREVIOUS => PREVIOUS,
-        AWS_PENDING => PENDING,
-        other => other,
-    }
-    .to_owned()
-}
-
-fn stages_of(labels: Option<Vec<String>>) -> Vec<String> {
-    labels
-        .unwrap_or_default()
-        .iter()
-        .map(|l| from_aws_stage(l))
-        .collect()
-}
-
-fn system_time(date: Option<DateTime>) -> Option<SystemTime> {
-    date.and_then(|d| SystemTime::try_from(d).ok())
-}
-
-/// The AWS form of a value: a string when the stored form is UTF-8, else binary.
-enum Payload {
-    Text(Zeroizing<String>),
-    Binary(Blob),
-}
-
-fn payload(value: &SecretValue) -> Payload {
-    let stored = value.to_stored();
-    match std::str::from_utf8(&stored) {
-        Ok(text) => Payload::Text(Zeroizing::new(text.to_owned())),
-        Err(_) => Payload::Binary(Blob::new(stored.to_vec())),
-    }
 }
 
 #[async_trait]
@@ -514,49 +442,5 @@ impl fmt::Debug for AwsStore {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn empty_page_tokens_end_a_listing_and_endless_ones_fail() {
-        let mut pages = 0;
-        assert_eq!(next_page(Some(String::new()), &mut pages).unwrap(), None);
-        assert_eq!(next_page(None, &mut pages).unwrap(), None);
-        assert_eq!(
-            next_page(Some("t".into()), &mut pages).unwrap().as_deref(),
-            Some("t")
-        );
-        let mut pages = MAX_PAGES;
-        assert!(matches!(
-            next_page(Some("t".into()), &mut pages),
-            Err(Error::Backend { .. })
-        ));
-    }
-
-    #[test]
-    fn stages_map_both_ways() {
-        for (ours, theirs) in [
-            (CURRENT, AWS_CURRENT),
-            (PREVIOUS, AWS_PREVIOUS),
-            (PENDING, AWS_PENDING),
-            ("custom", "custom"),
-        ] {
-            assert_eq!(to_aws_stage(ours), theirs);
-            assert_eq!(from_aws_stage(theirs), ours);
-        }
-    }
-
-    #[test]
-    fn utf8_values_are_strings_and_others_binary() {
-        let fields = SecretValue::fields([("api_secret", "s")]);
-        assert!(
-            matches!(payload(&fields), Payload::Text(t) if t.as_str() == r#"{"api_secret":"s"}"#)
-        );
-        let raw = SecretValue::bytes(vec![0xff, 0x00]);
-        assert!(matches!(payload(&raw), Payload::Binary(_)));
     }
 }
