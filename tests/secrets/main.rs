@@ -211,3 +211,55 @@ fn the_default_vault_init_put_get_rotate_and_audit() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert_fails(&keyward(&["secret", "list"], b"", &env), "chmod 600");
 }
+
+/// `--store aws` against moto_server (started by `cargo xtask ci`): the standard AWS settings
+/// point the CLI at it.
+#[test]
+fn aws_store_through_the_standard_settings() {
+    let Some(endpoint) = std::env::var_os("KEYWARD_AWS_ENDPOINT") else {
+        assert!(
+            std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
+            "KEYWARD_REQUIRE_INTEROP is set but KEYWARD_AWS_ENDPOINT is not"
+        );
+        eprintln!("SKIPPED: KEYWARD_AWS_ENDPOINT is not set (run `cargo xtask ci`)");
+        return;
+    };
+    let endpoint = endpoint.to_str().unwrap().to_owned();
+    let name = format!("cli-test-{}", std::process::id());
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let out = keyward(
+        &["secret", "put", &name, "--store", "aws", "--field", "token"],
+        format!("{CANARY}\n").as_bytes(),
+        &env,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = keyward(
+        &[
+            "secret", "get", &name, "--store", "aws", "--reveal", "--field", "token",
+        ],
+        b"",
+        &env,
+    );
+    let err = stderr(&out);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}\n"),
+        "{err}"
+    );
+    let out = keyward(&["secret", "get", &name, "--store", "aws"], b"", &env);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("[current]") && !text.contains(CANARY),
+        "{text}"
+    );
+    assert!(
+        keyward(&["secret", "rm", &name, "--store", "aws"], b"", &env)
+            .status
+            .success()
+    );
+}

@@ -5,12 +5,14 @@
 //! touch the other steps' artifacts.
 
 use crate::cmd::{self, cargo};
+use crate::moto::Moto;
 use crate::python;
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Runs python set-up, fmt, clippy, tests, doctests and docs, in that order.
+/// Runs python set-up, fmt, clippy, tests and doctests (with moto_server running), and docs, in
+/// that order.
 pub fn run() -> Result<()> {
     banner("python");
     let python = python::setup().context(failed("python"))?;
@@ -30,6 +32,11 @@ pub fn run() -> Result<()> {
         ]),
     )?;
 
+    // The AWS backend's tests run against a local moto_server, stopped when `moto` drops: after
+    // the doctests, or at the first failure.
+    banner("moto_server");
+    let moto = Moto::start(&python).context(failed("moto_server"))?;
+
     // The repository rules (xtask/src/tidy.rs) are tests of the xtask member: they run here.
     let mut tests = cargo();
     if has_nextest() {
@@ -39,16 +46,17 @@ pub fn run() -> Result<()> {
         tests.arg("test");
     }
     tests.args(["--workspace", "--all-features", "--no-fail-fast"]);
-    step("tests", with_interop(&mut tests, &python))?;
+    step("tests", moto.apply(with_interop(&mut tests, &python)))?;
 
     // nextest does not run doctests; cargo test does, and this reuses the build above.
     step(
         "doctests",
-        with_interop(
+        moto.apply(with_interop(
             cargo().args(["test", "--workspace", "--all-features", "--doc"]),
             &python,
-        ),
+        )),
     )?;
+    drop(moto);
 
     step(
         "docs",

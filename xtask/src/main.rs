@@ -2,8 +2,8 @@
 //! the alias lives in `.cargo/config.toml`).
 //!
 //! - `ci`: the whole CI pipeline (`.ci/run` calls nothing else): the Python virtualenv for the
-//!   interop tests, `cargo fmt --check`, clippy with `-D warnings`, the tests and doctests, and the
-//!   docs with `-D warnings`.
+//!   interop tests, `cargo fmt --check`, clippy with `-D warnings`, the tests and doctests (with a
+//!   local `moto_server` for the AWS backend), and the docs with `-D warnings`.
 //! - `python`: create or update the virtualenv the interop tests use and print its interpreter.
 //! - `bench [-- <filter>...]`: run the criterion benchmarks and write `docs/BENCHMARKS.md`.
 //!
@@ -13,6 +13,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod moto;
 mod python;
 #[cfg(test)]
 mod tidy;

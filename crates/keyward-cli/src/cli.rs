@@ -109,7 +109,8 @@ pub struct VaultAuditArgs {
 
 const SECRET_HELP: &str = "\
 Stores (--store URL): sqlite:PATH (an encrypted SQLite vault, its master key in PATH.key; the
-default is the default vault, see `keyward vault --help`), env (KEYWARD_<NAME>_<FIELD> variables,
+default is the default vault, see `keyward vault --help`), aws (AWS Secrets Manager; region,
+credentials and endpoint from the standard AWS settings, AWS_ENDPOINT_URL included), env (KEYWARD_<NAME>_<FIELD> variables,
 read-only), dotenv:PATH (a .env file with mode 0600, read-only), file:PATH (a Fernet-encrypted
 file; its key ring comes from --key-file or KEYWARD_MASTER_KEY). Values are read from standard input or a no-echo prompt, never from an
 argument; get prints metadata unless --reveal is given.
@@ -138,7 +139,7 @@ pub enum SecretCommand {
 /// Which store, and its key ring if it needs one.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The store: sqlite:PATH, env, dotenv:PATH or file:PATH (default: the default vault).
+    /// The store: sqlite:PATH, aws, env, dotenv:PATH or file:PATH (default: the default vault).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// The key ring (file stores).

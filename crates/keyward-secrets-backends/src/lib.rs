@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod age;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cache;
 pub mod chain;
 mod clock;
@@ -13,6 +15,8 @@ mod store;
 mod value;
 
 pub use age::{RotationPolicy, SystemClock, WallClock};
+#[cfg(feature = "aws")]
+pub use aws::AwsStore;
 pub use cache::{CacheConfig, CachedStore};
 pub use chain::{Answered, ChainStore};
 pub use clock::{Clock, ManualClock, MonotonicClock};

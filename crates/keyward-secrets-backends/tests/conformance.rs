@@ -1,6 +1,10 @@
 //! One conformance suite, run against every backend: what a store can do, it does alike.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
+#[cfg(feature = "aws")]
+#[path = "common/aws.rs"]
+mod aws_support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
@@ -195,4 +199,17 @@ async fn sqlite() {
         keyward_secrets_backends::SqliteVault::create(dir.path().join("vault.db")).unwrap();
     vault.put("binance-testnet", &seeded()).await.unwrap();
     conformance(Arc::new(vault), "binance-testnet").await;
+}
+
+/// AWS Secrets Manager, against moto_server (see `common/aws.rs`): skipped with a notice when
+/// `KEYWARD_AWS_ENDPOINT` is unset, unless `KEYWARD_REQUIRE_INTEROP` is set.
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn aws() {
+    let Some(store) = aws_support::moto("conformance").await else {
+        return;
+    };
+    store.put("binance-testnet", &seeded()).await.unwrap();
+    conformance(Arc::new(store.clone()), "binance-testnet").await;
+    store.delete("binance-testnet").await.unwrap();
 }

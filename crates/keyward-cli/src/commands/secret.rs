@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 use anyhow::{Context, Result, bail};
 use keyward_core_crypto::secrecy::ExposeSecret;
 use keyward_secrets_backends::{
-    DotenvStore, EnvStore, FileStore, Metadata, SecretStore, SecretValue, Selector,
+    AwsStore, DotenvStore, EnvStore, FileStore, Metadata, SecretStore, SecretValue, Selector,
 };
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -30,19 +30,19 @@ pub fn run(cmd: SecretCommand) -> Result<()> {
             SecretCommand::Put(args) => put(&args).await,
             SecretCommand::Get(args) => get(&args).await,
             SecretCommand::List(store) => {
-                let names = open(&store)?.list().await?;
+                let names = open(&store).await?.list().await?;
                 match store.format {
                     Format::Json => write_stdout(format!("{}\n", json!(names)).as_bytes()),
                     Format::Text => write_stdout(lines(&names).as_bytes()),
                 }
             }
             SecretCommand::Rm(args) => {
-                open(&args.store)?.delete(&args.name).await?;
+                open(&args.store).await?.delete(&args.name).await?;
                 eprintln!("deleted {}", args.name);
                 Ok(())
             }
             SecretCommand::Versions(args) => {
-                let versions = open(&args.store)?.versions(&args.name).await?;
+                let versions = open(&args.store).await?.versions(&args.name).await?;
                 print_meta(&versions, args.store.format)
             }
         }
@@ -50,21 +50,23 @@ pub fn run(cmd: SecretCommand) -> Result<()> {
 }
 
 /// Opens the store a `--store` URL names.
-fn open(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
+async fn open(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
     let Some(url) = args.store.as_deref() else {
         return Ok(Arc::new(super::vault::open(None)?));
     };
     Ok(match url.split_once(':') {
         None if url == "env" => Arc::new(EnvStore::from_process(PREFIX)),
+        // Region, credentials and endpoint (AWS_ENDPOINT_URL) from the standard AWS chain.
+        None if url == "aws" => Arc::new(AwsStore::from_env().await),
         Some(("sqlite", path)) => Arc::new(super::vault::open(Some(path.into()))?),
         Some(("dotenv", path)) => Arc::new(DotenvStore::open(path, PREFIX)?),
         Some(("file", path)) => Arc::new(FileStore::new(path, keys::ring(&args.ring)?)),
-        _ => bail!("unknown store {url:?}: use sqlite:PATH, env, dotenv:PATH or file:PATH"),
+        _ => bail!("unknown store {url:?}: use sqlite:PATH, aws, env, dotenv:PATH or file:PATH"),
     })
 }
 
 async fn put(args: &SecretPutArgs) -> Result<()> {
-    let store = open(&args.target.store)?;
+    let store = open(&args.target.store).await?;
     let value = read_value(&args.fields)?;
     let meta = store.put(&args.target.name, &value).await?;
     eprintln!("stored {} version {}", meta.name, meta.version);
@@ -111,7 +113,7 @@ fn read_value(fields: &[String]) -> Result<SecretValue> {
 }
 
 async fn get(args: &SecretGetArgs) -> Result<()> {
-    let store = open(&args.target.store)?;
+    let store = open(&args.target.store).await?;
     let which = match (&args.version, &args.stage) {
         (Some(v), _) => Selector::Version(v.clone()),
         (None, Some(s)) => Selector::Stage(s.clone()),
