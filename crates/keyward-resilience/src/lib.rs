@@ -2,6 +2,7 @@
 
 pub mod breaker;
 mod clock;
+mod coarse_clock;
 mod error;
 pub mod limiter;
 pub mod retry;
@@ -12,6 +13,7 @@ pub use breaker::{
 #[cfg(feature = "tokio")]
 pub use clock::TokioSleep;
 pub use clock::{Clock, ManualClock, ManualSleep, MonotonicClock, Sleep, SleepFuture};
+pub use coarse_clock::{COARSE_RESOLUTION, CoarseClock};
 pub use error::{Error, Result};
 pub use retry::{
     Backoff, FailureKind, Jitter, RequestClass, RetryBudget, RetryError, RetryPolicy,

@@ -196,6 +196,56 @@ fn count_window_forgets_the_calls_that_slide_out() {
 }
 
 #[test]
+fn clean_successes_into_a_full_clean_window_change_nothing_and_later_failures_still_count() {
+    // A full window of clean successes lets a clean success skip the lock; the window must
+    // judge exactly as if every call had been recorded.
+    let rig = Rig::new(count_window(4, 4, 50.0));
+    for _ in 0..10 {
+        rig.ok();
+    }
+    let m = rig.breaker.metrics();
+    assert_eq!((m.buffered_calls, m.failed_calls, m.slow_calls), (4, 0, 0));
+    rig.fail();
+    assert_eq!(rig.state(), BreakerState::Closed);
+    rig.ok();
+    rig.fail();
+    // 2 of the last 4 (ok, fail, ok, fail) = 50 %: open.
+    assert_eq!(rig.state(), BreakerState::Open);
+
+    // A slow success is not clean: it goes into the window.
+    let rig = Rig::new(
+        count_window(4, 4, 100.0)
+            .slow_call_duration_threshold(SEC)
+            .slow_call_rate_threshold(50.0),
+    );
+    for _ in 0..6 {
+        rig.ok();
+    }
+    rig.call(Outcome::Success, 2 * SEC);
+    assert_eq!(rig.breaker.metrics().slow_calls, 1);
+    rig.call(Outcome::Success, 2 * SEC);
+    assert_eq!(rig.state(), BreakerState::Open);
+
+    // After a trip and recovery the fresh window fills again before anything is skipped.
+    let rig = Rig::new(count_window(4, 4, 50.0).permitted_calls_in_half_open(1));
+    for _ in 0..4 {
+        rig.ok();
+    }
+    rig.breaker.transition_to_half_open();
+    rig.ok();
+    assert_eq!(rig.state(), BreakerState::Closed);
+    assert_eq!(rig.breaker.metrics().buffered_calls, 0);
+    rig.ok();
+    rig.fail();
+    // 1 of 2: the minimum (4) is not reached yet.
+    assert_eq!(rig.state(), BreakerState::Closed);
+    rig.fail();
+    rig.ok();
+    // 2 of 4 = 50 %.
+    assert_eq!(rig.state(), BreakerState::Open);
+}
+
+#[test]
 fn a_count_window_smaller_than_the_minimum_judges_when_full() {
     // resilience4j: the minimum is capped at the window's size for a count-based window.
     let rig = Rig::new(count_window(3, 100, 50.0));

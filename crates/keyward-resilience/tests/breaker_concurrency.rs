@@ -270,3 +270,52 @@ fn the_round_helpers_are_deterministic() {
     assert_eq!(a.len(), TASKS / 2);
     assert_ne!(a, XorShift::new(8).half_of(TASKS));
 }
+
+/// Clean successes skip the lock while the window is full and clean; failures racing with them
+/// from other threads must still be counted, and the window must end consistent.
+#[test]
+fn lock_free_successes_racing_with_failures_keep_the_window_consistent() {
+    use keyward_resilience::breaker::{Outcome, SlidingWindow};
+    let config = BreakerConfig::builder()
+        .sliding_window(SlidingWindow::CountBased { size: 100 })
+        .minimum_calls(100)
+        .failure_rate_threshold(THRESHOLD)
+        .clock(Arc::new(ManualClock::new()))
+        .build()
+        .unwrap();
+    let breaker = CircuitBreaker::new("race", config);
+    for _ in 0..100 {
+        breaker.try_acquire().unwrap().success();
+    }
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let breaker = &breaker;
+            s.spawn(move || {
+                for i in 0..20_000 {
+                    // One thread in four fails one call in fifty: far below the threshold.
+                    let outcome = if t == 0 && i % 50 == 0 {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    };
+                    breaker.try_acquire().unwrap().record(outcome);
+                }
+            });
+        }
+    });
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    let m = breaker.metrics();
+    assert_eq!(m.buffered_calls, 100);
+    assert!(m.failed_calls <= 100);
+    // A burst of failures in a row trips it exactly at the threshold, as without the fast path.
+    for _ in 0..100 {
+        breaker.try_acquire().unwrap().success();
+    }
+    assert_eq!(breaker.metrics().failed_calls, 0);
+    for _ in 0..49 {
+        breaker.try_acquire().unwrap().failure();
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    breaker.try_acquire().unwrap().failure();
+    assert_eq!(breaker.state(), BreakerState::Open);
+}

@@ -7,7 +7,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{Clock, MonotonicClock, Sleep};
+use crate::clock::{Clock, Sleep};
+use crate::coarse_clock::CoarseClock;
 use crate::error::{Error, Result};
 
 /// The largest count-based window: one byte per call, so at most 1 MiB per breaker.
@@ -93,7 +94,8 @@ impl fmt::Debug for OpenWait {
 }
 
 /// A validated circuit-breaker configuration. Build one with [`BreakerConfig::builder`]; the
-/// [`Default`] is resilience4j's defaults on the system's monotonic clock.
+/// [`Default`] is resilience4j's defaults on a [`CoarseClock`] (millisecond resolution, one
+/// atomic load per reading).
 #[derive(Debug, Clone)]
 pub struct BreakerConfig {
     pub(crate) failure_rate_threshold: f64,
@@ -124,7 +126,7 @@ impl Default for BreakerConfig {
             minimum_calls: 100,
             open_wait: OpenWait::Fixed(Duration::from_secs(60)),
             call_timeout: None,
-            clock: Arc::new(MonotonicClock::new()),
+            clock: Arc::new(CoarseClock::new()),
             sleep: None,
         }
     }
@@ -266,8 +268,9 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// The clock that measures calls, waits and time windows. Default: the system's monotonic
-    /// clock.
+    /// The clock that measures calls, waits and time windows. Default: a [`CoarseClock`]
+    /// (millisecond resolution at the cost of one atomic load; slow-call thresholds and waits are
+    /// counted in seconds). Use [`MonotonicClock`](crate::MonotonicClock) for finer timing.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.config.clock = clock;
         self
@@ -351,7 +354,7 @@ impl BreakerConfigBuilder {
 
 /// `d` in nanoseconds, saturating (584 years).
 pub(crate) fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    crate::clock::nanos_of(d)
 }
 
 fn check_percent(name: &str, percent: f64) -> Result<()> {

@@ -226,7 +226,7 @@ impl Shared {
             Ok(Ticket {
                 admission: Admission::Closed,
                 epoch,
-                start_nanos: config::nanos(self.config.clock.now()),
+                start_nanos: self.config.clock.now_nanos(),
             })
         } else {
             self.acquire_other(state, epoch)
@@ -314,9 +314,17 @@ impl Shared {
         if ticket.admission == Admission::Untracked {
             return;
         }
-        let now = self.config.clock.now();
-        let took = config::nanos(now).saturating_sub(ticket.start_nanos);
+        let now_nanos = self.config.clock.now_nanos();
+        let took = now_nanos.saturating_sub(ticket.start_nanos);
         let slow = took > self.config.slow_call_threshold_nanos;
+        // The healthy steady state: a clean success into a full, clean window changes nothing
+        // (see `Published::clean_full`), so it takes no lock. A ticket from an older epoch
+        // would be discarded under the lock anyway.
+        if !failed && !slow && ticket.admission == Admission::Closed && self.published.clean_full()
+        {
+            return;
+        }
+        let now = Duration::from_nanos(now_nanos);
         let mut events = Events::default();
         if slow || decision == Decision::Dropped {
             self.note(

@@ -9,7 +9,7 @@
 //! call without taking the lock, and the open state refuses one without it.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::config::{BreakerConfig, nanos};
@@ -85,11 +85,18 @@ fn pack(state: BreakerState, epoch: u64) -> u64 {
     (epoch << TAG_BITS) | state.tag()
 }
 
-/// What the lock-free paths read: the state word, and when the open state ends.
+/// What the lock-free paths read: the state word, when the open state ends, and whether the
+/// closed state's window is full of clean successes.
 #[derive(Debug, Default)]
 pub(crate) struct Published {
     word: AtomicU64,
     open_until_nanos: AtomicU64,
+    /// Set (under the lock) while the state is closed and its count window is full and holds
+    /// only successes that were not slow. A clean success then changes nothing: it would
+    /// replace a clean success, and every slot is alike, so the window, its totals and every
+    /// later decision are the same whether or not it is recorded. The result path skips the
+    /// lock for it (see `Shared::finish`). Any transition clears it first.
+    clean_full: AtomicBool,
 }
 
 impl Published {
@@ -106,6 +113,16 @@ impl Published {
 
     fn publish(&self, state: BreakerState, epoch: u64) {
         self.word.store(pack(state, epoch), Ordering::Release);
+    }
+
+    /// Whether a clean success in the closed state may skip the lock (see `clean_full`).
+    #[inline]
+    pub(crate) fn clean_full(&self) -> bool {
+        self.clean_full.load(Ordering::Acquire)
+    }
+
+    fn set_clean_full(&self, clean: bool) {
+        self.clean_full.store(clean, Ordering::Release);
     }
 }
 
@@ -235,11 +252,12 @@ impl Machine {
         }
         match (admission, self.state) {
             (Admission::Closed, BreakerState::Closed) => {
-                if let Some(sample) = sample {
-                    let totals = self.window.record(sample, cx.now);
+                if let Some(totals) = sample.and_then(|sample| self.window.record(sample, cx.now)) {
                     let minimum = cx.config.effective_minimum_calls();
                     if self.exceeded(&totals, minimum, cx) {
                         self.transition(BreakerState::Open, cx);
+                    } else {
+                        cx.published.set_clean_full(self.window.is_full_and_clean());
                     }
                 }
             }
@@ -300,6 +318,7 @@ impl Machine {
     /// disabled and forced open start with an empty window, open starts its wait, half-open
     /// starts with no trials.
     pub(crate) fn transition(&mut self, to: BreakerState, cx: &mut Ctx<'_>) {
+        cx.published.set_clean_full(false);
         let from = self.state;
         self.state = to;
         self.epoch = self.epoch.wrapping_add(1) & (u64::MAX >> TAG_BITS);

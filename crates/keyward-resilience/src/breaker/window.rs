@@ -107,12 +107,14 @@ impl Window {
         }
     }
 
-    /// Records a call decided at `now` and returns the window's totals.
+    /// Records a call decided at `now` and returns the window's totals, or `None` when they
+    /// did not change (a full count window whose oldest outcome was the same as this one): the
+    /// thresholds were judged on the same totals before, so there is nothing to judge.
     #[inline]
-    pub(crate) fn record(&mut self, sample: Sample, now: Duration) -> Aggregate {
+    pub(crate) fn record(&mut self, sample: Sample, now: Duration) -> Option<Aggregate> {
         match self {
             Self::Count(w) => w.record(sample),
-            Self::Time(w) => w.record(sample, now),
+            Self::Time(w) => Some(w.record(sample, now)),
         }
     }
 
@@ -124,6 +126,16 @@ impl Window {
                 w.advance(now.as_secs());
                 w.total
             }
+        }
+    }
+
+    /// Whether this is a count window, full, holding only successes that were not slow (see
+    /// `Published::clean_full`). A time window always says no: time empties its buckets.
+    #[inline]
+    pub(crate) fn is_full_and_clean(&self) -> bool {
+        match self {
+            Self::Count(w) => w.len == w.ring.len() && w.total.failed == 0 && w.total.slow == 0,
+            Self::Time(_) => false,
         }
     }
 
@@ -158,22 +170,29 @@ impl CountWindow {
     }
 
     #[inline]
-    fn record(&mut self, sample: Sample) -> Aggregate {
+    fn record(&mut self, sample: Sample) -> Option<Aggregate> {
         let size = self.ring.len();
+        let bits = sample.to_bits();
+        let mut changed = true;
         if let Some(slot) = self.ring.get_mut(self.next) {
             if self.len == size {
-                self.total.remove(Sample::from_bits(*slot));
+                // The steady state of a healthy venue: a success replaces a success.
+                changed = *slot != bits;
+                if changed {
+                    self.total.remove(Sample::from_bits(*slot));
+                    self.total.add(sample);
+                }
             } else {
                 self.len += 1;
+                self.total.add(sample);
             }
-            *slot = sample.to_bits();
-            self.total.add(sample);
+            *slot = bits;
         }
         self.next += 1;
         if self.next == size {
             self.next = 0;
         }
-        self.total
+        changed.then_some(self.total)
     }
 
     fn clear(&mut self) {
@@ -265,6 +284,14 @@ mod tests {
         slow: true,
     };
 
+    /// Records and returns the totals, whether or not they changed.
+    fn rec(w: &mut Window, sample: Sample, now: Duration) -> Aggregate {
+        match w.record(sample, now) {
+            Some(totals) => totals,
+            None => w.totals(now),
+        }
+    }
+
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
     }
@@ -272,22 +299,43 @@ mod tests {
     #[test]
     fn count_window_evicts_the_oldest_call() {
         let mut w = Window::new(SlidingWindow::CountBased { size: 3 });
-        w.record(FAIL, Duration::ZERO);
-        w.record(OK, Duration::ZERO);
-        let t = w.record(SLOW_FAIL, Duration::ZERO);
+        rec(&mut w, FAIL, Duration::ZERO);
+        rec(&mut w, OK, Duration::ZERO);
+        let t = rec(&mut w, SLOW_FAIL, Duration::ZERO);
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 2, 1, 1));
         // The first FAIL falls out.
-        let t = w.record(OK, Duration::ZERO);
+        let t = rec(&mut w, OK, Duration::ZERO);
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 1, 1, 1));
         w.clear();
         assert_eq!(w.totals(Duration::ZERO), Aggregate::default());
     }
 
     #[test]
+    fn a_full_clean_count_window_reports_no_change_for_a_clean_success() {
+        let mut w = Window::new(SlidingWindow::CountBased { size: 2 });
+        assert!(w.record(OK, Duration::ZERO).is_some());
+        assert!(!w.is_full_and_clean());
+        assert!(w.record(OK, Duration::ZERO).is_some());
+        assert!(w.is_full_and_clean());
+        assert_eq!(w.record(OK, Duration::ZERO), None);
+        let t = w.record(FAIL, Duration::ZERO).unwrap();
+        assert_eq!((t.calls, t.failed), (2, 1));
+        assert!(!w.is_full_and_clean());
+        // The oldest call is a success: replacing it with a success changes nothing, even with
+        // a failure in the window; replacing the failure does.
+        assert_eq!(w.record(OK, Duration::ZERO), None);
+        assert_eq!(w.record(OK, Duration::ZERO).map(|t| t.failed), Some(0));
+        assert!(w.is_full_and_clean());
+        let mut t = Window::new(SlidingWindow::TimeBased { seconds: 1 });
+        assert!(t.record(OK, Duration::ZERO).is_some());
+        assert!(!t.is_full_and_clean());
+    }
+
+    #[test]
     fn time_window_covers_the_last_n_seconds() {
         let mut w = Window::new(SlidingWindow::TimeBased { seconds: 10 });
-        w.record(FAIL, secs(0.5));
-        w.record(OK, secs(3.2));
+        rec(&mut w, FAIL, secs(0.5));
+        rec(&mut w, OK, secs(3.2));
         assert_eq!(w.totals(secs(9.999)).calls, 2);
         // At 10.0 s second 0 leaves the window; second 3 stays until 13.0 s.
         assert_eq!(w.totals(secs(10.0)).calls, 1);
@@ -295,7 +343,7 @@ mod tests {
         assert_eq!(w.totals(secs(12.999)).calls, 1);
         assert_eq!(w.totals(secs(13.0)).calls, 0);
         // A jump longer than the window empties it at once.
-        w.record(FAIL, secs(14.0));
+        rec(&mut w, FAIL, secs(14.0));
         assert_eq!(w.totals(secs(1000.0)), Aggregate::default());
     }
 
@@ -326,7 +374,7 @@ mod tests {
             for (advance_ms, failed) in steps {
                 now_ms += advance_ms;
                 let now = Duration::from_millis(now_ms);
-                let t = w.record(Sample { failed, slow: false }, now);
+                let t = rec(&mut w, Sample { failed, slow: false }, now);
                 log.push((now.as_secs(), failed));
                 let first = now.as_secs().saturating_sub(u64::from(seconds) - 1);
                 let live: Vec<_> = log.iter().filter(|(s, _)| *s >= first).collect();
@@ -344,7 +392,7 @@ mod tests {
             let mut w = Window::new(SlidingWindow::CountBased { size });
             let mut log = Vec::new();
             for (failed, slow) in samples {
-                let t = w.record(Sample { failed, slow }, Duration::ZERO);
+                let t = rec(&mut w, Sample { failed, slow }, Duration::ZERO);
                 log.push((failed, slow));
                 let start = log.len().saturating_sub(size as usize);
                 let last = &log[start..];
