@@ -68,6 +68,44 @@ pub enum Command {
     /// Create the encrypted SQLite vault, rotate its master key, read its audit trail.
     #[command(subcommand, after_help = VAULT_HELP)]
     Vault(VaultCommand),
+    /// Check a project directory and the local vault for exposed or badly kept secrets.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
+}
+
+const DOCTOR_HELP: &str = "\
+Checks:
+  permissions     .env, key (*.key, *.pem, id_*), token (*.token) and vault files that group or
+                  others can access (fix: chmod 600)
+  gitignore       .gitignore must ignore .env*, *.key, *.token and vault.db*
+  tracked-file    secret files that git tracks
+  tracked-secret  plaintext secrets in files git tracks (every file without git): private-key
+                  blocks, AWS/GitHub/Slack tokens, keyward master keys, and high-entropy values
+                  assigned to names such as *_SECRET, *_API_KEY, *TOKEN, *PASSWORD
+  vault           the local vault and its key file must be 0600 and readable
+  rotation        credentials in the local vault due for rotation (older than 90 days)
+Findings name the file and line, never the secret. Each comes with the command that fixes it.
+
+Exit codes: the worst finding's: 0 none (or info only), 3 low, 4 medium, 5 high, 6 critical;
+1 failure, 2 usage error.
+
+Examples:
+  keyward doctor
+  keyward doctor ~/bots/grid --format json
+  keyward doctor . --vault ~/.local/share/keyward/vault.db";
+
+/// Arguments of `keyward doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The project directory (default: the current directory).
+    pub dir: Option<PathBuf>,
+    /// The local vault to check (default: vault.db in $KEYWARD_HOME or the platform data
+    /// directory, when it exists).
+    #[arg(long)]
+    pub vault: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 const VAULT_HELP: &str = "\

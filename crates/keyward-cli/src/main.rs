@@ -12,7 +12,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match commands::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             // One sentence per cause; errors of keyward never carry key material or plaintext.
             let mut text = err.to_string();

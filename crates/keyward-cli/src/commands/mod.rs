@@ -1,6 +1,7 @@
 //! One module per group of subcommands.
 
 mod crypt;
+mod doctor;
 mod key;
 mod nonce;
 mod secret;
@@ -11,9 +12,11 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+/// Runs the parsed command line and returns the exit code of a successful run (0, or a
+/// doctor's worst finding).
+pub fn run(cli: Cli) -> Result<u8> {
+    let done = match cli.command {
+        Command::Doctor(args) => return doctor::run(&args),
         Command::Key(cmd) => key::run(cmd),
         Command::Encrypt(ring) => crypt::encrypt(&ring),
         Command::Decrypt(args) => crypt::decrypt(&args),
@@ -22,5 +25,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nonce(cmd) => nonce::run(cmd),
         Command::Secret(cmd) => secret::run(cmd),
         Command::Vault(cmd) => vault::run(cmd),
-    }
+    };
+    done.map(|()| 0)
 }

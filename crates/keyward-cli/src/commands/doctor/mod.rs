@@ -1,0 +1,104 @@
+//! `keyward doctor [DIR]`: an automated security checklist for a project directory and the
+//! local vault. Each finding has a severity and the command that fixes it; the exit code is
+//! that of the worst finding.
+
+mod checks;
+mod files;
+mod finding;
+mod scan;
+mod vault;
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use serde_json::json;
+
+use crate::cli::{DoctorArgs, Format};
+pub use finding::{Finding, Severity};
+
+/// Runs the checks and prints the findings; returns the exit code.
+pub fn run(args: &DoctorArgs) -> Result<u8> {
+    let root = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let meta = std::fs::metadata(&root)
+        .with_context(|| format!("cannot read the project directory {}", root.display()))?;
+    anyhow::ensure!(meta.is_dir(), "{} is not a directory", root.display());
+
+    let mut findings = Vec::new();
+    let all = files::walk(&root);
+    checks::permissions(&root, &all, &mut findings);
+    checks::gitignore(&root, &mut findings);
+    checks::tracked(&root, &all, &mut findings);
+    let vault_path = match &args.vault {
+        Some(path) => Some(path.clone()),
+        None => super::vault::default_path().ok(),
+    };
+    if let Some(path) = &vault_path {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(vault::check(path, &mut findings));
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.location().cmp(&b.location()))
+    });
+
+    let worst = findings.iter().map(|f| f.severity).max();
+    match args.format {
+        Format::Json => print_json(&findings, worst)?,
+        Format::Text => print_text(&findings)?,
+    }
+    Ok(worst.map_or(0, Severity::exit_code))
+}
+
+fn print_json(findings: &[Finding], worst: Option<Severity>) -> Result<()> {
+    let doc = json!({
+        "findings": findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+        "worst": worst.map(|s| s.to_string()),
+        "exit_code": worst.map_or(0, Severity::exit_code),
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_text(findings: &[Finding]) -> Result<()> {
+    let stdout = std::io::stdout();
+    let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = stdout.lock();
+    if findings.is_empty() {
+        writeln!(out, "no findings")?;
+        return Ok(());
+    }
+    for f in findings {
+        let label = format!("{:<8}", f.severity.to_string().to_uppercase());
+        let label = if colour {
+            format!("{}{label}\x1b[0m", f.severity.colour())
+        } else {
+            label
+        };
+        writeln!(
+            out,
+            "{label} {:<14} {}: {}",
+            f.check,
+            f.location(),
+            f.message
+        )?;
+        writeln!(out, "{:<8} {:<14} fix: {}", "", "", f.fix)?;
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    writeln!(
+        out,
+        "{} findings: {} critical, {} high, {} medium, {} low, {} info",
+        findings.len(),
+        count(Severity::Critical),
+        count(Severity::High),
+        count(Severity::Medium),
+        count(Severity::Low),
+        count(Severity::Info)
+    )?;
+    Ok(())
+}
