@@ -37,7 +37,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate and inspect Fernet keys.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  keyward key generate --out master.key\n  keyward key id --key-file master.key"
+    )]
     Key(KeyCommand),
     /// Encrypt standard input into a Fernet token on standard output.
     #[command(
@@ -60,7 +63,10 @@ pub enum Command {
     #[command(after_help = SIGN_HELP)]
     Sign(Box<SignArgs>),
     /// Draw strictly increasing nonces from a state file shared by processes and restarts.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  keyward nonce next --state ~/.keyward/kraken.nonce --count 3"
+    )]
     Nonce(NonceCommand),
     /// Store, read and list secrets in the vault, env, .env or encrypted-file stores.
     #[command(subcommand, after_help = SECRET_HELP)]
@@ -121,10 +127,17 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
     /// Create a vault and its master key file (both mode 0600).
+    #[command(after_help = "Examples:\n  keyward vault init\n  keyward vault init ./bot/vault.db")]
     Init(VaultPath),
     /// Re-encrypt every row under a new master key (all or nothing), then replace the key file.
+    #[command(
+        after_help = "A progress bar shows on a terminal. Interrupted, the vault stays readable with\nthe old key or the new one, never half of each.\n\nExample:\n  keyward vault rotate-key ./bot/vault.db"
+    )]
     RotateKey(VaultPath),
     /// Print the audit trail (operations, names, times, processes; never a value).
+    #[command(
+        after_help = "Examples:\n  keyward vault audit\n  keyward vault audit ./bot/vault.db --format json"
+    )]
     Audit(VaultAuditArgs),
 }
 
@@ -163,14 +176,27 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Store a new version of a secret, read from standard input or a no-echo prompt.
+    #[command(
+        after_help = "Standard input holds one FIELD=VALUE per line; at a terminal, each --field is\nasked for without echo.\n\nExamples:\n  keyward secret put binance-testnet --field api_key --field secret\n  printf 'api_key=%s\\nsecret=%s\\n' \"$KEY\" \"$SECRET\" | keyward secret put binance-testnet"
+    )]
     Put(SecretPutArgs),
     /// Show a secret's metadata, or its value with --reveal.
+    #[command(
+        after_help = "Examples:\n  keyward secret get binance-testnet\n  keyward secret get binance-testnet --reveal --field api_key --format json"
+    )]
     Get(SecretGetArgs),
     /// List the secrets in a store.
+    #[command(
+        after_help = "Examples:\n  keyward secret list\n  keyward secret list --store aws --format json"
+    )]
     List(StoreArgs),
     /// Delete a secret and all its versions.
+    #[command(after_help = "Example:\n  keyward secret rm binance-testnet")]
     Rm(SecretNameArgs),
     /// List a secret's versions.
+    #[command(
+        after_help = "Examples:\n  keyward secret versions binance-testnet\n  keyward secret versions binance-testnet --format json"
+    )]
     Versions(SecretNameArgs),
 }
 
@@ -271,8 +297,10 @@ pub enum KeyCommand {
         force: bool,
     },
     /// Print the non-secret ids of the key ring's keys, primary first.
-    #[command(after_help = "Example:\n  keyward key id --key-file master.key")]
-    Id(RingArgs),
+    #[command(
+        after_help = "Examples:\n  keyward key id --key-file master.key\n  keyward key id --key-file new.key --key-file old.key --format json"
+    )]
+    Id(KeyIdArgs),
 }
 
 /// `keyward nonce ...`
@@ -296,9 +324,24 @@ Examples:
   keyward nonce next --state ~/.keyward/kraken.nonce
   keyward nonce next --state kraken.nonce --count 3 --unit us --block 1";
 
+/// `keyward key id`
+#[derive(Debug, Args)]
+pub struct KeyIdArgs {
+    /// The key ring.
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 /// `keyward nonce next`
 #[derive(Debug, Args)]
 pub struct NonceNextArgs {
+    /// Output format: text prints and flushes one nonce per line as it is issued; json prints
+    /// one array at the end.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// The state file holding the high-water mark.
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,

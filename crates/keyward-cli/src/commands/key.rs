@@ -5,7 +5,7 @@ use keyward_core_crypto::FernetKey;
 use keyward_core_crypto::keyfile::write_key_file;
 use keyward_core_crypto::private_file::Overwrite;
 
-use crate::cli::KeyCommand;
+use crate::cli::{Format, KeyCommand};
 use crate::keys;
 use crate::stdio::write_stdout;
 
@@ -28,14 +28,33 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
                 }
             }
         }
-        KeyCommand::Id(ring) => {
-            let ring = keys::ring(&ring)?;
-            let mut lines = String::new();
-            for (i, id) in ring.key_ids().iter().enumerate() {
-                let role = if i == 0 { "primary" } else { "decrypt-only" };
-                lines.push_str(&format!("{id} {role}\n"));
-            }
-            write_stdout(lines.as_bytes())
+        KeyCommand::Id(args) => {
+            let ring = keys::ring(&args.ring)?;
+            let keys: Vec<(String, &str)> = ring
+                .key_ids()
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    (
+                        id.to_string(),
+                        if i == 0 { "primary" } else { "decrypt-only" },
+                    )
+                })
+                .collect();
+            let text = match args.format {
+                Format::Text => keys
+                    .iter()
+                    .map(|(id, role)| format!("{id} {role}\n"))
+                    .collect::<String>(),
+                Format::Json => {
+                    let keys: Vec<_> = keys
+                        .iter()
+                        .map(|(id, role)| serde_json::json!({"id": id, "role": role}))
+                        .collect();
+                    format!("{}\n", serde_json::json!({ "keys": keys }))
+                }
+            };
+            write_stdout(text.as_bytes())
         }
     }
 }

@@ -19,7 +19,7 @@ fn next(args: &NonceNextArgs) -> Result<()> {
     use anyhow::Context;
     use keyward_signing::{FileNonce, NonceSource, NonceUnit, SystemClock};
 
-    use crate::cli::NonceUnitArg;
+    use crate::cli::{Format, NonceUnitArg};
 
     let unit = match args.unit {
         NonceUnitArg::Ms => NonceUnit::Millis,
@@ -27,6 +27,15 @@ fn next(args: &NonceNextArgs) -> Result<()> {
     };
     let nonces = FileNonce::open(&args.state, unit, Arc::new(SystemClock))?.with_block(args.block);
     let mut out = std::io::stdout().lock();
+    if args.format == Format::Json {
+        let mut issued = Vec::new();
+        for _ in 0..args.count {
+            issued.push(nonces.next_nonce()?);
+        }
+        writeln!(out, "{}", serde_json::json!({ "nonces": issued }))
+            .context("could not write standard output")?;
+        return Ok(());
+    }
     for _ in 0..args.count {
         let nonce = nonces.next_nonce()?;
         // Flushed line by line, so a run that is killed has printed only whole nonces that
