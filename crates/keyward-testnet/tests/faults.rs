@@ -1,5 +1,6 @@
 //! Fault injection (each kind, at start, at run time and through the admin endpoint), usage
 //! headers, 429 with Retry-After, and request counters.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 mod common;
 

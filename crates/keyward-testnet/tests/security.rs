@@ -1,4 +1,5 @@
 //! Loopback only, typed errors for bad credentials, and secrets never shown.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 mod common;
 
