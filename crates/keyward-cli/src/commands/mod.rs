@@ -6,6 +6,7 @@ mod key;
 mod nonce;
 mod secret;
 mod sign;
+mod testnet;
 mod vault;
 
 use anyhow::Result;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Nonce(cmd) => nonce::run(cmd),
         Command::Secret(cmd) => secret::run(cmd),
         Command::Vault(cmd) => vault::run(cmd),
+        Command::Testnet(cmd) => testnet::run(cmd),
     };
     done.map(|()| 0)
 }
