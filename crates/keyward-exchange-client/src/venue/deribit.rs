@@ -46,7 +46,9 @@ pub(super) fn cancel(c: &CancelRequest) -> Call {
 pub(super) fn classify(_status: u16, v: &Value) -> Option<Found> {
     let code = text(v, "error.code")?;
     let msg = text(v, "error.message").unwrap_or_default();
+    // Deribit answers a stale timestamp with 13004 too; its message says which.
     let kind = match code.as_str() {
+        _ if by_text(&msg) == Some(Kind::Timestamp) => Kind::Timestamp,
         "13004" | "13009" | "13008" | "13007" => Kind::Auth,
         "13021" | "13020" => Kind::Permission,
         "10028" => Kind::RateLimited,
