@@ -10,11 +10,12 @@ use keyward_resilience::{
     BreakerConfig, CircuitBreaker, Clock, MonotonicClock, RetryPolicy, Sleep, TokioSleep,
 };
 use keyward_secrets_backends::SecretStore;
-use keyward_signing::{Credentials, MonotonicNonce, NonceSource, Scheme, SignOptions, SystemClock};
+use keyward_signing::{Credentials, NonceSource, Scheme, SignOptions, SystemClock};
 use tokio::sync::broadcast;
 
 use crate::credentials::CredentialSource;
 use crate::error::{Error, Result};
+use crate::nonce_order::for_key;
 use crate::rest::{Inner, RestClient, build_signer};
 use crate::time_sync::TimeSync;
 use crate::url_policy::check_base_url;
@@ -168,7 +169,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses this nonce source (share one between every client of a key).
+    /// Uses this nonce source. The default is shared by every client of the key in this
+    /// process; another process using the key needs a [`nonce_file`](Self::nonce_file).
     pub fn nonce_source(mut self, nonces: Arc<dyn NonceSource>) -> Self {
         self.nonces = Some(nonces);
         self
@@ -193,6 +195,7 @@ impl ClientBuilder {
         let creds = source.load().await?;
         let local: Arc<dyn keyward_signing::Clock> = Arc::new(SystemClock);
         let time = TimeSync::new(self.clock_sync && venue.uses_timestamps(), local.clone());
+        let key_order = for_key(venue.name(), creds.api_key());
         let nonces: Arc<dyn NonceSource> = match (self.nonces, self.nonce_file) {
             (Some(n), _) => n,
             #[cfg(unix)]
@@ -204,7 +207,7 @@ impl ClientBuilder {
             (None, Some(_)) => {
                 return Err(Error::Config("nonce files need a Unix system".into()));
             }
-            (None, None) => Arc::new(MonotonicNonce::new(local)),
+            (None, None) => key_order.nonces.clone(),
         };
         let signer = build_signer(self.scheme, &creds, &time, &nonces)?;
         let clock: Arc<dyn Clock> = self
@@ -248,7 +251,7 @@ impl ClientBuilder {
             rotation: Mutex::new(self.rotation),
             time,
             nonces,
-            nonce_order: tokio::sync::Mutex::new(()),
+            key_order,
             limiter,
             breaker,
             retry,

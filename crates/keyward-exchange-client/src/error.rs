@@ -274,6 +274,35 @@ impl Error {
         }
     }
 
+    /// The error with every occurrence of `api_key` in the venue's message shortened to its
+    /// first four characters (Bybit's sign errors echo the signed string, key included).
+    pub(crate) fn without_key(mut self, api_key: &str) -> Self {
+        if api_key.len() >= 4 {
+            if let Some(d) = self.detail_mut() {
+                if d.message.contains(api_key) {
+                    d.message = d
+                        .message
+                        .replace(api_key, &crate::credentials::key_hint(api_key));
+                }
+            }
+        }
+        self
+    }
+
+    fn detail_mut(&mut self) -> Option<&mut VenueDetail> {
+        match self {
+            Self::Authentication { detail, .. }
+            | Self::Permission { detail, .. }
+            | Self::RateLimited { detail, .. }
+            | Self::Timestamp { detail, .. }
+            | Self::Nonce { detail, .. }
+            | Self::InsufficientFunds { detail, .. }
+            | Self::Rejected { detail, .. }
+            | Self::Server { detail, .. } => Some(detail),
+            _ => None,
+        }
+    }
+
     /// How the retry policy sees this error (see `keyward_resilience::retry`).
     pub fn failure_kind(&self) -> FailureKind {
         match self {
@@ -334,6 +363,22 @@ mod tests {
             reason: "refused".into(),
         };
         assert!(t.failure_kind().never_executed());
+    }
+
+    #[test]
+    fn the_api_key_is_cut_out_of_venue_messages() {
+        let e = Error::Authentication {
+            venue: "bybit",
+            detail: VenueDetail::new(
+                200,
+                Some("10004".into()),
+                "error sign! origin_string[1700000000000LONGAPIKEY12345000category=spot]",
+            ),
+        }
+        .without_key("LONGAPIKEY123");
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("LONGAPIKEY123"), "{shown}");
+        assert!(shown.contains("LONG…"), "{shown}");
     }
 
     #[test]

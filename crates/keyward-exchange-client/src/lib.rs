@@ -3,6 +3,7 @@
 mod builder;
 mod credentials;
 mod error;
+mod nonce_order;
 mod order;
 mod params;
 mod rest;

@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::credentials::{CredentialSource, differ, key_hint};
 use crate::error::{Error, Result};
+use crate::nonce_order::KeyOrder;
 use crate::order::{CancelRequest, OrderAck, OrderRequest};
 use crate::params::Params;
 use crate::time_sync::TimeSync;
@@ -40,8 +41,9 @@ pub(crate) struct Inner {
     pub(crate) rotation: Mutex<Option<broadcast::Receiver<String>>>,
     pub(crate) time: TimeSync,
     pub(crate) nonces: Arc<dyn NonceSource>,
-    /// Held from signing to the answer for nonce venues (see [`Inner::attempt_once`]).
-    pub(crate) nonce_order: tokio::sync::Mutex<()>,
+    /// The key's ordering lock, held from signing to the answer for nonce venues (see
+    /// [`crate::nonce_order`]).
+    pub(crate) key_order: Arc<KeyOrder>,
     pub(crate) limiter: Option<RateLimiter<String>>,
     pub(crate) breaker: CircuitBreaker,
     pub(crate) retry: RetryPolicy,
@@ -325,14 +327,9 @@ impl Inner {
                 .await
                 .map_err(|e| Error::Config(e.to_string()))?;
         }
-        // Nonce venues (Kraken) check that each request's nonce exceeds the last one *received*.
-        // A nonce is drawn when signing, but two requests in flight on separate connections can
-        // arrive in either order, and the later-drawn one arriving first makes the other fail
-        // with "EAPI:Invalid nonce". Holding this lock from drawing the nonce until the answer
-        // makes arrival order equal nonce order for every request of this client. It serialises
-        // only this key's private calls, which Kraken rate-limits per key anyway.
+        // Nonce venues: nonce order must equal arrival order (see crate::nonce_order).
         let _order = if call.signed && self.venue.uses_nonces() {
-            Some(self.nonce_order.lock().await)
+            Some(self.key_order.lock.lock().await)
         } else {
             None
         };
@@ -399,7 +396,10 @@ impl Inner {
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(venue, method = call.method, endpoint = %endpoint, status, latency_ms,
             key = %key, "response");
-        let result = self.venue.interpret(&endpoint, status, retry_after, &bytes);
+        let result = self
+            .venue
+            .interpret(&endpoint, status, retry_after, &bytes)
+            .map_err(|e| e.without_key(signer.api_key()));
         match &result {
             Err(Error::Server { .. }) => permit.failure(),
             Err(Error::RateLimited { .. }) => permit.ignore(),

@@ -42,7 +42,12 @@ pub(super) fn classify(status: u16, v: &Value) -> Option<Found> {
     if code == "0" {
         return None;
     }
-    let msg = text(v, "retMsg").unwrap_or_default();
+    let mut msg = text(v, "retMsg").unwrap_or_default();
+    // Bybit's sign errors echo the signed string (key, timestamp, payload): keep the words only.
+    if let Some(at) = msg.find("origin_string") {
+        msg.truncate(at);
+        msg = msg.trim_end().to_owned();
+    }
     let kind = match code.as_str() {
         "10003" | "10004" | "33004" => Kind::Auth,
         "10005" | "10010" => Kind::Permission,
