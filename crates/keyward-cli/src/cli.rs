@@ -68,6 +68,51 @@ pub enum Command {
     /// Create the encrypted SQLite vault, rotate its master key, read its audit trail.
     #[command(subcommand, after_help = VAULT_HELP)]
     Vault(VaultCommand),
+    /// Run the local exchange testnet (127.0.0.1 only).
+    #[command(subcommand)]
+    Testnet(TestnetCommand),
+}
+
+const TESTNET_HELP: &str = "\
+Serves every venue preset (binance, bybit, okx, coinbase-exchange, coinbase-advanced, kraken,
+bitmex, deribit, bitmart), each on its own port, the service schemes under
+/svc/<scheme>/ on one more port, and an admin port for faults (POST {admin}/faults with a JSON
+object of the --faults fields; DELETE clears them). The first line on standard output is one JSON
+object mapping each venue, scheme and \"admin\" to its base URL. Runs until interrupted.
+
+--credentials FILE is JSON {\"credentials\":[{\"venue\":NAME,\"api_key\":..,\"secret\":..,
+\"passphrase\":..}]} and must have mode 0600. Without it, fresh credentials are generated and stored
+in the default vault (created if missing; its path is printed on stderr) as testnet/<venue>, with
+fields api_key, secret and passphrase (where the venue has them).
+
+--faults SPEC is comma-separated key=value: clock_offset_ms, fail_5xx, error_rate, latency_ms,
+drop_ws, force_429, retry_after_s, seed, each optionally scoped with venue=NAME.
+
+Examples:
+  keyward testnet serve
+  keyward testnet serve --credentials testnet-creds.json --faults fail_5xx=2,venue=binance
+  keyward secret get testnet/binance --reveal --field secret";
+
+/// `keyward testnet ...`
+#[derive(Debug, Subcommand)]
+pub enum TestnetCommand {
+    /// Serve the testnet on 127.0.0.1 until interrupted.
+    #[command(after_help = TESTNET_HELP)]
+    Serve(TestnetServeArgs),
+}
+
+/// `keyward testnet serve`
+#[derive(Debug, Args)]
+pub struct TestnetServeArgs {
+    /// The host to bind: a loopback address only.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// A JSON credentials file (mode 0600); without it, fresh credentials go to the vault.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Faults from the start, as comma-separated key=value.
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
 }
 
 const VAULT_HELP: &str = "\

@@ -5,6 +5,7 @@ mod key;
 mod nonce;
 mod secret;
 mod sign;
+mod testnet;
 mod vault;
 
 use anyhow::Result;
@@ -22,5 +23,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nonce(cmd) => nonce::run(cmd),
         Command::Secret(cmd) => secret::run(cmd),
         Command::Vault(cmd) => vault::run(cmd),
+        Command::Testnet(cmd) => testnet::run(cmd),
     }
 }

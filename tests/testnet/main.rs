@@ -1,0 +1,211 @@
+//! End-to-end tests of `keyward testnet serve`: the real binary, its first line of URLs, one
+//! signed request, credentials from a private file or stored in the vault.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use keyward_signing::{Credentials, Request, Scheme, SignOptions, Signer};
+use serde_json::{Value, json};
+
+use common::{assert_fails, keyward};
+
+/// A running `keyward testnet serve`, killed when dropped.
+struct Served {
+    child: Child,
+    urls: Value,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    fn url(&self, name: &str) -> String {
+        self.urls[name].as_str().unwrap().to_owned()
+    }
+
+    /// Stops the server and returns its standard error.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut err = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        err
+    }
+}
+
+/// Starts the server with `args` and reads its first line.
+fn serve(args: &[&str], home: &Path) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["testnet", "serve"])
+        .args(args)
+        .env("KEYWARD_HOME", home)
+        .env_remove("KEYWARD_MASTER_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let urls: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    Served { child, urls }
+}
+
+/// Signs `req` with `creds` for `scheme` and sends it to `base`; returns status and body.
+fn send(scheme: Scheme, creds: &Credentials, base: &str, req: Request) -> (u16, Value) {
+    let signed = Signer::new(scheme, creds)
+        .unwrap()
+        .sign(req, &SignOptions::default())
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let method = reqwest::Method::from_bytes(signed.method.as_bytes()).unwrap();
+        let mut builder = reqwest::Client::new()
+            .request(method, format!("{base}{}", signed.url()))
+            .body(signed.body.clone());
+        for (name, value) in &signed.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+fn write_credentials(dir: &Path, mode: u32) -> std::path::PathBuf {
+    let path = dir.join("creds.json");
+    let doc = json!({"credentials": [
+        {"venue": "binance", "api_key": "cli-key", "secret": "cli-secret"},
+        {"venue": "okx", "api_key": "okx-key", "secret": "okx-secret", "passphrase": "okx-pass"},
+        {"venue": "hmac-newline-v0", "secret": "newline-secret", "passphrase": null},
+    ]});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[test]
+fn serves_every_venue_with_credentials_from_a_private_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_credentials(dir.path(), 0o600);
+    let served = serve(&["--credentials", file.to_str().unwrap()], dir.path());
+    for name in [
+        "binance",
+        "bybit",
+        "okx",
+        "coinbase-exchange",
+        "coinbase-advanced",
+        "kraken",
+        "bitmex",
+        "deribit",
+        "bitmart",
+        "hmac-newline-v0",
+        "hmac-concat",
+        "keyward-v1",
+        "admin",
+    ] {
+        assert!(served.url(name).starts_with("http://127.0.0.1:"), "{name}");
+    }
+    let creds = Credentials::new("cli-key", "cli-secret".into());
+    let (status, body) = send(
+        Scheme::Binance,
+        &creds,
+        &served.url("binance"),
+        Request::get("/api/v3/account"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let wrong = Credentials::new("cli-key", "other".into());
+    let (status, body) = send(
+        Scheme::Binance,
+        &wrong,
+        &served.url("binance"),
+        Request::get("/api/v3/account"),
+    );
+    assert_eq!((status, body["code"].as_i64()), (400, Some(-1022)));
+    let err = served.stop();
+    assert!(
+        !err.contains("cli-secret") && !err.contains("vault"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_credentials_file_others_can_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_credentials(dir.path(), 0o644);
+    let out = keyward(
+        &["testnet", "serve", "--credentials", file.to_str().unwrap()],
+        b"",
+        &[("KEYWARD_HOME", dir.path().to_str().unwrap())],
+    );
+    assert_fails(&out, "chmod 600");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("cli-secret"));
+}
+
+#[test]
+fn generated_credentials_are_stored_in_the_vault() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(&["--faults", "fail_5xx=1,venue=okx"], dir.path());
+    let vault = dir.path().join("vault.db");
+    let field = |name: &str, field: &str| {
+        let store = format!("sqlite:{}", vault.display());
+        let out = keyward(
+            &[
+                "secret", "get", name, "--store", &store, "--reveal", "--field", field,
+            ],
+            b"",
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+    };
+    let creds = Credentials::new(
+        field("testnet/okx", "api_key"),
+        field("testnet/okx", "secret").into(),
+    )
+    .with_passphrase(field("testnet/okx", "passphrase").into());
+    let base = served.url("okx");
+    let req = || Request::get("/api/v5/account/balance");
+    // The injected fault first, then the answer.
+    assert_eq!(send(Scheme::Okx, &creds, &base, req()).0, 503);
+    let (status, body) = send(Scheme::Okx, &creds, &base, req());
+    assert_eq!((status, body["code"].as_str()), (200, Some("0")), "{body}");
+    let err = served.stop();
+    assert!(err.contains(&vault.display().to_string()), "{err}");
+}
+
+#[test]
+fn bad_hosts_and_fault_specs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = [("KEYWARD_HOME", dir.path().to_str().unwrap())];
+    let out = keyward(&["testnet", "serve", "--host", "0.0.0.0"], b"", &home);
+    assert_fails(&out, "loopback");
+    let out = keyward(&["testnet", "serve", "--faults", "explode=1"], b"", &home);
+    assert_fails(&out, "explode");
+    let help = keyward(&["testnet", "serve", "--help"], b"", &[]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
