@@ -125,3 +125,39 @@ async fn https_is_required_off_loopback() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_a_transport_error_without_the_signed_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let manual = Manual::new();
+    let c = RestClient::builder(Scheme::Binance, format!("http://127.0.0.1:{port}"))
+        .credentials(keyward_exchange_client::Credentials::new(
+            "key-0123456789",
+            "secret".into(),
+        ))
+        .clock(manual.clock.clone())
+        .sleep(manual.sleep.clone())
+        .build()
+        .await
+        .unwrap();
+    let order = OrderRequest::market("BTCUSDT", Side::Buy, "1");
+    let err = c.place_order(&order).await.unwrap_err();
+    // Refused before anything was sent: retried even for an order, then reported as such.
+    assert!(
+        matches!(
+            &err,
+            keyward_exchange_client::Error::Transport { connect: true, .. }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(manual.sleep.slept().len(), 2, "three attempts");
+    for shown in [err.to_string(), format!("{err:?}")] {
+        for leak in ["signature", "timestamp=", "?", "0123456789"] {
+            assert!(!shown.contains(leak), "{leak} in {shown}");
+        }
+    }
+}
