@@ -363,6 +363,14 @@ impl Inner {
         let sent = builder.send().await;
         let response = match sent {
             Ok(r) => r,
+            Err(e) if e.is_builder() => {
+                // Never sent (a header value the credentials made invalid): says nothing about
+                // the venue, and must not read as a request that may have been executed.
+                permit.ignore();
+                return Err(Error::Config(format!(
+                    "the request to {endpoint} could not be built; check the API key for control characters"
+                )));
+            }
             Err(e) => {
                 let err = self.transport_error(&endpoint, &e);
                 tracing::warn!(venue, method = call.method, endpoint = %endpoint, key = %key,

@@ -161,3 +161,23 @@ async fn a_refused_connection_is_a_transport_error_without_the_signed_url() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_api_key_that_cannot_be_a_header_is_a_config_error_never_sent() {
+    let t = testnet().await;
+    let right = t.credentials("okx").unwrap().to_signing();
+    let bad = keyward_exchange_client::Credentials::new("bad\nkey", right.secret().clone())
+        .with_passphrase(right.passphrase().unwrap().clone());
+    let c = builder(&t, "okx", &Manual::new())
+        .credentials(bad)
+        .build()
+        .await
+        .unwrap();
+    let err = c
+        .place_order(&OrderRequest::market("BTC-USDT", Side::Buy, "1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert_eq!(t.hits("okx", "POST", "/api/v5/trade/order"), 0);
+    t.shutdown().await;
+}
