@@ -54,6 +54,7 @@ async fn time_endpoints_answer_the_server_time() {
         };
         // Seconds or milliseconds: bring both to seconds.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        // reason: whole positive times
         let secs = if n > 1e11 {
             (n / 1000.0) as u64
         } else {

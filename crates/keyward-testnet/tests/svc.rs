@@ -186,3 +186,26 @@ async fn hmac_concat_signs_the_full_path_without_the_query() {
     assert_eq!(unknown.status, 404);
     t.shutdown().await;
 }
+
+#[tokio::test]
+async fn hmac_newline_v0_checks_the_configured_signed_headers() {
+    let t = Testnet::start(
+        TestnetConfig::default().with_signed_headers(vec!["X-Request-Id".to_owned()]),
+    )
+    .await
+    .unwrap();
+    let s = signer(&t, "hmac-newline-v0");
+    let options = SignOptions {
+        signed_headers: vec!["X-Request-Id".to_owned()],
+        ..SignOptions::default()
+    };
+    let req = Request::get("/svc/hmac-newline-v0/x").with_header("X-Request-Id", "r-1");
+    let mut signed = s.sign(req, &options).unwrap();
+    assert_eq!(send(&t, "hmac-newline-v0", &signed).await.status, 200);
+    signed.set_header("X-Request-Id", "r-2");
+    assert_eq!(
+        send(&t, "hmac-newline-v0", &signed).await.body,
+        json!({"error": "bad_signature"})
+    );
+    t.shutdown().await;
+}

@@ -113,6 +113,22 @@ async fn a_stale_ws_auth_is_refused() {
         (r["event"].as_str(), r["code"].as_str()),
         (Some("error"), Some("60006"))
     );
+    for venue in WS_VENUES {
+        let mut ws = connect(&ws_url(t.url(venue).unwrap(), "/ws")).await;
+        let s = signer(&t, venue);
+        let stale = match venue {
+            "binance" => json!({"id": "req-1", "method": "session.logon",
+                "params": s.ws_auth(&Map::new(), &old).unwrap()}),
+            _ => s.ws_auth(&Map::new(), &old).unwrap(),
+        };
+        let r = ask(&mut ws, &stale).await;
+        assert!(!accepted(venue, &r), "{venue}: {r}");
+        // A replayed auth message is refused too.
+        let fresh = auth_message(venue, &s);
+        assert!(accepted(venue, &ask(&mut ws, &fresh).await), "{venue}");
+        let again = ask(&mut ws, &fresh).await;
+        assert!(!accepted(venue, &again), "{venue}: {again}");
+    }
     t.shutdown().await;
 }
 

@@ -35,7 +35,8 @@ pub(crate) async fn session(
     name: String,
     answer: Answer,
 ) {
-    drops.mark_unchanged();
+    // `drops` was subscribed before the upgrade was answered: a `drop_ws` sent since then is
+    // still unseen here, so a client that saw the upgrade succeed cannot miss it.
     loop {
         tokio::select! {
             changed = drops.changed() => {
