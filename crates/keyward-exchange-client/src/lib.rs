@@ -1,1 +1,22 @@
 #![doc = include_str!("../README.md")]
+
+mod builder;
+mod credentials;
+mod error;
+mod nonce_order;
+mod order;
+mod params;
+mod rest;
+mod time_sync;
+mod url_policy;
+mod venue;
+
+pub use builder::ClientBuilder;
+pub use error::{Error, ErrorKind, Result, VenueDetail};
+pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};
+pub use params::Params;
+pub use rest::RestClient;
+
+/// Re-exported: the request classes that decide retries, and the signing schemes.
+pub use keyward_resilience::RequestClass;
+pub use keyward_signing::{Credentials, Scheme};

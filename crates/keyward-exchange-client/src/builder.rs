@@ -1,0 +1,361 @@
+//! [`ClientBuilder`]: a client with safe defaults (clock sync, the venue's rate limits, retries
+//! by request class, a circuit breaker per venue), each adjustable.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use keyward_resilience::limiter::{Limit, RateLimiter, binance_spot};
+use keyward_resilience::{
+    BreakerConfig, CircuitBreaker, Clock, MonotonicClock, RetryPolicy, Sleep, TokioSleep,
+};
+use keyward_secrets_backends::SecretStore;
+use keyward_signing::{Credentials, NonceSource, Scheme, SignOptions, SystemClock};
+use tokio::sync::broadcast;
+
+use crate::credentials::CredentialSource;
+use crate::error::{Error, Result};
+use crate::nonce_order::for_key;
+use crate::rest::{Inner, RestClient, build_signer};
+use crate::time_sync::TimeSync;
+use crate::url_policy::check_base_url;
+use crate::venue::Venue;
+
+/// Builds a [`RestClient`]. Defaults: clock sync on (for venues that sign a timestamp), the
+/// venue's documented rate limits (Binance spot's three windows; 10 requests per second
+/// elsewhere), [`RetryPolicy`]'s defaults (3 attempts, exponential backoff with full jitter) by
+/// request class, resilience4j's breaker defaults on a breaker named after the venue, a 10 s
+/// request timeout, and no redirects. TLS verification is always on; `http://` is accepted only
+/// for loopback addresses.
+#[must_use = "a builder does nothing until build() is awaited"]
+pub struct ClientBuilder {
+    scheme: Scheme,
+    base_url: String,
+    source: Option<CredentialSource>,
+    rotation: Option<broadcast::Receiver<String>>,
+    clock_sync: bool,
+    recv_window_ms: Option<u64>,
+    limits: Option<Vec<Limit>>,
+    retry: Option<RetryPolicy>,
+    breaker: Option<CircuitBreaker>,
+    breaker_config: Option<BreakerConfig>,
+    clock: Option<Arc<dyn Clock>>,
+    sleep: Option<Arc<dyn Sleep>>,
+    timeout: Duration,
+    nonce_file: Option<PathBuf>,
+    nonces: Option<Arc<dyn NonceSource>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("scheme", &self.scheme)
+            .field("credentials", &self.source)
+            .field("clock_sync", &self.clock_sync)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder for `scheme` at `base_url` (a venue's origin, or `.../svc/<scheme>` for the
+    /// service schemes).
+    pub fn new(scheme: Scheme, base_url: impl Into<String>) -> Self {
+        Self {
+            scheme,
+            base_url: base_url.into(),
+            source: None,
+            rotation: None,
+            clock_sync: true,
+            recv_window_ms: None,
+            limits: None,
+            retry: None,
+            breaker: None,
+            breaker_config: None,
+            clock: None,
+            sleep: None,
+            timeout: Duration::from_secs(10),
+            nonce_file: None,
+            nonces: None,
+        }
+    }
+
+    /// Uses these credentials, never re-read.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.source = Some(CredentialSource::Fixed(credentials));
+        self
+    }
+
+    /// Reads the credentials from `store` under `name` (fields `api_key`, `secret`, optional
+    /// `passphrase`), and again after an authentication error (once) or a rotation notice.
+    pub fn secret_store(mut self, store: Arc<dyn SecretStore>, name: impl Into<String>) -> Self {
+        self.source = Some(CredentialSource::Store {
+            store,
+            name: name.into(),
+        });
+        self
+    }
+
+    /// Rotation notices: names of secrets whose value changed (from
+    /// `keyward_secrets_backends::CachedStore::subscribe`). A notice naming this client's secret
+    /// makes the next call read it again.
+    pub fn rotation_notifications(mut self, changes: broadcast::Receiver<String>) -> Self {
+        self.rotation = Some(changes);
+        self
+    }
+
+    /// Whether to sync with the venue's clock before the first signed call and after a
+    /// timestamp refusal (default on; venues without timestamps never sync).
+    pub fn clock_sync(mut self, on: bool) -> Self {
+        self.clock_sync = on;
+        self
+    }
+
+    /// The receive window sent to venues that take one (Binance `recvWindow`, Bybit
+    /// `X-BAPI-RECV-WINDOW`).
+    pub fn recv_window_ms(mut self, ms: u64) -> Self {
+        self.recv_window_ms = Some(ms);
+        self
+    }
+
+    /// Replaces the rate limits (units `weight` and, for Binance orders, `orders`). An empty
+    /// list turns client-side rate limiting off.
+    pub fn rate_limits(mut self, limits: Vec<Limit>) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Replaces the retry policy (the request class still decides what may be retried).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Uses this breaker (share one between clients of a venue).
+    pub fn breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// Configures the client's own breaker.
+    pub fn breaker_config(mut self, config: BreakerConfig) -> Self {
+        self.breaker_config = Some(config);
+        self
+    }
+
+    /// The monotonic clock of the retry policy and the rate limiter (tests: a `ManualClock`).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How backoff and rate-limit waits sleep (tests: a `ManualSleep`).
+    pub fn sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = Some(sleep);
+        self
+    }
+
+    /// The whole-request timeout (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Persists nonces in this file (`keyward_signing::FileNonce`): needed when the key is
+    /// used by several processes or again after a restart. Default: an in-memory monotonic
+    /// source.
+    pub fn nonce_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.nonce_file = Some(path.into());
+        self
+    }
+
+    /// Uses this nonce source. The default is shared by every client of the key in this
+    /// process; another process using the key needs a [`nonce_file`](Self::nonce_file).
+    pub fn nonce_source(mut self, nonces: Arc<dyn NonceSource>) -> Self {
+        self.nonces = Some(nonces);
+        self
+    }
+
+    /// Checks the configuration, reads the credentials and builds the client. No request is
+    /// sent: the clock is synced lazily before the first signed call.
+    pub async fn build(self) -> Result<RestClient> {
+        let venue = Venue {
+            scheme: self.scheme,
+        };
+        if !self.scheme.has_rest() {
+            return Err(Error::Config(format!(
+                "{} has no signed REST API",
+                self.scheme
+            )));
+        }
+        let base = check_base_url(&self.base_url)?;
+        let source = self.source.ok_or_else(|| {
+            Error::Config("no credentials: call credentials() or secret_store()".into())
+        })?;
+        let creds = source.load().await?;
+        let local: Arc<dyn keyward_signing::Clock> = Arc::new(SystemClock);
+        let time = TimeSync::new(self.clock_sync && venue.uses_timestamps(), local.clone());
+        let key_order = for_key(venue.name(), creds.api_key());
+        let nonces: Arc<dyn NonceSource> = match (self.nonces, self.nonce_file) {
+            (Some(n), _) => n,
+            #[cfg(unix)]
+            (None, Some(path)) => Arc::new(
+                keyward_signing::FileNonce::open(&path, keyward_signing::NonceUnit::Millis, local)
+                    .map_err(|e| Error::Config(e.to_string()))?,
+            ),
+            #[cfg(not(unix))]
+            (None, Some(_)) => {
+                return Err(Error::Config("nonce files need a Unix system".into()));
+            }
+            (None, None) => key_order.nonces.clone(),
+        };
+        let signer = build_signer(self.scheme, &creds, &time, &nonces)?;
+        let clock: Arc<dyn Clock> = self
+            .clock
+            .unwrap_or_else(|| Arc::new(MonotonicClock::new()));
+        let limits = self.limits.unwrap_or_else(|| default_limits(self.scheme));
+        let limiter = if limits.is_empty() {
+            None
+        } else {
+            Some(
+                RateLimiter::new(limits, clock.clone())
+                    .map_err(|e| Error::Config(e.to_string()))?,
+            )
+        };
+        let retry = match self.retry {
+            Some(r) => r,
+            None => RetryPolicy::builder()
+                .build()
+                .map_err(|e| Error::Config(e.to_string()))?,
+        };
+        let breaker = self.breaker.unwrap_or_else(|| {
+            CircuitBreaker::new(venue.name(), self.breaker_config.unwrap_or_default())
+        });
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+        let options = SignOptions {
+            recv_window_ms: self.recv_window_ms,
+            ..SignOptions::default()
+        };
+        Ok(RestClient::from_inner(Inner {
+            venue,
+            base,
+            http,
+            source,
+            signer: RwLock::new(Arc::new(signer)),
+            creds: RwLock::new(creds),
+            rotation: Mutex::new(self.rotation),
+            time,
+            nonces,
+            key_order,
+            limiter,
+            breaker,
+            retry,
+            clock,
+            sleep: self.sleep.unwrap_or_else(|| Arc::new(TokioSleep)),
+            options,
+        }))
+    }
+}
+
+/// The venue's documented limits where keyward has a preset, else 10 requests per second.
+fn default_limits(scheme: Scheme) -> Vec<Limit> {
+    match scheme {
+        Scheme::Binance => binance_spot(),
+        _ => vec![Limit::new(
+            "requests/1s",
+            "weight",
+            10,
+            Duration::from_secs(1),
+        )],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn creds() -> Credentials {
+        Credentials::new("key-abcdef", "CANARY-secret".into())
+    }
+
+    #[tokio::test]
+    async fn plain_http_off_loopback_is_a_config_error() {
+        let err = ClientBuilder::new(Scheme::Binance, "http://api.binance.com")
+            .credentials(creds())
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("loopback"));
+    }
+
+    #[tokio::test]
+    async fn credentials_are_required_and_checked() {
+        let err = ClientBuilder::new(Scheme::Binance, "https://api.binance.com")
+            .build()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no credentials"), "{err}");
+        // Kraken secrets are base64: a bad one is refused at build time, without its text.
+        let err = ClientBuilder::new(Scheme::Kraken, "https://api.kraken.com")
+            .credentials(Credentials::new("k", "CANARY not base64!".into()))
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(!err.to_string().contains("CANARY"));
+        let err = ClientBuilder::new(Scheme::Bitmart, "https://api-cloud.bitmart.com")
+            .credentials(creds())
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    #[tokio::test]
+    async fn a_built_client_hides_its_secret() {
+        let client = ClientBuilder::new(Scheme::Okx, "https://www.okx.com")
+            .credentials(creds())
+            .recv_window_ms(2_000)
+            .build()
+            .await
+            .unwrap();
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("CANARY"), "{shown}");
+        assert!(!shown.contains("key-abc"), "{shown}");
+        assert!(shown.contains("key-…"), "{shown}");
+        assert_eq!(client.breaker().name(), "okx");
+        assert_eq!(client.clock_syncs(), 0);
+    }
+
+    #[tokio::test]
+    async fn raw_send_refuses_odd_methods_and_paths_before_sending() {
+        let client = ClientBuilder::new(Scheme::KeywardV1, "http://127.0.0.1:9/svc/keyward-v1")
+            .credentials(creds())
+            .build()
+            .await
+            .unwrap();
+        use crate::params::Params;
+        use keyward_resilience::RequestClass;
+        for (m, p) in [
+            ("TRACE", "/a"),
+            ("GET", "a"),
+            ("GET", "/a?b=1"),
+            ("GET", "/a\r\nX: y"),
+        ] {
+            let err = client
+                .send(m, p, Params::None, RequestClass::Read, 1)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{m} {p}");
+        }
+        let err = client.balance().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+}

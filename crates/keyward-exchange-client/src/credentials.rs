@@ -1,0 +1,130 @@
+//! Where the client's credentials come from: given directly, or read from any [`SecretStore`]
+//! under a name the caller chooses, with fields `api_key`, `secret` (or `api_secret`) and
+//! optionally `passphrase`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use keyward_secrets_backends::{SecretStore, SecretValue, Selector};
+use keyward_signing::Credentials;
+use keyward_signing::secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Error, Result};
+
+/// The source of a client's credentials.
+#[derive(Clone)]
+pub(crate) enum CredentialSource {
+    /// Given once; never re-read.
+    Fixed(Credentials),
+    /// Read from a store, and again after a rotation notice or an authentication error.
+    Store {
+        store: Arc<dyn SecretStore>,
+        name: String,
+    },
+}
+
+impl fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fixed(c) => f.debug_tuple("Fixed").field(c).finish(),
+            Self::Store { store, name } => f
+                .debug_struct("Store")
+                .field("kind", &store.kind())
+                .field("name", name)
+                .finish(),
+        }
+    }
+}
+
+impl CredentialSource {
+    /// Whether reading again may give other credentials.
+    pub(crate) fn reloadable(&self) -> bool {
+        matches!(self, Self::Store { .. })
+    }
+
+    /// The secret's name in its store.
+    pub(crate) fn name(&self) -> Option<&str> {
+        match self {
+            Self::Fixed(_) => None,
+            Self::Store { name, .. } => Some(name),
+        }
+    }
+
+    /// The current credentials.
+    pub(crate) async fn load(&self) -> Result<Credentials> {
+        match self {
+            Self::Fixed(c) => Ok(c.clone()),
+            Self::Store { store, name } => {
+                let secret = store
+                    .get(name, &Selector::Current)
+                    .await
+                    .map_err(|e| Error::Credentials(e.to_string()))?;
+                from_value(name, &secret.value)
+            }
+        }
+    }
+}
+
+/// Credentials from a secret's fields.
+pub(crate) fn from_value(name: &str, value: &SecretValue) -> Result<Credentials> {
+    let missing = |field: &str| {
+        Error::Credentials(format!(
+            "secret {name:?} has no field {field:?}; store api_key, secret and (for OKX, Coinbase Exchange) passphrase"
+        ))
+    };
+    let api_key = value
+        .field("api_key")
+        .ok_or_else(|| missing("api_key"))?
+        .expose_secret()
+        .to_owned();
+    let secret = value
+        .field("secret")
+        .or_else(|| value.field("api_secret"))
+        .ok_or_else(|| missing("secret"))?;
+    let mut creds = Credentials::new(api_key, SecretString::from(secret.expose_secret()));
+    if let Some(p) = value.field("passphrase") {
+        creds = creds.with_passphrase(SecretString::from(p.expose_secret()));
+    }
+    Ok(creds)
+}
+
+/// Whether two credentials differ (key, secret or passphrase).
+pub(crate) fn differ(a: &Credentials, b: &Credentials) -> bool {
+    a.api_key() != b.api_key()
+        || a.secret().expose_secret() != b.secret().expose_secret()
+        || a.passphrase().map(ExposeSecret::expose_secret)
+            != b.passphrase().map(ExposeSecret::expose_secret)
+}
+
+/// The first four characters of an API key, for logs.
+pub(crate) fn key_hint(api_key: &str) -> String {
+    let head: String = api_key.chars().take(4).collect();
+    format!("{head}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_read_and_missing_ones_named() {
+        let v = SecretValue::fields([("api_key", "k1"), ("api_secret", "s1"), ("passphrase", "p")]);
+        let c = from_value("bot", &v).unwrap();
+        assert_eq!(c.api_key(), "k1");
+        assert!(c.passphrase().is_some());
+        let err = from_value("bot", &SecretValue::fields([("api_key", "k")])).unwrap_err();
+        assert!(err.to_string().contains("\"secret\""), "{err}");
+        let err = from_value("bot", &SecretValue::bytes(b"CANARY".to_vec())).unwrap_err();
+        assert!(!err.to_string().contains("CANARY"));
+    }
+
+    #[test]
+    fn differ_and_hint() {
+        let a = Credentials::new("key-1", "s".into());
+        let b = Credentials::new("key-1", "t".into());
+        assert!(differ(&a, &b));
+        assert!(!differ(&a, &a.clone()));
+        assert_eq!(key_hint("abcdefgh"), "abcd…");
+        assert_eq!(key_hint("ab"), "ab…");
+    }
+}

@@ -1,0 +1,175 @@
+//! Venue-agnostic order types for [`RestClient::place_order`](crate::RestClient::place_order) and
+//! [`RestClient::cancel_order`](crate::RestClient::cancel_order).
+
+use serde_json::Value;
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Buy.
+    Buy,
+    /// Sell.
+    Sell,
+}
+
+/// Market or limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderType {
+    /// At the market.
+    Market,
+    /// At `price` or better, good till cancelled.
+    Limit {
+        /// The limit price, as a decimal string (no float rounding).
+        price: String,
+    },
+}
+
+/// An order to place. Quantities and prices are decimal strings, as venues take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    /// The venue's symbol (`BTCUSDT`, `BTC-USDT`, `XBTUSD`, `BTC-PERPETUAL`).
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Market or limit.
+    pub order_type: OrderType,
+    /// The quantity in the venue's unit.
+    pub quantity: String,
+    /// A client order id, sent where the venue takes one: use it to reconcile after an
+    /// [`Error::UnknownOutcome`](crate::Error::UnknownOutcome).
+    pub client_order_id: Option<String>,
+}
+
+impl OrderRequest {
+    /// A market order.
+    pub fn market(symbol: impl Into<String>, side: Side, quantity: impl Into<String>) -> Self {
+        Self {
+            symbol: symbol.into(),
+            side,
+            order_type: OrderType::Market,
+            quantity: quantity.into(),
+            client_order_id: None,
+        }
+    }
+
+    /// A limit order, good till cancelled.
+    pub fn limit(
+        symbol: impl Into<String>,
+        side: Side,
+        quantity: impl Into<String>,
+        price: impl Into<String>,
+    ) -> Self {
+        Self {
+            order_type: OrderType::Limit {
+                price: price.into(),
+            },
+            ..Self::market(symbol, side, quantity)
+        }
+    }
+
+    /// Sets the client order id.
+    pub fn with_client_order_id(mut self, id: impl Into<String>) -> Self {
+        self.client_order_id = Some(id.into());
+        self
+    }
+
+    pub(crate) fn price(&self) -> Option<&str> {
+        match &self.order_type {
+            OrderType::Market => None,
+            OrderType::Limit { price } => Some(price),
+        }
+    }
+}
+
+/// An order to cancel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelRequest {
+    /// The venue's symbol (ignored by venues that cancel by id alone).
+    pub symbol: String,
+    /// The venue's order id.
+    pub order_id: String,
+}
+
+impl CancelRequest {
+    /// Cancel `order_id` on `symbol`.
+    pub fn new(symbol: impl Into<String>, order_id: impl Into<String>) -> Self {
+        Self {
+            symbol: symbol.into(),
+            order_id: order_id.into(),
+        }
+    }
+}
+
+/// The venue's acknowledgement of an order placement or cancellation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderAck {
+    /// The venue's order id, when the answer names one.
+    pub order_id: Option<String>,
+    /// The venue's answer as it came.
+    pub raw: Value,
+}
+
+impl OrderAck {
+    pub(crate) fn from_raw(raw: Value) -> Self {
+        Self {
+            order_id: find_order_id(&raw, 0),
+            raw,
+        }
+    }
+}
+
+/// The first order id in an answer, whatever the venue calls it.
+fn find_order_id(v: &Value, depth: u8) -> Option<String> {
+    const NAMES: [&str; 6] = ["orderId", "ordId", "order_id", "orderID", "txid", "id"];
+    if depth > 6 {
+        return None;
+    }
+    match v {
+        Value::Object(map) => {
+            for name in NAMES {
+                match map.get(name) {
+                    Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
+                    Some(Value::Number(n)) => return Some(n.to_string()),
+                    Some(Value::Array(a)) => {
+                        if let Some(Value::String(s)) = a.first() {
+                            return Some(s.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            map.values().find_map(|v| find_order_id(v, depth + 1))
+        }
+        Value::Array(items) => items.iter().find_map(|v| find_order_id(v, depth + 1)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn order_ids_are_found_in_each_venues_answer() {
+        let cases = [
+            (json!({"orderId": 28, "symbol": "BTCUSDT"}), "28"),
+            (json!({"retCode": 0, "result": {"orderId": "b-1"}}), "b-1"),
+            (
+                json!({"code": "0", "data": [{"ordId": "o-1", "sCode": "0"}]}),
+                "o-1",
+            ),
+            (json!({"error": [], "result": {"txid": ["K-1"]}}), "K-1"),
+            (json!({"orderID": "x-1"}), "x-1"),
+            (json!({"result": {"order": {"order_id": "d-1"}}}), "d-1"),
+            (
+                json!({"success": true, "success_response": {"order_id": "a-1"}}),
+                "a-1",
+            ),
+        ];
+        for (raw, id) in cases {
+            assert_eq!(OrderAck::from_raw(raw).order_id.as_deref(), Some(id));
+        }
+        assert_eq!(OrderAck::from_raw(json!({"ok": true})).order_id, None);
+    }
+}

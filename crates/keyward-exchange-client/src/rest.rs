@@ -1,0 +1,503 @@
+//! The signed REST client: one venue, one key. Every call goes breaker → rate limiter → sign →
+//! send → map the answer, inside the retry policy of its request class.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Instant, SystemTime};
+
+use keyward_resilience::limiter::RateLimiter;
+use keyward_resilience::{
+    CircuitBreaker, Clock, RequestClass, RetryPolicy, Sleep, parse_retry_after,
+};
+use keyward_signing::{NonceSource, Request, Scheme, SignOptions, Signer};
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::credentials::{CredentialSource, differ, key_hint};
+use crate::error::{Error, Result};
+use crate::nonce_order::KeyOrder;
+use crate::order::{CancelRequest, OrderAck, OrderRequest};
+use crate::params::Params;
+use crate::time_sync::TimeSync;
+use crate::url_policy::BaseUrl;
+use crate::venue::{Call, Venue};
+
+/// A signed REST client for one venue and one key. Cheap to clone; clones share everything
+/// (signer, clock offset, nonce order, rate limiter, breaker). Build one with
+/// [`RestClient::builder`].
+#[derive(Clone)]
+pub struct RestClient {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) venue: Venue,
+    pub(crate) base: BaseUrl,
+    pub(crate) http: reqwest::Client,
+    pub(crate) source: CredentialSource,
+    pub(crate) signer: RwLock<Arc<Signer>>,
+    /// The credentials the signer was built from, to tell whether a reload changed them.
+    pub(crate) creds: RwLock<keyward_signing::Credentials>,
+    pub(crate) rotation: Mutex<Option<broadcast::Receiver<String>>>,
+    pub(crate) time: TimeSync,
+    pub(crate) nonces: Arc<dyn NonceSource>,
+    /// The key's ordering lock, held from signing to the answer for nonce venues (see
+    /// [`crate::nonce_order`]).
+    pub(crate) key_order: Arc<KeyOrder>,
+    pub(crate) limiter: Option<RateLimiter<String>>,
+    pub(crate) breaker: CircuitBreaker,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sleep: Arc<dyn Sleep>,
+    pub(crate) options: SignOptions,
+}
+
+impl fmt::Debug for RestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("RestClient")
+            .field("venue", &i.venue.name())
+            .field("base", &format!("{}{}", i.base.origin, i.base.prefix))
+            .field("key", &key_hint(i.signer().api_key()))
+            .field("credentials", &i.source)
+            .field("breaker", &i.breaker.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RestClient {
+    /// A builder for a client of `scheme` at `base_url` (see [`ClientBuilder`](crate::ClientBuilder)).
+    pub fn builder(scheme: Scheme, base_url: impl Into<String>) -> crate::ClientBuilder {
+        crate::ClientBuilder::new(scheme, base_url)
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The scheme (venue preset) this client signs for.
+    pub fn scheme(&self) -> Scheme {
+        self.inner.venue.scheme
+    }
+
+    /// The venue's circuit breaker (its state, metrics, listeners).
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.inner.breaker
+    }
+
+    /// The measured offset of the venue's clock to the local one, in milliseconds.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.inner.time.offset_ms()
+    }
+
+    /// How many times the clock was synced (at start and after timestamp refusals).
+    pub fn clock_syncs(&self) -> u64 {
+        self.inner.time.syncs()
+    }
+
+    /// Measures the clock offset now, and returns it (ms). A [`Error::Config`] for the service
+    /// schemes, which have no time endpoint.
+    pub async fn sync_clock(&self) -> Result<i64> {
+        let i = &self.inner;
+        i.time.sync_now(|| i.fetch_server_time()).await
+    }
+
+    /// The venue's time in milliseconds since the epoch, from its public time endpoint.
+    pub async fn server_time(&self) -> Result<u64> {
+        let i = &self.inner;
+        let call = i
+            .venue
+            .time_call()
+            .ok_or_else(|| i.unsupported("server time"))?;
+        let answer = i.execute(&call).await?;
+        i.venue
+            .parse_time(&answer)
+            .ok_or_else(|| i.no_time(&call.path))
+    }
+
+    /// The account's balances, as the venue reports them.
+    pub async fn balance(&self) -> Result<Value> {
+        let i = &self.inner;
+        let call = i.venue.balance().ok_or_else(|| i.unsupported("balance"))?;
+        i.execute(&call).await
+    }
+
+    /// Places an order. A non-idempotent write: retried only when the failure proves the
+    /// venue never executed it; a 5xx or a timeout gives [`Error::UnknownOutcome`].
+    pub async fn place_order(&self, order: &OrderRequest) -> Result<OrderAck> {
+        let i = &self.inner;
+        let call = i
+            .venue
+            .place(order)
+            .ok_or_else(|| i.unsupported("orders"))?;
+        i.execute(&call).await.map(OrderAck::from_raw)
+    }
+
+    /// Cancels an order (an idempotent write).
+    pub async fn cancel_order(&self, cancel: &CancelRequest) -> Result<OrderAck> {
+        let i = &self.inner;
+        let call = i
+            .venue
+            .cancel(cancel)
+            .ok_or_else(|| i.unsupported("orders"))?;
+        i.execute(&call).await.map(OrderAck::from_raw)
+    }
+
+    /// Sends any signed request: `path` below the base URL (no query: give parameters in
+    /// `params`), retried as `class` allows, charged `weight` on the rate limiter.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        params: Params,
+        class: RequestClass,
+        weight: u32,
+    ) -> Result<Value> {
+        let method = match method.to_ascii_uppercase().as_str() {
+            "GET" => "GET",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "DELETE" => "DELETE",
+            "PATCH" => "PATCH",
+            _ => return Err(Error::Config(format!("unsupported HTTP method {method:?}"))),
+        };
+        if !path.starts_with('/') || path.contains(['?', '#']) || path.chars().any(char::is_control)
+        {
+            return Err(Error::Config(
+                "the path must start with / and carry no query, fragment or control character; give parameters in Params".into(),
+            ));
+        }
+        let call = Call::new(method, path, params)
+            .class(class)
+            .costs(vec![("weight", weight)]);
+        self.inner.execute(&call).await
+    }
+}
+
+impl Inner {
+    fn signer(&self) -> Arc<Signer> {
+        self.signer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn unsupported(&self, what: &str) -> Error {
+        Error::Config(format!(
+            "{} has no {what} endpoint; use RestClient::send",
+            self.venue.name()
+        ))
+    }
+
+    fn no_time(&self, endpoint: &str) -> Error {
+        Error::Decode {
+            venue: self.venue.name(),
+            endpoint: endpoint.to_owned(),
+            reason: "the answer has no server time".into(),
+        }
+    }
+
+    /// The venue's time from its public endpoint: one plain request, no retry, no breaker (it
+    /// serves the clock sync inside a call that has its own).
+    async fn fetch_server_time(&self) -> Result<u64> {
+        let call = self
+            .venue
+            .time_call()
+            .ok_or_else(|| self.unsupported("server time"))?;
+        let answer = self
+            .attempt_once(&call, &self.signer())
+            .await
+            .map(|(v, _)| v)?;
+        self.venue
+            .parse_time(&answer)
+            .ok_or_else(|| self.no_time(&call.path))
+    }
+
+    /// One call, with retries as its class allows.
+    async fn execute(&self, call: &Call) -> Result<Value> {
+        self.take_rotation().await?;
+        if call.signed && self.venue.uses_timestamps() {
+            if let Err(e) = self.time.ensure(|| self.fetch_server_time()).await {
+                // Not fatal: unsynced, a timestamp refusal resyncs later.
+                tracing::warn!(venue = self.venue.name(), error = %e, "initial clock sync failed");
+            }
+        }
+        let result = self
+            .retry
+            .retry(
+                call.class,
+                &*self.clock,
+                &*self.sleep,
+                || self.attempt(call),
+                Error::failure_kind,
+            )
+            .await;
+        result.map_err(|stop| {
+            let attempts = stop.attempts();
+            let last = stop.into_last();
+            tracing::debug!(
+                venue = self.venue.name(),
+                endpoint = %call.path,
+                attempts,
+                kind = ?last.kind(),
+                "call failed"
+            );
+            self.settle(call, last)
+        })
+    }
+
+    /// A failure of a non-idempotent write that may have been executed becomes UnknownOutcome.
+    fn settle(&self, call: &Call, last: Error) -> Error {
+        if call.class != RequestClass::NonIdempotentWrite || last.failure_kind().never_executed() {
+            return last;
+        }
+        let reason = match &last {
+            Error::Server { detail, .. } => format!("the venue answered HTTP {}", detail.status),
+            Error::Timeout { .. } => "no answer in time".to_owned(),
+            Error::Transport {
+                connect: false,
+                reason,
+                ..
+            } => format!("the connection failed after sending: {reason}"),
+            _ => return last,
+        };
+        Error::UnknownOutcome {
+            venue: self.venue.name(),
+            method: call.method.to_owned(),
+            endpoint: self.endpoint(call),
+            reason,
+        }
+    }
+
+    fn endpoint(&self, call: &Call) -> String {
+        format!("{}{}", self.base.prefix, call.path)
+    }
+
+    /// One attempt, plus the one re-send a refusal allows when it proves the request was not
+    /// executed: after a clock resync (timestamp refused) or new credentials (auth refused and
+    /// the store holds other credentials now).
+    async fn attempt(&self, call: &Call) -> Result<Value> {
+        let mut resynced = false;
+        let mut reloaded = false;
+        loop {
+            let signer = self.signer();
+            let epoch = self.time.epoch();
+            match self.attempt_once(call, &signer).await {
+                Ok((value, _)) => return Ok(value),
+                Err(Error::Timestamp { .. })
+                    if !resynced && self.time.enabled() && self.venue.time_path().is_some() =>
+                {
+                    resynced = true;
+                    tracing::info!(
+                        venue = self.venue.name(),
+                        "timestamp refused; resyncing the clock"
+                    );
+                    self.time
+                        .resync_after(epoch, || self.fetch_server_time())
+                        .await?;
+                }
+                Err(e @ Error::Authentication { .. }) if !reloaded && self.source.reloadable() => {
+                    reloaded = true;
+                    if !self.reload_credentials().await? {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Breaker → limiter → sign → send → answer.
+    async fn attempt_once(&self, call: &Call, signer: &Signer) -> Result<(Value, u16)> {
+        let venue = self.venue.name();
+        let permit = self.breaker.try_acquire_owned().map_err(|e| match e {
+            keyward_resilience::Error::CircuitOpen { retry_after, .. } => {
+                Error::CircuitOpen { venue, retry_after }
+            }
+            _ => Error::CircuitOpen {
+                venue,
+                retry_after: None,
+            },
+        })?;
+        if let Some(limiter) = &self.limiter {
+            limiter
+                .until_ready(&venue.to_owned(), &call.costs, &*self.sleep)
+                .await
+                .map_err(|e| Error::Config(e.to_string()))?;
+        }
+        // Nonce venues: nonce order must equal arrival order (see crate::nonce_order).
+        let _order = if call.signed && self.venue.uses_nonces() {
+            Some(self.key_order.lock.lock().await)
+        } else {
+            None
+        };
+        let (query, body, content_type) = call.params.encode(self.venue.query_encoding());
+        let mut request = Request::new(call.method, self.endpoint(call))
+            .with_query(query)
+            .with_body(body);
+        if let Some(ct) = content_type {
+            request.set_header("Content-Type", ct);
+        }
+        let request = if call.signed {
+            signer
+                .sign(request, &self.options)
+                .map_err(|e| Error::Signing(e.to_string()))?
+        } else {
+            request
+        };
+        let endpoint = request.path.clone();
+        let url = format!("{}{}", self.base.origin, request.url());
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| Error::Config("invalid HTTP method".into()))?;
+        let mut builder = self.http.request(method, url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+        let started = Instant::now();
+        let key = key_hint(signer.api_key());
+        let sent = builder.send().await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_builder() => {
+                // Never sent (a header value the credentials made invalid): says nothing about
+                // the venue, and must not read as a request that may have been executed.
+                permit.ignore();
+                return Err(Error::Config(format!(
+                    "the request to {endpoint} could not be built; check the API key for control characters"
+                )));
+            }
+            Err(e) => {
+                let err = self.transport_error(&endpoint, &e);
+                tracing::warn!(venue, method = call.method, endpoint = %endpoint, key = %key,
+                    latency_ms = started.elapsed().as_millis() as u64, error = %err, "request failed");
+                permit.failure();
+                return Err(err);
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        if let Some(limiter) = &self.limiter {
+            let headers = response.headers();
+            limiter.resync(
+                &venue.to_owned(),
+                headers
+                    .iter()
+                    .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
+            );
+        }
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                permit.failure();
+                return Err(self.transport_error(&endpoint, &e));
+            }
+        };
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(venue, method = call.method, endpoint = %endpoint, status, latency_ms,
+            key = %key, "response");
+        let result = self
+            .venue
+            .interpret(&endpoint, status, retry_after, &bytes)
+            .map_err(|e| e.without_key(signer.api_key()));
+        match &result {
+            Err(Error::Server { .. }) => permit.failure(),
+            Err(Error::RateLimited { .. }) => permit.ignore(),
+            _ => permit.success(),
+        }
+        result.map(|v| (v, status))
+    }
+
+    fn transport_error(&self, endpoint: &str, e: &reqwest::Error) -> Error {
+        let venue = self.venue.name();
+        if e.is_timeout() {
+            return Error::Timeout {
+                venue,
+                endpoint: endpoint.to_owned(),
+            };
+        }
+        // reqwest's Display names the URL, which may hold a signature: drop it, keep the causes.
+        let mut reason = e.to_string();
+        if let Some(url) = e.url() {
+            reason = reason.replace(url.as_str(), "<url>");
+        }
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            reason.push_str(": ");
+            reason.push_str(&s.to_string());
+            source = s.source();
+        }
+        Error::Transport {
+            venue,
+            endpoint: endpoint.to_owned(),
+            connect: e.is_connect(),
+            reason,
+        }
+    }
+
+    /// Reads the credentials again if a rotation notice named ours.
+    async fn take_rotation(&self) -> Result<()> {
+        let Some(name) = self.source.name() else {
+            return Ok(());
+        };
+        let mut due = false;
+        {
+            let mut guard = self.rotation.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(rx) = guard.as_mut() {
+                loop {
+                    match rx.try_recv() {
+                        Ok(changed) => due |= changed == name,
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => due = true,
+                        Err(broadcast::error::TryRecvError::Empty) => break,
+                        Err(broadcast::error::TryRecvError::Closed) => {
+                            *guard = None;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if due {
+            self.reload_credentials().await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the credentials again; true if they changed (and the signer was replaced).
+    async fn reload_credentials(&self) -> Result<bool> {
+        let fresh = self.source.load().await?;
+        let changed = differ(
+            &self.creds.read().unwrap_or_else(PoisonError::into_inner),
+            &fresh,
+        );
+        if !changed {
+            return Ok(false);
+        }
+        let signer = build_signer(self.venue.scheme, &fresh, &self.time, &self.nonces)?;
+        *self.signer.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(signer);
+        tracing::info!(venue = self.venue.name(), key = %key_hint(fresh.api_key()), "credentials reloaded");
+        *self.creds.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(true)
+    }
+}
+
+/// A signer on the synced clock and the client's nonce source.
+pub(crate) fn build_signer(
+    scheme: Scheme,
+    creds: &keyward_signing::Credentials,
+    time: &TimeSync,
+    nonces: &Arc<dyn NonceSource>,
+) -> Result<Signer> {
+    Ok(Signer::new(scheme, creds)
+        .map_err(|e| Error::Config(e.to_string()))?
+        .with_clock(time.clock())
+        .with_nonces(nonces.clone()))
+}

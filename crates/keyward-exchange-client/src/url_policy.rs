@@ -1,0 +1,119 @@
+//! The base-URL policy: `https://` anywhere, `http://` only to a loopback address. There is no
+//! switch to turn TLS verification off or to allow plain HTTP elsewhere.
+
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+/// A checked base URL: scheme and authority, and a path prefix without a trailing slash
+/// (`/svc/keyward-v1` for the service schemes, empty for venues).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BaseUrl {
+    /// `https://host:port` or `http://127.0.0.1:port`.
+    pub(crate) origin: String,
+    /// The path prefix every request path is appended to.
+    pub(crate) prefix: String,
+}
+
+/// Checks `base` against the policy.
+pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
+    let url = Url::parse(base)
+        .map_err(|e| Error::Config(format!("base URL {base:?} is not a URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not carry credentials; give them through a secret store".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "base URL {} must not have a query or fragment",
+            redact(&url)
+        )));
+    }
+    let host = url
+        .host()
+        .ok_or_else(|| Error::Config(format!("base URL {} has no host", redact(&url))))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => {
+            return Err(Error::Config(format!(
+                "plain http:// is only allowed to a loopback address (127.0.0.0/8, ::1, localhost), not {host}; use https://"
+            )));
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "base URL scheme {other:?} is not supported; use https://"
+            )));
+        }
+    }
+    let origin = url.origin().ascii_serialization();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    Ok(BaseUrl { origin, prefix })
+}
+
+fn redact(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_anywhere_http_only_on_loopback() {
+        for ok in [
+            "https://api.binance.com",
+            "http://127.0.0.1:8080",
+            "http://127.3.4.5",
+            "http://[::1]:9000/",
+            "http://localhost:1",
+            "http://LOCALHOST",
+        ] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.binance.com",
+            "http://10.0.0.1",
+            "http://192.168.1.1:80",
+            "http://[::2]",
+            "http://localhost.evil.com",
+            "http://128.0.0.1",
+            "ftp://127.0.0.1",
+            "ws://127.0.0.1",
+            "not a url",
+            "https://user:pw@host",
+            "https://host/?a=1",
+        ] {
+            let err = check_base_url(bad).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn prefix_kept_without_trailing_slash() {
+        let b = check_base_url("http://127.0.0.1:41010/svc/hmac-concat/").unwrap();
+        assert_eq!(b.origin, "http://127.0.0.1:41010");
+        assert_eq!(b.prefix, "/svc/hmac-concat");
+        let b = check_base_url("https://api.bybit.com").unwrap();
+        assert_eq!(b.prefix, "");
+    }
+
+    #[test]
+    fn the_error_names_the_rule() {
+        let err = check_base_url("http://example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("loopback"), "{err}");
+    }
+}

@@ -1,0 +1,59 @@
+//! Binance spot: form-encoded writes, `{"code":-1022,"msg":...}` errors, request weights.
+//! Codes: <https://developers.binance.com/docs/binance-spot-api-docs/errors>.
+
+use serde_json::Value;
+
+use super::{Call, Found, Kind, by_text, text};
+use crate::order::{CancelRequest, OrderRequest, Side};
+use crate::params::Params;
+
+pub(super) fn balance() -> Call {
+    Call::new("GET", "/api/v3/account", Params::None).costs(vec![("weight", 20)])
+}
+
+pub(super) fn place(o: &OrderRequest) -> Call {
+    let side = match o.side {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    };
+    let mut p = vec![
+        ("symbol", o.symbol.as_str()),
+        ("side", side),
+        ("quantity", o.quantity.as_str()),
+    ];
+    match o.price() {
+        None => p.push(("type", "MARKET")),
+        Some(price) => p.extend([("type", "LIMIT"), ("timeInForce", "GTC"), ("price", price)]),
+    }
+    if let Some(id) = &o.client_order_id {
+        p.push(("newClientOrderId", id));
+    }
+    Call::new("POST", "/api/v3/order", Params::form(p)).costs(vec![("weight", 1), ("orders", 1)])
+}
+
+pub(super) fn cancel(c: &CancelRequest) -> Call {
+    Call::new(
+        "DELETE",
+        "/api/v3/order",
+        Params::query([
+            ("symbol", c.symbol.as_str()),
+            ("orderId", c.order_id.as_str()),
+        ]),
+    )
+}
+
+pub(super) fn classify(status: u16, v: &Value) -> Option<Found> {
+    if status < 400 {
+        return None;
+    }
+    let code = text(v, "code")?;
+    let msg = text(v, "msg").unwrap_or_default();
+    let kind = match code.as_str() {
+        "-1022" | "-2014" | "-2015" | "-1002" => Kind::Auth,
+        "-1021" => Kind::Timestamp,
+        "-1003" | "-1015" => Kind::RateLimited,
+        "-2010" if msg.to_ascii_lowercase().contains("insufficient") => Kind::Funds,
+        _ => by_text(&msg).unwrap_or(Kind::Rejected),
+    };
+    Some(Found::new(kind, Some(code), &msg))
+}

@@ -1,0 +1,377 @@
+//! Per-venue knowledge: endpoint paths (those of `docs/TESTNET.md`, the venues' own), how order
+//! parameters are spelt, where the server time is, and how error answers map to [`Error`] kinds.
+//! One module per venue; this one holds what they share.
+
+mod binance;
+mod bitmex;
+mod bybit;
+mod coinbase;
+mod deribit;
+mod kraken;
+mod okx;
+mod service;
+
+use std::time::Duration;
+
+use keyward_resilience::RequestClass;
+use keyward_signing::{QueryEncoding, Scheme};
+use serde_json::Value;
+
+use crate::error::{Error, VenueDetail};
+use crate::order::{CancelRequest, OrderRequest};
+use crate::params::Params;
+
+/// One call to make: method, path (below the base URL), parameters, class and rate costs.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub(crate) method: &'static str,
+    pub(crate) path: String,
+    pub(crate) params: Params,
+    pub(crate) class: RequestClass,
+    /// Units charged to the rate limiter (`weight`, `orders`).
+    pub(crate) costs: Vec<(&'static str, u32)>,
+    pub(crate) signed: bool,
+}
+
+impl Call {
+    pub(crate) fn new(method: &'static str, path: impl Into<String>, params: Params) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            params,
+            class: RequestClass::Read,
+            costs: vec![("weight", 1)],
+            signed: true,
+        }
+    }
+
+    pub(crate) fn class(mut self, class: RequestClass) -> Self {
+        self.class = class;
+        self
+    }
+
+    pub(crate) fn costs(mut self, costs: Vec<(&'static str, u32)>) -> Self {
+        self.costs = costs;
+        self
+    }
+
+    fn public(mut self) -> Self {
+        self.signed = false;
+        self
+    }
+}
+
+/// An error kind a venue answer maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Auth,
+    Permission,
+    RateLimited,
+    Timestamp,
+    Nonce,
+    Funds,
+    Rejected,
+}
+
+/// A venue error found in an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) kind: Kind,
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
+}
+
+impl Found {
+    fn new(kind: Kind, code: Option<String>, message: &str) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// The venue a scheme talks to, as far as the client cares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Venue {
+    pub(crate) scheme: Scheme,
+}
+
+impl Venue {
+    pub(crate) fn name(self) -> &'static str {
+        self.scheme.name()
+    }
+
+    /// Whether requests carry a nonce that must reach the venue in increasing order.
+    pub(crate) fn uses_nonces(self) -> bool {
+        matches!(self.scheme, Scheme::Kraken)
+    }
+
+    /// Whether signatures carry a timestamp the venue checks against its clock.
+    pub(crate) fn uses_timestamps(self) -> bool {
+        self.time_path().is_some() && !self.uses_nonces()
+    }
+
+    /// How query strings and form bodies are encoded.
+    pub(crate) fn query_encoding(self) -> QueryEncoding {
+        match self.scheme {
+            Scheme::Kraken | Scheme::Bitmex => QueryEncoding::Form,
+            _ => QueryEncoding::Rfc3986,
+        }
+    }
+
+    /// The public server-time endpoint; None for the service schemes.
+    pub(crate) fn time_path(self) -> Option<&'static str> {
+        Some(match self.scheme {
+            Scheme::Binance => "/api/v3/time",
+            Scheme::Bybit => "/v5/market/time",
+            Scheme::Okx => "/api/v5/public/time",
+            Scheme::CoinbaseExchange => "/time",
+            Scheme::CoinbaseAdvanced => "/api/v3/brokerage/time",
+            Scheme::Kraken => "/0/public/Time",
+            Scheme::Bitmex => "/api/v1",
+            Scheme::Deribit => "/api/v2/public/get_time",
+            Scheme::Bitmart => "/system/time",
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn time_call(self) -> Option<Call> {
+        self.time_path()
+            .map(|p| Call::new("GET", p, Params::None).public())
+    }
+
+    /// Server time in milliseconds from the time endpoint's answer.
+    pub(crate) fn parse_time(self, v: &Value) -> Option<u64> {
+        let paths: &[&str] = match self.scheme {
+            Scheme::Binance => &["serverTime"],
+            Scheme::Bybit => &["time", "result.timeSecond", "result.timeNano"],
+            Scheme::Okx => &["data.0.ts"],
+            Scheme::CoinbaseExchange => &["epoch"],
+            Scheme::CoinbaseAdvanced => &["epochMillis", "epochSeconds"],
+            Scheme::Kraken => &["result.unixtime"],
+            Scheme::Bitmex => &["timestamp"],
+            Scheme::Deribit => &["result"],
+            _ => &["serverTime", "time", "timestamp"],
+        };
+        paths.iter().find_map(|p| lookup(v, p).and_then(as_millis))
+    }
+
+    /// The balance call.
+    pub(crate) fn balance(self) -> Option<Call> {
+        let (method, path) = match self.scheme {
+            Scheme::Binance => return Some(binance::balance()),
+            Scheme::Bybit => return Some(bybit::balance()),
+            Scheme::Okx => ("GET", "/api/v5/account/balance"),
+            Scheme::CoinbaseExchange => ("GET", "/accounts"),
+            Scheme::CoinbaseAdvanced => ("GET", "/api/v3/brokerage/accounts"),
+            Scheme::Kraken => return Some(kraken::balance()),
+            Scheme::Bitmex => ("GET", "/api/v1/user/wallet"),
+            Scheme::Deribit => return Some(deribit::balance()),
+            _ => return None,
+        };
+        Some(Call::new(method, path, Params::None))
+    }
+
+    /// The order placement call (a non-idempotent write).
+    pub(crate) fn place(self, o: &OrderRequest) -> Option<Call> {
+        let call = match self.scheme {
+            Scheme::Binance => binance::place(o),
+            Scheme::Bybit => bybit::place(o),
+            Scheme::Okx => okx::place(o),
+            Scheme::CoinbaseExchange => coinbase::place_exchange(o),
+            Scheme::CoinbaseAdvanced => coinbase::place_advanced(o),
+            Scheme::Kraken => kraken::place(o),
+            Scheme::Bitmex => bitmex::place(o),
+            Scheme::Deribit => deribit::place(o),
+            _ => return None,
+        };
+        Some(call.class(RequestClass::NonIdempotentWrite))
+    }
+
+    /// The cancel call (an idempotent write: cancelling twice cancels once).
+    pub(crate) fn cancel(self, c: &CancelRequest) -> Option<Call> {
+        let call = match self.scheme {
+            Scheme::Binance => binance::cancel(c),
+            Scheme::Bybit => bybit::cancel(c),
+            Scheme::Okx => okx::cancel(c),
+            Scheme::CoinbaseExchange => coinbase::cancel_exchange(c),
+            Scheme::CoinbaseAdvanced => coinbase::cancel_advanced(c),
+            Scheme::Kraken => kraken::cancel(c),
+            Scheme::Bitmex => bitmex::cancel(c),
+            Scheme::Deribit => deribit::cancel(c),
+            _ => return None,
+        };
+        Some(call.class(RequestClass::IdempotentWrite))
+    }
+
+    /// The venue's own error in an answer, if it is one.
+    fn classify(self, status: u16, v: &Value) -> Option<Found> {
+        match self.scheme {
+            Scheme::Binance => binance::classify(status, v),
+            Scheme::Bybit => bybit::classify(status, v),
+            Scheme::Okx => okx::classify(status, v),
+            Scheme::CoinbaseExchange | Scheme::CoinbaseAdvanced => coinbase::classify(status, v),
+            Scheme::Kraken => kraken::classify(status, v),
+            Scheme::Bitmex => bitmex::classify(status, v),
+            Scheme::Deribit => deribit::classify(status, v),
+            _ => service::classify(status, v),
+        }
+    }
+
+    /// The answer as a value, or the error it carries.
+    pub(crate) fn interpret(
+        self,
+        endpoint: &str,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> Result<Value, Error> {
+        let venue = self.name();
+        let parsed: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
+            Some(Value::Null)
+        } else {
+            serde_json::from_slice(body).ok()
+        };
+        let v = parsed.as_ref().unwrap_or(&Value::Null);
+        let found = self.classify(status, v);
+        let detail = |found: &Option<Found>| match found {
+            Some(f) => VenueDetail::new(status, f.code.clone(), &f.message),
+            None => VenueDetail::new(status, None, &generic_message(v)),
+        };
+        if status == 429 || found.as_ref().is_some_and(|f| f.kind == Kind::RateLimited) {
+            return Err(Error::RateLimited {
+                venue,
+                retry_after,
+                detail: detail(&found),
+            });
+        }
+        if status >= 500 {
+            return Err(Error::Server {
+                venue,
+                retry_after,
+                detail: detail(&found),
+            });
+        }
+        if let Some(f) = &found {
+            let d = detail(&found);
+            return Err(match f.kind {
+                Kind::Auth => Error::Authentication { venue, detail: d },
+                Kind::Permission => Error::Permission { venue, detail: d },
+                Kind::Timestamp => Error::Timestamp { venue, detail: d },
+                Kind::Nonce => Error::Nonce { venue, detail: d },
+                Kind::Funds => Error::InsufficientFunds { venue, detail: d },
+                Kind::RateLimited | Kind::Rejected => Error::Rejected { venue, detail: d },
+            });
+        }
+        if status >= 400 {
+            let d = detail(&found);
+            return Err(
+                match by_text(&d.message).or(match status {
+                    401 => Some(Kind::Auth),
+                    403 => Some(Kind::Permission),
+                    _ => None,
+                }) {
+                    Some(Kind::Auth) => Error::Authentication { venue, detail: d },
+                    Some(Kind::Permission) => Error::Permission { venue, detail: d },
+                    Some(Kind::Timestamp) => Error::Timestamp { venue, detail: d },
+                    Some(Kind::Nonce) => Error::Nonce { venue, detail: d },
+                    Some(Kind::Funds) => Error::InsufficientFunds { venue, detail: d },
+                    _ => Error::Rejected { venue, detail: d },
+                },
+            );
+        }
+        parsed.ok_or_else(|| Error::Decode {
+            venue,
+            endpoint: endpoint.to_owned(),
+            reason: format!("HTTP {status} with a body that is not JSON"),
+        })
+    }
+}
+
+/// A value at a dotted path (`data.0.ts`).
+pub(crate) fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(v, |v, part| match v {
+        Value::Array(items) => items.get(part.parse::<usize>().ok()?),
+        Value::Object(map) => map.get(part),
+        _ => None,
+    })
+}
+
+/// A string field, or a number printed.
+pub(crate) fn text(v: &Value, path: &str) -> Option<String> {
+    match lookup(v, path)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A time in seconds, milliseconds, microseconds or nanoseconds (number or numeric string) as
+/// milliseconds.
+fn as_millis(v: &Value) -> Option<u64> {
+    let f = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    if !f.is_finite() || f <= 0.0 {
+        return None;
+    }
+    let mut ms = if f < 1e11 { f * 1000.0 } else { f };
+    while ms >= 1e14 {
+        ms /= 1000.0;
+    }
+    // In range by the loop above: below 1e14, well inside u64.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(ms as u64)
+}
+
+/// The message of an error answer, whatever the venue calls it.
+fn generic_message(v: &Value) -> String {
+    [
+        "msg",
+        "message",
+        "retMsg",
+        "error.message",
+        "error",
+        "error.0",
+    ]
+    .iter()
+    .find_map(|p| text(v, p))
+    .unwrap_or_default()
+}
+
+/// A kind from an error message's words, for answers without a known code.
+pub(crate) fn by_text(message: &str) -> Option<Kind> {
+    let m = message.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
+    if has(&["nonce"]) {
+        Some(Kind::Nonce)
+    } else if has(&["timestamp", "expired", "recvwindow", "recv_window"]) {
+        Some(Kind::Timestamp)
+    } else if has(&["insufficient", "not_enough_funds", "not enough"]) {
+        Some(Kind::Funds)
+    } else if has(&["rate limit", "too many", "too_many"]) {
+        Some(Kind::RateLimited)
+    } else if has(&["permission", "forbidden", "not allowed"]) {
+        Some(Kind::Permission)
+    } else if has(&[
+        "signature",
+        "api key",
+        "api-key",
+        "apikey",
+        "invalid key",
+        "credential",
+        "passphrase",
+        "unauthorized",
+        "sign",
+    ]) {
+        Some(Kind::Auth)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;
