@@ -1,1 +1,5 @@
 #![doc = include_str!("../README.md")]
+
+pub mod ws;
+
+pub use ws::{WsConfig, WsError, WsEvent, WsSession};
