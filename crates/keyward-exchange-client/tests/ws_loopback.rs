@@ -1,6 +1,8 @@
 //! The WebSocket session against a loopback venue that speaks each venue's auth shapes:
 //! authentication, rejection, reconnects with backoff, the age limit, pings and resubscription.
 
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
+
 mod ws_common;
 
 use std::sync::Arc;

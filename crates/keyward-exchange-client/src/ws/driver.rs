@@ -308,7 +308,7 @@ fn lost(reason: ReconnectReason, detail: &str) -> End {
 pub(crate) fn log_failure(venue: Scheme, url: &str, e: &WsError) {
     match e {
         WsError::AuthRejected { code, message, .. } => {
-            tracing::error!(%venue, %url, event = "auth_rejected", code = code.as_deref().unwrap_or(""), %message, "the venue rejected the WebSocket authentication; not reconnecting");
+            tracing::error!(%venue, %url, event = "auth_rejected", code = code.as_deref().unwrap_or(""), reason = %message, "the venue rejected the WebSocket authentication; not reconnecting");
         }
         other => {
             tracing::warn!(%venue, %url, event = "connect_failed", error = %other, "WebSocket connection failed");

@@ -98,7 +98,8 @@ impl WsSession {
         }
         let url = config.redacted_url();
         let venue = config.venue;
-        tracing::info!(%venue, %url, event = "connecting", "opening the WebSocket");
+        let key: String = config.signer.api_key().chars().take(4).collect();
+        tracing::info!(%venue, %url, key = %format_args!("{key}…"), event = "connecting", "opening the WebSocket");
         let connected = match establish(&config, 1).await {
             Ok(connected) => connected,
             Err(e) => {

@@ -3,7 +3,7 @@
 //! what it receives, and lets a test drop, close or stall each connection. Also an injected
 //! sleep whose long waits (the connection age limit) end only when the test says so.
 
-#![allow(dead_code, clippy::unwrap_used)] // shared by several test binaries; tests may unwrap
+#![allow(dead_code, clippy::unwrap_used, clippy::result_large_err)] // reason: shared by several test binaries; helpers fail loudly; tungstenite's handshake callback returns its large error type
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
