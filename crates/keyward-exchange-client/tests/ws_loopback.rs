@@ -195,11 +195,11 @@ async fn a_dropped_connection_reconnects_reauthenticates_and_resubscribes() {
         (Act::Drop, ReconnectReason::Dropped),
         (Act::Close, ReconnectReason::ClosedByVenue),
     ] {
-        let (mut mock, mut session, sleep) = connect(Scheme::Okx).await;
+        let (mut mock, mut session, sleep) = connect(Scheme::Bybit).await;
         assert_eq!(session.next_event().await, Some(WsEvent::Authenticated));
         let mut first = mock.conn().await;
         first.next_non_ping().await;
-        let sub = json!({"op": "subscribe", "args": [{"channel": "orders", "instType": "SPOT"}]});
+        let sub = json!({"op": "subscribe", "args": ["order"]});
         session.subscribe(sub.clone()).await.unwrap();
         assert!(matches!(first.next_non_ping().await, Seen::Text(v) if v == sub));
 
@@ -217,7 +217,7 @@ async fn a_dropped_connection_reconnects_reauthenticates_and_resubscribes() {
         assert_eq!(next_state(&mut session).await, WsEvent::Reconnected);
         let mut second = mock.conn().await;
         assert_eq!(second.number, 2);
-        assert!(matches!(second.next_non_ping().await, Seen::Auth(v) if v["op"] == "login"));
+        assert!(matches!(second.next_non_ping().await, Seen::Auth(v) if v["op"] == "auth"));
         assert!(matches!(second.next_non_ping().await, Seen::Text(v) if v == sub));
         assert_eq!(sleep.slept(), vec![delay]);
         session.close().await;

@@ -88,13 +88,13 @@ pub(crate) fn message(
             let token = token.ok_or(WsError::Token {
                 reason: "no token was obtained".into(),
             })?;
-            let mut params = params.clone();
-            params
-                .entry("channel")
-                .or_insert_with(|| "executions".into());
-            params.insert("token".into(), token.expose_secret().into());
+            let mut subscription = params.clone();
+            subscription
+                .entry("name")
+                .or_insert_with(|| "ownTrades".into());
+            subscription.insert("token".into(), token.expose_secret().into());
             (
-                json!({"method": "subscribe", "params": params, "req_id": id}),
+                json!({"event": "subscribe", "subscription": subscription, "reqid": id}),
                 Value::from(id),
             )
         }
@@ -177,15 +177,28 @@ pub(crate) fn classify(expect: &Expect, msg: &Value) -> Verdict {
             }
         }
         Scheme::Kraken if str_field(msg, "event") == Some("subscriptionStatus") => {
+            if msg.get("reqid").is_some_and(|id| *id != expect.id) {
+                return Verdict::Other;
+            }
             match str_field(msg, "status") {
                 Some("subscribed") => Verdict::Accepted,
-                _ => reject(None, text(msg, "errorMessage")),
+                _ => {
+                    let message = text(msg, "errorMessage");
+                    let code = message
+                        .as_deref()
+                        .and_then(|m| m.split(':').next())
+                        .map(str::to_owned);
+                    reject(code, message)
+                }
             }
         }
         Scheme::Bitmex => {
             if msg.get("success").and_then(Value::as_bool) == Some(true) {
                 Verdict::Accepted
-            } else if let Some(err) = msg.get("error") {
+            } else if let Some(err) = msg
+                .get("error")
+                .filter(|_| msg.get("status").is_some() || msg.get("request").is_some())
+            {
                 let message = err
                     .get("message")
                     .map(value_text)
@@ -400,6 +413,12 @@ mod tests {
             (Deribit, json!(2), r#"{"jsonrpc":"2.0","id":9,"result":{}}"#),
             (Okx, Value::Null, r#"{"event":"subscribe"}"#),
             (Kraken, json!(1), r#"{"channel":"heartbeat"}"#),
+            (
+                Kraken,
+                json!(1),
+                r#"{"event":"subscriptionStatus","status":"subscribed","reqid":2}"#,
+            ),
+            (Bitmex, Value::Null, r#"{"error":"unsupported message"}"#),
             (Bybit, Value::Null, r#"{"op":"pong"}"#),
             (Bitmart, Value::Null, r#"{"event":"subscribe"}"#),
         ];
@@ -431,8 +450,10 @@ mod tests {
                 Scheme::Deribit => assert_eq!(msg["id"], 5),
                 Scheme::CoinbaseExchange => assert_eq!(msg["channels"], json!(["user"])),
                 _ => {
-                    assert_eq!(msg["params"]["token"], "tok");
-                    assert_eq!(msg["params"]["channel"], "executions");
+                    assert_eq!(msg["event"], "subscribe");
+                    assert_eq!(msg["subscription"]["token"], "tok");
+                    assert_eq!(msg["subscription"]["name"], "ownTrades");
+                    assert_eq!(msg["reqid"], 5);
                 }
             }
         }

@@ -91,7 +91,7 @@ impl WsConfig {
 
     /// Parameters of the auth message: Binance's `session.logon` parameters, the fields of
     /// Coinbase Exchange's subscribe (default `channels: ["user"]`, `product_ids: ["BTC-USD"]`),
-    /// Kraken's subscribe parameters (default `channel: "executions"`).
+    /// Kraken's `subscription` (default `name: "ownTrades"`).
     pub fn with_auth_params(mut self, params: Map<String, Value>) -> Self {
         self.auth_params = params;
         self

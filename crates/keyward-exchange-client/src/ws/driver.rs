@@ -53,6 +53,8 @@ pub(crate) struct Driver {
     subscriptions: Vec<String>,
     rng: JitterRng,
     next_id: u64,
+    /// When the last authentication was sent, in Unix milliseconds.
+    last_auth_ms: u64,
 }
 
 impl Driver {
@@ -72,6 +74,7 @@ impl Driver {
             subscriptions: Vec::new(),
             rng,
             next_id: 2,
+            last_auth_ms: now_ms(),
         }
     }
 
@@ -219,7 +222,11 @@ impl Driver {
             reason = ReconnectReason::AttemptFailed;
             let sleep = self.cfg.sleep.sleep(delay);
             self.while_disconnected(sleep).await?;
+            if let Some(wait) = self.same_second_wait() {
+                self.while_disconnected(self.cfg.sleep.sleep(wait)).await?;
+            }
             self.next_id += 1;
+            self.last_auth_ms = now_ms();
             let cfg = self.cfg.clone();
             let result = self
                 .while_disconnected(establish(&cfg, self.next_id))
@@ -263,6 +270,20 @@ impl Driver {
         Ok(())
     }
 
+    /// Venues whose auth message is signed over a time in whole seconds send the very same
+    /// message twice within one second, which a venue that rejects replays refuses: the wait
+    /// until the next second, if the last auth was sent in this one.
+    fn same_second_wait(&self) -> Option<Duration> {
+        if !matches!(
+            self.cfg.venue,
+            Scheme::Okx | Scheme::CoinbaseExchange | Scheme::Bitmex
+        ) {
+            return None;
+        }
+        let now = now_ms();
+        (now / 1000 == self.last_auth_ms / 1000).then(|| Duration::from_millis(1000 - now % 1000))
+    }
+
     /// The jittered backoff delay before attempt `attempt`.
     fn delay(&mut self, attempt: u32, prev: Option<Duration>) -> Duration {
         let cap = self.cfg.backoff_cap;
@@ -298,6 +319,13 @@ impl Driver {
     async fn emit(&self, event: WsEvent) -> bool {
         self.events.send(event).await.is_ok()
     }
+}
+
+/// The wall clock in Unix milliseconds (0 before 1970).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn lost(reason: ReconnectReason, detail: &str) -> End {

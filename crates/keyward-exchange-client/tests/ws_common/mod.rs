@@ -259,10 +259,10 @@ fn ack(venue: Scheme, auth: &Value, ok: bool) -> Value {
             json!({"type": "error", "message": "Authentication Failed", "reason": "invalid signature"})
         }
         (Scheme::Kraken, true) => {
-            json!({"method": "subscribe", "success": true, "req_id": auth["req_id"], "result": {"channel": "executions"}})
+            json!({"event": "subscriptionStatus", "status": "subscribed", "reqid": auth["reqid"], "channelName": "ownTrades"})
         }
         (Scheme::Kraken, false) => {
-            json!({"method": "subscribe", "success": false, "req_id": auth["req_id"], "error": "EAccount:Invalid permissions"})
+            json!({"event": "subscriptionStatus", "status": "error", "reqid": auth["reqid"], "errorMessage": "ESession:Invalid session"})
         }
         (Scheme::Bitmex, true) => json!({"success": true, "request": {"op": "authKeyExpires"}}),
         (Scheme::Bitmex, false) => {
