@@ -1,1 +1,38 @@
 #![doc = include_str!("../README.md")]
+
+mod admin;
+mod clock;
+mod config;
+mod credentials;
+mod error;
+mod faults;
+mod guard;
+mod hits;
+mod ratelimit;
+mod reply;
+mod server;
+mod svc;
+mod venues;
+mod ws;
+
+pub use config::TestnetConfig;
+pub use credentials::VenueCredentials;
+pub use error::{Error, Result};
+pub use faults::{FaultControl, Faults};
+pub use server::Testnet;
+
+/// The venue presets served, each on its own listener, by the names `keyward sign --venue` uses.
+pub const VENUES: [&str; 9] = [
+    "binance",
+    "bybit",
+    "okx",
+    "coinbase-exchange",
+    "coinbase-advanced",
+    "kraken",
+    "bitmex",
+    "deribit",
+    "bitmart",
+];
+
+/// The service schemes served under `/svc/<scheme>/` on one shared listener.
+pub const SERVICE_SCHEMES: [&str; 3] = ["hmac-newline-v0", "hmac-concat", "keyward-v1"];

@@ -14,6 +14,7 @@ mod claim;
 mod error;
 mod keys;
 mod replay;
+mod ws;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,0 +1,26 @@
+//! The server's clock: the system clock moved by the `clock_offset_ms` fault in force.
+
+use std::sync::Arc;
+
+use keyward_signing::{Clock, SystemClock};
+
+use crate::faults::FaultControl;
+
+/// One venue's notion of now, used both to verify requests and by its time endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct VenueClock {
+    pub(crate) venue: String,
+    pub(crate) faults: Arc<FaultControl>,
+}
+
+impl Clock for VenueClock {
+    fn now_ms(&self) -> u64 {
+        let now = SystemClock.now_ms();
+        let offset = self.faults.clock_offset_ms(&self.venue);
+        if offset >= 0 {
+            now.saturating_add(offset.unsigned_abs())
+        } else {
+            now.saturating_sub(offset.unsigned_abs())
+        }
+    }
+}

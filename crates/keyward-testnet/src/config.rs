@@ -1,0 +1,78 @@
+//! [`TestnetConfig`]: what the testnet serves and how.
+
+use std::collections::HashMap;
+
+use crate::credentials::VenueCredentials;
+use crate::faults::Faults;
+
+/// How to start a [`Testnet`](crate::Testnet): host (loopback only), credentials (generated
+/// where not given), faults at start, and rate-limit quotas.
+#[derive(Debug, Clone)]
+pub struct TestnetConfig {
+    /// The host to bind: `127.0.0.1` by default; anything but a loopback address is refused.
+    pub host: String,
+    /// Credentials per venue or scheme; any venue without some gets fresh ones.
+    pub credentials: Vec<VenueCredentials>,
+    /// Faults in force from the start.
+    pub faults: Faults,
+    /// Requests per venue per minute before 429 (default 1200).
+    pub rate_limit: u32,
+    /// Per-venue quotas that override `rate_limit`.
+    pub venue_rate_limits: HashMap<String, u32>,
+    /// The headers `hmac-newline-v0` signatures cover (default none).
+    pub signed_headers: Vec<String>,
+}
+
+impl Default for TestnetConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            credentials: Vec::new(),
+            faults: Faults::default(),
+            rate_limit: 1200,
+            venue_rate_limits: HashMap::new(),
+            signed_headers: Vec::new(),
+        }
+    }
+}
+
+impl TestnetConfig {
+    /// Binds `host` (must be a loopback address).
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Uses these credentials (replacing any given for the same venue before).
+    pub fn with_credentials(mut self, credentials: Vec<VenueCredentials>) -> Self {
+        for c in credentials {
+            self.credentials.retain(|old| old.venue != c.venue);
+            self.credentials.push(c);
+        }
+        self
+    }
+
+    /// Starts with these faults.
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Sets every venue's quota (requests per minute).
+    pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
+        self.rate_limit = per_minute;
+        self
+    }
+
+    /// Sets one venue's quota (requests per minute).
+    pub fn with_venue_rate_limit(mut self, venue: impl Into<String>, per_minute: u32) -> Self {
+        self.venue_rate_limits.insert(venue.into(), per_minute);
+        self
+    }
+
+    /// The headers `hmac-newline-v0` signatures cover.
+    pub fn with_signed_headers(mut self, names: Vec<String>) -> Self {
+        self.signed_headers = names;
+        self
+    }
+}

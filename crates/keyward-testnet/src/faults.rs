@@ -1,0 +1,320 @@
+//! Fault injection: settings given at start ([`Faults`]) or changed at run time
+//! ([`FaultControl`], or `POST {admin}/faults` with the same fields as JSON).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
+
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::error::Error;
+
+/// Fault settings. Each field left `None` keeps its current value when applied; with `venue`,
+/// the settings apply to that venue (or service scheme) only, otherwise to every listener.
+///
+/// ```
+/// use keyward_testnet::Faults;
+/// let faults: Faults = "fail_5xx=2,clock_offset_ms=-3000,venue=binance".parse()?;
+/// assert_eq!(faults.fail_5xx, Some(2));
+/// assert_eq!(faults.venue.as_deref(), Some("binance"));
+/// # Ok::<(), keyward_testnet::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// The server's clock is this far ahead (negative: behind), for verification and the time
+    /// endpoints.
+    pub clock_offset_ms: Option<i64>,
+    /// The next N requests answer 503.
+    pub fail_5xx: Option<u32>,
+    /// The share of requests (0 to 1) that answer 500, drawn from a generator seeded by `seed`.
+    pub error_rate: Option<f64>,
+    /// Every request waits this long before it is answered.
+    pub latency_ms: Option<u64>,
+    /// Close every open WebSocket now (when true).
+    pub drop_ws: Option<bool>,
+    /// The next N requests answer 429 with `Retry-After: retry_after_s`.
+    pub force_429: Option<u32>,
+    /// The `Retry-After` of forced and quota 429s, in seconds (default 1).
+    pub retry_after_s: Option<u64>,
+    /// The seed of the `error_rate` generator (default 0).
+    pub seed: Option<u64>,
+    /// Apply to this venue (or service scheme) only.
+    pub venue: Option<String>,
+}
+
+impl FromStr for Faults {
+    type Err = Error;
+
+    /// Parses `key=value,key=value` (the CLI's `--faults SPEC`).
+    fn from_str(spec: &str) -> Result<Self, Error> {
+        let mut f = Faults::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, value) = item
+                .split_once('=')
+                .ok_or_else(|| Error::InvalidFaults(format!("{item:?} is not key=value")))?;
+            let bad = || Error::InvalidFaults(format!("{key}={value:?}: not a valid value"));
+            match key.trim() {
+                "clock_offset_ms" => f.clock_offset_ms = Some(value.parse().map_err(|_| bad())?),
+                "fail_5xx" => f.fail_5xx = Some(value.parse().map_err(|_| bad())?),
+                "error_rate" => {
+                    let rate: f64 = value.parse().map_err(|_| bad())?;
+                    if !(0.0..=1.0).contains(&rate) {
+                        return Err(bad());
+                    }
+                    f.error_rate = Some(rate);
+                }
+                "latency_ms" => f.latency_ms = Some(value.parse().map_err(|_| bad())?),
+                "drop_ws" => f.drop_ws = Some(matches!(value, "1" | "true")),
+                "force_429" => f.force_429 = Some(value.parse().map_err(|_| bad())?),
+                "retry_after_s" => f.retry_after_s = Some(value.parse().map_err(|_| bad())?),
+                "seed" => f.seed = Some(value.parse().map_err(|_| bad())?),
+                "venue" => f.venue = Some(value.to_owned()),
+                other => {
+                    return Err(Error::InvalidFaults(format!(
+                        "unknown key {other:?}; known: clock_offset_ms, fail_5xx, error_rate, \
+                         latency_ms, drop_ws, force_429, retry_after_s, seed, venue"
+                    )));
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// The settings of one scope (every listener, or one venue).
+#[derive(Debug, Clone, Default)]
+struct Scope {
+    clock_offset_ms: Option<i64>,
+    fail_5xx: u32,
+    error_rate: Option<f64>,
+    latency_ms: Option<u64>,
+    force_429: u32,
+    retry_after_s: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    global: Scope,
+    venues: HashMap<String, Scope>,
+    rng: u64,
+}
+
+/// What a request meets before it is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injected {
+    /// Answer normally.
+    Pass,
+    /// Answer 503.
+    Unavailable,
+    /// Answer 500.
+    Internal,
+    /// Answer 429 with this `Retry-After`.
+    TooMany(u64),
+}
+
+/// Changes faults at run time; shared by every listener. Deterministic: counted faults
+/// (`fail_5xx`, `force_429`) apply to exactly the next N requests of their scope.
+#[derive(Debug)]
+pub struct FaultControl {
+    state: Mutex<State>,
+    /// Bumped by `drop_ws`; carries the venue it applies to (None: every venue).
+    drops: watch::Sender<(u64, Option<String>)>,
+}
+
+impl FaultControl {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            drops: watch::channel((0, None)).0,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies `faults`: every field given replaces the current value of its scope.
+    pub fn apply(&self, faults: &Faults) {
+        {
+            let mut state = self.lock();
+            if let Some(seed) = faults.seed {
+                state.rng = seed;
+            }
+            let scope = match &faults.venue {
+                Some(v) => state.venues.entry(v.clone()).or_default(),
+                None => &mut state.global,
+            };
+            if let Some(v) = faults.clock_offset_ms {
+                scope.clock_offset_ms = Some(v);
+            }
+            if let Some(v) = faults.fail_5xx {
+                scope.fail_5xx = v;
+            }
+            if let Some(v) = faults.error_rate {
+                scope.error_rate = Some(v.clamp(0.0, 1.0));
+            }
+            if let Some(v) = faults.latency_ms {
+                scope.latency_ms = Some(v);
+            }
+            if let Some(v) = faults.force_429 {
+                scope.force_429 = v;
+            }
+            if let Some(v) = faults.retry_after_s {
+                scope.retry_after_s = Some(v);
+            }
+        }
+        if faults.drop_ws == Some(true) {
+            self.drop_websockets(faults.venue.as_deref());
+        }
+    }
+
+    /// Removes every fault.
+    pub fn clear(&self) {
+        let mut state = self.lock();
+        state.global = Scope::default();
+        state.venues.clear();
+    }
+
+    /// Closes every open WebSocket of `venue` (None: of every venue).
+    pub fn drop_websockets(&self, venue: Option<&str>) {
+        self.drops.send_modify(|(generation, scope)| {
+            *generation += 1;
+            *scope = venue.map(str::to_owned);
+        });
+    }
+
+    /// The clock offset in force for `venue`, in milliseconds.
+    pub fn clock_offset_ms(&self, venue: &str) -> i64 {
+        let state = self.lock();
+        state
+            .venues
+            .get(venue)
+            .and_then(|s| s.clock_offset_ms)
+            .or(state.global.clock_offset_ms)
+            .unwrap_or(0)
+    }
+
+    /// The latency in force for `venue`, in milliseconds.
+    pub(crate) fn latency_ms(&self, venue: &str) -> u64 {
+        let state = self.lock();
+        state
+            .venues
+            .get(venue)
+            .and_then(|s| s.latency_ms)
+            .or(state.global.latency_ms)
+            .unwrap_or(0)
+    }
+
+    /// The `Retry-After` set for `venue`'s 429s, in seconds, if one is set.
+    pub(crate) fn retry_after_s(&self, venue: &str) -> Option<u64> {
+        let state = self.lock();
+        state
+            .venues
+            .get(venue)
+            .and_then(|s| s.retry_after_s)
+            .or(state.global.retry_after_s)
+    }
+
+    /// Decides the fault a request to `venue` meets, consuming a counted fault if one applies.
+    pub(crate) fn on_request(&self, venue: &str) -> Injected {
+        let retry_after = self.retry_after_s(venue).unwrap_or(1);
+        let mut state = self.lock();
+        let State {
+            global,
+            venues,
+            rng,
+        } = &mut *state;
+        let mut scopes: Vec<&mut Scope> = Vec::with_capacity(2);
+        if let Some(s) = venues.get_mut(venue) {
+            scopes.push(s);
+        }
+        scopes.push(global);
+        for scope in scopes.iter_mut() {
+            if scope.fail_5xx > 0 {
+                scope.fail_5xx -= 1;
+                return Injected::Unavailable;
+            }
+            if scope.force_429 > 0 {
+                scope.force_429 -= 1;
+                return Injected::TooMany(retry_after);
+            }
+        }
+        let rate = scopes.iter().find_map(|s| s.error_rate).unwrap_or(0.0);
+        if rate > 0.0 {
+            let draw = splitmix64(rng);
+            // The top 53 bits as a fraction in [0, 1).
+            #[allow(clippy::cast_precision_loss)] // 53 bits fit an f64 mantissa exactly.
+            let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+            if unit < rate {
+                return Injected::Internal;
+            }
+        }
+        Injected::Pass
+    }
+
+    /// Watches `drop_ws` requests.
+    pub(crate) fn drops(&self) -> watch::Receiver<(u64, Option<String>)> {
+        self.drops.subscribe()
+    }
+}
+
+/// The next value of a SplitMix64 generator.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_parses_and_rejects() {
+        let f: Faults = "clock_offset_ms=-3000, fail_5xx=2,error_rate=0.5,latency_ms=5,drop_ws=1,force_429=1,retry_after_s=3,seed=7,venue=okx"
+            .parse()
+            .unwrap();
+        assert_eq!(f.clock_offset_ms, Some(-3000));
+        assert_eq!(f.drop_ws, Some(true));
+        assert_eq!(f.seed, Some(7));
+        assert!("nope=1".parse::<Faults>().is_err());
+        assert!("fail_5xx".parse::<Faults>().is_err());
+        assert!("fail_5xx=-1".parse::<Faults>().is_err());
+        assert!("error_rate=2".parse::<Faults>().is_err());
+        assert_eq!("".parse::<Faults>().unwrap(), Faults::default());
+    }
+
+    #[test]
+    fn counted_faults_are_exact_and_scoped() {
+        let c = FaultControl::new();
+        c.apply(
+            &"fail_5xx=1,force_429=1,retry_after_s=4,venue=okx"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(c.on_request("binance"), Injected::Pass);
+        assert_eq!(c.on_request("okx"), Injected::Unavailable);
+        assert_eq!(c.on_request("okx"), Injected::TooMany(4));
+        assert_eq!(c.on_request("okx"), Injected::Pass);
+        c.apply(&"clock_offset_ms=5".parse().unwrap());
+        assert_eq!(c.clock_offset_ms("okx"), 5);
+        c.clear();
+        assert_eq!(c.clock_offset_ms("okx"), 0);
+    }
+
+    #[test]
+    fn error_rate_is_seeded() {
+        let run = || {
+            let c = FaultControl::new();
+            c.apply(&"error_rate=0.5,seed=7".parse().unwrap());
+            (0..64).map(|_| c.on_request("x")).collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        assert!(a.contains(&Injected::Internal) && a.contains(&Injected::Pass));
+    }
+}

@@ -1,0 +1,264 @@
+//! [`Testnet`]: starting the listeners, and what tests ask of a running testnet.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use keyward_signing::Scheme;
+use keyward_signing::verify::{StaticKeys, Verifier, Window};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::VenueClock;
+use crate::config::TestnetConfig;
+use crate::credentials::VenueCredentials;
+use crate::error::{Error, Result};
+use crate::faults::FaultControl;
+use crate::guard::{Guard, Shared, guard};
+use crate::hits::Hits;
+use crate::ratelimit::RateLimits;
+use crate::venues::{VenueCtx, rest, rules};
+use crate::{SERVICE_SCHEMES, VENUES, admin, svc, ws};
+
+/// A running testnet: one listener per venue, one for the service schemes, one for admin.
+/// Dropping it stops the listeners too; [`Testnet::shutdown`] also waits for them.
+pub struct Testnet {
+    urls: BTreeMap<String, String>,
+    credentials: BTreeMap<String, VenueCredentials>,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The loopback address for `host`, or the typed refusal.
+fn loopback(host: &str) -> Result<IpAddr> {
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
+    match trimmed.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => Ok(ip),
+        _ => Err(Error::NonLoopbackHost {
+            host: host.to_owned(),
+        }),
+    }
+}
+
+async fn bind(ip: IpAddr) -> Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(SocketAddr::new(ip, 0))
+        .await
+        .map_err(|source| Error::Bind {
+            addr: ip.to_string(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: ip.to_string(),
+        source,
+    })?;
+    Ok((listener, format!("http://{addr}")))
+}
+
+/// Every credential, given or generated, checked against its venue.
+fn credentials(given: &[VenueCredentials]) -> Result<BTreeMap<String, VenueCredentials>> {
+    let names: Vec<&str> = VENUES
+        .iter()
+        .chain(SERVICE_SCHEMES.iter())
+        .copied()
+        .collect();
+    let mut out = BTreeMap::new();
+    for c in given {
+        if !names.contains(&c.venue.as_str()) {
+            return Err(Error::UnknownVenue {
+                name: c.venue.clone(),
+                known: names.join(", "),
+            });
+        }
+        out.insert(c.venue.clone(), c.clone());
+    }
+    for name in names {
+        if !out.contains_key(name) {
+            out.insert(name.to_owned(), VenueCredentials::generate(name)?);
+        }
+    }
+    for (name, c) in &out {
+        let scheme: Scheme = name.parse().map_err(|_| Error::UnknownVenue {
+            name: name.clone(),
+            known: String::new(),
+        })?;
+        c.check(scheme)?;
+    }
+    Ok(out)
+}
+
+impl Testnet {
+    /// Starts every listener on `config.host` (loopback only), each on a free port.
+    pub async fn start(config: TestnetConfig) -> Result<Self> {
+        let ip = loopback(&config.host)?;
+        let credentials = credentials(&config.credentials)?;
+        let faults = Arc::new(FaultControl::new());
+        faults.apply(&config.faults);
+        let shared = Arc::new(Shared {
+            faults: faults.clone(),
+            hits: Hits::default(),
+            limits: RateLimits::new(config.rate_limit, config.venue_rate_limits.clone()),
+        });
+        let (stop, _) = watch::channel(false);
+        let mut urls = BTreeMap::new();
+        let mut tasks = Vec::new();
+        let keys_of = |name: &str| {
+            let keys = credentials
+                .get(name)
+                .map(|c| StaticKeys::new().with(c.to_signing()))
+                .unwrap_or_default();
+            Arc::new(keys)
+        };
+        let clock_of = |name: &str| VenueClock {
+            venue: name.to_owned(),
+            faults: faults.clone(),
+        };
+
+        for name in VENUES {
+            let Some(rules) = rules(name) else { continue };
+            let (listener, url) = bind(ip).await?;
+            let clock = clock_of(name);
+            let verifier =
+                Verifier::new(rules.scheme(), keys_of(name)).with_clock(Arc::new(clock.clone()));
+            let ctx = Arc::new(VenueCtx::new(rules, verifier, clock));
+            let g = Arc::new(Guard {
+                shared: shared.clone(),
+                venue: Some(ctx.clone()),
+            });
+            let router = Router::new()
+                .route(
+                    "/ws",
+                    get(ws::venue_ws).with_state((ctx.clone(), faults.clone())),
+                )
+                .fallback(rest)
+                .with_state(ctx)
+                .layer(axum::middleware::from_fn_with_state(g, guard));
+            tasks.push(serve(listener, router, stop.subscribe()));
+            urls.insert(name.to_owned(), url);
+        }
+
+        let (listener, base) = bind(ip).await?;
+        let mut verifiers = HashMap::new();
+        for name in SERVICE_SCHEMES {
+            let scheme: Scheme = name.parse().map_err(|_| Error::UnknownVenue {
+                name: name.to_owned(),
+                known: String::new(),
+            })?;
+            let mut verifier = Verifier::new(scheme, keys_of(name))
+                .with_clock(Arc::new(clock_of(name)))
+                .with_window(Window::DEFAULT);
+            if scheme == Scheme::HmacNewlineV0 {
+                verifier = verifier
+                    .with_origins([base.clone()])
+                    .with_signed_headers(config.signed_headers.clone());
+            }
+            verifiers.insert(name.to_owned(), verifier);
+            urls.insert(name.to_owned(), format!("{base}/svc/{name}"));
+        }
+        let svc_state = Arc::new(svc::Svc {
+            verifiers,
+            faults: faults.clone(),
+        });
+        let g = Arc::new(Guard {
+            shared: shared.clone(),
+            venue: None,
+        });
+        let router = Router::new()
+            .route("/svc/{scheme}/ws", get(svc::ws))
+            .fallback(svc::http)
+            .with_state(svc_state)
+            .layer(axum::middleware::from_fn_with_state(g, guard));
+        tasks.push(serve(listener, router, stop.subscribe()));
+
+        let (listener, admin_url) = bind(ip).await?;
+        let router = Router::new()
+            .route("/faults", post(admin::set).delete(admin::clear))
+            .with_state(faults.clone());
+        tasks.push(serve(listener, router, stop.subscribe()));
+        urls.insert("admin".to_owned(), admin_url);
+
+        Ok(Self {
+            urls,
+            credentials,
+            shared,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The base URL of a venue, a service scheme (`.../svc/<scheme>`) or `admin`.
+    pub fn url(&self, name: &str) -> Option<&str> {
+        self.urls.get(name).map(String::as_str)
+    }
+
+    /// Every base URL by name: what `keyward testnet serve` prints.
+    pub fn urls(&self) -> &BTreeMap<String, String> {
+        &self.urls
+    }
+
+    /// The credentials a venue or scheme accepts (generated when none were given).
+    pub fn credentials(&self, name: &str) -> Option<&VenueCredentials> {
+        self.credentials.get(name)
+    }
+
+    /// Every credential in use, by venue or scheme.
+    pub fn all_credentials(&self) -> impl Iterator<Item = &VenueCredentials> {
+        self.credentials.values()
+    }
+
+    /// Changes faults at run time.
+    pub fn faults(&self) -> &FaultControl {
+        &self.shared.faults
+    }
+
+    /// Requests received at `method` `path` of `venue` (a venue or service scheme name).
+    pub fn hits(&self, venue: &str, method: &str, path: &str) -> u64 {
+        self.shared.hits.get(venue, method, path)
+    }
+
+    /// Stops every listener, closes open WebSockets and waits for the tasks to end.
+    pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        self.shared.faults.drop_websockets(None);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        self.shared.faults.drop_websockets(None);
+    }
+}
+
+impl std::fmt::Debug for Testnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Testnet")
+            .field("urls", &self.urls)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves `router` on `listener` until `stop` turns true.
+fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::warn!("testnet listener stopped: {e}");
+        }
+    })
+}

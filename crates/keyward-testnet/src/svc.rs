@@ -1,0 +1,77 @@
+//! The service schemes under `/svc/<scheme>/`: any method and path below it; 200 `{"key_id"}`
+//! or 401 `{"error": KIND}`; WebSocket auth at `/svc/<scheme>/ws`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use keyward_signing::verify::Verifier;
+use serde_json::{Value, json};
+
+use crate::faults::FaultControl;
+use crate::reply;
+use crate::venues::to_request;
+use crate::ws::session;
+
+/// The verifiers of the service schemes, by name.
+pub(crate) struct Svc {
+    pub(crate) verifiers: HashMap<String, Verifier>,
+    pub(crate) faults: Arc<FaultControl>,
+}
+
+/// The scheme named by the first segment after `/svc/`.
+fn scheme_of(path: &str) -> &str {
+    path.strip_prefix("/svc/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("")
+}
+
+/// Any request under `/svc/<scheme>/`.
+pub(crate) async fn http(
+    State(svc): State<Arc<Svc>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(verifier) = svc.verifiers.get(scheme_of(uri.path())) else {
+        return reply::json(404, json!({"error": "unknown_scheme"}));
+    };
+    let req = to_request(&method, &uri, &headers, &body);
+    match verifier.verify(&req) {
+        Ok(v) => reply::json(200, json!({"key_id": v.key_id})),
+        Err(err) => reply::json(err.status(), json!({"error": err.kind()})),
+    }
+}
+
+/// `/svc/<scheme>/ws`: auth messages as `Signer::ws_auth` builds them.
+pub(crate) async fn ws(
+    State(svc): State<Arc<Svc>>,
+    Path(scheme): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let drops = svc.faults.drops();
+    let name = scheme.clone();
+    upgrade.on_upgrade(move |socket| {
+        let answer = Box::new(move |msg: &Value| ws_answer(&svc, &scheme, msg));
+        session(socket, drops, name, answer)
+    })
+}
+
+fn ws_answer(svc: &Svc, scheme: &str, message: &Value) -> Option<Value> {
+    match message.get("op").and_then(Value::as_str)? {
+        "ping" => Some(json!({"op": "pong"})),
+        "auth" => Some(
+            match svc.verifiers.get(scheme).map(|v| v.verify_ws(message)) {
+                Some(Ok(_)) => json!({"op": "auth", "success": true}),
+                Some(Err(err)) => json!({"op": "auth", "success": false, "error": err.kind()}),
+                None => json!({"op": "auth", "success": false, "error": "malformed"}),
+            },
+        ),
+        _ => None,
+    }
+}

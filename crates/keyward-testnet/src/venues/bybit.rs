@@ -1,0 +1,109 @@
+//! Bybit v5: errors in the body of an HTTP 200 (`retCode` 10004, 10002, 10003), WebSocket
+//! `op=auth`, usage headers `X-Bapi-Limit-Status` and `X-Bapi-Limit`.
+
+use axum::response::Response;
+use keyward_signing::Scheme;
+use keyward_signing::verify::VerifyError;
+use serde_json::{Value, json};
+
+use super::{Echo, Endpoint, Rules, VenueCtx};
+use crate::ratelimit::Usage;
+use crate::reply::{json, set_number};
+
+pub(crate) struct Bybit;
+
+fn envelope(code: i64, msg: &str, result: Value, now_ms: u64) -> Value {
+    json!({"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms})
+}
+
+impl Rules for Bybit {
+    fn name(&self) -> &'static str {
+        "bybit"
+    }
+
+    fn scheme(&self) -> Scheme {
+        Scheme::Bybit
+    }
+
+    fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {
+        match (method, path) {
+            ("GET", "/v5/market/time") => Some(Endpoint::Time),
+            ("GET", "/v5/account/wallet-balance") => Some(Endpoint::Balance),
+            ("POST", "/v5/order/create") => Some(Endpoint::Place),
+            ("POST", "/v5/order/cancel") => Some(Endpoint::Cancel),
+            _ => None,
+        }
+    }
+
+    fn time(&self, now_ms: u64) -> Response {
+        let result = json!({
+            "timeSecond": (now_ms / 1000).to_string(),
+            "timeNano": (u128::from(now_ms) * 1_000_000).to_string(),
+        });
+        json(200, envelope(0, "OK", result, now_ms))
+    }
+
+    fn success(&self, endpoint: Endpoint, e: &Echo) -> Response {
+        let result = match endpoint {
+            Endpoint::Balance => json!({"list": [{"accountType": "UNIFIED", "totalEquity": "10000",
+                "coin": [{"coin": "USDT", "walletBalance": "10000", "equity": "10000"}]}]}),
+            Endpoint::Cancel => {
+                json!({"orderId": e.field("orderId"), "orderLinkId": e.field("orderLinkId")})
+            }
+            _ => json!({"orderId": e.id, "orderLinkId": e.field("orderLinkId")}),
+        };
+        json(200, envelope(0, "OK", result, e.now_ms))
+    }
+
+    fn reject(&self, err: &VerifyError, now_ms: u64) -> Response {
+        let (code, msg) = match err {
+            VerifyError::Malformed(_) => (10001, "params error"),
+            VerifyError::UnknownKey => (10003, "API key is invalid."),
+            VerifyError::BadSignature => (
+                10004,
+                "error sign! please check your signature generation algorithm.",
+            ),
+            VerifyError::CacheFull => (10016, "Server error."),
+            _ => (
+                10002,
+                "invalid request, please check your server timestamp or recv_window param",
+            ),
+        };
+        json(200, envelope(code, msg, json!({}), now_ms))
+    }
+
+    fn too_many(&self) -> Response {
+        json(429, envelope(10006, "Too many visits!", json!({}), 0))
+    }
+
+    fn usage_headers(&self, usage: &Usage, _order: bool, response: &mut Response) {
+        set_number(
+            response,
+            "x-bapi-limit-status",
+            u64::from(usage.remaining()),
+        );
+        set_number(response, "x-bapi-limit", u64::from(usage.limit));
+    }
+
+    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+        let req_id = message.get("req_id").cloned().unwrap_or(json!(""));
+        match message.get("op").and_then(Value::as_str)? {
+            "ping" => {
+                Some(json!({"success": true, "ret_msg": "pong", "op": "ping", "req_id": req_id}))
+            }
+            "auth" => Some(match ctx.verifier.verify_ws(message) {
+                Ok(_) => json!({"success": true, "ret_msg": "", "op": "auth", "req_id": req_id}),
+                Err(err) => {
+                    let msg = match err {
+                        VerifyError::BadSignature => "Signature verification failed",
+                        VerifyError::UnknownKey => "API key is invalid.",
+                        VerifyError::Malformed(_) => "Params Error",
+                        _ => "Params Error: expires is invalid or expired",
+                    };
+                    json!({"success": false, "ret_msg": msg, "op": "auth", "req_id": req_id})
+                }
+            }),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Coinbase Exchange (REST and WebSocket `subscribe` with a signature) and Coinbase Advanced
+//! Trade (REST, legacy HMAC keys). Errors `{"message": ...}`.
+
+use axum::response::Response;
+use keyward_signing::Scheme;
+use keyward_signing::verify::VerifyError;
+use serde_json::{Value, json};
+
+use super::{Echo, Endpoint, Rules, VenueCtx, last_segment};
+use crate::reply::{iso8601_ms as iso, json};
+
+pub(crate) struct CoinbaseExchange;
+pub(crate) struct CoinbaseAdvanced;
+
+fn reject(err: &VerifyError) -> Response {
+    let (status, msg) = match err {
+        VerifyError::Malformed(_) => (
+            400,
+            "invalid request: authentication headers missing or malformed",
+        ),
+        VerifyError::UnknownKey => (401, "Invalid API Key"),
+        VerifyError::BadSignature => (401, "invalid signature"),
+        VerifyError::CacheFull => (503, "service unavailable"),
+        _ => (401, "request timestamp expired"),
+    };
+    json(status, json!({"message": msg}))
+}
+
+fn too_many() -> Response {
+    json(429, json!({"message": "Rate limit exceeded"}))
+}
+
+impl Rules for CoinbaseExchange {
+    fn name(&self) -> &'static str {
+        "coinbase-exchange"
+    }
+
+    fn scheme(&self) -> Scheme {
+        Scheme::CoinbaseExchange
+    }
+
+    fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {
+        match (method, path) {
+            ("GET", "/time") => Some(Endpoint::Time),
+            ("GET", "/accounts") => Some(Endpoint::Balance),
+            ("POST", "/orders") => Some(Endpoint::Place),
+            ("DELETE", p) if p.starts_with("/orders/") && p.len() > "/orders/".len() => {
+                Some(Endpoint::Cancel)
+            }
+            _ => None,
+        }
+    }
+
+    fn time(&self, now_ms: u64) -> Response {
+        #[allow(clippy::cast_precision_loss)] // Epoch milliseconds fit an f64 exactly until 2255.
+        let epoch = now_ms as f64 / 1000.0;
+        json(200, json!({"iso": iso(now_ms), "epoch": epoch}))
+    }
+
+    fn success(&self, endpoint: Endpoint, e: &Echo) -> Response {
+        match endpoint {
+            Endpoint::Balance => json(
+                200,
+                json!([{"id": "acc-usd", "currency": "USD", "balance": "10000.00",
+                "available": "10000.00", "hold": "0.00"}]),
+            ),
+            Endpoint::Cancel => json(200, Value::from(last_segment(&e.path))),
+            _ => json(
+                200,
+                json!({"id": format!("order-{}", e.id), "product_id": e.field("product_id"),
+                "side": e.field("side"), "type": e.field("type"), "status": "pending",
+                "created_at": iso(e.now_ms)}),
+            ),
+        }
+    }
+
+    fn reject(&self, err: &VerifyError, _now_ms: u64) -> Response {
+        reject(err)
+    }
+
+    fn too_many(&self) -> Response {
+        too_many()
+    }
+
+    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+        if message.get("type").and_then(Value::as_str)? != "subscribe" {
+            return None;
+        }
+        Some(match ctx.verifier.verify_ws(message) {
+            Ok(_) => {
+                json!({"type": "subscriptions", "channels": message.get("channels").cloned().unwrap_or(json!([]))})
+            }
+            Err(err) => {
+                let reason = match err {
+                    VerifyError::UnknownKey => "Invalid API Key",
+                    VerifyError::BadSignature => "invalid signature",
+                    VerifyError::Malformed(_) => "missing authentication fields",
+                    _ => "request timestamp expired",
+                };
+                json!({"type": "error", "message": "Authentication Failed", "reason": reason})
+            }
+        })
+    }
+}
+
+impl Rules for CoinbaseAdvanced {
+    fn name(&self) -> &'static str {
+        "coinbase-advanced"
+    }
+
+    fn scheme(&self) -> Scheme {
+        Scheme::CoinbaseAdvanced
+    }
+
+    fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {
+        match (method, path) {
+            ("GET", "/api/v3/brokerage/time") => Some(Endpoint::Time),
+            ("GET", "/api/v3/brokerage/accounts") => Some(Endpoint::Balance),
+            ("POST", "/api/v3/brokerage/orders") => Some(Endpoint::Place),
+            ("POST", "/api/v3/brokerage/orders/batch_cancel") => Some(Endpoint::Cancel),
+            _ => None,
+        }
+    }
+
+    fn time(&self, now_ms: u64) -> Response {
+        json(
+            200,
+            json!({"iso": iso(now_ms), "epochSeconds": (now_ms / 1000).to_string(),
+            "epochMillis": now_ms.to_string()}),
+        )
+    }
+
+    fn success(&self, endpoint: Endpoint, e: &Echo) -> Response {
+        let body = match endpoint {
+            Endpoint::Balance => json!({"accounts": [{"uuid": "acc-usd", "currency": "USD",
+                "available_balance": {"value": "10000", "currency": "USD"}}], "has_next": false}),
+            Endpoint::Cancel => {
+                let ids = e.field("order_ids");
+                let results: Vec<Value> = ids.as_array().cloned().unwrap_or_default().into_iter()
+                    .map(|id| json!({"success": true, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": id}))
+                    .collect();
+                json!({"results": results})
+            }
+            _ => {
+                json!({"success": true, "success_response": {"order_id": format!("order-{}", e.id),
+                "product_id": e.field("product_id"), "side": e.field("side"),
+                "client_order_id": e.field("client_order_id")}})
+            }
+        };
+        json(200, body)
+    }
+
+    fn reject(&self, err: &VerifyError, _now_ms: u64) -> Response {
+        reject(err)
+    }
+
+    fn too_many(&self) -> Response {
+        too_many()
+    }
+
+    fn ws_message(&self, _ctx: &VenueCtx, _message: &Value) -> Option<Value> {
+        Some(json!({"type": "error", "message": "Authentication Failed",
+            "reason": "HMAC keys have no WebSocket auth message on Coinbase Advanced Trade"}))
+    }
+}

@@ -1,0 +1,94 @@
+//! OKX v5: errors 401 `{"code":"50113","msg":"Invalid Sign"}` and friends, WebSocket `op=login`.
+
+use axum::response::Response;
+use keyward_signing::Scheme;
+use keyward_signing::verify::VerifyError;
+use serde_json::{Value, json};
+
+use super::{Echo, Endpoint, Rules, VenueCtx};
+use crate::reply::json;
+
+pub(crate) struct Okx;
+
+impl Rules for Okx {
+    fn name(&self) -> &'static str {
+        "okx"
+    }
+
+    fn scheme(&self) -> Scheme {
+        Scheme::Okx
+    }
+
+    fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {
+        match (method, path) {
+            ("GET", "/api/v5/public/time") => Some(Endpoint::Time),
+            ("GET", "/api/v5/account/balance") => Some(Endpoint::Balance),
+            ("POST", "/api/v5/trade/order") => Some(Endpoint::Place),
+            ("POST", "/api/v5/trade/cancel-order") => Some(Endpoint::Cancel),
+            _ => None,
+        }
+    }
+
+    fn time(&self, now_ms: u64) -> Response {
+        json(
+            200,
+            json!({"code": "0", "msg": "", "data": [{"ts": now_ms.to_string()}]}),
+        )
+    }
+
+    fn success(&self, endpoint: Endpoint, e: &Echo) -> Response {
+        let data = match endpoint {
+            Endpoint::Balance => json!([{"totalEq": "10000", "uTime": e.now_ms.to_string(),
+                "details": [{"ccy": "USDT", "availBal": "10000", "eq": "10000"}]}]),
+            Endpoint::Cancel => json!([{"ordId": e.field("ordId"), "clOrdId": e.field("clOrdId"),
+                "sCode": "0", "sMsg": ""}]),
+            _ => json!([{"ordId": e.id, "clOrdId": e.field("clOrdId"), "tag": "",
+                "sCode": "0", "sMsg": "Order placed"}]),
+        };
+        json(200, json!({"code": "0", "msg": "", "data": data}))
+    }
+
+    fn reject(&self, err: &VerifyError, _now_ms: u64) -> Response {
+        let (status, code, msg) = match err {
+            VerifyError::Malformed(_) => (
+                401,
+                "50103",
+                "Request header OK-ACCESS-KEY, OK-ACCESS-SIGN, OK-ACCESS-TIMESTAMP or OK-ACCESS-PASSPHRASE is missing or malformed",
+            ),
+            VerifyError::UnknownKey => (401, "50111", "Invalid OK-ACCESS-KEY"),
+            VerifyError::BadSignature => (401, "50113", "Invalid Sign"),
+            VerifyError::CacheFull => (
+                503,
+                "50001",
+                "Service temporarily unavailable. Please try again later",
+            ),
+            _ => (401, "50102", "Timestamp request expired"),
+        };
+        json(status, json!({"code": code, "msg": msg}))
+    }
+
+    fn too_many(&self) -> Response {
+        json(
+            429,
+            json!({"code": "50011", "msg": "Rate limit reached. Please refer to API documentation and throttle requests accordingly"}),
+        )
+    }
+
+    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+        if message.get("op").and_then(Value::as_str)? != "login" {
+            return None;
+        }
+        Some(match ctx.verifier.verify_ws(message) {
+            Ok(_) => json!({"event": "login", "code": "0", "msg": "", "connId": "testnet"}),
+            Err(err) => {
+                let (code, msg) = match err {
+                    VerifyError::UnknownKey => ("60005", "Invalid OK-ACCESS-KEY"),
+                    VerifyError::BadSignature => ("60007", "Invalid sign"),
+                    VerifyError::Malformed(_) => ("60012", "Invalid request"),
+                    _ => ("60006", "Timestamp request expired"),
+                };
+                json!({"event": "error", "code": code, "msg": msg, "connId": "testnet"})
+            }
+        })
+    }
+}
