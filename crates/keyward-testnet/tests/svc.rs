@@ -1,5 +1,6 @@
 //! The service schemes under `/svc/<scheme>/`: verified, rejected with the right kind, replays
 //! refused, forged requests kept out of the replay cache.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 mod common;
 

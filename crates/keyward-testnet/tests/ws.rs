@@ -1,5 +1,6 @@
 //! WebSocket auth per venue (success and failure shapes), Kraken tokens, the service scheme's
 //! WebSocket auth, and pings.
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 mod common;
 

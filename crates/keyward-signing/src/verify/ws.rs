@@ -149,7 +149,7 @@ fn secs_to_ms(secs: u64, what: &str) -> Result<u64, VerifyError> {
 }
 
 /// `[key, time, signature]` from an `args` array.
-fn triple<'a>(message: &'a Value) -> Result<(&'a str, &'a Value, &'a str), VerifyError> {
+fn triple(message: &Value) -> Result<(&str, &Value, &str), VerifyError> {
     let args = message
         .get("args")
         .and_then(Value::as_array)
