@@ -411,3 +411,23 @@ async fn non_json_text_arrives_as_a_string() {
     );
     session.close().await;
 }
+
+#[tokio::test]
+async fn close_with_a_full_event_buffer_does_not_hang() {
+    let mut mock = MockVenue::start(Scheme::Bybit).await;
+    let sleep = GatedSleep::new(AGE);
+    let cfg = config(Scheme::Bybit, &mock.url, GOOD_KEY, &sleep).with_event_buffer(2);
+    let mut session = WsSession::connect(cfg).await.unwrap();
+    let conn = mock.conn().await;
+    for i in 0..10 {
+        conn.act.send(Act::Text(format!(r#"{{"n":{i}}}"#))).unwrap();
+    }
+    // Nothing read yet: the task waits on the full channel while the venue keeps sending.
+    session.close().await;
+    let mut events = Vec::new();
+    while let Some(event) = session.next_event().await {
+        events.push(event);
+    }
+    assert_eq!(events.first(), Some(&WsEvent::Authenticated));
+    assert_eq!(events.last(), Some(&WsEvent::Closed));
+}

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_resilience::{Backoff, Jitter, Sleep, TokioSleep};
+use keyward_secrets_backends::{SecretStore, Selector};
 use keyward_signing::{Credentials, Scheme, Signer};
+use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use url::{Host, Url};
 
@@ -16,6 +18,9 @@ use super::kraken::TokenProvider;
 /// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
 /// before.
 pub const BINANCE_MAX_AGE: Duration = Duration::from_secs(24 * 3600 - 300);
+
+/// The longest ping interval taken (a year): longer ones are cut to it.
+const MAX_PING_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// How a [`WsSession`](super::WsSession) connects, authenticates and stays connected.
 ///
@@ -89,6 +94,38 @@ impl WsConfig {
         Self::new(venue, url, signer)
     }
 
+    /// As [`WsConfig::from_credentials`], reading the credentials from the current version of
+    /// the secret `name` in `store`: a fields value with `api_key`, `api_secret` and, for OKX,
+    /// Coinbase Exchange and BitMart, `passphrase`.
+    pub async fn from_store(
+        venue: Scheme,
+        url: &str,
+        store: &dyn SecretStore,
+        name: &str,
+    ) -> Result<Self, WsError> {
+        let failed = |reason: String| WsError::Credentials {
+            name: name.to_owned(),
+            reason,
+        };
+        let secret = store
+            .get(name, &Selector::Current)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let field = |field: &str| {
+            secret
+                .value
+                .field(field)
+                .cloned()
+                .ok_or_else(|| failed(format!("it has no field {field:?}")))
+        };
+        let api_key = field("api_key")?;
+        let mut credentials = Credentials::new(api_key.expose_secret(), field("api_secret")?);
+        if let Some(passphrase) = secret.value.field("passphrase") {
+            credentials = credentials.with_passphrase(passphrase.clone());
+        }
+        Self::from_credentials(venue, url, &credentials)
+    }
+
     /// Parameters of the auth message: Binance's `session.logon` parameters, the fields of
     /// Coinbase Exchange's subscribe (default `channels: ["user"]`, `product_ids: ["BTC-USD"]`),
     /// Kraken's `subscription` (default `name: "ownTrades"`).
@@ -100,7 +137,7 @@ impl WsConfig {
     /// How often to ping. A connection that sends nothing between two pings is dead and is
     /// replaced.
     pub fn with_ping_interval(mut self, interval: Duration) -> Self {
-        self.ping_interval = interval.max(Duration::from_millis(1));
+        self.ping_interval = interval.clamp(Duration::from_millis(1), MAX_PING_INTERVAL);
         self
     }
 
@@ -259,6 +296,31 @@ mod tests {
     fn redacted_url_has_no_query_nor_user_info() {
         let url = Url::parse("wss://user:pw@h.example:8443/ws/v1?token=t#f").unwrap();
         assert_eq!(redact_url(&url), "wss://h.example:8443/ws/v1");
+    }
+
+    #[tokio::test]
+    async fn credentials_come_from_a_store() {
+        use keyward_secrets_backends::EnvStore;
+        let vars = [
+            ("KEYWARD_OKX_TEST_API_KEY", "okx-key-1"),
+            ("KEYWARD_OKX_TEST_API_SECRET", "CANARY-okx-secret"),
+            ("KEYWARD_OKX_TEST_PASSPHRASE", "CANARY-okx-pass"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let store = EnvStore::from_vars("KEYWARD", vars);
+        let url = "wss://ws.okx.example/ws/v5/private";
+        let cfg = WsConfig::from_store(Scheme::Okx, url, &store, "okx-test")
+            .await
+            .unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(
+            shown.contains("okx-…") && !shown.contains("CANARY"),
+            "{shown}"
+        );
+        let err = WsConfig::from_store(Scheme::Okx, url, &store, "missing")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WsError::Credentials { .. }), "{err}");
     }
 
     #[test]

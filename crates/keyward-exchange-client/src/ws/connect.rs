@@ -137,7 +137,9 @@ fn handshake_error(cfg: &WsConfig, e: tungstenite::Error) -> WsError {
         }
         other => WsError::Connect {
             url: cfg.redacted_url(),
-            reason: other.to_string(),
+            reason: other
+                .to_string()
+                .replace(cfg.url.as_str(), &cfg.redacted_url()),
         },
     }
 }

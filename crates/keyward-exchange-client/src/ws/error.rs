@@ -64,6 +64,14 @@ pub enum WsError {
         /// Why.
         reason: &'static str,
     },
+    /// The credentials could not be read from the secret store.
+    #[error("could not read the credentials {name:?} from the secret store: {reason}")]
+    Credentials {
+        /// The secret's name.
+        name: String,
+        /// What failed (the store's error, or the missing field).
+        reason: String,
+    },
     /// The scheme has no WebSocket authentication keyward can perform.
     #[error("{venue} has no WebSocket authentication keyward can perform")]
     Unsupported {

@@ -1,5 +1,6 @@
 //! [`WsSession`]: the handle a caller holds, and [`WsEvent`], what it reports.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
@@ -83,6 +84,9 @@ pub struct WsSession {
     config: WsConfig,
     commands: mpsc::UnboundedSender<Command>,
     events: mpsc::Receiver<WsEvent>,
+    /// Events read off the channel by `close` (so the task is never stuck on a full channel),
+    /// handed out before the channel's.
+    pending: VecDeque<WsEvent>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -116,13 +120,17 @@ impl WsSession {
             config,
             commands,
             events,
+            pending: VecDeque::new(),
             task: Some(task),
         })
     }
 
     /// The next event; `None` once the session has closed and every event was read.
     pub async fn next_event(&mut self) -> Option<WsEvent> {
-        self.events.recv().await
+        match self.pending.pop_front() {
+            Some(event) => Some(event),
+            None => self.events.recv().await,
+        }
     }
 
     /// Sends `message` once. Fails with [`WsError::NotConnected`] while reconnecting.
@@ -141,7 +149,16 @@ impl WsSession {
     pub async fn close(&mut self) {
         let (reply, done) = oneshot::channel();
         if self.commands.send(Command::Close { reply }).is_ok() {
-            let _ = done.await;
+            tokio::pin!(done);
+            loop {
+                tokio::select! {
+                    _ = &mut done => break,
+                    event = self.events.recv() => match event {
+                        Some(event) => self.pending.push_back(event),
+                        None => break,
+                    },
+                }
+            }
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
