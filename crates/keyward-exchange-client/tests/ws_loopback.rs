@@ -341,7 +341,8 @@ async fn pings_are_answered_and_sent() {
     let mut mock = MockVenue::start(Scheme::Bybit).await;
     let sleep = GatedSleep::new(AGE);
     let cfg = config(Scheme::Bybit, &mock.url, GOOD_KEY, &sleep)
-        .with_ping_interval(Duration::from_millis(20));
+        .with_ping_interval(Duration::from_millis(20))
+        .with_pong_timeout(Duration::from_secs(60));
     let mut session = WsSession::connect(cfg).await.unwrap();
     assert_eq!(session.next_event().await, Some(WsEvent::Authenticated));
     let mut conn = mock.conn().await;
@@ -360,6 +361,9 @@ async fn pings_are_answered_and_sent() {
     while !client_pinged {
         client_pinged = matches!(conn.seen.recv().await.unwrap(), Seen::Ping);
     }
+    let stats = session.stats();
+    assert_eq!(stats.pings_answered, 1);
+    assert!(stats.pings_sent >= 1, "{stats:?}");
     session.close().await;
 }
 
@@ -368,7 +372,8 @@ async fn a_peer_that_stops_answering_pings_is_replaced() {
     let mut mock = MockVenue::start(Scheme::Bitmart).await;
     let sleep = GatedSleep::new(AGE);
     let cfg = config(Scheme::Bitmart, &mock.url, GOOD_KEY, &sleep)
-        .with_ping_interval(Duration::from_millis(10));
+        .with_ping_interval(Duration::from_millis(10))
+        .with_pong_timeout(Duration::from_millis(10));
     let mut session = WsSession::connect(cfg).await.unwrap();
     assert_eq!(session.next_event().await, Some(WsEvent::Authenticated));
     mock.conn().await.act.send(Act::Stall).unwrap();

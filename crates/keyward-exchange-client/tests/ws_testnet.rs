@@ -189,7 +189,8 @@ async fn pings_are_answered_and_subscriptions_survive_a_drop() {
     let t = testnet().await;
     let sleep = GatedSleep::real(AGE);
     let cfg = config(&t, "bybit", &right(&t, "bybit"), &sleep)
-        .with_ping_interval(Duration::from_millis(5));
+        .with_ping_interval(Duration::from_millis(5))
+        .with_pong_timeout(Duration::from_secs(60));
     let mut session = WsSession::connect(cfg).await.unwrap();
     assert_eq!(session.next_event().await, Some(WsEvent::Authenticated));
     // Bybit answers its application-level ping; a subscription is resent after a drop.
@@ -197,11 +198,16 @@ async fn pings_are_answered_and_subscriptions_survive_a_drop() {
         .subscribe(json!({"op": "ping", "req_id": "sub"}))
         .await
         .unwrap();
+    // Round trips until the testnet has answered three of the session's pings (bounded: a
+    // testnet that ignored pings fails here rather than hanging).
     let started = Instant::now();
     let mut round_trips = 0;
-    // Round trips for at least ten ping intervals: a ping left unanswered would show up as a
-    // PongTimeout reconnect.
-    while started.elapsed() < Duration::from_millis(50) || round_trips < 3 {
+    while session.stats().pongs_received < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no pongs: {:?}",
+            session.stats()
+        );
         session
             .send(&json!({"op": "ping", "req_id": round_trips}))
             .await
@@ -212,6 +218,7 @@ async fn pings_are_answered_and_subscriptions_survive_a_drop() {
         }
         round_trips += 1;
     }
+    assert!(session.stats().pings_sent >= 3);
     t.faults().drop_websockets(Some("bybit"));
     assert!(matches!(
         next_state(&mut session).await,
@@ -223,6 +230,7 @@ async fn pings_are_answered_and_subscriptions_survive_a_drop() {
         WsEvent::Message(m) => assert_eq!(m["req_id"], "sub", "the subscription was resent: {m}"),
         other => panic!("{other:?}"),
     }
+    assert_eq!(session.stats().reconnects, 1);
     session.close().await;
     t.shutdown().await;
 }

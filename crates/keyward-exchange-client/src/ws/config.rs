@@ -25,7 +25,7 @@ const MAX_PING_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 /// How a [`WsSession`](super::WsSession) connects, authenticates and stays connected.
 ///
 /// Build it with [`WsConfig::new`] and adjust it with the `with_*` methods. The defaults: ping
-/// every 20 s (a connection that answers nothing between two pings is dropped), 10 s to connect
+/// every 20 s (a connection that answers nothing for 10 s after a ping is replaced), 10 s to connect
 /// and 10 s for the auth acknowledgement, the venue's connection age limit (Binance: just under
 /// 24 h; others none), exponential backoff from 500 ms capped at 30 s with full jitter seeded
 /// from the operating system, reconnecting without limit, and tokio's sleep.
@@ -36,6 +36,7 @@ pub struct WsConfig {
     pub(crate) signer: Arc<Signer>,
     pub(crate) auth_params: Map<String, Value>,
     pub(crate) ping_interval: Duration,
+    pub(crate) pong_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
     pub(crate) max_age: Option<Duration>,
@@ -69,6 +70,7 @@ impl WsConfig {
             signer,
             auth_params: Map::new(),
             ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             ack_timeout: Duration::from_secs(10),
             max_age: (venue == Scheme::Binance).then_some(BINANCE_MAX_AGE),
@@ -134,10 +136,17 @@ impl WsConfig {
         self
     }
 
-    /// How often to ping. A connection that sends nothing between two pings is dead and is
-    /// replaced.
+    /// How often to ping.
     pub fn with_ping_interval(mut self, interval: Duration) -> Self {
         self.ping_interval = interval.clamp(Duration::from_millis(1), MAX_PING_INTERVAL);
+        self
+    }
+
+    /// How long a ping may go unanswered: a connection from which nothing (no pong, no
+    /// message) arrived for this long after a ping is dead and is replaced. Checked at each
+    /// ping, so a dead connection is noticed within `pong_timeout` plus one ping interval.
+    pub fn with_pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
         self
     }
 
@@ -220,6 +229,7 @@ impl fmt::Debug for WsConfig {
             .field("signer", &self.signer)
             .field("auth_params", &self.auth_params.keys().collect::<Vec<_>>())
             .field("ping_interval", &self.ping_interval)
+            .field("pong_timeout", &self.pong_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("ack_timeout", &self.ack_timeout)
             .field("max_age", &self.max_age)

@@ -3,6 +3,7 @@
 //! authenticates again and resubscribes. A rejected authentication stops it.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -16,6 +17,7 @@ use super::config::WsConfig;
 use super::connect::{Connected, Stream, establish, parse};
 use super::error::WsError;
 use super::session::{ReconnectReason, WsEvent};
+use super::stats::Counters;
 
 /// What a [`WsSession`](super::WsSession) asks of its task.
 pub(crate) enum Command {
@@ -55,6 +57,7 @@ pub(crate) struct Driver {
     next_id: u64,
     /// When the last authentication was sent, in Unix milliseconds.
     last_auth_ms: u64,
+    counters: Arc<Counters>,
 }
 
 impl Driver {
@@ -62,6 +65,7 @@ impl Driver {
         cfg: WsConfig,
         commands: mpsc::UnboundedReceiver<Command>,
         events: mpsc::Sender<WsEvent>,
+        counters: Arc<Counters>,
     ) -> Self {
         let rng = cfg
             .seed
@@ -75,6 +79,7 @@ impl Driver {
             rng,
             next_id: 2,
             last_auth_ms: now_ms(),
+            counters,
         }
     }
 
@@ -125,7 +130,8 @@ impl Driver {
         let period = self.cfg.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut unanswered = false;
+        // When the oldest ping that nothing has followed yet was sent.
+        let mut unanswered: Option<Instant> = None;
         let mut age = match self.cfg.max_age {
             Some(max_age) => self.cfg.sleep.sleep(max_age),
             None => Box::pin(std::future::pending()),
@@ -133,13 +139,14 @@ impl Driver {
         loop {
             tokio::select! {
                 frame = stream.next() => {
-                    unanswered = false;
+                    unanswered = None;
                     let value = match frame {
                         None => return lost(ReconnectReason::Dropped, "the connection ended"),
                         Some(Err(e)) => return lost(ReconnectReason::Dropped, &e.to_string()),
                         Some(Ok(Message::Text(text))) => parse(text.as_str().as_bytes()),
                         Some(Ok(Message::Binary(bytes))) => parse(&bytes),
                         Some(Ok(Message::Ping(_))) => {
+                            Counters::bump(&self.counters.pings_answered);
                             tracing::trace!(venue = %self.cfg.venue, event = "ping", "answering a ping");
                             // The pong is queued by tungstenite; flushing sends it.
                             if let Err(e) = stream.flush().await {
@@ -151,18 +158,24 @@ impl Driver {
                             let code = frame.map_or(1005, |f| u16::from(f.code));
                             return lost(ReconnectReason::ClosedByVenue, &format!("close code {code}"));
                         }
+                        Some(Ok(Message::Pong(_))) => {
+                            Counters::bump(&self.counters.pongs_received);
+                            continue;
+                        }
                         Some(Ok(_)) => continue,
                     };
+                    Counters::bump(&self.counters.messages_received);
                     tracing::trace!(venue = %self.cfg.venue, event = "message", "message received");
                     if !self.emit(WsEvent::Message(value)).await {
                         return End::Stop(Stop::Abandoned);
                     }
                 }
                 _ = ping.tick() => {
-                    if unanswered {
-                        return lost(ReconnectReason::PongTimeout, "no pong between two pings");
+                    if unanswered.is_some_and(|sent| sent.elapsed() >= self.cfg.pong_timeout) {
+                        return lost(ReconnectReason::PongTimeout, "nothing arrived after a ping");
                     }
-                    unanswered = true;
+                    unanswered.get_or_insert_with(Instant::now);
+                    Counters::bump(&self.counters.pings_sent);
                     if let Err(e) = stream.send(Message::Ping(Bytes::new())).await {
                         return lost(ReconnectReason::Dropped, &e.to_string());
                     }
@@ -253,6 +266,7 @@ impl Driver {
                 continue;
             }
             tracing::info!(%venue, url = %self.url, event = "reconnected", subscriptions = self.subscriptions.len(), "WebSocket reconnected");
+            Counters::bump(&self.counters.reconnects);
             self.emit(WsEvent::Reconnected).await;
             return Ok(stream);
         }

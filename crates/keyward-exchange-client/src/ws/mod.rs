@@ -23,8 +23,10 @@ mod driver;
 mod error;
 mod kraken;
 mod session;
+mod stats;
 
 pub use config::{BINANCE_MAX_AGE, WsConfig};
 pub use error::{AuthFailure, WsError};
 pub use kraken::{TokenFuture, TokenProvider, kraken_rest_token};
 pub use session::{ReconnectReason, WsEvent, WsSession};
+pub use stats::WsStats;

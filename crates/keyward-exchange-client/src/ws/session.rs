@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,6 +14,7 @@ use super::connect::establish;
 use super::driver::{Command, Driver};
 use super::error::{AuthFailure, WsError};
 use super::kraken::{kraken_rest_token, rest_origin_of};
+use super::stats::{Counters, WsStats};
 
 /// Why a session is reconnecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +24,7 @@ pub enum ReconnectReason {
     Dropped,
     /// The venue closed the connection.
     ClosedByVenue,
-    /// Nothing, not even a pong, arrived between two pings.
+    /// Nothing, not even a pong, arrived within the pong timeout after a ping.
     PongTimeout,
     /// The connection reached the configured age limit and is replaced before the venue
     /// closes it.
@@ -87,6 +89,7 @@ pub struct WsSession {
     /// Events read off the channel by `close` (so the task is never stuck on a full channel),
     /// handed out before the channel's.
     pending: VecDeque<WsEvent>,
+    counters: Arc<Counters>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -114,13 +117,15 @@ impl WsSession {
         tracing::info!(%venue, %url, event = "authenticated", "WebSocket authenticated");
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::channel(config.event_buffer);
-        let driver = Driver::new(config.clone(), command_rx, event_tx);
+        let counters = Arc::new(Counters::default());
+        let driver = Driver::new(config.clone(), command_rx, event_tx, counters.clone());
         let task = tokio::spawn(driver.run(connected));
         Ok(Self {
             config,
             commands,
             events,
             pending: VecDeque::new(),
+            counters,
             task: Some(task),
         })
     }
@@ -131,6 +136,11 @@ impl WsSession {
             Some(event) => Some(event),
             None => self.events.recv().await,
         }
+    }
+
+    /// The session's counters: pings, pongs, messages, reconnects.
+    pub fn stats(&self) -> WsStats {
+        self.counters.snapshot()
     }
 
     /// Sends `message` once. Fails with [`WsError::NotConnected`] while reconnecting.
