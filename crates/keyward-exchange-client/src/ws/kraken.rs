@@ -11,7 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::config::{is_loopback, redact_url};
-use super::error::WsError;
+use super::error::{AuthFailure, WsError};
 
 /// A future that yields a Kraken WebSocket token.
 pub type TokenFuture = Pin<Box<dyn Future<Output = Result<SecretString, WsError>> + Send>>;
@@ -97,13 +97,10 @@ async fn fetch(
         .and_then(Value::as_array)
         .and_then(|errors| errors.first())
     {
-        let text = first.as_str().unwrap_or("unknown error");
-        return Err(super::error::AuthFailure::new(
+        return Err(token_error(
             signer.scheme(),
-            text.split(':').next().map(str::to_owned),
-            text,
-        )
-        .into());
+            first.as_str().unwrap_or("unknown error"),
+        ));
     }
     body.pointer("/result/token")
         .and_then(Value::as_str)
@@ -111,6 +108,24 @@ async fn fetch(
         .ok_or_else(|| WsError::Token {
             reason: format!("HTTP {status} without result.token"),
         })
+}
+
+/// Kraken's error for the token request: a rejection of the key (final) or anything else, such
+/// as a rate limit or a nonce out of order (worth another attempt).
+fn token_error(venue: keyward_signing::Scheme, text: &str) -> WsError {
+    const REJECTIONS: [&str; 3] = [
+        "EAPI:Invalid key",
+        "EAPI:Invalid signature",
+        "EGeneral:Permission denied",
+    ];
+    if REJECTIONS.iter().any(|r| text.starts_with(r)) {
+        let code = text.split(':').next().map(str::to_owned);
+        AuthFailure::new(venue, code, text).into()
+    } else {
+        WsError::Token {
+            reason: text.chars().take(200).collect(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +138,28 @@ mod tests {
         assert_eq!(rest_origin_of(&ws), "http://127.0.0.1:4100");
         let wss = Url::parse("wss://ws-auth.kraken.com/v2").unwrap();
         assert_eq!(rest_origin_of(&wss), "https://ws-auth.kraken.com");
+    }
+
+    #[test]
+    fn only_a_rejected_key_is_final() {
+        let venue = keyward_signing::Scheme::Kraken;
+        for text in [
+            "EAPI:Invalid key",
+            "EAPI:Invalid signature",
+            "EGeneral:Permission denied",
+        ] {
+            assert!(token_error(venue, text).auth_failure().is_some(), "{text}");
+        }
+        for text in [
+            "EAPI:Rate limit exceeded",
+            "EAPI:Invalid nonce",
+            "EService:Unavailable",
+        ] {
+            assert!(
+                matches!(token_error(venue, text), WsError::Token { .. }),
+                "{text}"
+            );
+        }
     }
 
     #[test]
