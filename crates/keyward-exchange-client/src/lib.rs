@@ -10,12 +10,14 @@ mod rest;
 mod time_sync;
 mod url_policy;
 mod venue;
+pub mod ws;
 
 pub use builder::ClientBuilder;
 pub use error::{Error, ErrorKind, Result, VenueDetail};
 pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};
 pub use params::Params;
 pub use rest::RestClient;
+pub use ws::{WsConfig, WsError, WsEvent, WsSession};
 
 /// Re-exported: the request classes that decide retries, and the signing schemes.
 pub use keyward_resilience::RequestClass;

@@ -1,0 +1,470 @@
+//! Each venue's WebSocket authentication: the message to send (built by
+//! [`Signer::ws_auth`](keyward_signing::Signer::ws_auth), wrapped as the venue expects) and how
+//! to read the venue's answer: success, rejection, or a message that is not the answer.
+
+use keyward_signing::{Request, Scheme, SignOptions, Signer};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use super::error::{AuthFailure, WsError};
+
+/// Whether keyward can authenticate a WebSocket for `venue`.
+pub(crate) fn supports(venue: Scheme) -> bool {
+    venue.has_ws()
+        || matches!(
+            venue,
+            Scheme::Kraken | Scheme::HmacNewlineV0 | Scheme::KeywardV1
+        )
+}
+
+/// Whether `venue` authenticates by signing the handshake request's headers (the service
+/// schemes without a WebSocket auth message) rather than with a message.
+pub(crate) fn by_handshake(venue: Scheme) -> bool {
+    matches!(venue, Scheme::HmacNewlineV0 | Scheme::KeywardV1)
+}
+
+/// The signed headers for the handshake `GET` of `url`.
+pub(crate) fn handshake_headers(
+    signer: &Signer,
+    url: &Url,
+) -> Result<Vec<(String, String)>, WsError> {
+    let request = Request::get(url.path()).with_query(url.query().unwrap_or_default());
+    signer
+        .sign(request, &SignOptions::default())
+        .map(|signed| signed.headers)
+        .map_err(|source| WsError::Signing {
+            venue: signer.scheme(),
+            source,
+        })
+}
+
+/// What identifies the venue's answer to one auth message.
+#[derive(Debug, Clone)]
+pub(crate) struct Expect {
+    venue: Scheme,
+    id: Value,
+}
+
+/// The auth message for one connection, as text, and what identifies its answer. `id` is unique
+/// per connection; `token` is Kraken's.
+pub(crate) fn message(
+    signer: &Signer,
+    params: &Map<String, Value>,
+    id: u64,
+    token: Option<&SecretString>,
+) -> Result<(String, Expect), WsError> {
+    let venue = signer.scheme();
+    let sign = |params: &Map<String, Value>| {
+        signer
+            .ws_auth(params, &SignOptions::default())
+            .map_err(|source| WsError::Signing { venue, source })
+    };
+    let (msg, id) = match venue {
+        Scheme::Binance => {
+            let id = Value::from(format!("keyward-auth-{id}"));
+            let params = sign(params)?;
+            (
+                json!({"id": id, "method": "session.logon", "params": params}),
+                id,
+            )
+        }
+        Scheme::Deribit => {
+            let mut msg = sign(params)?;
+            if let Some(obj) = msg.as_object_mut() {
+                obj.insert("id".into(), id.into());
+            }
+            (msg, Value::from(id))
+        }
+        Scheme::CoinbaseExchange => {
+            let mut params = params.clone();
+            params.entry("channels").or_insert_with(|| json!(["user"]));
+            params
+                .entry("product_ids")
+                .or_insert_with(|| json!(["BTC-USD"]));
+            (sign(&params)?, Value::Null)
+        }
+        Scheme::Kraken => {
+            let token = token.ok_or(WsError::Token {
+                reason: "no token was obtained".into(),
+            })?;
+            let mut subscription = params.clone();
+            subscription
+                .entry("name")
+                .or_insert_with(|| "ownTrades".into());
+            subscription.insert("token".into(), token.expose_secret().into());
+            (
+                json!({"event": "subscribe", "subscription": subscription, "reqid": id}),
+                Value::from(id),
+            )
+        }
+        _ => (sign(params)?, Value::Null),
+    };
+    Ok((msg.to_string(), Expect { venue, id }))
+}
+
+/// How a message received during authentication reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The venue accepted the credentials.
+    Accepted,
+    /// The venue refused them.
+    Rejected(AuthFailure),
+    /// Not the answer to the auth message (a welcome banner, a heartbeat).
+    Other,
+}
+
+/// Reads `msg` as the venue's answer to the auth message described by `expect`.
+pub(crate) fn classify(expect: &Expect, msg: &Value) -> Verdict {
+    let venue = expect.venue;
+    let text = |v: &Value, key: &str| v.get(key).map(value_text);
+    let reject = |code: Option<String>, message: Option<String>| {
+        Verdict::Rejected(AuthFailure::new(
+            venue,
+            code,
+            message.as_deref().unwrap_or(""),
+        ))
+    };
+    let same_id = |msg: &Value| msg.get("id").is_none_or(|id| *id == expect.id);
+    match venue {
+        Scheme::Binance if msg.get("status").is_some() && same_id(msg) => {
+            if msg.get("status").and_then(Value::as_u64) == Some(200) {
+                Verdict::Accepted
+            } else {
+                let err = msg.get("error").unwrap_or(&Value::Null);
+                reject(text(err, "code"), text(err, "msg"))
+            }
+        }
+        Scheme::Bybit | Scheme::HmacConcat if str_field(msg, "op") == Some("auth") => {
+            if msg.get("success").and_then(Value::as_bool) == Some(true) {
+                Verdict::Accepted
+            } else {
+                let code = text(msg, "ret_code")
+                    .or_else(|| text(msg, "retCode"))
+                    .or_else(|| text(msg, "error"));
+                let message = text(msg, "ret_msg").or_else(|| text(msg, "error"));
+                reject(code, message)
+            }
+        }
+        Scheme::Okx => match str_field(msg, "event") {
+            Some("login") if text(msg, "code").is_none_or(|c| c == "0") => Verdict::Accepted,
+            Some("login" | "error") => reject(text(msg, "code"), text(msg, "msg")),
+            _ => Verdict::Other,
+        },
+        Scheme::CoinbaseExchange => match str_field(msg, "type") {
+            Some("subscriptions") => Verdict::Accepted,
+            Some("error") => {
+                let message = match (text(msg, "message"), text(msg, "reason")) {
+                    (Some(m), Some(r)) => Some(format!("{m}: {r}")),
+                    (m, r) => m.or(r),
+                };
+                reject(None, message)
+            }
+            _ => Verdict::Other,
+        },
+        Scheme::Kraken if str_field(msg, "method") == Some("subscribe") => {
+            if msg.get("req_id").is_some_and(|id| *id != expect.id) {
+                Verdict::Other
+            } else if msg.get("success").and_then(Value::as_bool) == Some(true) {
+                Verdict::Accepted
+            } else {
+                let message = text(msg, "error");
+                let code = message
+                    .as_deref()
+                    .and_then(|m| m.split(':').next())
+                    .map(str::to_owned);
+                reject(code, message)
+            }
+        }
+        Scheme::Kraken if str_field(msg, "event") == Some("subscriptionStatus") => {
+            if msg.get("reqid").is_some_and(|id| *id != expect.id) {
+                return Verdict::Other;
+            }
+            match str_field(msg, "status") {
+                Some("subscribed") => Verdict::Accepted,
+                _ => {
+                    let message = text(msg, "errorMessage");
+                    let code = message
+                        .as_deref()
+                        .and_then(|m| m.split(':').next())
+                        .map(str::to_owned);
+                    reject(code, message)
+                }
+            }
+        }
+        Scheme::Bitmex => {
+            if msg.get("success").and_then(Value::as_bool) == Some(true) {
+                Verdict::Accepted
+            } else if let Some(err) = msg
+                .get("error")
+                .filter(|_| msg.get("status").is_some() || msg.get("request").is_some())
+            {
+                let message = err
+                    .get("message")
+                    .map(value_text)
+                    .unwrap_or_else(|| value_text(err));
+                reject(text(msg, "status"), Some(message))
+            } else {
+                Verdict::Other
+            }
+        }
+        Scheme::Deribit if same_id(msg) => {
+            if msg.get("result").is_some() {
+                Verdict::Accepted
+            } else if let Some(err) = msg.get("error") {
+                reject(text(err, "code"), text(err, "message"))
+            } else {
+                Verdict::Other
+            }
+        }
+        Scheme::Bitmart => {
+            let code = text(msg, "errorCode").filter(|c| !c.is_empty() && c != "0");
+            match (str_field(msg, "event"), code) {
+                (_, Some(code)) => reject(Some(code), text(msg, "errorMessage")),
+                (Some("login"), None) => Verdict::Accepted,
+                _ => Verdict::Other,
+            }
+        }
+        _ => Verdict::Other,
+    }
+}
+
+/// The answer to a rejected handshake: its status and the body's `error` (or the body).
+pub(crate) fn handshake_rejection(venue: Scheme, status: u16, body: Option<&[u8]>) -> AuthFailure {
+    let body = body.unwrap_or_default();
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let kind = parsed
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .map(value_text)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    AuthFailure::new(venue, Some(status.to_string()), &kind)
+}
+
+fn str_field<'v>(msg: &'v Value, key: &str) -> Option<&'v str> {
+    msg.get(key).and_then(Value::as_str)
+}
+
+/// A JSON value as text: strings without their quotes, anything else as JSON.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expect(venue: Scheme, id: Value) -> Expect {
+        Expect { venue, id }
+    }
+
+    fn verdict(venue: Scheme, id: Value, msg: &str) -> Verdict {
+        classify(&expect(venue, id), &serde_json::from_str(msg).unwrap())
+    }
+
+    fn rejected(code: Option<&str>, message: &str) -> impl Fn(Verdict) -> bool {
+        let (code, message) = (code.map(str::to_owned), message.to_owned());
+        move |v| matches!(v, Verdict::Rejected(f) if f.code == code && f.message == message)
+    }
+
+    #[test]
+    fn every_venue_success_shape() {
+        use Scheme::*;
+        let cases = [
+            (
+                Binance,
+                json!("keyward-auth-1"),
+                r#"{"id":"keyward-auth-1","status":200,"result":{}}"#,
+            ),
+            (
+                Bybit,
+                Value::Null,
+                r#"{"op":"auth","success":true,"ret_msg":"","conn_id":"x"}"#,
+            ),
+            (HmacConcat, Value::Null, r#"{"op":"auth","success":true}"#),
+            (
+                Okx,
+                Value::Null,
+                r#"{"event":"login","code":"0","msg":"","connId":"a"}"#,
+            ),
+            (
+                CoinbaseExchange,
+                Value::Null,
+                r#"{"type":"subscriptions","channels":[]}"#,
+            ),
+            (
+                Kraken,
+                json!(3),
+                r#"{"method":"subscribe","success":true,"req_id":3,"result":{}}"#,
+            ),
+            (
+                Kraken,
+                json!(3),
+                r#"{"event":"subscriptionStatus","status":"subscribed"}"#,
+            ),
+            (
+                Bitmex,
+                Value::Null,
+                r#"{"success":true,"request":{"op":"authKeyExpires"}}"#,
+            ),
+            (
+                Deribit,
+                json!(7),
+                r#"{"jsonrpc":"2.0","id":7,"result":{"access_token":"t"}}"#,
+            ),
+            (Bitmart, Value::Null, r#"{"event":"login"}"#),
+        ];
+        for (venue, id, msg) in cases {
+            assert_eq!(verdict(venue, id, msg), Verdict::Accepted, "{venue}: {msg}");
+        }
+    }
+
+    #[test]
+    fn every_venue_failure_shape() {
+        use Scheme::*;
+        let cases = [
+            (
+                Binance,
+                json!("keyward-auth-1"),
+                r#"{"id":"keyward-auth-1","status":401,"error":{"code":-1022,"msg":"Signature for this request is not valid."}}"#,
+                Some("-1022"),
+                "Signature for this request is not valid.",
+            ),
+            (
+                Bybit,
+                Value::Null,
+                r#"{"op":"auth","success":false,"ret_msg":"Params Error"}"#,
+                None,
+                "Params Error",
+            ),
+            (
+                HmacConcat,
+                Value::Null,
+                r#"{"op":"auth","success":false,"error":"bad_signature"}"#,
+                Some("bad_signature"),
+                "bad_signature",
+            ),
+            (
+                Okx,
+                Value::Null,
+                r#"{"event":"error","code":"60009","msg":"Login failed."}"#,
+                Some("60009"),
+                "Login failed.",
+            ),
+            (
+                CoinbaseExchange,
+                Value::Null,
+                r#"{"type":"error","message":"Authentication Failed","reason":"invalid signature"}"#,
+                None,
+                "Authentication Failed: invalid signature",
+            ),
+            (
+                Kraken,
+                json!(3),
+                r#"{"method":"subscribe","success":false,"error":"EAccount:Invalid permissions","req_id":3}"#,
+                Some("EAccount"),
+                "EAccount:Invalid permissions",
+            ),
+            (
+                Bitmex,
+                Value::Null,
+                r#"{"status":401,"error":"Signature not valid.","meta":{}}"#,
+                Some("401"),
+                "Signature not valid.",
+            ),
+            (
+                Deribit,
+                json!(7),
+                r#"{"jsonrpc":"2.0","id":7,"error":{"code":13004,"message":"invalid_credentials"}}"#,
+                Some("13004"),
+                "invalid_credentials",
+            ),
+            (
+                Bitmart,
+                Value::Null,
+                r#"{"event":"login","errorCode":30004,"errorMessage":"invalid sign"}"#,
+                Some("30004"),
+                "invalid sign",
+            ),
+        ];
+        for (venue, id, msg, code, text) in cases {
+            let v = verdict(venue, id, msg);
+            assert!(rejected(code, text)(v.clone()), "{venue}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn other_messages_are_not_the_answer() {
+        use Scheme::*;
+        let cases = [
+            (
+                Bitmex,
+                Value::Null,
+                r#"{"info":"Welcome to the BitMEX Realtime API."}"#,
+            ),
+            (
+                Binance,
+                json!("keyward-auth-2"),
+                r#"{"id":"other","status":200}"#,
+            ),
+            (Deribit, json!(2), r#"{"jsonrpc":"2.0","id":9,"result":{}}"#),
+            (Okx, Value::Null, r#"{"event":"subscribe"}"#),
+            (Kraken, json!(1), r#"{"channel":"heartbeat"}"#),
+            (
+                Kraken,
+                json!(1),
+                r#"{"event":"subscriptionStatus","status":"subscribed","reqid":2}"#,
+            ),
+            (Bitmex, Value::Null, r#"{"error":"unsupported message"}"#),
+            (Bybit, Value::Null, r#"{"op":"pong"}"#),
+            (Bitmart, Value::Null, r#"{"event":"subscribe"}"#),
+        ];
+        for (venue, id, msg) in cases {
+            assert_eq!(verdict(venue, id, msg), Verdict::Other, "{venue}: {msg}");
+        }
+    }
+
+    #[test]
+    fn messages_are_wrapped_as_each_venue_expects() {
+        let creds = keyward_signing::Credentials::new("key1", "c2VjcmV0".into())
+            .with_passphrase("pass".into());
+        for venue in [
+            Scheme::Binance,
+            Scheme::Deribit,
+            Scheme::CoinbaseExchange,
+            Scheme::Kraken,
+        ] {
+            let signer = Signer::new(venue, &creds).unwrap();
+            let token = SecretString::from("tok");
+            let (text, expect) = message(&signer, &Map::new(), 5, Some(&token)).unwrap();
+            let msg: Value = serde_json::from_str(&text).unwrap();
+            match venue {
+                Scheme::Binance => {
+                    assert_eq!(msg["method"], "session.logon");
+                    assert_eq!(msg["id"], expect.id);
+                    assert_eq!(msg["params"]["apiKey"], "key1");
+                }
+                Scheme::Deribit => assert_eq!(msg["id"], 5),
+                Scheme::CoinbaseExchange => assert_eq!(msg["channels"], json!(["user"])),
+                _ => {
+                    assert_eq!(msg["event"], "subscribe");
+                    assert_eq!(msg["subscription"]["token"], "tok");
+                    assert_eq!(msg["subscription"]["name"], "ownTrades");
+                    assert_eq!(msg["reqid"], 5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn handshake_rejection_reads_the_error_kind() {
+        let f = handshake_rejection(Scheme::KeywardV1, 401, Some(br#"{"error":"expired"}"#));
+        assert_eq!(
+            (f.code.as_deref(), f.message.as_str()),
+            (Some("401"), "expired")
+        );
+    }
+}

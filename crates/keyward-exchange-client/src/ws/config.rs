@@ -1,0 +1,334 @@
+//! [`WsConfig`]: where to connect, with which credentials, and the session's timing.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyward_resilience::{Backoff, Jitter, Sleep, TokioSleep};
+use keyward_secrets_backends::{SecretStore, Selector};
+use keyward_signing::{Credentials, Scheme, Signer};
+use serde_json::{Map, Value};
+use url::{Host, Url};
+
+use super::error::WsError;
+use super::kraken::TokenProvider;
+
+/// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
+/// before.
+pub const BINANCE_MAX_AGE: Duration = Duration::from_secs(24 * 3600 - 300);
+
+/// The longest ping interval taken (a year): longer ones are cut to it.
+const MAX_PING_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How a [`WsSession`](super::WsSession) connects, authenticates and stays connected.
+///
+/// Build it with [`WsConfig::new`] and adjust it with the `with_*` methods. The defaults: ping
+/// every 20 s (a connection that answers nothing for 10 s after a ping is replaced), 10 s to connect
+/// and 10 s for the auth acknowledgement, the venue's connection age limit (Binance: just under
+/// 24 h; others none), exponential backoff from 500 ms capped at 30 s with full jitter seeded
+/// from the operating system, reconnecting without limit, and tokio's sleep.
+#[derive(Clone)]
+pub struct WsConfig {
+    pub(crate) venue: Scheme,
+    pub(crate) url: Url,
+    pub(crate) signer: Arc<Signer>,
+    pub(crate) auth_params: Map<String, Value>,
+    pub(crate) ping_interval: Duration,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ack_timeout: Duration,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) backoff: Backoff,
+    pub(crate) backoff_cap: Duration,
+    pub(crate) jitter: Jitter,
+    pub(crate) seed: Option<u64>,
+    pub(crate) max_reconnects: Option<u32>,
+    pub(crate) sleep: Arc<dyn Sleep>,
+    pub(crate) token_provider: Option<TokenProvider>,
+    pub(crate) event_buffer: usize,
+}
+
+impl WsConfig {
+    /// A configuration for `venue` at `url` (`wss://`, or `ws://` to a loopback address only),
+    /// authenticating with `signer`, which must be prepared for `venue`.
+    pub fn new(venue: Scheme, url: &str, signer: impl Into<Arc<Signer>>) -> Result<Self, WsError> {
+        let url = parse_url(url)?;
+        let signer = signer.into();
+        if signer.scheme() != venue {
+            return Err(WsError::InvalidConfig {
+                reason: "the signer is prepared for another scheme than the session's venue",
+            });
+        }
+        if !super::auth::supports(venue) {
+            return Err(WsError::Unsupported { venue });
+        }
+        Ok(Self {
+            venue,
+            url,
+            signer,
+            auth_params: Map::new(),
+            ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            ack_timeout: Duration::from_secs(10),
+            max_age: (venue == Scheme::Binance).then_some(BINANCE_MAX_AGE),
+            backoff: Backoff::exponential(Duration::from_millis(500)),
+            backoff_cap: Duration::from_secs(30),
+            jitter: Jitter::Full,
+            seed: None,
+            max_reconnects: None,
+            sleep: Arc::new(TokioSleep),
+            token_provider: None,
+            event_buffer: 1024,
+        })
+    }
+
+    /// As [`WsConfig::new`], preparing a signer from `credentials`.
+    pub fn from_credentials(
+        venue: Scheme,
+        url: &str,
+        credentials: &Credentials,
+    ) -> Result<Self, WsError> {
+        let signer =
+            Signer::new(venue, credentials).map_err(|source| WsError::Signing { venue, source })?;
+        Self::new(venue, url, signer)
+    }
+
+    /// As [`WsConfig::from_credentials`], reading the credentials from the current version of
+    /// the secret `name` in `store`: a fields value with `api_key`, `secret` (or `api_secret`) and, for OKX,
+    /// Coinbase Exchange and BitMart, `passphrase`.
+    pub async fn from_store(
+        venue: Scheme,
+        url: &str,
+        store: &dyn SecretStore,
+        name: &str,
+    ) -> Result<Self, WsError> {
+        let failed = |reason: String| WsError::Credentials {
+            name: name.to_owned(),
+            reason,
+        };
+        let secret = store
+            .get(name, &Selector::Current)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        // The same fields as the REST client reads (`crate::credentials`).
+        let credentials = crate::credentials::from_value(name, &secret.value)
+            .map_err(|e| failed(e.to_string()))?;
+        Self::from_credentials(venue, url, &credentials)
+    }
+
+    /// Parameters of the auth message: Binance's `session.logon` parameters, the fields of
+    /// Coinbase Exchange's subscribe (default `channels: ["user"]`, `product_ids: ["BTC-USD"]`),
+    /// Kraken's `subscription` (default `name: "ownTrades"`).
+    pub fn with_auth_params(mut self, params: Map<String, Value>) -> Self {
+        self.auth_params = params;
+        self
+    }
+
+    /// How often to ping.
+    pub fn with_ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval.clamp(Duration::from_millis(1), MAX_PING_INTERVAL);
+        self
+    }
+
+    /// How long a ping may go unanswered: a connection from which nothing (no pong, no
+    /// message) arrived for this long after a ping is dead and is replaced. Checked at each
+    /// ping, so a dead connection is noticed within `pong_timeout` plus one ping interval.
+    pub fn with_pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// The longest wait for the TCP, TLS and WebSocket handshakes.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest wait for the venue's answer to the auth message.
+    pub fn with_ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
+        self
+    }
+
+    /// The age at which a connection is replaced before the venue closes it (`None`: never).
+    pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The backoff curve between reconnect attempts, and its cap.
+    pub fn with_backoff(mut self, backoff: Backoff, cap: Duration) -> Self {
+        self.backoff = backoff;
+        self.backoff_cap = cap;
+        self
+    }
+
+    /// The jitter applied to each backoff delay, and the seed of its generator (`None`: seeded
+    /// by the operating system).
+    pub fn with_jitter(mut self, jitter: Jitter, seed: Option<u64>) -> Self {
+        self.jitter = jitter;
+        self.seed = seed;
+        self
+    }
+
+    /// Gives up after this many failed reconnect attempts in a row (`None`: never).
+    pub fn with_max_reconnects(mut self, max: Option<u32>) -> Self {
+        self.max_reconnects = max;
+        self
+    }
+
+    /// The sleep used for reconnect delays and the connection age limit (tests inject one
+    /// that does not wait).
+    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = sleep;
+        self
+    }
+
+    /// Kraken: where the WebSocket token comes from. The default signs a `POST
+    /// /0/private/GetWebSocketsToken` to the REST origin of the WebSocket URL (`ws` → `http`,
+    /// `wss` → `https`); see [`kraken_rest_token`](super::kraken_rest_token).
+    pub fn with_token_provider(mut self, provider: TokenProvider) -> Self {
+        self.token_provider = Some(provider);
+        self
+    }
+
+    /// How many events may wait unread before the session stops reading the socket.
+    pub fn with_event_buffer(mut self, size: usize) -> Self {
+        self.event_buffer = size.max(1);
+        self
+    }
+
+    /// The venue.
+    pub fn venue(&self) -> Scheme {
+        self.venue
+    }
+
+    /// The URL without its query, as logs show it.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+impl fmt::Debug for WsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsConfig")
+            .field("venue", &self.venue)
+            .field("url", &redact_url(&self.url))
+            .field("signer", &self.signer)
+            .field("auth_params", &self.auth_params.keys().collect::<Vec<_>>())
+            .field("ping_interval", &self.ping_interval)
+            .field("pong_timeout", &self.pong_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ack_timeout", &self.ack_timeout)
+            .field("max_age", &self.max_age)
+            .field("backoff", &self.backoff)
+            .field("backoff_cap", &self.backoff_cap)
+            .field("jitter", &self.jitter)
+            .field("seed", &self.seed)
+            .field("max_reconnects", &self.max_reconnects)
+            .field(
+                "token_provider",
+                &self.token_provider.as_ref().map(|_| ".."),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses a WebSocket URL: `wss://` anywhere, `ws://` only to a loopback address.
+pub(crate) fn parse_url(text: &str) -> Result<Url, WsError> {
+    let url = Url::parse(text).map_err(|_| WsError::InvalidUrl {
+        url: text.split('?').next().unwrap_or_default().to_owned(),
+        reason: "it is not a valid URL",
+    })?;
+    match url.scheme() {
+        "wss" => Ok(url),
+        "ws" if is_loopback(&url) => Ok(url),
+        "ws" => Err(WsError::InvalidUrl {
+            url: redact_url(&url),
+            reason: "plain ws:// is only allowed to a loopback address; use wss://",
+        }),
+        _ => Err(WsError::InvalidUrl {
+            url: redact_url(&url),
+            reason: "the scheme must be wss:// (or ws:// to a loopback address)",
+        }),
+    }
+}
+
+/// Whether the URL's host is a loopback address (`127.0.0.0/8`, `[::1]`, `localhost`).
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `scheme://host[:port]/path`: no query, no fragment, no user info.
+pub(crate) fn redact_url(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_only_to_loopback() {
+        assert!(parse_url("ws://127.0.0.1:9/ws").is_ok());
+        assert!(parse_url("ws://[::1]:9/ws").is_ok());
+        assert!(parse_url("ws://localhost:9/ws").is_ok());
+        assert!(parse_url("wss://stream.example.com/ws").is_ok());
+        let err = parse_url("ws://example.com/ws?listenKey=abc").unwrap_err();
+        assert!(err.to_string().contains("ws://example.com/ws"));
+        assert!(!err.to_string().contains("abc"));
+        assert!(parse_url("http://127.0.0.1/ws").is_err());
+        assert!(parse_url("not a url").is_err());
+    }
+
+    #[test]
+    fn redacted_url_has_no_query_nor_user_info() {
+        let url = Url::parse("wss://user:pw@h.example:8443/ws/v1?token=t#f").unwrap();
+        assert_eq!(redact_url(&url), "wss://h.example:8443/ws/v1");
+    }
+
+    #[tokio::test]
+    async fn credentials_come_from_a_store() {
+        use keyward_secrets_backends::EnvStore;
+        let vars = [
+            ("KEYWARD_OKX_TEST_API_KEY", "okx-key-1"),
+            ("KEYWARD_OKX_TEST_API_SECRET", "CANARY-okx-secret"),
+            ("KEYWARD_OKX_TEST_PASSPHRASE", "CANARY-okx-pass"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let store = EnvStore::from_vars("KEYWARD", vars);
+        let url = "wss://ws.okx.example/ws/v5/private";
+        let cfg = WsConfig::from_store(Scheme::Okx, url, &store, "okx-test")
+            .await
+            .unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(
+            shown.contains("okx-…") && !shown.contains("CANARY"),
+            "{shown}"
+        );
+        let err = WsConfig::from_store(Scheme::Okx, url, &store, "missing")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WsError::Credentials { .. }), "{err}");
+    }
+
+    #[test]
+    fn venue_and_signer_must_agree() {
+        let creds = Credentials::new("key", "secret".into());
+        let signer = Signer::new(Scheme::Bybit, &creds).unwrap();
+        assert!(WsConfig::new(Scheme::Okx, "ws://127.0.0.1:1/ws", signer).is_err());
+        let binance = WsConfig::from_credentials(Scheme::Binance, "wss://x.example/ws", &creds);
+        assert_eq!(binance.unwrap().max_age, Some(BINANCE_MAX_AGE));
+    }
+}

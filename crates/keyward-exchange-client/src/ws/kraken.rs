@@ -1,0 +1,172 @@
+//! Kraken: its private WebSocket channels take a token obtained from REST
+//! (`POST /0/private/GetWebSocketsToken`, valid 15 minutes unless used), sent in each subscribe.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use keyward_signing::{Request, SignOptions, Signer};
+use secrecy::SecretString;
+use serde_json::Value;
+use url::Url;
+
+use super::config::{is_loopback, redact_url};
+use super::error::{AuthFailure, WsError};
+
+/// A future that yields a Kraken WebSocket token.
+pub type TokenFuture = Pin<Box<dyn Future<Output = Result<SecretString, WsError>> + Send>>;
+
+/// Where a Kraken WebSocket token comes from: called before each (re)connection, since a token
+/// is good for one connection's subscriptions.
+pub type TokenProvider = Arc<dyn Fn() -> TokenFuture + Send + Sync>;
+
+const TOKEN_PATH: &str = "/0/private/GetWebSocketsToken";
+
+/// A [`TokenProvider`] that signs `POST /0/private/GetWebSocketsToken` with `signer` and sends
+/// it to `rest_origin` (`https://`, or `http://` to a loopback address only).
+pub fn kraken_rest_token(rest_origin: &str, signer: Arc<Signer>) -> Result<TokenProvider, WsError> {
+    let origin = Url::parse(rest_origin).map_err(|_| WsError::InvalidUrl {
+        url: rest_origin.split('?').next().unwrap_or_default().to_owned(),
+        reason: "it is not a valid URL",
+    })?;
+    check_rest_origin(&origin)?;
+    let client = reqwest::Client::builder()
+        .https_only(origin.scheme() == "https")
+        .build()
+        .map_err(|e| WsError::Token {
+            reason: e.to_string(),
+        })?;
+    let endpoint = origin.join(TOKEN_PATH).map_err(|_| WsError::InvalidUrl {
+        url: redact_url(&origin),
+        reason: "the token path cannot be joined to it",
+    })?;
+    Ok(Arc::new(move || {
+        let (client, signer, endpoint) = (client.clone(), signer.clone(), endpoint.clone());
+        Box::pin(async move { fetch(&client, &signer, endpoint).await })
+    }))
+}
+
+/// The REST origin matching a WebSocket URL: `ws` → `http`, `wss` → `https`, same host and port.
+pub(crate) fn rest_origin_of(ws: &Url) -> String {
+    let scheme = if ws.scheme() == "ws" { "http" } else { "https" };
+    let host = ws.host_str().unwrap_or_default();
+    match ws.port() {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    }
+}
+
+fn check_rest_origin(origin: &Url) -> Result<(), WsError> {
+    match origin.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(origin) => Ok(()),
+        _ => Err(WsError::InvalidUrl {
+            url: redact_url(origin),
+            reason: "the token endpoint must be https:// (or http:// to a loopback address)",
+        }),
+    }
+}
+
+async fn fetch(
+    client: &reqwest::Client,
+    signer: &Signer,
+    endpoint: Url,
+) -> Result<SecretString, WsError> {
+    let signed = signer
+        .sign(Request::post(TOKEN_PATH), &SignOptions::default())
+        .map_err(|source| WsError::Signing {
+            venue: signer.scheme(),
+            source,
+        })?;
+    let mut request = client
+        .post(endpoint)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(signed.body);
+    for (name, value) in signed.headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.map_err(|e| WsError::Token {
+        reason: e.without_url().to_string(),
+    })?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(|_| WsError::Token {
+        reason: format!("HTTP {status} with a body that is not JSON"),
+    })?;
+    if let Some(first) = body
+        .get("error")
+        .and_then(Value::as_array)
+        .and_then(|errors| errors.first())
+    {
+        return Err(token_error(
+            signer.scheme(),
+            first.as_str().unwrap_or("unknown error"),
+        ));
+    }
+    body.pointer("/result/token")
+        .and_then(Value::as_str)
+        .map(|t| SecretString::from(t.to_owned()))
+        .ok_or_else(|| WsError::Token {
+            reason: format!("HTTP {status} without result.token"),
+        })
+}
+
+/// Kraken's error for the token request: a rejection of the key (final) or anything else, such
+/// as a rate limit or a nonce out of order (worth another attempt).
+fn token_error(venue: keyward_signing::Scheme, text: &str) -> WsError {
+    const REJECTIONS: [&str; 3] = [
+        "EAPI:Invalid key",
+        "EAPI:Invalid signature",
+        "EGeneral:Permission denied",
+    ];
+    if REJECTIONS.iter().any(|r| text.starts_with(r)) {
+        let code = text.split(':').next().map(str::to_owned);
+        AuthFailure::new(venue, code, text).into()
+    } else {
+        WsError::Token {
+            reason: text.chars().take(200).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_origin_follows_the_ws_url() {
+        let ws = Url::parse("ws://127.0.0.1:4100/ws?x=1").unwrap();
+        assert_eq!(rest_origin_of(&ws), "http://127.0.0.1:4100");
+        let wss = Url::parse("wss://ws-auth.kraken.com/v2").unwrap();
+        assert_eq!(rest_origin_of(&wss), "https://ws-auth.kraken.com");
+    }
+
+    #[test]
+    fn only_a_rejected_key_is_final() {
+        let venue = keyward_signing::Scheme::Kraken;
+        for text in [
+            "EAPI:Invalid key",
+            "EAPI:Invalid signature",
+            "EGeneral:Permission denied",
+        ] {
+            assert!(token_error(venue, text).auth_failure().is_some(), "{text}");
+        }
+        for text in [
+            "EAPI:Rate limit exceeded",
+            "EAPI:Invalid nonce",
+            "EService:Unavailable",
+        ] {
+            assert!(
+                matches!(token_error(venue, text), WsError::Token { .. }),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        let creds = keyward_signing::Credentials::new("k", "c2VjcmV0".into());
+        let signer = Arc::new(Signer::new(keyward_signing::Scheme::Kraken, &creds).unwrap());
+        assert!(kraken_rest_token("http://127.0.0.1:1", signer.clone()).is_ok());
+        assert!(kraken_rest_token("http://api.kraken.com", signer).is_err());
+    }
+}

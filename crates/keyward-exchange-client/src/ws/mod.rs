@@ -1,0 +1,32 @@
+//! The WebSocket client: an authenticated session per venue that keeps itself alive.
+//!
+//! [`WsSession::connect`] opens a connection (tokio-tungstenite over rustls; `ws://` only to a
+//! loopback address, certificates always verified), sends the venue's auth message built by
+//! [`Signer::ws_auth`](keyward_signing::Signer::ws_auth) and waits, up to a timeout, for the
+//! venue's answer, recognised per venue: Binance WebSocket API `status` 200 or `error`, Bybit
+//! and hmac-concat `{"op":"auth","success":..}`, OKX `login`/`error` events, Coinbase Exchange
+//! `subscriptions`/`error`, Kraken's token subscribe, BitMEX `success`/`error`, Deribit JSON-RPC
+//! `result`/`error`, BitMart `login`. keyward-v1 and hmac-newline-v0 sign the handshake request
+//! instead.
+//!
+//! The session then pings, answers pings, replaces a dead connection or one that reached the
+//! venue's age limit, with backoff and seeded jitter from `keyward-resilience`, authenticates
+//! again and resends what was [subscribed](WsSession::subscribe). A rejected authentication is
+//! loud (a tracing error, [`WsEvent::AuthFailed`], [`WsError::AuthRejected`]) and final: the
+//! session does not retry a bad key. Logs carry the venue, the URL without its query and an
+//! `event` name, never a key, a signature, a token or an auth message.
+
+mod auth;
+mod config;
+mod connect;
+mod driver;
+mod error;
+mod kraken;
+mod session;
+mod stats;
+
+pub use config::{BINANCE_MAX_AGE, WsConfig};
+pub use error::{AuthFailure, WsError};
+pub use kraken::{TokenFuture, TokenProvider, kraken_rest_token};
+pub use session::{ReconnectReason, WsEvent, WsSession};
+pub use stats::WsStats;
