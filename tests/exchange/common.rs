@@ -2,6 +2,9 @@
 //! waits run on a manual clock (no real sleeping).
 #![allow(dead_code, clippy::unwrap_used)] // reason: each suite uses part of these helpers
 
+use keyward::exchange as keyward_exchange_client;
+use keyward::resilience as keyward_resilience;
+
 use std::sync::Arc;
 
 use keyward_exchange_client::{ClientBuilder, Credentials, RestClient, Scheme};

@@ -4,7 +4,10 @@
 //! none of them, nor in any error's Display or Debug.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
-mod common;
+use keyward::exchange as keyward_exchange_client;
+use keyward::resilience as keyward_resilience;
+
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

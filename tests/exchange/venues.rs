@@ -2,7 +2,9 @@
 //! wrong secret gives the authentication error and is sent exactly once.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
-mod common;
+use keyward::exchange as keyward_exchange_client;
+
+use crate::common;
 
 use common::*;
 use keyward_exchange_client::{

@@ -5,6 +5,9 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::result_large_err)] // reason: shared by several test binaries; helpers fail loudly; tungstenite's handshake callback returns its large error type
 
+use keyward::resilience as keyward_resilience;
+use keyward::signing as keyward_signing;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,7 +2,9 @@
 //! "EAPI:Invalid nonce", on a multi-threaded runtime where requests really race.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
-mod common;
+use keyward::exchange as keyward_exchange_client;
+
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,10 @@
 //! refused. Waits run on a manual clock.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
-mod common;
+use keyward::exchange as keyward_exchange_client;
+use keyward::resilience as keyward_resilience;
+
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,7 +5,11 @@
 
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
-mod ws_common;
+use keyward::exchange as keyward_exchange_client;
+use keyward::resilience as keyward_resilience;
+use keyward::signing as keyward_signing;
+
+use crate::ws_common;
 
 use std::time::Duration;
 

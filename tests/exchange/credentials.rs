@@ -2,7 +2,11 @@
 //! after a rotation notice; a store that still holds the wrong secret is not retried.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
-mod common;
+use keyward::exchange as keyward_exchange_client;
+use keyward::secrets as keyward_secrets_backends;
+use keyward::signing as keyward_signing;
+
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

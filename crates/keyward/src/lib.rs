@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+pub use keyward_core_crypto as crypto;
+pub use keyward_exchange_client as exchange;
+pub use keyward_resilience as resilience;
+pub use keyward_secrets_backends as secrets;
+pub use keyward_signing as signing;
+
+pub use keyward_exchange_client::{
+    Error, ErrorKind, OrderRequest, RestClient, Side, WsConfig, WsEvent, WsSession,
+};
+pub use keyward_secrets_backends::{SecretStore, SecretValue};
+pub use keyward_signing::{Credentials, Scheme};

@@ -1,0 +1,18 @@
+//! End-to-end suites of the exchange client (through the `keyward` facade) against the local
+//! testnet and loopback WebSocket servers: every venue preset and service scheme, faults, limits,
+//! nonces, credentials from stores, WebSocket sessions, and canary-secret checks.
+//!
+//! Declared by keyward-cli, the one package that may depend on both the facade and the testnet
+//! (docs/ARCHITECTURE.md); one test binary, so the suites link once.
+
+mod canary;
+mod common;
+mod credentials;
+mod faults;
+mod limits;
+mod nonce;
+mod venues;
+mod ws_common;
+mod ws_loopback;
+mod ws_redaction;
+mod ws_testnet;
