@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use ws_common::GatedSleep;
 
 /// Every venue and service scheme the testnet authenticates WebSockets for.
-const WS_VENUES: [&str; 9] = [
+const WS_VENUES: [&str; 11] = [
     "binance",
     "bybit",
     "okx",
@@ -33,6 +33,8 @@ const WS_VENUES: [&str; 9] = [
     "deribit",
     "bitmart",
     "hmac-concat",
+    "keyward-v1",
+    "hmac-newline-v0",
 ];
 
 const AGE: Duration = Duration::from_secs(3600);

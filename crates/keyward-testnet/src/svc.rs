@@ -1,5 +1,7 @@
 //! The service schemes under `/svc/<scheme>/`: any method and path below it; 200 `{"key_id"}`
-//! or 401 `{"error": KIND}`; WebSocket auth at `/svc/<scheme>/ws`.
+//! or 401 `{"error": KIND}`; WebSocket auth at `/svc/<scheme>/ws`: an auth message for
+//! hmac-concat, the signed upgrade request itself for keyward-v1 and hmac-newline-v0 (which have
+//! no auth message: a refused upgrade gets the same 401 as any request).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
+use keyward_signing::Scheme;
 use keyward_signing::verify::Verifier;
 use serde_json::{Value, json};
 
@@ -48,12 +51,25 @@ pub(crate) async fn http(
     }
 }
 
-/// `/svc/<scheme>/ws`: auth messages as `Signer::ws_auth` builds them.
+/// `/svc/<scheme>/ws`: auth messages as `Signer::ws_auth` builds them (hmac-concat), or the
+/// signed upgrade request (the schemes without an auth message).
 pub(crate) async fn ws(
     State(svc): State<Arc<Svc>>,
     Path(scheme): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let Some(verifier) = svc.verifiers.get(&scheme) else {
+        return reply::json(404, json!({"error": "unknown_scheme"}));
+    };
+    if verifier.scheme() != Scheme::HmacConcat {
+        let req = to_request(&method, &uri, &headers, &Bytes::new());
+        if let Err(err) = verifier.verify(&req) {
+            return reply::json(err.status(), json!({"error": err.kind()}));
+        }
+    }
     let drops = svc.faults.drops();
     let name = scheme.clone();
     upgrade.on_upgrade(move |socket| {

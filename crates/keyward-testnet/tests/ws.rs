@@ -225,3 +225,65 @@ async fn pings_get_pongs() {
     ));
     t.shutdown().await;
 }
+
+/// Opens `/svc/<scheme>/ws` with the upgrade request signed by `signer` (keyward-v1 and
+/// hmac-newline-v0 have no auth message: the upgrade itself is verified).
+async fn signed_upgrade(
+    t: &Testnet,
+    scheme: &str,
+    signer: &Signer,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let path = format!("/svc/{scheme}/ws");
+    let signed = signer
+        .sign(
+            keyward_signing::Request::get(&path),
+            &SignOptions::default(),
+        )
+        .unwrap();
+    let base = t.url(scheme).unwrap();
+    let mut request = ws_url(base, "/ws").into_client_request().unwrap();
+    for (name, value) in &signed.headers {
+        request.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+#[tokio::test]
+async fn keyward_v1_and_hmac_newline_v0_verify_the_signed_upgrade() {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let t = start().await;
+    for scheme in ["keyward-v1", "hmac-newline-v0"] {
+        let mut ws = signed_upgrade(&t, scheme, &signer(&t, scheme))
+            .await
+            .unwrap_or_else(|e| panic!("{scheme}: {e}"));
+        ws.send(Message::Ping(b"ok".to_vec().into())).await.unwrap();
+        assert!(matches!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Pong(_)
+        ));
+
+        let refused = signed_upgrade(&t, scheme, &wrong_signer(&t, scheme)).await;
+        match refused {
+            Err(WsError::Http(response)) => {
+                assert_eq!(response.status(), 401, "{scheme}");
+                let body: Value =
+                    serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+                assert_eq!(body, json!({"error": "bad_signature"}), "{scheme}");
+            }
+            other => panic!("{scheme}: expected a 401, got {:?}", other.map(|_| ())),
+        }
+        let unsigned =
+            tokio_tungstenite::connect_async(ws_url(t.url(scheme).unwrap(), "/ws")).await;
+        assert!(
+            matches!(unsigned, Err(WsError::Http(r)) if r.status() == 401),
+            "{scheme}"
+        );
+    }
+    t.shutdown().await;
+}

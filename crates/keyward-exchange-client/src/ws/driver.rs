@@ -284,13 +284,14 @@ impl Driver {
         Ok(())
     }
 
-    /// Venues whose auth message is signed over a time in whole seconds send the very same
-    /// message twice within one second, which a venue that rejects replays refuses: the wait
-    /// until the next second, if the last auth was sent in this one.
+    /// Venues whose auth message (or, for hmac-newline-v0, signed upgrade request) is signed
+    /// over a time in whole seconds send the very same signature twice within one second, which
+    /// a venue that rejects replays refuses: the wait until the next second, if the last auth
+    /// was sent in this one.
     fn same_second_wait(&self) -> Option<Duration> {
         if !matches!(
             self.cfg.venue,
-            Scheme::Okx | Scheme::CoinbaseExchange | Scheme::Bitmex
+            Scheme::Okx | Scheme::CoinbaseExchange | Scheme::Bitmex | Scheme::HmacNewlineV0
         ) {
             return None;
         }
