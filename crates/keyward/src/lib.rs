@@ -1,5 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod client;
+
+pub use client::{Client, ClientBuilder, Venue};
+
 pub use keyward_core_crypto as crypto;
 pub use keyward_exchange_client as exchange;
 pub use keyward_resilience as resilience;
