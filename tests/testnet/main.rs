@@ -109,21 +109,11 @@ fn serves_every_venue_with_credentials_from_a_private_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_credentials(dir.path(), 0o600);
     let served = serve(&["--credentials", file.to_str().unwrap()], dir.path());
-    for name in [
-        "binance",
-        "bybit",
-        "okx",
-        "coinbase-exchange",
-        "coinbase-advanced",
-        "kraken",
-        "bitmex",
-        "deribit",
-        "bitmart",
-        "hmac-newline-v0",
-        "hmac-concat",
-        "keyward-v1",
-        "admin",
-    ] {
+    let names = keyward_testnet::VENUES
+        .iter()
+        .chain(&keyward_testnet::SERVICE_SCHEMES)
+        .chain(&["admin"]);
+    for name in names {
         assert!(served.url(name).starts_with("http://127.0.0.1:"), "{name}");
     }
     let creds = Credentials::new("cli-key", "cli-secret".into());
