@@ -96,10 +96,26 @@ pub(crate) fn differ(a: &Credentials, b: &Credentials) -> bool {
             != b.passphrase().map(ExposeSecret::expose_secret)
 }
 
-/// The first four characters of an API key, for logs.
+/// The first four characters of an API key and an ellipsis, for logs. Formats lazily: a log
+/// line that is filtered out costs no allocation.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyHint<'a>(pub(crate) &'a str);
+
+impl std::fmt::Display for KeyHint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let end = self
+            .0
+            .char_indices()
+            .nth(4)
+            .map_or(self.0.len(), |(i, _)| i);
+        f.write_str(&self.0[..end])?;
+        f.write_str("…")
+    }
+}
+
+/// [`KeyHint`] as a string.
 pub(crate) fn key_hint(api_key: &str) -> String {
-    let head: String = api_key.chars().take(4).collect();
-    format!("{head}…")
+    KeyHint(api_key).to_string()
 }
 
 #[cfg(test)]
@@ -126,5 +142,7 @@ mod tests {
         assert!(!differ(&a, &a.clone()));
         assert_eq!(key_hint("abcdefgh"), "abcd…");
         assert_eq!(key_hint("ab"), "ab…");
+        assert_eq!(key_hint(""), "…");
+        assert_eq!(key_hint("ééééé"), "éééé…");
     }
 }

@@ -13,7 +13,7 @@ use keyward_signing::{NonceSource, Request, Scheme, SignOptions, Signer};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::credentials::{CredentialSource, differ, key_hint};
+use crate::credentials::{CredentialSource, KeyHint, differ, key_hint};
 use crate::error::{Error, Result};
 use crate::nonce_order::KeyOrder;
 use crate::order::{CancelRequest, OrderAck, OrderRequest};
@@ -44,7 +44,8 @@ pub(crate) struct Inner {
     /// The key's ordering lock, held from signing to the answer for nonce venues (see
     /// [`crate::nonce_order`]).
     pub(crate) key_order: Arc<KeyOrder>,
-    pub(crate) limiter: Option<RateLimiter<String>>,
+    /// Keyed by the venue's name (one key per client).
+    pub(crate) limiter: Option<RateLimiter<&'static str>>,
     pub(crate) breaker: CircuitBreaker,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
@@ -169,9 +170,7 @@ impl RestClient {
                 "the path must start with / and carry no query, fragment or control character; give parameters in Params".into(),
             ));
         }
-        let call = Call::new(method, path, params)
-            .class(class)
-            .costs(vec![("weight", weight)]);
+        let call = Call::new(method, path, params).class(class).weight(weight);
         self.inner.execute(&call).await
     }
 }
@@ -272,7 +271,10 @@ impl Inner {
     }
 
     fn endpoint(&self, call: &Call) -> String {
-        format!("{}{}", self.base.prefix, call.path)
+        let mut endpoint = String::with_capacity(self.base.prefix.len() + call.path.len());
+        endpoint.push_str(&self.base.prefix);
+        endpoint.push_str(&call.path);
+        endpoint
     }
 
     /// One attempt, plus the one re-send a refusal allows when it proves the request was not
@@ -323,7 +325,7 @@ impl Inner {
         })?;
         if let Some(limiter) = &self.limiter {
             limiter
-                .until_ready(&venue.to_owned(), &call.costs, &*self.sleep)
+                .until_ready(&venue, &call.costs(), &*self.sleep)
                 .await
                 .map_err(|e| Error::Config(e.to_string()))?;
         }
@@ -347,19 +349,21 @@ impl Inner {
         } else {
             request
         };
-        let endpoint = request.path.clone();
-        let url = format!("{}{}", self.base.origin, request.url());
+        let mut request = request;
+        let url = self.base.request_url(&request.path, &request.query);
+        let endpoint = request.path.as_str();
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| Error::Config("invalid HTTP method".into()))?;
         let mut builder = self.http.request(method, url);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        if !request.body.is_empty() {
-            builder = builder.body(request.body);
+        let body = std::mem::take(&mut request.body);
+        if !body.is_empty() {
+            builder = builder.body(body);
         }
         let started = Instant::now();
-        let key = key_hint(signer.api_key());
+        let key = KeyHint(signer.api_key());
         let sent = builder.send().await;
         let response = match sent {
             Ok(r) => r,
@@ -372,7 +376,7 @@ impl Inner {
                 )));
             }
             Err(e) => {
-                let err = self.transport_error(&endpoint, &e);
+                let err = self.transport_error(endpoint, &e);
                 tracing::warn!(venue, method = call.method, endpoint = %endpoint, key = %key,
                     latency_ms = started.elapsed().as_millis() as u64, error = %err, "request failed");
                 permit.failure();
@@ -388,7 +392,7 @@ impl Inner {
         if let Some(limiter) = &self.limiter {
             let headers = response.headers();
             limiter.resync(
-                &venue.to_owned(),
+                &venue,
                 headers
                     .iter()
                     .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
@@ -398,7 +402,7 @@ impl Inner {
             Ok(b) => b,
             Err(e) => {
                 permit.failure();
-                return Err(self.transport_error(&endpoint, &e));
+                return Err(self.transport_error(endpoint, &e));
             }
         };
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -406,7 +410,7 @@ impl Inner {
             key = %key, "response");
         let result = self
             .venue
-            .interpret(&endpoint, status, retry_after, &bytes)
+            .interpret(endpoint, status, retry_after, &bytes)
             .map_err(|e| e.without_key(signer.api_key()));
         match &result {
             Err(Error::Server { .. }) => permit.failure(),
@@ -483,7 +487,7 @@ impl Inner {
         }
         let signer = build_signer(self.venue.scheme, &fresh, &self.time, &self.nonces)?;
         *self.signer.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(signer);
-        tracing::info!(venue = self.venue.name(), key = %key_hint(fresh.api_key()), "credentials reloaded");
+        tracing::info!(venue = self.venue.name(), key = %KeyHint(fresh.api_key()), "credentials reloaded");
         *self.creds.write().unwrap_or_else(PoisonError::into_inner) = fresh;
         Ok(true)
     }

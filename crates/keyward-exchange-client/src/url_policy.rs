@@ -15,6 +15,20 @@ pub(crate) struct BaseUrl {
     pub(crate) origin: String,
     /// The path prefix every request path is appended to.
     pub(crate) prefix: String,
+    /// The origin, parsed once: each request's URL is this with its path and query set, so
+    /// the scheme and host (IDNA processing included) are not parsed again per request.
+    parsed: Url,
+}
+
+impl BaseUrl {
+    /// The URL of a request: the origin with `path` (which starts with `/`) and `query` (empty
+    /// for none). The same URL as parsing `origin + path + "?" + query` gives.
+    pub(crate) fn request_url(&self, path: &str, query: &str) -> Url {
+        let mut url = self.parsed.clone();
+        url.set_path(path);
+        url.set_query((!query.is_empty()).then_some(query));
+        url
+    }
 }
 
 /// Checks `base` against the policy.
@@ -51,7 +65,17 @@ pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
     }
     let origin = url.origin().ascii_serialization();
     let prefix = url.path().trim_end_matches('/').to_owned();
-    Ok(BaseUrl { origin, prefix })
+    let parsed = Url::parse(&origin).map_err(|e| {
+        Error::Config(format!(
+            "base URL {} has no usable origin: {e}",
+            redact(&url)
+        ))
+    })?;
+    Ok(BaseUrl {
+        origin,
+        prefix,
+        parsed,
+    })
 }
 
 fn redact(url: &Url) -> String {
@@ -107,6 +131,37 @@ mod tests {
         assert_eq!(b.prefix, "/svc/hmac-concat");
         let b = check_base_url("https://api.bybit.com").unwrap();
         assert_eq!(b.prefix, "");
+    }
+
+    #[test]
+    fn request_urls_equal_parsing_the_whole_url() {
+        for base in [
+            "http://127.0.0.1:41010",
+            "https://api.binance.com/",
+            "http://[::1]:9000/svc/x",
+            "https://xn--mnchen-3ya.de",
+        ] {
+            let b = check_base_url(base).unwrap();
+            for (path, query) in [
+                ("/api/v3/account", ""),
+                ("/api/v3/order", "symbol=BTCUSDT&timestamp=1&signature=ab"),
+                ("/svc/keyward-v1/a b/ü", "q=1 2&r=%41&s=ü&t=a+b"),
+                ("//double/slash", "x"),
+                ("/dots/../x/./y", "a=%zz"),
+                ("/", "="),
+            ] {
+                let whole = if query.is_empty() {
+                    format!("{}{path}", b.origin)
+                } else {
+                    format!("{}{path}?{query}", b.origin)
+                };
+                assert_eq!(
+                    b.request_url(path, query).as_str(),
+                    Url::parse(&whole).unwrap().as_str(),
+                    "{whole}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -266,3 +266,15 @@ fn racing_threads_never_exceed_any_window() {
     limiter.check(&key(), &[("weight", 3_000 - 50)]).unwrap();
     assert!(limiter.check(&key(), &[("weight", 1)]).is_err());
 }
+
+#[test]
+fn without_usage_headers_in_the_limits_resync_does_not_read_the_headers() {
+    let (_clock, limiter) = ten_per_second();
+    let read = std::cell::Cell::new(0);
+    let headers = [("x-mbx-used-weight-1m", "6")].into_iter().inspect(|_| {
+        read.set(read.get() + 1);
+    });
+    assert_eq!(limiter.resync(&key(), headers), 0);
+    assert_eq!(read.get(), 0, "no limit names a header: nothing to match");
+    limiter.check(&key(), &[("req", 6)]).unwrap();
+}

@@ -35,17 +35,23 @@ pub fn build_query<'a>(
     encoding: QueryEncoding,
 ) -> String {
     match encoding {
-        QueryEncoding::Rfc3986 => params
-            .into_iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    utf8_percent_encode(k, RFC3986),
-                    utf8_percent_encode(v, RFC3986)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&"),
+        QueryEncoding::Rfc3986 => {
+            // One string, extended by the encoder's chunks (runs of unreserved text are
+            // borrowed as they are): on the request hot path, `format!` per pair and a join
+            // cost several times as much.
+            // Room for a typical query plus what the signers append (timestamp, recvWindow,
+            // a 64-digit signature), so signing does not reallocate it.
+            let mut out = String::with_capacity(192);
+            for (k, v) in params {
+                if !out.is_empty() {
+                    out.push('&');
+                }
+                out.extend(utf8_percent_encode(k, RFC3986));
+                out.push('=');
+                out.extend(utf8_percent_encode(v, RFC3986));
+            }
+            out
+        }
         QueryEncoding::Form => form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish(),

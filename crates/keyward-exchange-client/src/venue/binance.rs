@@ -8,7 +8,7 @@ use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
 
 pub(super) fn balance() -> Call {
-    Call::new("GET", "/api/v3/account", Params::None).costs(vec![("weight", 20)])
+    Call::new("GET", "/api/v3/account", Params::None).weight(20)
 }
 
 pub(super) fn place(o: &OrderRequest) -> Call {
@@ -28,7 +28,7 @@ pub(super) fn place(o: &OrderRequest) -> Call {
     if let Some(id) = &o.client_order_id {
         p.push(("newClientOrderId", id));
     }
-    Call::new("POST", "/api/v3/order", Params::form(p)).costs(vec![("weight", 1), ("orders", 1)])
+    Call::new("POST", "/api/v3/order", Params::form(p)).orders(1)
 }
 
 pub(super) fn cancel(c: &CancelRequest) -> Call {

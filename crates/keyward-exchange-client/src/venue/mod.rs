@@ -28,8 +28,10 @@ pub(crate) struct Call {
     pub(crate) path: String,
     pub(crate) params: Params,
     pub(crate) class: RequestClass,
-    /// Units charged to the rate limiter (`weight`, `orders`).
-    pub(crate) costs: Vec<(&'static str, u32)>,
+    /// Units charged to the rate limiter: request weight and orders placed (inline, so a
+    /// call allocates nothing for them).
+    pub(crate) weight: u32,
+    pub(crate) orders: u32,
     pub(crate) signed: bool,
 }
 
@@ -40,7 +42,8 @@ impl Call {
             path: path.into(),
             params,
             class: RequestClass::Read,
-            costs: vec![("weight", 1)],
+            weight: 1,
+            orders: 0,
             signed: true,
         }
     }
@@ -50,9 +53,19 @@ impl Call {
         self
     }
 
-    pub(crate) fn costs(mut self, costs: Vec<(&'static str, u32)>) -> Self {
-        self.costs = costs;
+    pub(crate) fn weight(mut self, weight: u32) -> Self {
+        self.weight = weight;
         self
+    }
+
+    pub(crate) fn orders(mut self, orders: u32) -> Self {
+        self.orders = orders;
+        self
+    }
+
+    /// The rate-limiter costs, as (unit, amount); a zero amount charges nothing.
+    pub(crate) fn costs(&self) -> [(&'static str, u32); 2] {
+        [("weight", self.weight), ("orders", self.orders)]
     }
 
     fn public(mut self) -> Self {
