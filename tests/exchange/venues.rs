@@ -41,6 +41,24 @@ async fn every_venue_serves_time_balance_place_and_cancel() {
 }
 
 #[tokio::test]
+async fn every_venue_takes_a_sell_order() {
+    let t = testnet().await;
+    for venue in VENUES {
+        let c = client(&t, venue).await;
+        let order = OrderRequest::market(symbol(venue), Side::Sell, "1");
+        let ack = c
+            .place_order(&order)
+            .await
+            .unwrap_or_else(|e| panic!("{venue}: {e}"));
+        assert!(ack.order_id.is_some(), "{venue}: {}", ack.raw);
+    }
+    // Deribit sells at its own endpoint.
+    assert_eq!(t.hits("deribit", "GET", "/api/v2/private/sell"), 1);
+    assert_eq!(t.hits("deribit", "GET", "/api/v2/private/buy"), 0);
+    t.shutdown().await;
+}
+
+#[tokio::test]
 async fn every_service_scheme_accepts_raw_signed_calls() {
     let t = testnet().await;
     for scheme in SERVICES {

@@ -31,6 +31,15 @@ fn rpc(result: Value, now_ms: u64) -> Value {
     json!({"jsonrpc": "2.0", "result": result, "usIn": us, "usOut": us, "usDiff": 0, "testnet": true})
 }
 
+/// The side of an order, from its endpoint (`/private/buy` or `/private/sell`).
+fn direction(path: &str) -> &'static str {
+    if path.ends_with("/sell") {
+        "sell"
+    } else {
+        "buy"
+    }
+}
+
 impl Rules for Deribit {
     fn name(&self) -> &'static str {
         "deribit"
@@ -44,7 +53,7 @@ impl Rules for Deribit {
         match (method, path) {
             ("GET", "/api/v2/public/get_time") => Some(Endpoint::Time),
             ("GET", "/api/v2/private/get_account_summary") => Some(Endpoint::Balance),
-            ("GET", "/api/v2/private/buy") => Some(Endpoint::Place),
+            ("GET", "/api/v2/private/buy" | "/api/v2/private/sell") => Some(Endpoint::Place),
             ("GET", "/api/v2/private/cancel") => Some(Endpoint::Cancel),
             _ => None,
         }
@@ -65,7 +74,7 @@ impl Rules for Deribit {
             }
             _ => {
                 json!({"order": {"order_id": format!("TEST-{}", e.id), "instrument_name": e.field("instrument_name"),
-                "amount": e.field("amount"), "direction": "buy", "order_state": "open"}, "trades": []})
+                "amount": e.field("amount"), "direction": direction(&e.path), "order_state": "open"}, "trades": []})
             }
         };
         json(200, rpc(result, e.now_ms))
