@@ -13,6 +13,7 @@ use std::time::Duration;
 use common::*;
 use keyward_exchange_client::{Params, RequestClass};
 use keyward_resilience::limiter::Limit;
+use keyward_testnet::{Testnet, TestnetConfig};
 
 fn weight_per_minute(capacity: u32) -> Vec<Limit> {
     vec![
@@ -97,4 +98,76 @@ async fn usage_headers_raise_the_local_count_to_the_venues() {
     }
     assert!((2..=4).contains(&calls), "waited after {calls} calls");
     t.shutdown().await;
+}
+
+#[tokio::test]
+async fn bitmex_remaining_headers_raise_the_local_count_to_the_venues() {
+    // BitMEX reports what is left (x-ratelimit-remaining) rather than what is used.
+    let t = Testnet::start(TestnetConfig::default().with_venue_rate_limit("bitmex", 12))
+        .await
+        .unwrap();
+    // Another client of the key spends 6 of the venue's 12 requests this minute. (Each request
+    // differs, `n`: the testnet refuses a twin signed in the same second as a replay.)
+    let other = client(&t, "bitmex").await;
+    for i in 0..6 {
+        wallet(&other, &format!("other-{i}")).await.unwrap();
+    }
+    let manual = Manual::new();
+    let c = builder(&t, "bitmex", &manual)
+        .clock_sync(false)
+        .rate_limits(vec![
+            Limit::new("requests/1m", "weight", 12, Duration::from_secs(60))
+                .with_remaining_header("x-ratelimit-remaining"),
+        ])
+        .build()
+        .await
+        .unwrap();
+    // Locally a burst of 6 would go at once, and the venue would refuse the sixth (its count
+    // is 7 or so: the other client's calls and its clock probe). After the first answer the
+    // remainder raises the local count, so the limiter waits first, for less than the venue's
+    // 60 s Retry-After. (The testnet's window runs on real time and the waits on a manual
+    // clock, so the call that waited may still be refused: only what came before is checked.)
+    let mut ok = 0;
+    loop {
+        let result = wallet(&c, &ok.to_string()).await;
+        if !manual.sleep.slept().is_empty() {
+            break;
+        }
+        result.unwrap();
+        ok += 1;
+        assert!(ok < 12, "never waited");
+    }
+    assert!(ok < 5, "waited only after {ok} calls");
+    let first = manual.sleep.slept()[0];
+    assert!(
+        first > Duration::ZERO && first < Duration::from_secs(60),
+        "the first wait was the venue's Retry-After, not the limiter's: {first:?}"
+    );
+    t.shutdown().await;
+}
+
+/// A BitMEX wallet read, made distinct by `n`.
+async fn wallet(
+    c: &keyward_exchange_client::RestClient,
+    n: &str,
+) -> keyward_exchange_client::Result<serde_json::Value> {
+    c.send(
+        "GET",
+        "/api/v1/user/wallet",
+        Params::query([("n", n)]),
+        RequestClass::Read,
+        1,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn bitmex_clients_default_to_the_documented_limit_with_its_header() {
+    let limits = keyward_resilience::limiter::bitmex();
+    assert_eq!(limits.len(), 1);
+    assert_eq!(limits[0].capacity, 120);
+    assert_eq!(
+        limits[0].remaining_header.as_deref(),
+        Some("x-ratelimit-remaining")
+    );
 }

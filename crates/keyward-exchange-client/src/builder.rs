@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use keyward_resilience::limiter::{Limit, RateLimiter, binance_spot};
+use keyward_resilience::limiter::{Limit, RateLimiter, binance_spot, bitmex};
 use keyward_resilience::{
     BreakerConfig, CircuitBreaker, Clock, MonotonicClock, RetryPolicy, Sleep, TokioSleep,
 };
@@ -266,6 +266,7 @@ impl ClientBuilder {
 fn default_limits(scheme: Scheme) -> Vec<Limit> {
     match scheme {
         Scheme::Binance => binance_spot(),
+        Scheme::Bitmex => bitmex(),
         _ => vec![Limit::new(
             "requests/1s",
             "weight",

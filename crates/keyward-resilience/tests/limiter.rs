@@ -278,3 +278,26 @@ fn without_usage_headers_in_the_limits_resync_does_not_read_the_headers() {
     assert_eq!(read.get(), 0, "no limit names a header: nothing to match");
     limiter.check(&key(), &[("req", 6)]).unwrap();
 }
+
+#[test]
+fn remaining_headers_give_the_servers_count_as_capacity_minus_remainder() {
+    let clock = Arc::new(ManualClock::new());
+    let limit = Limit::new("requests/1m", "req", 10, Duration::from_secs(60))
+        .with_burst(10)
+        .with_remaining_header("x-ratelimit-remaining");
+    let limiter = RateLimiter::new([limit], clock).unwrap();
+    // 3 left of 10: 7 used, so 3 fit and the fourth is refused.
+    assert_eq!(limiter.resync(&key(), [("X-RateLimit-Remaining", "3")]), 1);
+    for _ in 0..3 {
+        limiter.check(&key(), &[("req", 1)]).unwrap();
+    }
+    assert!(limiter.check(&key(), &[("req", 1)]).is_err());
+    // A remainder above the capacity (a bigger server limit) counts as nothing used, and a
+    // higher remainder never lowers the local count; garbage is skipped.
+    assert_eq!(limiter.resync(&key(), [("x-ratelimit-remaining", "50")]), 1);
+    assert!(limiter.check(&key(), &[("req", 1)]).is_err());
+    assert_eq!(
+        limiter.resync(&key(), [("x-ratelimit-remaining", "lots")]),
+        0
+    );
+}

@@ -26,6 +26,10 @@ pub struct Limit {
     /// The response header reporting the server's count for this limit, if the venue sends one
     /// (Binance `X-MBX-USED-WEIGHT-1M`).
     pub usage_header: Option<String>,
+    /// The response header reporting what is left of this limit, for venues that count down
+    /// instead (BitMEX `x-ratelimit-remaining`, Bybit `X-Bapi-Limit-Status`): the server's
+    /// count is then the capacity minus the remainder.
+    pub remaining_header: Option<String>,
 }
 
 impl Limit {
@@ -38,6 +42,7 @@ impl Limit {
             period,
             burst: capacity.div_ceil(2),
             usage_header: None,
+            remaining_header: None,
         }
     }
 
@@ -64,6 +69,29 @@ impl Limit {
         self.usage_header = Some(header.to_owned());
         self
     }
+
+    /// Names the response header that reports what is left of this limit (the server's count
+    /// is the capacity minus it). Set the capacity to the venue's own for this to be exact; a
+    /// smaller local capacity makes the limiter more careful, never less.
+    pub fn with_remaining_header(mut self, header: &str) -> Self {
+        self.remaining_header = Some(header.to_owned());
+        self
+    }
+
+    /// Whether a response header can resync this limit.
+    pub(crate) fn tracks_headers(&self) -> bool {
+        self.usage_header.is_some() || self.remaining_header.is_some()
+    }
+}
+
+/// BitMEX's documented REST limit
+/// (<https://www.bitmex.com/app/restAPI#Request-Rate-Limits>): 120 requests per minute per
+/// account, reported as what is left in `x-ratelimit-remaining`. Every request costs 1 `weight`.
+pub fn bitmex() -> Vec<Limit> {
+    vec![
+        Limit::new("requests/1m", "weight", 120, Duration::from_secs(60))
+            .with_remaining_header("x-ratelimit-remaining"),
+    ]
 }
 
 /// Binance spot's documented limits

@@ -15,7 +15,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::{InsufficientCapacity, Quota};
 
-pub use limit::{Limit, binance_spot};
+pub use limit::{Limit, binance_spot, bitmex};
 use store::{GovClock, TatStore};
 
 use crate::clock::{Clock, MonotonicClock, Sleep};
@@ -239,7 +239,8 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// Raises the local count of `key` to what the server reports in its usage headers
-    /// (matched to each limit's `usage_header`, case-insensitively), so the local view never
+    /// (matched to each limit's `usage_header`, case-insensitively; or the capacity minus the
+    /// value of its `remaining_header`, for venues that count down), so the local view never
     /// undercounts; a lower server count never lowers it. Returns how many limits were updated;
     /// headers that are missing or not numbers are skipped.
     pub fn resync<'h>(
@@ -248,7 +249,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         headers: impl IntoIterator<Item = (&'h str, &'h str)>,
     ) -> usize {
         let windows = self.windows.read().unwrap_or_else(PoisonError::into_inner);
-        if windows.iter().all(|w| w.limit.usage_header.is_none()) {
+        if !windows.iter().any(|w| w.limit.tracks_headers()) {
             // Nothing to match: the headers are not even read.
             return 0;
         }
@@ -256,14 +257,22 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let _stripe = self.stripe(key);
         let now = self.clock.now().as_u64();
         let mut updated = 0;
-        for w in windows.iter() {
-            let Some(name) = &w.limit.usage_header else {
-                continue;
-            };
-            let used = headers
+        let number = |name: &str| {
+            headers
                 .iter()
                 .find(|(h, _)| h.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| v.trim().parse::<u32>().ok());
+                .and_then(|(_, v)| v.trim().parse::<u32>().ok())
+        };
+        for w in windows.iter() {
+            let used = w
+                .limit
+                .usage_header
+                .as_deref()
+                .and_then(number)
+                .or_else(|| {
+                    let left = w.limit.remaining_header.as_deref().and_then(number)?;
+                    Some(w.limit.capacity.saturating_sub(left))
+                });
             if let Some(used) = used {
                 let tat = now
                     .saturating_sub(w.start)
