@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use keyward_signing::{Credentials, Request, Scheme, SignOptions, Signer};
+use keyward::signing::{Credentials, Request, Scheme, SignOptions, Signer};
 use serde_json::{Value, json};
 
 use common::{assert_fails, keyward};

@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use keyward_core_crypto::private_file::read_private_file;
-use keyward_core_crypto::secrecy::{ExposeSecret, SecretString};
-use keyward_secrets_backends::{SecretStore, SecretValue, SqliteVault};
+use keyward::crypto::private_file::read_private_file;
+use keyward::crypto::secrecy::{ExposeSecret, SecretString};
+use keyward::secrets::{SecretStore, SecretValue, SqliteVault};
 use keyward_testnet::{Faults, Testnet, TestnetConfig, VenueCredentials};
 use serde_json::{Value, json};
 
