@@ -15,7 +15,7 @@ use anyhow::{Context as _, Result};
 use serde_json::json;
 
 use crate::cli::{DoctorArgs, Format};
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, Severity, shell_quote};
 
 /// Runs the checks and prints the findings; returns the exit code.
 pub fn run(args: &DoctorArgs) -> Result<u8> {
