@@ -186,7 +186,10 @@ fn generated_credentials_are_stored_in_the_vault() {
     assert_eq!((status, body["code"].as_str()), (200, Some("0")), "{body}");
     // hmac-newline-v0 requests carry no key id: its entry names the scheme, so that clients
     // read every entry alike (api_key, secret).
-    assert_eq!(field("testnet/hmac-newline-v0", "api_key"), "hmac-newline-v0");
+    assert_eq!(
+        field("testnet/hmac-newline-v0", "api_key"),
+        "hmac-newline-v0"
+    );
     let err = served.stop();
     assert!(err.contains(&vault.display().to_string()), "{err}");
 }
