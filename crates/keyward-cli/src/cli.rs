@@ -146,6 +146,10 @@ Checks:
                   assigned to names such as *_SECRET, *_API_KEY, *TOKEN, *PASSWORD
   vault           the local vault and its key file must be 0600 and readable
   rotation        credentials in the local vault due for rotation (older than 90 days)
+  clock-skew      with --clock-skew only: this machine's clock against a venue's public time
+                  endpoint (its production API for a venue name, or a base URL with --venue):
+                  info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
+                  requests off by more than their window); an unreachable venue is a low finding
 Findings name the file and line, never the secret. Each comes with the command that fixes it.
 
 Exit codes: the worst finding's: 0 none (or info only), 3 low, 4 medium, 5 high, 6 critical;
@@ -154,7 +158,9 @@ Exit codes: the worst finding's: 0 none (or info only), 3 low, 4 medium, 5 high,
 Examples:
   keyward doctor
   keyward doctor ~/bots/grid --format json
-  keyward doctor . --vault ~/.local/share/keyward/vault.db";
+  keyward doctor . --vault ~/.local/share/keyward/vault.db
+  keyward doctor --clock-skew binance
+  keyward doctor --clock-skew http://127.0.0.1:41001 --venue binance";
 
 /// Arguments of `keyward doctor`.
 #[derive(Debug, Args)]
@@ -165,6 +171,13 @@ pub struct DoctorArgs {
     /// directory, when it exists).
     #[arg(long)]
     pub vault: Option<PathBuf>,
+    /// Also measure this machine's clock against a venue's time endpoint: a venue name (its
+    /// production API; needs the network) or a base URL (with --venue).
+    #[arg(long, value_name = "VENUE_OR_URL")]
+    pub clock_skew: Option<String>,
+    /// The venue whose time endpoint the --clock-skew URL serves.
+    #[arg(long, value_name = "NAME", requires = "clock_skew")]
+    pub venue: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
