@@ -8,8 +8,8 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use keyward_core_crypto::keyfile::load_key_file;
-use keyward_core_crypto::{FernetKey, KeyRing};
+use keyward::crypto::keyfile::load_key_file;
+use keyward::crypto::{FernetKey, KeyRing};
 
 use common::{assert_fails, keyward, stderr};
 

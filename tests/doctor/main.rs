@@ -1,10 +1,13 @@
 //! `keyward doctor` on crafted project directories: every finding it claims to detect is
 //! detected, with its severity, location and fix; a clean directory gives no finding; the
-//! exit code is the worst finding's; no finding ever shows the secret it found.
+//! exit code is the worst finding's; no finding ever shows the secret it found. `clock.rs`:
+//! `--clock-skew` against the in-process testnet.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 #[path = "../common/mod.rs"]
 mod common;
+
+mod clock;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;

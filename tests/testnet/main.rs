@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use keyward_signing::{Credentials, Request, Scheme, SignOptions, Signer};
+use keyward::signing::{Credentials, Request, Scheme, SignOptions, Signer};
 use serde_json::{Value, json};
 
 use common::{assert_fails, keyward};
@@ -184,6 +184,12 @@ fn generated_credentials_are_stored_in_the_vault() {
     assert_eq!(send(Scheme::Okx, &creds, &base, req()).0, 503);
     let (status, body) = send(Scheme::Okx, &creds, &base, req());
     assert_eq!((status, body["code"].as_str()), (200, Some("0")), "{body}");
+    // hmac-newline-v0 requests carry no key id: its entry names the scheme, so that clients
+    // read every entry alike (api_key, secret).
+    assert_eq!(
+        field("testnet/hmac-newline-v0", "api_key"),
+        "hmac-newline-v0"
+    );
     let err = served.stop();
     assert!(err.contains(&vault.display().to_string()), "{err}");
 }

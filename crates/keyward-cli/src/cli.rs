@@ -36,6 +36,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Tour the whole stack against a local testnet: no account, no network, no configuration.
+    #[command(after_help = QUICKSTART_HELP)]
+    Quickstart(QuickstartArgs),
     /// Generate and inspect Fernet keys.
     #[command(
         subcommand,
@@ -85,6 +88,53 @@ pub enum Command {
     Testnet(TestnetCommand),
 }
 
+const QUICKSTART_HELP: &str = "\
+Creates a vault and its master key in a temporary directory, stores fresh testnet credentials in
+it as testnet/<venue>, starts the local testnet on 127.0.0.1 (in this process) and, with clients
+built by keyward::Client::builder() that read those credentials back from the vault:
+  rest             each venue preset: server time, balance, place order, cancel order (signed)
+  service          each service scheme: a signed POST and GET, verified by the testnet
+  websocket        each venue and scheme with WebSocket auth: connect and authenticate
+  clock skew       the server clock jumps 3 s ahead: one refusal, exactly one resync, success
+  retry 5xx        an injected 503 on a read: retried once, success
+  circuit breaker  sustained 503s open the circuit (calls refused locally), recovery closes it
+  rate limit       a burst of 10 requests under a tighter client limit: delayed, never refused
+  retry-after 429  a forced 429 with Retry-After: waited out, then success
+A summary table follows (step, venue, ok or FAIL, detail); then the testnet stops and the
+temporary directory is removed. Nothing is read from or written to your own vault.
+
+--faults SPEC applies testnet faults for the whole run, with the syntax of
+`keyward testnet serve --faults` (comma-separated key=value: clock_offset_ms, fail_5xx,
+error_rate, latency_ms, drop_ws, force_429, retry_after_s, seed, venue=NAME): watch the stack
+under them; steps they break are marked FAIL.
+
+--keep leaves the testnet running and the vault in place, prints their URLs and paths with
+commands to try, and waits for Ctrl-C (the vault's directory is then kept: remove it yourself).
+
+Exit codes: 0 every step ok, 1 a step failed (the summary marks it FAIL; one sentence on stderr)
+or the run could not start (a bad --faults SPEC included), 2 usage error.
+
+Examples:
+  keyward quickstart
+  keyward quickstart --faults latency_ms=20,error_rate=0.05,seed=7
+  keyward quickstart --faults fail_5xx=1000000,venue=okx
+  keyward quickstart --keep
+  keyward quickstart --format json";
+
+/// Arguments of `keyward quickstart`.
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Testnet faults for the whole run, as comma-separated key=value (as `testnet serve`).
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Keep the testnet and the vault after the tour, until Ctrl-C.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 const DOCTOR_HELP: &str = "\
 Checks:
   permissions     .env, key (*.key, *.pem, id_*), token (*.token) and vault files that group or
@@ -96,6 +146,10 @@ Checks:
                   assigned to names such as *_SECRET, *_API_KEY, *TOKEN, *PASSWORD
   vault           the local vault and its key file must be 0600 and readable
   rotation        credentials in the local vault due for rotation (older than 90 days)
+  clock-skew      with --clock-skew only: this machine's clock against a venue's public time
+                  endpoint (its production API for a venue name, or a base URL with --venue):
+                  info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
+                  requests off by more than their window); an unreachable venue is a low finding
 Findings name the file and line, never the secret. Each comes with the command that fixes it.
 
 Exit codes: the worst finding's: 0 none (or info only), 3 low, 4 medium, 5 high, 6 critical;
@@ -104,7 +158,9 @@ Exit codes: the worst finding's: 0 none (or info only), 3 low, 4 medium, 5 high,
 Examples:
   keyward doctor
   keyward doctor ~/bots/grid --format json
-  keyward doctor . --vault ~/.local/share/keyward/vault.db";
+  keyward doctor . --vault ~/.local/share/keyward/vault.db
+  keyward doctor --clock-skew binance
+  keyward doctor --clock-skew http://127.0.0.1:41001 --venue binance";
 
 /// Arguments of `keyward doctor`.
 #[derive(Debug, Args)]
@@ -115,6 +171,13 @@ pub struct DoctorArgs {
     /// directory, when it exists).
     #[arg(long)]
     pub vault: Option<PathBuf>,
+    /// Also measure this machine's clock against a venue's time endpoint: a venue name (its
+    /// production API; needs the network) or a base URL (with --venue).
+    #[arg(long, value_name = "VENUE_OR_URL")]
+    pub clock_skew: Option<String>,
+    /// The venue whose time endpoint the --clock-skew URL serves.
+    #[arg(long, value_name = "NAME", requires = "clock_skew")]
+    pub venue: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

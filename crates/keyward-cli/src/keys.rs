@@ -1,8 +1,8 @@
 //! Resolving the key ring from `--key-file` or `KEYWARD_MASTER_KEY`.
 
 use anyhow::{Context, Result};
-use keyward_core_crypto::KeyRing;
-use keyward_core_crypto::keyfile::load_key_ring;
+use keyward::crypto::KeyRing;
+use keyward::crypto::keyfile::load_key_ring;
 
 use crate::cli::{MASTER_KEY_ENV, RingArgs};
 

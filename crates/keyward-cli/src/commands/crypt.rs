@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use keyward_core_crypto::secrecy::ExposeSecret;
+use keyward::crypto::secrecy::ExposeSecret;
 
 use crate::cli::{DecryptArgs, RingArgs};
 use crate::keys;

@@ -1,9 +1,9 @@
 //! `keyward key generate` and `keyward key id`.
 
 use anyhow::Result;
-use keyward_core_crypto::FernetKey;
-use keyward_core_crypto::keyfile::write_key_file;
-use keyward_core_crypto::private_file::Overwrite;
+use keyward::crypto::FernetKey;
+use keyward::crypto::keyfile::write_key_file;
+use keyward::crypto::private_file::Overwrite;
 
 use crate::cli::{Format, KeyCommand};
 use crate::keys;

@@ -4,6 +4,7 @@ mod crypt;
 mod doctor;
 mod key;
 mod nonce;
+mod quickstart;
 mod secret;
 mod sign;
 mod testnet;
@@ -18,6 +19,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<u8> {
     let done = match cli.command {
         Command::Doctor(args) => return doctor::run(&args),
+        Command::Quickstart(args) => quickstart::run(&args),
         Command::Key(cmd) => key::run(cmd),
         Command::Encrypt(ring) => crypt::encrypt(&ring),
         Command::Decrypt(args) => crypt::decrypt(&args),

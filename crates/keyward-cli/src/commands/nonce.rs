@@ -17,7 +17,7 @@ fn next(args: &NonceNextArgs) -> Result<()> {
     use std::sync::Arc;
 
     use anyhow::Context;
-    use keyward_signing::{FileNonce, NonceSource, NonceUnit, SystemClock};
+    use keyward::signing::{FileNonce, NonceSource, NonceUnit, SystemClock};
 
     use crate::cli::{Format, NonceUnitArg};
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result, bail};
-use keyward_core_crypto::secrecy::ExposeSecret;
-use keyward_secrets_backends::{
+use keyward::crypto::secrecy::ExposeSecret;
+use keyward::secrets::{
     AwsStore, DotenvStore, EnvStore, FileStore, Metadata, SecretStore, SecretValue, Selector,
 };
 use serde_json::json;

@@ -1,8 +1,8 @@
 //! `keyward sign`: one signed request, or one WebSocket auth message, as JSON on stdout.
 
 use anyhow::{Context, Result, bail};
-use keyward_signing::secrecy::SecretString;
-use keyward_signing::{Credentials, Request, Scheme, SignOptions, Signer};
+use keyward::signing::secrecy::SecretString;
+use keyward::signing::{Credentials, Request, Scheme, SignOptions, Signer};
 use serde_json::{Map, Value, json};
 
 use crate::cli::SignArgs;

@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use keyward_core_crypto::private_file::read_private_file;
-use keyward_core_crypto::secrecy::{ExposeSecret, SecretString};
-use keyward_secrets_backends::{SecretStore, SecretValue, SqliteVault};
+use keyward::crypto::private_file::read_private_file;
+use keyward::crypto::secrecy::{ExposeSecret, SecretString};
+use keyward::secrets::{SecretStore, SecretValue, SqliteVault};
 use keyward_testnet::{Faults, Testnet, TestnetConfig, VenueCredentials};
 use serde_json::{Value, json};
 
@@ -108,22 +108,7 @@ async fn store_in_vault(testnet: &Testnet) -> Result<()> {
         );
         vault
     };
-    for creds in testnet.all_credentials() {
-        let mut fields: Vec<(&str, &str)> = Vec::with_capacity(3);
-        if let Some(key) = &creds.api_key {
-            fields.push(("api_key", key));
-        }
-        fields.push(("secret", creds.secret.expose_secret()));
-        if let Some(p) = &creds.passphrase {
-            fields.push(("passphrase", p.expose_secret()));
-        }
-        vault
-            .put(
-                &format!("testnet/{}", creds.venue),
-                &SecretValue::fields(fields),
-            )
-            .await?;
-    }
+    store_credentials(&vault, testnet).await?;
     eprintln!(
         "testnet credentials stored in vault {} as testnet/<venue> (fields api_key, secret, passphrase)",
         path.display()
@@ -131,8 +116,32 @@ async fn store_in_vault(testnet: &Testnet) -> Result<()> {
     Ok(())
 }
 
+/// Stores every credential the testnet accepts in `store` as `testnet/<venue>`, with fields
+/// `api_key`, `secret` and, where the venue has one, `passphrase`. hmac-newline-v0 requests carry
+/// no key id; its `api_key` is the key id the testnet gives it (its name), so that clients read
+/// every entry alike.
+pub async fn store_credentials(store: &dyn SecretStore, testnet: &Testnet) -> Result<usize> {
+    let mut stored = 0;
+    for creds in testnet.all_credentials() {
+        let mut fields: Vec<(&str, &str)> = Vec::with_capacity(3);
+        fields.push(("api_key", creds.key_id()));
+        fields.push(("secret", creds.secret.expose_secret()));
+        if let Some(p) = &creds.passphrase {
+            fields.push(("passphrase", p.expose_secret()));
+        }
+        store
+            .put(
+                &format!("testnet/{}", creds.venue),
+                &SecretValue::fields(fields),
+            )
+            .await?;
+        stored += 1;
+    }
+    Ok(stored)
+}
+
 /// Waits for ctrl-c or SIGTERM.
-async fn wait_for_stop() -> Result<()> {
+pub async fn wait_for_stop() -> Result<()> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -6,7 +6,7 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use keyward_secrets_backends::SqliteVault;
+use keyward::secrets::SqliteVault;
 use serde_json::json;
 
 use crate::cli::{Format, VaultCommand};
@@ -82,7 +82,7 @@ pub fn run(cmd: VaultCommand) -> Result<()> {
         VaultCommand::Audit(args) => {
             let vault = open(args.path)?;
             let log = vault.audit_log()?;
-            let secs = |e: &keyward_secrets_backends::sqlite::AuditEntry| {
+            let secs = |e: &keyward::secrets::sqlite::AuditEntry| {
                 e.at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
             };
             let text = match args.format {

@@ -1,7 +1,7 @@
 //! Which files of a project hold secrets, and which of them git tracks.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Directories never walked: build output, dependencies, virtual environments, git itself.
 const SKIPPED_DIRS: &[&str] = &[
@@ -137,6 +137,8 @@ pub fn ignored(root: &Path, probe: &str) -> Option<bool> {
         .arg("-C")
         .arg(root)
         .args(["check-ignore", "-q", "--no-index", "--", probe])
+        // Outside a work tree git says "fatal: not a git repository": the finding says it.
+        .stderr(Stdio::null())
         .status()
         .ok()?;
     // 0: ignored, 1: not ignored, 128: not a work tree or another fatal error.

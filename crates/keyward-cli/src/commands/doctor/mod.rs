@@ -1,8 +1,9 @@
-//! `keyward doctor [DIR]`: an automated security checklist for a project directory and the
-//! local vault. Each finding has a severity and the command that fixes it; the exit code is
-//! that of the worst finding.
+//! `keyward doctor [DIR]`: an automated security checklist for a project directory, the local
+//! vault and, when asked, this machine's clock against a venue's. Each finding has a severity
+//! and the command that fixes it; the exit code is that of the worst finding.
 
 mod checks;
+mod clock;
 mod files;
 mod finding;
 mod scan;
@@ -15,7 +16,7 @@ use anyhow::{Context as _, Result};
 use serde_json::json;
 
 use crate::cli::{DoctorArgs, Format};
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, Severity, shell_quote};
 
 /// Runs the checks and prints the findings; returns the exit code.
 pub fn run(args: &DoctorArgs) -> Result<u8> {
@@ -23,6 +24,18 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
     let meta = std::fs::metadata(&root)
         .with_context(|| format!("cannot read the project directory {}", root.display()))?;
     anyhow::ensure!(meta.is_dir(), "{} is not a directory", root.display());
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // A bad --clock-skew target is refused before any check runs.
+    let skew = match &args.clock_skew {
+        Some(target) => {
+            let (venue, url) = clock::target(target, args.venue.as_deref())?;
+            Some((runtime.block_on(clock::client(venue, &url))?, url))
+        }
+        None => None,
+    };
 
     let mut findings = Vec::new();
     let all = files::walk(&root);
@@ -33,12 +46,14 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
         Some(path) => Some(path.clone()),
         None => super::vault::default_path().ok(),
     };
-    if let Some(path) = &vault_path {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(vault::check(path, &mut findings));
-    }
+    runtime.block_on(async {
+        if let Some(path) = &vault_path {
+            vault::check(path, &mut findings).await;
+        }
+        if let Some((client, url)) = &skew {
+            clock::check(client, url, &mut findings).await;
+        }
+    });
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use keyward_secrets_backends::{SecretStore as _, SqliteVault};
+use keyward::secrets::{SecretStore as _, SqliteVault};
 
 use super::checks::loose_mode;
 use super::finding::{Finding, Severity, shell_quote};

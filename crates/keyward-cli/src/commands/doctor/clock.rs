@@ -1,0 +1,193 @@
+//! `--clock-skew`: this machine's clock against a venue's public time endpoint. Venues refuse
+//! signed requests whose timestamp is off by more than their window (Binance: 1 s ahead, 5 s
+//! behind by default), so a drifting clock shows as "timestamp outside recvWindow" errors.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use keyward::resilience::RetryPolicy;
+use keyward::{Client, Credentials, RestClient, Venue};
+
+use super::finding::{Finding, Severity};
+
+/// An offset above this is worth fixing (medium).
+const WARN_MS: u64 = 1_000;
+/// An offset above this is refused by most venues' default windows (high).
+const HIGH_MS: u64 = 5_000;
+/// Samples taken: the fastest round trip gives the offset.
+const SAMPLES: usize = 3;
+/// The time each request may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The production REST origin of each venue whose time endpoint keyward reads, from the venues'
+/// API documentation.
+const PRODUCTION: &[(&str, &str)] = &[
+    ("binance", "https://api.binance.com"),
+    ("bybit", "https://api.bybit.com"),
+    ("okx", "https://www.okx.com"),
+    ("coinbase-exchange", "https://api.exchange.coinbase.com"),
+    ("coinbase-advanced", "https://api.coinbase.com"),
+    ("kraken", "https://api.kraken.com"),
+    ("bitmex", "https://www.bitmex.com"),
+    ("deribit", "https://www.deribit.com"),
+];
+
+const FIX: &str = "sync the system clock: `sudo chronyc makestep` (chrony) or \
+                   `sudo timedatectl set-ntp true` (systemd-timesyncd); keyward's clients also \
+                   correct for the offset (clock sync is on by default), other tools may not";
+
+/// What `--clock-skew TARGET [--venue NAME]` points at: the venue and its base URL.
+pub fn target(target: &str, venue: Option<&str>) -> Result<(Venue, String)> {
+    let known = || {
+        PRODUCTION
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if target.contains("://") {
+        let Some(name) = venue else {
+            bail!(
+                "--clock-skew {target} needs --venue NAME, the venue whose time endpoint it serves ({})",
+                known()
+            );
+        };
+        return Ok((
+            parse(name, &known())?,
+            target.trim_end_matches('/').to_owned(),
+        ));
+    }
+    if venue.is_some() {
+        bail!("--venue goes with a base URL; --clock-skew {target} names the venue already");
+    }
+    let scheme = parse(target, &known())?;
+    let (_, url) = PRODUCTION
+        .iter()
+        .find(|(n, _)| *n == scheme.name())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{target} has no time endpoint keyward reads; use one of {}",
+                known()
+            )
+        })?;
+    Ok((scheme, (*url).to_owned()))
+}
+
+fn parse(name: &str, known: &str) -> Result<Venue> {
+    match name.parse::<Venue>() {
+        Ok(v) if PRODUCTION.iter().any(|(n, _)| *n == v.name()) => Ok(v),
+        _ => {
+            bail!("{name:?} is not a venue with a time endpoint keyward reads; use one of {known}")
+        }
+    }
+}
+
+/// A client for `venue`'s public time endpoint at `url` (a URL the clients refuse, such as
+/// plain HTTP off loopback, is an error here, before any check runs).
+pub async fn client(venue: Venue, url: &str) -> Result<RestClient> {
+    // The time endpoint is public: nothing is signed, but the client wants credentials.
+    Ok(Client::builder()
+        .venue(venue)
+        .base_url(url)
+        .with_credentials(
+            Credentials::new("doctor", "ZG9jdG9yLWNsb2NrLXByb2Jl".into())
+                .with_passphrase("doctor".into()),
+        )
+        .timeout(TIMEOUT)
+        .retry_policy(RetryPolicy::builder().max_attempts(2).build()?)
+        .build()
+        .await?)
+}
+
+/// Measures the offset of the venue's clock to this machine's with `client` and reports it.
+pub async fn check(client: &RestClient, url: &str, out: &mut Vec<Finding>) {
+    let venue = client.scheme();
+    let mut offset = 0;
+    for _ in 0..SAMPLES {
+        match client.sync_clock().await {
+            Ok(ms) => offset = ms,
+            Err(e) => {
+                out.push(Finding::new(
+                    "clock-skew",
+                    Severity::Low,
+                    format!("could not read {venue}'s time at {url} ({e}): clock skew not checked"),
+                    "check the network and the URL, then run the check again",
+                ));
+                return;
+            }
+        }
+    }
+    out.push(finding(venue, url, offset));
+}
+
+/// The finding for an offset of `offset_ms` (the venue's clock minus this machine's).
+fn finding(venue: Venue, url: &str, offset_ms: i64) -> Finding {
+    let size = offset_ms.unsigned_abs();
+    let side = if offset_ms > 0 { "behind" } else { "ahead of" };
+    let severity = match size {
+        s if s > HIGH_MS => Severity::High,
+        s if s > WARN_MS => Severity::Medium,
+        _ => Severity::Info,
+    };
+    let message = match severity {
+        Severity::Info => format!("this machine's clock is within {size} ms of {venue}'s ({url})"),
+        Severity::High => format!(
+            "this machine's clock is {size} ms {side} {venue}'s ({url}): venues refuse signed requests this far off"
+        ),
+        _ => format!(
+            "this machine's clock is {size} ms {side} {venue}'s ({url}): requests with short receive windows will be refused"
+        ),
+    };
+    let fix = if severity == Severity::Info {
+        "none needed"
+    } else {
+        FIX
+    };
+    Finding::new("clock-skew", severity, message, fix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_a_venue_or_a_url_with_its_venue() {
+        let (v, url) = target("binance", None).unwrap();
+        assert_eq!(
+            (v, url.as_str()),
+            (Venue::Binance, "https://api.binance.com")
+        );
+        let (v, url) = target("http://127.0.0.1:9/", Some("okx")).unwrap();
+        assert_eq!((v, url.as_str()), (Venue::Okx, "http://127.0.0.1:9"));
+        for (t, venue, needle) in [
+            ("http://127.0.0.1:9", None, "needs --venue"),
+            ("binance", Some("okx"), "names the venue already"),
+            ("nasdaq", None, "not a venue"),
+            ("bitmart", None, "not a venue"),
+            ("keyward-v1", None, "not a venue"),
+        ] {
+            let err = target(t, venue).unwrap_err().to_string();
+            assert!(err.contains(needle), "{t}: {err}");
+        }
+    }
+
+    #[test]
+    fn severity_grows_with_the_offset_either_way() {
+        let sev = |ms| finding(Venue::Binance, "u", ms).severity;
+        assert_eq!(sev(0), Severity::Info);
+        assert_eq!(sev(-1_000), Severity::Info);
+        assert_eq!(sev(1_001), Severity::Medium);
+        assert_eq!(sev(-5_000), Severity::Medium);
+        assert_eq!(sev(5_001), Severity::High);
+        assert!(
+            finding(Venue::Binance, "u", 3_000)
+                .message
+                .contains("3000 ms behind")
+        );
+        assert!(
+            finding(Venue::Binance, "u", -3_000)
+                .message
+                .contains("3000 ms ahead of")
+        );
+    }
+}

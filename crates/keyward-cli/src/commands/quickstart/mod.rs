@@ -1,0 +1,178 @@
+//! `keyward quickstart`: the whole stack against the local testnet, in one command, with no
+//! account, no network and no configuration. A vault in a temporary directory holds fresh
+//! testnet credentials; clients built by `keyward::Client::builder()` read them back, sign and
+//! send REST calls and WebSocket auth for every venue preset and service scheme, then live
+//! through a clock jump, a 5xx, sustained 5xx (the circuit breaker), a burst (the rate limiter)
+//! and a 429. One summary row per step; the exit code says whether every step was ok.
+
+mod breaker;
+mod keep;
+mod limits;
+mod retry;
+mod sandbox;
+mod skew;
+mod sleep;
+mod summary;
+mod venues;
+mod websocket;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use keyward::Venue;
+use keyward_testnet::{Faults, SERVICE_SCHEMES, VENUES};
+use serde_json::json;
+
+use crate::cli::{Format, QuickstartArgs};
+use sandbox::Sandbox;
+use summary::{Row, Summary};
+
+/// The most one step may take (a hanging step under `--faults latency_ms=...` fails instead).
+const STEP_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs `keyward quickstart`.
+pub fn run(args: &QuickstartArgs) -> Result<()> {
+    let faults: Faults = match &args.faults {
+        Some(spec) => spec.parse()?,
+        None => Faults::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(tour(args, faults))
+}
+
+async fn tour(args: &QuickstartArgs, faults: Faults) -> Result<()> {
+    let started = Instant::now();
+    let mut summary = Summary::new(args.format);
+    let sb = Sandbox::start(faults).await?;
+    summary.note(&format!(
+        "keyward quickstart: the whole stack against a local testnet, no account, no network\n\
+         vault        {} (master key in {}; {})\n\
+         credentials  {} stored as testnet/<venue>; every client below reads its own back\n\
+         testnet      {} listeners on 127.0.0.1{}",
+        sb.vault_path().display(),
+        sb.key_path().display(),
+        if args.keep {
+            "kept with --keep"
+        } else {
+            "removed at the end"
+        },
+        sb.stored,
+        sb.testnet.urls().len(),
+        args.faults
+            .as_deref()
+            .map(|spec| format!(", faults {spec}"))
+            .unwrap_or_default()
+    ))?;
+    summary.header()?;
+    let done = tokio::select! {
+        done = steps(&sb, &mut summary) => done,
+        stop = keep::wait() => {
+            stop?;
+            sb.close().await?;
+            bail!("interrupted: the testnet was stopped and the temporary directory removed");
+        }
+    };
+    if let Err(e) = done {
+        sb.close().await?;
+        return Err(e);
+    }
+    let mut extra = json!({"dir": sb.dir().display().to_string(), "kept": args.keep});
+    if args.keep
+        && let (Some(extra), serde_json::Value::Object(more)) =
+            (extra.as_object_mut(), keep::to_json(&sb))
+    {
+        extra.extend(more);
+    }
+    summary.finish(started.elapsed(), extra)?;
+    if args.keep {
+        if args.format == Format::Text {
+            summary.note(&keep::instructions(&sb))?;
+        }
+        keep::wait().await?;
+        let dir = sb.keep().await;
+        eprintln!(
+            "testnet stopped; the vault stays in {} (rm -r it when done)",
+            dir.display()
+        );
+    } else {
+        let dir = sb.dir().display().to_string();
+        sb.close().await?;
+        summary.note(&format!("testnet stopped, {dir} removed"))?;
+    }
+    let failed = summary.failed();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} steps failed (marked FAIL in the summary)",
+            summary.steps()
+        );
+    }
+    Ok(())
+}
+
+/// Every step, in order, each adding its row.
+async fn steps(sb: &Sandbox, summary: &mut Summary) -> Result<()> {
+    for venue in VENUES {
+        if venue.parse::<Venue>().is_ok_and(Venue::has_rest) {
+            step(summary, "rest", venue, venues::rest(sb, venue)).await?;
+        }
+    }
+    for scheme in SERVICE_SCHEMES {
+        step(summary, "service", scheme, venues::service(sb, scheme)).await?;
+    }
+    for name in VENUES.iter().chain(SERVICE_SCHEMES.iter()) {
+        let started = Instant::now();
+        let auth = tokio::time::timeout(STEP_LIMIT, websocket::auth(sb, name)).await;
+        let result = match auth {
+            Ok(None) => continue,
+            Ok(Some(result)) => result,
+            Err(_) => Err(timed_out()),
+        };
+        summary.push(Row::from_result(
+            "websocket",
+            name,
+            started.elapsed(),
+            result,
+        ))?;
+    }
+    step(summary, "clock skew", skew::VENUE, skew::run(sb)).await?;
+    step(
+        summary,
+        "retry 5xx",
+        retry::VENUE_5XX,
+        retry::server_error(sb),
+    )
+    .await?;
+    step(summary, "circuit breaker", breaker::VENUE, breaker::run(sb)).await?;
+    step(summary, "rate limit", limits::VENUE, limits::run(sb)).await?;
+    step(
+        summary,
+        "retry-after 429",
+        retry::VENUE_429,
+        retry::too_many(sb),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs one step (at most [`STEP_LIMIT`]) and adds its row.
+async fn step(
+    summary: &mut Summary,
+    name: &'static str,
+    venue: &str,
+    work: impl Future<Output = Result<String>>,
+) -> Result<()> {
+    let started = Instant::now();
+    let result = tokio::time::timeout(STEP_LIMIT, work)
+        .await
+        .unwrap_or_else(|_| Err(timed_out()));
+    summary.push(Row::from_result(name, venue, started.elapsed(), result))
+}
+
+fn timed_out() -> anyhow::Error {
+    anyhow::anyhow!("did not finish within {} s", STEP_LIMIT.as_secs())
+}
