@@ -2,7 +2,6 @@
 //! limiter holds back what does not fit and releases it at the limit's pace. Nothing is
 //! retried, so a 429 would fail the step: every request reaches the venue exactly once.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, ensure};
@@ -12,7 +11,7 @@ use keyward::resilience::limiter::Limit;
 use tokio::task::JoinSet;
 
 use super::sandbox::Sandbox;
-use super::sleep::RecordingSleep;
+use super::sleep::recording;
 use super::summary::millis;
 
 /// The venue of the demonstration and the endpoint of the burst.
@@ -27,18 +26,15 @@ const PERIOD: Duration = Duration::from_millis(500);
 
 /// Sends the burst concurrently through one client.
 pub async fn run(sb: &Sandbox) -> Result<String> {
-    let sleep = RecordingSleep::default();
-    let waits = sleep.clone();
     let limit = Limit::new("weight/500ms", "weight", CAPACITY, PERIOD).with_burst(LIMIT_BURST);
     // No retries: a 429 (or any refusal) fails the step instead of being waited out.
     let once = RetryPolicy::builder().max_attempts(1).build()?;
-    let client = sb
-        .client(VENUE)?
-        .rate_limits(vec![limit])
-        .retry_policy(once)
-        .configure(move |b| b.sleep(Arc::new(sleep)))
-        .build()
-        .await?;
+    let (builder, waits) = recording(
+        sb.client(VENUE)?
+            .rate_limits(vec![limit])
+            .retry_policy(once),
+    );
+    let client = builder.build().await?;
     client.sync_clock().await.context("clock sync")?;
     let (method, path) = ACCOUNT;
     let sent = sb.hits(VENUE, method, path);

@@ -1,14 +1,13 @@
 //! Retries: an injected 503 on a read is retried after a backoff and succeeds; a forced 429 is
 //! waited out for at least its Retry-After, then succeeds.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use keyward_testnet::Faults;
 
 use super::sandbox::Sandbox;
-use super::sleep::RecordingSleep;
+use super::sleep::recording;
 use super::summary::millis;
 
 /// The venue of the 5xx demonstration and its balance endpoint.
@@ -22,30 +21,11 @@ const RETRY_AFTER_S: u64 = 1;
 
 /// One 503 on a balance read: two requests, one backoff, success.
 pub async fn server_error(sb: &Sandbox) -> Result<String> {
-    let sleep = RecordingSleep::default();
-    let waits = sleep.clone();
-    let client = sb
-        .client(VENUE_5XX)?
-        .configure(move |b| b.sleep(Arc::new(sleep)))
-        .build()
-        .await?;
-    client.sync_clock().await.context("clock sync")?;
-    let (method, path) = OKX_BALANCE;
-    let sent = sb.hits(VENUE_5XX, method, path);
-    sb.fault(
-        VENUE_5XX,
-        Faults {
-            fail_5xx: Some(1),
-            ..Faults::default()
-        },
-    );
-    client.balance().await.context("balance")?;
-    let requests = sb.hits(VENUE_5XX, method, path) - sent;
-    ensure!(
-        requests == 2,
-        "expected the 503 and one retry, saw {requests} requests"
-    );
-    let backoff: Duration = waits.slept().iter().sum();
+    let faults = Faults {
+        fail_5xx: Some(1),
+        ..Faults::default()
+    };
+    let backoff = balance_under(sb, VENUE_5XX, OKX_BALANCE, faults, "the 503").await?;
     Ok(format!(
         "503 on GET balance: retried after a {} ms backoff, 2 requests, ok",
         millis(backoff)
@@ -54,31 +34,12 @@ pub async fn server_error(sb: &Sandbox) -> Result<String> {
 
 /// One forced 429 on a balance read: the client waits at least Retry-After, then succeeds.
 pub async fn too_many(sb: &Sandbox) -> Result<String> {
-    let sleep = RecordingSleep::default();
-    let waits = sleep.clone();
-    let client = sb
-        .client(VENUE_429)?
-        .configure(move |b| b.sleep(Arc::new(sleep)))
-        .build()
-        .await?;
-    client.sync_clock().await.context("clock sync")?;
-    let (method, path) = DERIBIT_BALANCE;
-    let sent = sb.hits(VENUE_429, method, path);
-    sb.fault(
-        VENUE_429,
-        Faults {
-            force_429: Some(1),
-            retry_after_s: Some(RETRY_AFTER_S),
-            ..Faults::default()
-        },
-    );
-    client.balance().await.context("balance")?;
-    let requests = sb.hits(VENUE_429, method, path) - sent;
-    ensure!(
-        requests == 2,
-        "expected the 429 and one retry, saw {requests} requests"
-    );
-    let waited: Duration = waits.slept().iter().sum();
+    let faults = Faults {
+        force_429: Some(1),
+        retry_after_s: Some(RETRY_AFTER_S),
+        ..Faults::default()
+    };
+    let waited = balance_under(sb, VENUE_429, DERIBIT_BALANCE, faults, "the 429").await?;
     ensure!(
         waited >= Duration::from_secs(RETRY_AFTER_S),
         "waited {} ms, less than Retry-After",
@@ -88,4 +49,29 @@ pub async fn too_many(sb: &Sandbox) -> Result<String> {
         "429 with Retry-After: {RETRY_AFTER_S} on GET balance: waited {} ms, 2 requests, ok",
         millis(waited)
     ))
+}
+
+/// A balance read of `venue` (at `endpoint`) with `faults` injected after the clock sync: it
+/// must succeed in exactly two requests (the refused one and one retry). Returns the time the
+/// client waited in between.
+async fn balance_under(
+    sb: &Sandbox,
+    venue: &str,
+    endpoint: (&str, &str),
+    faults: Faults,
+    refusal: &str,
+) -> Result<Duration> {
+    let (builder, waits) = recording(sb.client(venue)?);
+    let client = builder.build().await?;
+    client.sync_clock().await.context("clock sync")?;
+    let (method, path) = endpoint;
+    let sent = sb.hits(venue, method, path);
+    sb.fault(venue, faults);
+    client.balance().await.context("balance")?;
+    let requests = sb.hits(venue, method, path) - sent;
+    ensure!(
+        requests == 2,
+        "expected {refusal} and one retry, saw {requests} requests"
+    );
+    Ok(waits.slept().iter().sum())
 }

@@ -4,7 +4,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use keyward::ClientBuilder;
 use keyward::resilience::{Sleep, SleepFuture};
+
+/// `builder` waiting on a [`RecordingSleep`], and that sleep, to read the waits back.
+pub fn recording(builder: ClientBuilder) -> (ClientBuilder, RecordingSleep) {
+    let sleep = RecordingSleep::default();
+    let waits = sleep.clone();
+    (builder.configure(move |b| b.sleep(Arc::new(sleep))), waits)
+}
 
 /// Sleeps on tokio's timer and records each delay.
 #[derive(Debug, Clone, Default)]
