@@ -12,19 +12,10 @@ use keyward_resilience::{ManualClock, ManualSleep};
 use keyward_testnet::{Testnet, TestnetConfig, VenueCredentials};
 
 /// Venue presets with a REST API.
-pub const VENUES: [&str; 8] = [
-    "binance",
-    "bybit",
-    "okx",
-    "coinbase-exchange",
-    "coinbase-advanced",
-    "kraken",
-    "bitmex",
-    "deribit",
-];
+pub const VENUES: [&str; 8] = keyward_testnet::REST_VENUES;
 
 /// Service schemes.
-pub const SERVICES: [&str; 3] = ["hmac-newline-v0", "hmac-concat", "keyward-v1"];
+pub const SERVICES: [&str; 3] = keyward_testnet::SERVICE_SCHEMES;
 
 /// A secret no log line may contain.
 pub const CANARY: &str = "CANARYc4n4ry5ecretc4n4ry5ecret00";

@@ -34,5 +34,18 @@ pub const VENUES: [&str; 9] = [
     "bitmart",
 ];
 
+/// The venues of [`VENUES`] with signed REST endpoints (BitMart is served for WebSocket auth
+/// only).
+pub const REST_VENUES: [&str; 8] = [
+    "binance",
+    "bybit",
+    "okx",
+    "coinbase-exchange",
+    "coinbase-advanced",
+    "kraken",
+    "bitmex",
+    "deribit",
+];
+
 /// The service schemes served under `/svc/<scheme>/` on one shared listener.
 pub const SERVICE_SCHEMES: [&str; 3] = ["hmac-newline-v0", "hmac-concat", "keyward-v1"];

@@ -210,3 +210,10 @@ async fn unknown_keys_and_unsigned_requests_get_typed_errors() {
     }
     t.shutdown().await;
 }
+
+#[test]
+fn rest_venues_are_served_venues() {
+    for venue in REST_VENUES {
+        assert!(keyward_testnet::VENUES.contains(&venue), "{venue}");
+    }
+}

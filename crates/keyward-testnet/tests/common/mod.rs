@@ -9,16 +9,7 @@ use keyward_testnet::{Testnet, TestnetConfig};
 use serde_json::Value;
 
 /// The venues with signed REST endpoints.
-pub const REST_VENUES: [&str; 8] = [
-    "binance",
-    "bybit",
-    "okx",
-    "coinbase-exchange",
-    "coinbase-advanced",
-    "kraken",
-    "bitmex",
-    "deribit",
-];
+pub const REST_VENUES: [&str; 8] = keyward_testnet::REST_VENUES;
 
 /// A response: status, headers, JSON body (null when not JSON).
 #[derive(Debug)]
