@@ -342,14 +342,13 @@ impl Inner {
         if let Some(ct) = content_type {
             request.set_header("Content-Type", ct);
         }
-        let request = if call.signed {
+        let mut request = if call.signed {
             signer
                 .sign(request, &self.options)
                 .map_err(|e| Error::Signing(e.to_string()))?
         } else {
             request
         };
-        let mut request = request;
         let url = self.base.request_url(&request.path, &request.query);
         let endpoint = request.path.as_str();
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
