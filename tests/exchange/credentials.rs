@@ -84,8 +84,7 @@ async fn an_auth_error_rereads_the_store_once_and_a_rotation_notice_before_the_c
         .await
         .unwrap();
     let path = "/v5/order/create";
-    // Each order differs (client id), so no two requests are byte-identical: the testnet's
-    // replay cache would refuse a twin signed in the same millisecond.
+    // Each order carries its own client id, so the hits below count distinct orders.
     let n = std::sync::atomic::AtomicU32::new(0);
     let order = || {
         let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

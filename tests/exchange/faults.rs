@@ -46,8 +46,6 @@ async fn a_server_clock_3s_ahead_is_absorbed_by_exactly_one_resync() {
         c.clock_offset_ms()
     );
     // Later calls sign with the new offset: no more refusals.
-    // (Another request than the last: the testnet refuses a byte-identical request signed in
-    // the same millisecond as a replay, which it reports as -1021 too.)
     c.place_order(&OrderRequest::market("BTCUSDT", Side::Buy, "1"))
         .await
         .unwrap();

@@ -33,8 +33,7 @@ async fn weights_are_charged_and_the_limiter_waits_when_they_run_out() {
         .build()
         .await
         .unwrap();
-    // Weight 20 each: two fit in 50, the third waits. (Each request differs, `n`: the testnet
-    // refuses a twin signed in the same millisecond as a replay.)
+    // Weight 20 each: two fit in 50, the third waits.
     for n in ["1", "2", "3"] {
         assert!(manual.sleep.slept().is_empty(), "{n}");
         c.send(
@@ -80,8 +79,7 @@ async fn usage_headers_raise_the_local_count_to_the_venues() {
         .unwrap();
     // Locally 12 calls would fit; the venue's count (10 or so: the other client's calls and
     // its clock probe) comes back in X-MBX-USED-WEIGHT-1M after the first, so the limiter
-    // waits within a few calls. (Each request differs, `n`: the testnet refuses a twin
-    // signed in the same millisecond as a replay.)
+    // waits within a few calls.
     let mut calls = 0;
     while manual.sleep.slept().is_empty() && calls < 12 {
         calls += 1;
@@ -106,8 +104,7 @@ async fn bitmex_remaining_headers_raise_the_local_count_to_the_venues() {
     let t = Testnet::start(TestnetConfig::default().with_venue_rate_limit("bitmex", 12))
         .await
         .unwrap();
-    // Another client of the key spends 6 of the venue's 12 requests this minute. (Each request
-    // differs, `n`: the testnet refuses a twin signed in the same second as a replay.)
+    // Another client of the key spends 6 of the venue's 12 requests this minute.
     let other = client(&t, "bitmex").await;
     for i in 0..6 {
         wallet(&other, &format!("other-{i}")).await.unwrap();

@@ -9,6 +9,7 @@ mod faults;
 mod guard;
 mod hits;
 mod ratelimit;
+mod repeats;
 mod reply;
 mod server;
 mod svc;

@@ -20,6 +20,7 @@ use crate::faults::FaultControl;
 use crate::guard::{Guard, Shared, guard};
 use crate::hits::Hits;
 use crate::ratelimit::RateLimits;
+use crate::repeats::WindowOnly;
 use crate::venues::{VenueCtx, rest, rules};
 use crate::{SERVICE_SCHEMES, VENUES, admin, svc, ws};
 
@@ -124,8 +125,9 @@ impl Testnet {
             let Some(rules) = rules(name) else { continue };
             let (listener, url) = bind(ip).await?;
             let clock = clock_of(name);
-            let verifier =
-                Verifier::new(rules.scheme(), keys_of(name)).with_clock(Arc::new(clock.clone()));
+            let verifier = Verifier::new(rules.scheme(), keys_of(name))
+                .with_clock(Arc::new(clock.clone()))
+                .with_cache(Arc::new(WindowOnly));
             let ctx = Arc::new(VenueCtx::new(rules, verifier, clock));
             let g = Arc::new(Guard {
                 shared: shared.clone(),

@@ -217,3 +217,32 @@ fn rest_venues_are_served_venues() {
         assert!(keyward_testnet::VENUES.contains(&venue), "{venue}");
     }
 }
+
+/// The venues' only replay guard is their freshness rule (Kraken: its nonce): a byte-identical
+/// request sent twice inside the window is accepted twice, as at the venue. A client that
+/// re-signs within the same millisecond (after a retry wait on an injected clock, say) sends
+/// exactly that. Before the fix the testnet refused the twin as a replay (Binance: -1021), which
+/// made `tests/exchange/canary.rs` fail about 3 runs in 5.
+#[tokio::test]
+async fn a_byte_identical_request_inside_the_window_is_accepted_twice() {
+    let t = start().await;
+    for venue in REST_VENUES {
+        let s = signer(&t, venue);
+        let balance = requests(venue).remove(0);
+        let signed = s.sign(balance, &SignOptions::at(now_ms())).unwrap();
+        let first = send(&t, venue, &signed).await;
+        assert!(is_success(venue, &first), "{venue}: {first:?}");
+        let second = send(&t, venue, &signed).await;
+        if venue == "kraken" {
+            // Kraken's nonce must increase: the same nonce twice is refused.
+            assert_eq!(
+                second.body["error"][0].as_str(),
+                Some("EAPI:Invalid nonce"),
+                "{second:?}"
+            );
+        } else {
+            assert!(is_success(venue, &second), "{venue}: {second:?}");
+        }
+    }
+    t.shutdown().await;
+}
