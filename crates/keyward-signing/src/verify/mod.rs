@@ -7,8 +7,10 @@
 //! 2. unknown key,
 //! 3. signature mismatch (compared in constant time; any active secret of the key may match),
 //! 4. expired or too far in the future (with the measured skew),
-//! 5. replayed (same signature, or same nonce where the scheme has one; Kraken: a nonce not above
-//!    the key's last).
+//! 5. replayed (the same request accepted before: the same signature, or for keyward-v1 the same
+//!    covered components, `created`, `expires` and `nonce`; never keyed by the key that verified
+//!    it, so naming another key or reordering signatures is still a replay. Kraken: a nonce not
+//!    above the key's last).
 
 mod claim;
 mod error;
@@ -158,7 +160,7 @@ impl Verifier {
             (TimeRule::Nonce(nonce), _) => self.advance_nonce(&key_id, nonce)?,
             (_, Some(until)) => {
                 let basis = claim.replay_basis.as_deref().unwrap_or(&claim.provided);
-                self.remember(&key_id, basis, until, now)?;
+                self.remember(basis, until, now)?;
             }
             (_, None) => {}
         }
@@ -240,18 +242,18 @@ impl Verifier {
         false
     }
 
-    /// Records an accepted request in the replay cache.
+    /// Records an accepted request in the replay cache. `basis` identifies the request itself
+    /// (its signature, or what keyward-v1 signs apart from the key id), never the key that
+    /// verified it: the same request presented under another key, or with its signatures
+    /// reordered, is the same entry.
     pub(crate) fn remember(
         &self,
-        key_id: &str,
         basis: &str,
         until_ms: u64,
         now_ms: u64,
     ) -> Result<(), VerifyError> {
         let digest = Sha256::new()
             .chain_update(self.scheme.name())
-            .chain_update([0])
-            .chain_update(key_id)
             .chain_update([0])
             .chain_update(basis)
             .finalize();

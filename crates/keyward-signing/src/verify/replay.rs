@@ -10,8 +10,9 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
 
-/// A replay identifier: the first 16 bytes of a SHA-256 over the scheme, key and signature (or
-/// nonce). 128 bits make an accidental collision negligible at any realistic volume.
+/// A replay identifier: the first 16 bytes of a SHA-256 over the scheme and the request's
+/// identity (its signature; for keyward-v1 what it signs apart from the key id), never the key
+/// that verified it. 128 bits make an accidental collision negligible at any realistic volume.
 pub type ReplayId = u128;
 
 /// Why the cache refused an entry.

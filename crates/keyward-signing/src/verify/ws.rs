@@ -85,7 +85,7 @@ impl Verifier {
         }
         let now = self.now_ms();
         if let Some(until) = claim.time.check(now)? {
-            self.remember(&claim.key_id, &claim.provided, until, now)?;
+            self.remember(&claim.provided, until, now)?;
         }
         Ok(Verified {
             key_id: claim.key_id,
