@@ -3,14 +3,19 @@
 //! - A request is one request whatever key verified it: a keyward-v1 request signed under
 //!   several keys is accepted once, however its signatures are reordered or dropped, and no
 //!   scheme lets a replay through by naming another key with the same secret.
+//! - Every window is capped (whether the request or the operator supplies it), and no entry is
+//!   remembered past a global ceiling; a full cache refuses requests until its entries expire.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use keyward_signing::verify::{StaticKeys, Verifier, VerifyError};
-use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
+use keyward_signing::verify::{
+    MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayRefusal, ShardedReplayCache, StaticKeys, Verifier,
+    VerifyError, Window,
+};
+use keyward_signing::{Clock, Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -254,4 +259,228 @@ fn a_websocket_auth_message_naming_another_key_is_still_a_replay() {
             "{scheme}: {again:?}"
         );
     }
+}
+
+// ---- Finding 7: every window a request (or an operator) supplies is capped, and no replay
+// ---- entry outlives the global ceiling.
+
+/// Bybit documents no largest `X-BAPI-RECV-WINDOW`; the verifier caps it at 60 s (Binance's
+/// documented maximum), as the Bybit preset's docs and the crate README say.
+const BYBIT_MAX_RECV_WINDOW_MS: u64 = 60_000;
+
+/// 2001-01-01T00:00:00Z.
+const Y2001: u64 = 978_307_200_000;
+
+fn bybit_creds() -> Credentials {
+    Credentials::new("bybit-key", "bybit-secret".into())
+}
+
+/// A Bybit GET signed at `at_ms` with `X-BAPI-RECV-WINDOW: recv_ms`.
+fn bybit_request(at_ms: u64, recv_ms: u64, query: &str) -> Request {
+    Signer::new(Scheme::Bybit, &bybit_creds())
+        .unwrap()
+        .sign(
+            Request::get("/v5/account/wallet-balance").with_query(query),
+            &SignOptions {
+                recv_window_ms: Some(recv_ms),
+                ..SignOptions::at(at_ms)
+            },
+        )
+        .unwrap()
+}
+
+fn bybit_verifier(clock: &Arc<FixedClock>, cache: Arc<ShardedReplayCache>) -> Verifier {
+    Verifier::new(
+        Scheme::Bybit,
+        Arc::new(StaticKeys::new().with(bybit_creds())),
+    )
+    .with_clock(clock.clone())
+    .with_cache(cache)
+}
+
+#[test]
+fn a_bybit_request_dated_2001_with_a_huge_recv_window_is_expired() {
+    let clock = clock();
+    let verifier = bybit_verifier(&clock, Arc::new(ShardedReplayCache::new(100)));
+    let old = bybit_request(Y2001, 1_000_000_000_000_000, "accountType=UNIFIED");
+    assert!(
+        matches!(verifier.verify(&old), Err(VerifyError::Expired { .. })),
+        "{:?}",
+        verifier.verify(&old)
+    );
+}
+
+#[test]
+fn a_bybit_recv_window_above_the_cap_counts_as_the_cap() {
+    let cap = BYBIT_MAX_RECV_WINDOW_MS;
+    let clock = clock();
+    let verifier = bybit_verifier(&clock, Arc::new(ShardedReplayCache::new(100)));
+    let at_edge = bybit_request(T0 - cap, 10 * cap, "a=1");
+    assert!(verifier.verify(&at_edge).is_ok());
+    let past_edge = bybit_request(T0 - cap - 1, 10 * cap, "a=2");
+    assert_eq!(
+        verifier.verify(&past_edge),
+        Err(VerifyError::Expired { age_ms: 1 })
+    );
+    // A window within the cap is honoured as given.
+    let within = bybit_request(T0 - 20_000, 20_000, "a=3");
+    assert!(verifier.verify(&within).is_ok());
+}
+
+/// One key holder cannot fill the cache for good: a full cache refuses (503) until its entries
+/// expire, and they expire within the capped window whatever the request asked for.
+#[test]
+fn a_full_cache_fails_closed_until_its_entries_expire_within_the_cap() {
+    let clock = clock();
+    let verifier = bybit_verifier(&clock, Arc::new(ShardedReplayCache::with_shards(2, 1)));
+    let huge = 1_000_000_000_000_000;
+    assert!(verifier.verify(&bybit_request(T0, huge, "n=1")).is_ok());
+    assert!(verifier.verify(&bybit_request(T0, huge, "n=2")).is_ok());
+    let refused = verifier.verify(&bybit_request(T0, huge, "n=3"));
+    assert_eq!(refused, Err(VerifyError::CacheFull));
+    assert_eq!(refused.unwrap_err().status(), 503);
+    // Still full one millisecond before the entries expire (at T0 + cap + 1)...
+    clock.set(T0 + BYBIT_MAX_RECV_WINDOW_MS);
+    let at = clock.now_ms();
+    assert_eq!(
+        verifier.verify(&bybit_request(at, huge, "n=4")),
+        Err(VerifyError::CacheFull)
+    );
+    // ...and open again once they have.
+    clock.set(T0 + BYBIT_MAX_RECV_WINDOW_MS + 1);
+    let at = clock.now_ms();
+    assert!(verifier.verify(&bybit_request(at, huge, "n=5")).is_ok());
+    assert!(verifier.verify(&bybit_request(at, huge, "n=6")).is_ok());
+    assert_eq!(
+        verifier.verify(&bybit_request(at, huge, "n=7")),
+        Err(VerifyError::CacheFull)
+    );
+}
+
+/// The same with the default window (hmac-concat): the 503 lasts until the entries expire.
+#[test]
+fn a_full_cache_recovers_when_the_window_has_passed() {
+    let clock = clock();
+    let creds = Credentials::new("svc", "svc-secret".into());
+    let verifier = Verifier::new(
+        Scheme::HmacConcat,
+        Arc::new(StaticKeys::new().with(creds.clone())),
+    )
+    .with_clock(clock.clone())
+    .with_cache(Arc::new(ShardedReplayCache::with_shards(1, 1)));
+    let sign = |path: &str| {
+        Signer::new(Scheme::HmacConcat, &creds)
+            .unwrap()
+            .with_clock(clock.clone())
+            .sign(Request::post(path), &SignOptions::default())
+            .unwrap()
+    };
+    let first = sign("/a");
+    assert!(verifier.verify(&first).is_ok());
+    assert_eq!(verifier.verify(&sign("/b")), Err(VerifyError::CacheFull));
+    clock.advance(Window::DEFAULT.past_ms + 1);
+    assert!(verifier.verify(&sign("/c")).is_ok());
+    // The first request is stale now, not a replay and not let through.
+    assert!(matches!(
+        verifier.verify(&first),
+        Err(VerifyError::Expired { .. })
+    ));
+}
+
+/// An operator's window is capped at `Window::MAX` too: no configuration makes the verifier
+/// accept a request from 2001 or remember one for years.
+#[test]
+fn a_configured_window_is_capped_at_window_max() {
+    let creds = Credentials::new("svc", "svc-secret".into());
+    let clock = clock();
+    let verifier = Verifier::new(
+        Scheme::HmacConcat,
+        Arc::new(StaticKeys::new().with(creds.clone())),
+    )
+    .with_clock(clock.clone())
+    .with_window(Window {
+        past_ms: u64::MAX,
+        future_ms: u64::MAX,
+    });
+    let at = |ms: u64| {
+        Signer::new(Scheme::HmacConcat, &creds)
+            .unwrap()
+            .sign(Request::post("/x"), &SignOptions::at(ms))
+            .unwrap()
+    };
+    assert!(matches!(
+        verifier.verify(&at(Y2001)),
+        Err(VerifyError::Expired { .. })
+    ));
+    assert!(matches!(
+        verifier.verify(&at(T0 + 86_400_000)),
+        Err(VerifyError::TooFarInFuture { .. })
+    ));
+    assert!(verifier.verify(&at(T0 - Window::MAX.past_ms)).is_ok());
+    assert_eq!(
+        verifier.verify(&at(T0 - Window::MAX.past_ms - 1)),
+        Err(VerifyError::Expired { age_ms: 1 })
+    );
+    assert!(verifier.verify(&at(T0 + Window::MAX.future_ms)).is_ok());
+}
+
+/// BitMEX (and Bybit's WebSocket auth) carry an expiry instead of a window: it may lie no
+/// further ahead than the verifier's window, itself capped.
+#[test]
+fn an_expiry_far_ahead_is_refused_whatever_the_configured_window() {
+    let creds = Credentials::new("mex", "mex-secret".into());
+    let clock = clock();
+    let verifier = Verifier::new(
+        Scheme::Bitmex,
+        Arc::new(StaticKeys::new().with(creds.clone())),
+    )
+    .with_clock(clock.clone())
+    .with_window(Window {
+        past_ms: u64::MAX,
+        future_ms: 0,
+    });
+    let expiring = |secs: u64| {
+        Signer::new(Scheme::Bitmex, &creds)
+            .unwrap()
+            .sign(
+                Request::get("/api/v1/position"),
+                &SignOptions {
+                    expires: Some(secs),
+                    ..SignOptions::default()
+                },
+            )
+            .unwrap()
+    };
+    let year_2100 = 4_102_444_800;
+    assert!(matches!(
+        verifier.verify(&expiring(year_2100)),
+        Err(VerifyError::TooFarInFuture { .. })
+    ));
+    assert!(
+        verifier
+            .verify(&expiring((T0 + Window::MAX.past_ms) / 1000))
+            .is_ok()
+    );
+    assert!(matches!(
+        verifier.verify(&expiring((T0 + Window::MAX.past_ms) / 1000 + 1)),
+        Err(VerifyError::TooFarInFuture { .. })
+    ));
+}
+
+/// The cache itself refuses to remember anything past the global ceiling, whoever asks.
+#[test]
+fn the_cache_never_remembers_past_the_ceiling() {
+    let cache = ShardedReplayCache::new(10);
+    assert_eq!(
+        cache.check_and_insert(1, T0 + MAX_ENTRY_LIFETIME_MS + 1, T0),
+        Err(ReplayRefusal::TooLong)
+    );
+    assert!(cache.is_empty());
+    assert_eq!(
+        cache.check_and_insert(1, T0 + MAX_ENTRY_LIFETIME_MS, T0),
+        Ok(())
+    );
+    // Every capped window fits under the ceiling.
+    assert!(Window::MAX.past_ms + Window::MAX.future_ms < MAX_ENTRY_LIFETIME_MS);
+    assert!(BYBIT_MAX_RECV_WINDOW_MS <= Window::MAX.past_ms);
 }

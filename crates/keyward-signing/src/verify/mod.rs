@@ -29,7 +29,9 @@ use sha2::{Digest, Sha256};
 pub use claim::Window;
 pub use error::VerifyError;
 pub use keys::{KeyResolver, StaticKeys};
-pub use replay::{ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
+pub use replay::{
+    MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache,
+};
 
 pub(crate) use claim::{Claim, TimeRule, parse_u64, required_header, without_header};
 
@@ -110,10 +112,12 @@ impl Verifier {
         self
     }
 
-    /// The freshness window of the service schemes and Deribit. Venue presets with documented
-    /// rules (Binance, Bybit, OKX, Coinbase, BitMEX) apply those instead.
+    /// The freshness window of the service schemes and Deribit, and how far ahead a BitMEX or
+    /// Bybit WebSocket expiry may lie (its `past_ms`). Venue presets with documented rules
+    /// (Binance, Bybit REST, OKX, Coinbase) apply those instead. Each side is capped at
+    /// [`Window::MAX`].
     pub fn with_window(mut self, window: Window) -> Self {
-        self.window = window;
+        self.window = window.capped();
         self
     }
 
@@ -264,6 +268,10 @@ impl Verifier {
             .map_err(|refusal| match refusal {
                 ReplayRefusal::Replayed => VerifyError::Replayed,
                 ReplayRefusal::Full => VerifyError::CacheFull,
+                // Unreachable with capped windows; refused, never remembered for less.
+                ReplayRefusal::TooLong => {
+                    VerifyError::malformed("the request stays valid longer than a replay entry may live")
+                }
             })
     }
 
