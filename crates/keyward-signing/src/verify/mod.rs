@@ -121,7 +121,8 @@ impl Verifier {
         self
     }
 
-    /// `hmac-newline-v0`: the headers the signature covers (default none).
+    /// `hmac-newline-v0`: the headers the signature covers (default none), in the case the
+    /// clients list them: the scheme signs each name as written.
     pub fn with_signed_headers(
         mut self,
         names: impl IntoIterator<Item = impl Into<String>>,
