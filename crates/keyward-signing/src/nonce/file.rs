@@ -502,8 +502,8 @@ mod tests {
         let target = dir.path().join("target");
         write_private_file(&target, b"", Overwrite::No).unwrap();
         std::os::unix::fs::symlink(&target, lock_path_for(&path)).unwrap();
-        let err = FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW)))
-            .unwrap_err();
+        let err =
+            FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW))).unwrap_err();
         assert!(
             matches!(err, Error::File(keyward_core_crypto::Error::Symlink { .. })),
             "{err}"
@@ -522,8 +522,8 @@ mod tests {
         let lock = lock_path_for(&path);
         write_private_file(&lock, b"", Overwrite::No).unwrap();
         std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
-        let err = FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW)))
-            .unwrap_err();
+        let err =
+            FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW))).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -540,8 +540,8 @@ mod tests {
         let target = dir.path().join("target");
         write_private_file(&target, b"10\n", Overwrite::No).unwrap();
         std::os::unix::fs::symlink(&target, &path).unwrap();
-        let err = FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW)))
-            .unwrap_err();
+        let err =
+            FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW))).unwrap_err();
         assert!(
             matches!(err, Error::File(keyward_core_crypto::Error::Symlink { .. })),
             "{err}"

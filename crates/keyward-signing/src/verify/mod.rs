@@ -29,9 +29,7 @@ use sha2::{Digest, Sha256};
 pub use claim::Window;
 pub use error::VerifyError;
 pub use keys::{KeyResolver, StaticKeys};
-pub use replay::{
-    MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache,
-};
+pub use replay::{MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
 
 pub(crate) use claim::{Claim, TimeRule, parse_u64, required_header, without_header};
 
@@ -270,9 +268,9 @@ impl Verifier {
                 ReplayRefusal::Replayed => VerifyError::Replayed,
                 ReplayRefusal::Full => VerifyError::CacheFull,
                 // Unreachable with capped windows; refused, never remembered for less.
-                ReplayRefusal::TooLong => {
-                    VerifyError::malformed("the request stays valid longer than a replay entry may live")
-                }
+                ReplayRefusal::TooLong => VerifyError::malformed(
+                    "the request stays valid longer than a replay entry may live",
+                ),
             })
     }
 
