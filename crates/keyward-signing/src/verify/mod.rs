@@ -255,6 +255,15 @@ impl Verifier {
         until_ms: u64,
         now_ms: u64,
     ) -> Result<(), VerifyError> {
+        // Unreachable with capped windows; checked here too, so that a `ReplayCache` written
+        // elsewhere is never asked to remember past the ceiling. Refused, never remembered
+        // for less (which would let a replay through).
+        let too_long = || {
+            VerifyError::malformed("the request stays valid longer than a replay entry may live")
+        };
+        if until_ms.saturating_sub(now_ms) > MAX_ENTRY_LIFETIME_MS {
+            return Err(too_long());
+        }
         let digest = Sha256::new()
             .chain_update(self.scheme.name())
             .chain_update([0])
@@ -267,10 +276,7 @@ impl Verifier {
             .map_err(|refusal| match refusal {
                 ReplayRefusal::Replayed => VerifyError::Replayed,
                 ReplayRefusal::Full => VerifyError::CacheFull,
-                // Unreachable with capped windows; refused, never remembered for less.
-                ReplayRefusal::TooLong => VerifyError::malformed(
-                    "the request stays valid longer than a replay entry may live",
-                ),
+                ReplayRefusal::TooLong => too_long(),
             })
     }
 
@@ -311,5 +317,43 @@ impl fmt::Debug for Verifier {
             .field("keys", &self.keys)
             .field("window", &self.window)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A cache that accepts everything and counts the calls: the verifier must not rely on the
+    /// cache to enforce the ceiling.
+    #[derive(Debug, Default)]
+    struct Permissive(AtomicUsize);
+
+    impl ReplayCache for Permissive {
+        fn check_and_insert(&self, _: ReplayId, _: u64, _: u64) -> Result<(), ReplayRefusal> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn no_cache_is_asked_to_remember_past_the_ceiling() {
+        let cache = Arc::new(Permissive::default());
+        let verifier = Verifier::new(Scheme::HmacConcat, Arc::new(StaticKeys::new()))
+            .with_cache(cache.clone());
+        let now = 1_000;
+        assert!(matches!(
+            verifier.remember("r", now + MAX_ENTRY_LIFETIME_MS + 1, now),
+            Err(VerifyError::Malformed(_))
+        ));
+        assert_eq!(cache.0.load(Ordering::SeqCst), 0);
+        assert!(
+            verifier
+                .remember("r", now + MAX_ENTRY_LIFETIME_MS, now)
+                .is_ok()
+        );
+        assert_eq!(cache.0.load(Ordering::SeqCst), 1);
     }
 }
