@@ -67,7 +67,7 @@ pub enum Error {
     /// The lock file beside a nonce state file could not be opened or locked.
     #[error("could not {action} nonce lock file {}: {source}", path.display())]
     NonceLock {
-        /// What was being done ("open", "lock").
+        /// What was being done ("create", "lock").
         action: &'static str,
         /// The lock file.
         path: PathBuf,

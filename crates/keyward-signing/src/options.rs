@@ -14,7 +14,9 @@ pub struct SignOptions {
     pub expires: Option<u64>,
     /// The receive window in milliseconds (Binance: added only when given; Bybit: 5000 if not).
     pub recv_window_ms: Option<u64>,
-    /// Header names the signature covers (hmac-newline-v0, keyward-v1).
+    /// Header names the signature covers (hmac-newline-v0, keyward-v1). hmac-newline-v0 signs
+    /// each name exactly as written here (its case kept, as the Python pattern does); keyward-v1
+    /// lower-cases them.
     pub signed_headers: Vec<String>,
     /// Deribit `client_signature`: the optional data part (empty if not given).
     pub data: Option<String>,

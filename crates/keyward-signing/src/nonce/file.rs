@@ -6,7 +6,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use keyward_core_crypto::private_file::{Overwrite, read_private_file, write_private_file};
+use keyward_core_crypto::private_file::{
+    Overwrite, open_private_file, read_private_file, write_private_file,
+};
 use rustix::fs::FlockOperation;
 
 use super::{NonceSource, NonceUnit};
@@ -28,8 +30,9 @@ const MAX_STATE_LEN: u64 = 64;
 /// nobody else can lower it). A source draws nonces from a *lease*, a block of numbers
 /// `[start, start + block)`, taken as follows:
 ///
-/// 1. take an exclusive `flock` on `<state file>.lock` (created with mode 0600 if missing; the
-///    state file itself is replaced by a rename at every write, so it cannot carry the lock);
+/// 1. take an exclusive `flock` on `<state file>.lock` (created with mode 0600 if missing, and
+///    checked like the state file: not a link, owned by the caller, not open to group or others;
+///    the state file itself is replaced by a rename at every write, so it cannot carry the lock);
 /// 2. read the high-water mark (a missing file is 0; a corrupt one is
 ///    [`Error::CorruptNonceState`], never a silent reset);
 /// 3. `start = max(high-water mark, the clock in the unit, the last nonce issued here + 1)`;
@@ -182,36 +185,29 @@ fn lock_path_for(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Opens (creating with mode 0600 if needed) the lock file, refusing a symbolic link or
-/// anything but a regular file.
+/// Opens the lock file, creating it with mode 0600 if it is missing, and checks it as key files
+/// are checked (`keyward_core_crypto::private_file`): a regular file, not a symbolic link, owned
+/// by the caller (or root), not open to group or others; anything else is refused with
+/// [`Error::File`]. A lock file others could replace or hold would let them block or race the
+/// nonce sequence. The checks run on the descriptor that is then locked.
 fn open_lock_file(path: &Path) -> Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
 
-    let file = OpenOptions::new()
-        .read(true)
+    let created = OpenOptions::new()
         .write(true)
-        .create(true)
+        .create_new(true)
         .mode(0o600)
         .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-                lock_error("open", path, io::Error::other("it is a symbolic link"))
-            } else {
-                lock_error("open", path, e)
-            }
-        })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| lock_error("inspect", path, e))?;
-    if !meta.file_type().is_file() {
-        return Err(lock_error(
-            "open",
-            path,
-            io::Error::other("it is not a regular file"),
-        ));
+        .open(path);
+    match created {
+        // An existing entry (a symbolic link included) is checked below.
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(lock_error("create", path, e)),
     }
-    Ok(file)
+    // `flock` needs no write access, so the read-only descriptor the checks ran on is the one
+    // that is locked.
+    Ok(open_private_file(path)?)
 }
 
 fn lock_error(action: &'static str, path: &Path, source: io::Error) -> Error {
@@ -472,6 +468,84 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), lock_path_for(&path)).unwrap();
         let err = FileNonce::open(&path, NonceUnit::Millis, clock).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    /// Finding 17: the lock file is checked as key files are (a regular file, not a link,
+    /// owned by the caller, not open to group or others), with core-crypto's rules.
+    #[test]
+    fn a_lock_file_others_can_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n");
+        let lock = lock_path_for(&path);
+        for mode in [0o666, 0o644, 0o620, 0o602] {
+            std::fs::write(&lock, b"").unwrap();
+            std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW)))
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::File(keyward_core_crypto::Error::InsecurePermissions { .. })
+                ),
+                "mode {mode:o}: {err}"
+            );
+            assert!(err.to_string().contains("n.lock"), "{err}");
+        }
+        std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW))).is_ok());
+    }
+
+    #[test]
+    fn a_lock_file_linked_to_a_private_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n");
+        let target = dir.path().join("target");
+        write_private_file(&target, b"", Overwrite::No).unwrap();
+        std::os::unix::fs::symlink(&target, lock_path_for(&path)).unwrap();
+        let err =
+            FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW))).unwrap_err();
+        assert!(
+            matches!(err, Error::File(keyward_core_crypto::Error::Symlink { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_lock_file_owned_by_someone_else_is_refused() {
+        // Only root can give a file away; as another user there is no such file to test with.
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("SKIPPED: only root can create a file owned by another user");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n");
+        let lock = lock_path_for(&path);
+        write_private_file(&lock, b"", Overwrite::No).unwrap();
+        std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
+        let err =
+            FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::File(keyward_core_crypto::Error::WrongOwner { owner: 65534, .. })
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_linked_state_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n");
+        let target = dir.path().join("target");
+        write_private_file(&target, b"10\n", Overwrite::No).unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err =
+            FileNonce::open(&path, NonceUnit::Millis, Arc::new(FixedClock::new(NOW))).unwrap_err();
+        assert!(
+            matches!(err, Error::File(keyward_core_crypto::Error::Symlink { .. })),
+            "{err}"
+        );
     }
 
     #[test]

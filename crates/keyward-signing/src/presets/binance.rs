@@ -11,6 +11,10 @@
 //! WebSocket API (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/request-security>):
 //! the request parameters, `apiKey` included, sorted by name, joined as `name=value` with `&`,
 //! values as raw UTF-8 (not percent-encoded); `signature` is added to the parameters.
+//!
+//! Verifying: `timestamp` at most 1000 ms ahead of the server and no older than `recvWindow`
+//! (default 5000 ms). Binance documents 60000 ms as the largest `recvWindow` and refuses a larger
+//! one; so does the verifier, on REST and on the WebSocket API.
 
 use serde_json::{Map, Value};
 

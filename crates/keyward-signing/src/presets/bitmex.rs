@@ -9,6 +9,11 @@
 //! WebSocket (<https://www.bitmex.com/app/wsAPI#Authentication>):
 //! `{"op":"authKeyExpires","args":[apiKey, expires, signature]}` with
 //! `signature = hex(HMAC-SHA256(secret, "GET/realtime" || expires))`.
+//!
+//! Verifying: `api-expires` must lie in the future. BitMEX documents no largest distance, so the
+//! verifier accepts an expiry at most its window's `past_ms` ahead (default 300 s, at most
+//! [`Window::MAX`](crate::verify::Window::MAX), 1 hour): an expiry in 2100 is refused, and no
+//! request is remembered for longer.
 
 use serde_json::{Value, json};
 

@@ -9,6 +9,14 @@
 //! WebSocket (<https://bybit-exchange.github.io/docs/v5/ws/connect#authentication>):
 //! `{"op":"auth","args":[apiKey, expires, signature]}` with `expires` in milliseconds and
 //! `signature = hex(HMAC-SHA256(secret, "GET/realtime" || expires))`.
+//!
+//! Verifying: Bybit's rule is `server_time - recv_window <= timestamp < server_time + 1000`.
+//! Bybit documents no largest `X-BAPI-RECV-WINDOW`, so the verifier caps it at
+//! [`MAX_RECV_WINDOW_MS`] (60 s, Binance's documented maximum; Bybit's own SDK sends 5000 and
+//! adds 2500 per retry): a larger value is still signed as sent, but the request is judged by
+//! the 60 s window, so no request can ask to be remembered for longer. A WebSocket `expires` may
+//! lie no further ahead than the verifier's window (default 300 s, at most
+//! [`Window::MAX`](crate::verify::Window::MAX)).
 
 use serde_json::{Value, json};
 
@@ -22,6 +30,9 @@ use crate::verify::{
 
 /// Bybit's default receive window, in milliseconds.
 pub(crate) const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
+/// The largest receive window the verifier honours, in milliseconds (Bybit documents none; see
+/// the module docs).
+pub(crate) const MAX_RECV_WINDOW_MS: u64 = 60_000;
 /// How long a WebSocket auth message stays valid when no expiry is given.
 const WS_VALIDITY_MS: u64 = 10_000;
 
@@ -60,7 +71,8 @@ pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
     Ok(json!({"op": "auth", "args": [s.api_key, expires, sig]}))
 }
 
-/// Bybit's acceptance rule: `server_time - recv_window <= timestamp < server_time + 1000`.
+/// Bybit's acceptance rule: `server_time - recv_window <= timestamp < server_time + 1000`, with
+/// `recv_window` capped at [`MAX_RECV_WINDOW_MS`].
 pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
     let key = required_header(req, "X-BAPI-API-KEY")?.to_owned();
     let timestamp = parse_u64(
@@ -78,7 +90,7 @@ pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
         time: TimeRule::Window {
             timestamp_ms: timestamp,
             window: Window {
-                past_ms: recv_window,
+                past_ms: recv_window.min(MAX_RECV_WINDOW_MS),
                 future_ms: 999,
             },
             expires_ms: None,

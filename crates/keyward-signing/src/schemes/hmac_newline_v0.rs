@@ -4,7 +4,16 @@
 //! message = `METHOD \n url \n unix-seconds`, then `\n body` if the body is not empty, then
 //! `\n name:value` for each signed header, sorted by (lower-case) name;
 //! signature = hex(HMAC-SHA256(secret, message)). Headers `X-Timestamp`, `X-Signature` and
-//! `X-Algorithm: sha256`. The url is `path?query`, or `origin + path?query` with
+//! `X-Algorithm: sha256`.
+//!
+//! The pattern, in Python: `message = f"{method}\n{url}\n{int(time.time())}"`, `+ "\n" + body`
+//! when there is a body, then `+ f"\n{name}:{headers[name]}"` for each name in
+//! `sorted(signed_headers, key=str.lower)`, and `hmac.new(secret, message, sha256).hexdigest()`.
+//! So a signed header's name is written exactly as the caller lists it in
+//! [`crate::SignOptions::signed_headers`] (its case kept, not the request's spelling), its value
+//! as it is (not trimmed); a verifier must list the same names in the same case
+//! ([`crate::verify::Verifier::with_signed_headers`]). `tests/python_interop.rs` checks the bytes
+//! against an independent Python implementation (`tests/python/hmac_newline_v0.py`). The url is `path?query`, or `origin + path?query` with
 //! [`crate::SignOptions::origin`]. See [`crate::schemes`] for why this scheme is weaker than
 //! `keyward-v1`.
 
@@ -29,14 +38,13 @@ pub(crate) fn message(
         msg.push(b'\n');
         msg.extend_from_slice(&req.body);
     }
-    let mut names: Vec<String> = signed_headers
-        .iter()
-        .map(|n| n.to_ascii_lowercase())
-        .collect();
-    names.sort();
-    names.dedup();
+    // Names as the caller gives them (the pattern keeps their case), sorted by their lower-case
+    // form with a stable sort, a name given twice (in any case) signed once.
+    let mut names: Vec<&str> = signed_headers.iter().map(String::as_str).collect();
+    names.sort_by_key(|n| n.to_ascii_lowercase());
+    names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     for name in names {
-        let value = req.header(&name).ok_or_else(|| {
+        let value = req.header(name).ok_or_else(|| {
             Error::InvalidRequest(format!("signed header {name} is not in the request"))
         })?;
         msg.extend_from_slice(format!("\n{name}:{value}").as_bytes());
@@ -128,7 +136,7 @@ mod tests {
             ..SignOptions::at(TS)
         };
         let out = s.sign(req, &opts).unwrap();
-        let msg = "POST\n/v1/items\n1700000000\n{\"name\":\"ü\"}\ncontent-type:application/json\nx-request-id:r1";
+        let msg = "POST\n/v1/items\n1700000000\n{\"name\":\"ü\"}\ncontent-type:application/json\nX-Request-Id:r1";
         assert_eq!(out.header("X-Signature").unwrap(), hmac256_hex(msg));
     }
 

@@ -157,6 +157,27 @@ fn check_param(what: &str, value: &str) -> Result<()> {
 /// `Content-Digest` header must be set) under `params`. Both the signer and a verifier build it
 /// with this function.
 pub fn signature_base(request: &Request, params: &SignatureParams) -> Result<String> {
+    check_param("key id", &params.keyid)?;
+    let mut base = covered_components(request, params)?;
+    base.push_str(&format!("\"@signature-params\": {}", params.serialize()));
+    Ok(base)
+}
+
+/// What identifies a request to the replay cache: its covered components and its `created`,
+/// `expires` and `nonce`, without the key id, so that one request signed under several keys is
+/// one request whichever signature verifies it.
+fn request_identity(request: &Request, params: &SignatureParams) -> Result<String> {
+    let mut identity = covered_components(request, params)?;
+    identity.push_str(&format!(
+        "created={};expires={};nonce=\"{}\"",
+        params.created, params.expires, params.nonce
+    ));
+    Ok(identity)
+}
+
+/// The lines of the signature base before `@signature-params`, after checking that no value can
+/// make the base ambiguous.
+fn covered_components(request: &Request, params: &SignatureParams) -> Result<String> {
     check_method(&request.method)?;
     check_path(&request.path)?;
     if canonical_query(&request.query)? != request.query {
@@ -165,7 +186,6 @@ pub fn signature_base(request: &Request, params: &SignatureParams) -> Result<Str
         ));
     }
     check_param("nonce", &params.nonce)?;
-    check_param("key id", &params.keyid)?;
     let digest = request
         .header("content-digest")
         .ok_or_else(|| Error::InvalidRequest("the Content-Digest header is missing".into()))?;
@@ -193,7 +213,6 @@ pub fn signature_base(request: &Request, params: &SignatureParams) -> Result<Str
         }
         base.push_str(&format!("\"{name}\": {}\n", value.trim()));
     }
-    base.push_str(&format!("\"@signature-params\": {}", params.serialize()));
     Ok(base)
 }
 
@@ -325,6 +344,20 @@ pub(crate) fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyErro
     if canonical_query(&req.query).ok().as_deref() != Some(req.query.as_str()) {
         return Err(VerifyError::malformed("the query is not in canonical form"));
     }
+    // The signatures are of one request: they may differ in their key only. Otherwise a
+    // replay could present each entry as a new request.
+    let first = &entries[0].params;
+    let same_request = |p: &SignatureParams| {
+        p.headers == first.headers
+            && p.created == first.created
+            && p.expires == first.expires
+            && p.nonce == first.nonce
+    };
+    if !entries.iter().all(|e| same_request(&e.params)) {
+        return Err(VerifyError::malformed(
+            "the signatures in Signature-Input differ in more than their keyid: they must cover the same components with the same created, expires and nonce",
+        ));
+    }
     let mut known_key = false;
     let mut verified = None;
     for entry in &entries {
@@ -368,7 +401,10 @@ pub(crate) fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyErro
         expires_ms: Some(entry.params.expires.saturating_mul(1000)),
     };
     if let Some(until) = rule.check(now)? {
-        v.remember(&entry.params.keyid, &entry.params.nonce, until, now)?;
+        // The request, never the key that verified it: every entry yields the same identity.
+        let identity = request_identity(req, &entry.params)
+            .map_err(|e| VerifyError::malformed(e.to_string()))?;
+        v.remember(&identity, until, now)?;
     }
     Ok(Verified {
         key_id: entry.params.keyid.clone(),

@@ -22,6 +22,23 @@ impl Window {
         past_ms: 300_000,
         future_ms: 5_000,
     };
+
+    /// The widest window any request is judged by: 1 hour into the past, 1 minute into the
+    /// future. A wider window, whether configured ([`crate::verify::Verifier::with_window`]) or
+    /// carried by the request (Bybit's `X-BAPI-RECV-WINDOW`), counts as this one, so every
+    /// replay-cache entry expires within [`crate::verify::MAX_ENTRY_LIFETIME_MS`].
+    pub const MAX: Window = Window {
+        past_ms: 3_600_000,
+        future_ms: 60_000,
+    };
+
+    /// This window, each side capped at [`Window::MAX`].
+    pub fn capped(self) -> Window {
+        Window {
+            past_ms: self.past_ms.min(Window::MAX.past_ms),
+            future_ms: self.future_ms.min(Window::MAX.future_ms),
+        }
+    }
 }
 
 impl Default for Window {
@@ -33,14 +50,14 @@ impl Default for Window {
 /// The time rule a request must pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimeRule {
-    /// `timestamp` must lie in `[now - past, now + future]`; with `expires_ms`, `now` must also be
-    /// before it.
+    /// `timestamp` must lie in `[now - past, now + future]` (the window capped at
+    /// [`Window::MAX`]); with `expires_ms`, `now` must also be before it.
     Window {
         timestamp_ms: u64,
         window: Window,
         expires_ms: Option<u64>,
     },
-    /// `now < expires <= now + max_ahead`.
+    /// `now < expires <= now + max_ahead` (`max_ahead` capped at [`Window::MAX`]'s past).
     Expires { expires_ms: u64, max_ahead_ms: u64 },
     /// A nonce that must exceed the last one accepted for the key (Kraken).
     Nonce(u64),
@@ -56,6 +73,7 @@ impl TimeRule {
                 window,
                 expires_ms,
             } => {
+                let window = window.capped();
                 let latest = now_ms.saturating_add(window.future_ms);
                 if timestamp_ms > latest {
                     return Err(VerifyError::TooFarInFuture {
@@ -88,7 +106,7 @@ impl TimeRule {
                         age_ms: now_ms - expires_ms,
                     });
                 }
-                let latest = now_ms.saturating_add(max_ahead_ms);
+                let latest = now_ms.saturating_add(max_ahead_ms.min(Window::MAX.past_ms));
                 if expires_ms > latest {
                     return Err(VerifyError::TooFarInFuture {
                         ahead_ms: expires_ms - latest,
@@ -195,6 +213,45 @@ mod tests {
         };
         assert_eq!(both.check(1049), Ok(Some(1050)));
         assert!(both.check(1050).is_err());
+    }
+
+    #[test]
+    fn windows_are_capped_at_the_maximum() {
+        let wide = TimeRule::Window {
+            timestamp_ms: 0,
+            window: Window {
+                past_ms: u64::MAX,
+                future_ms: u64::MAX,
+            },
+            expires_ms: None,
+        };
+        let max = Window::MAX;
+        assert_eq!(wide.check(max.past_ms), Ok(Some(max.past_ms + 1)));
+        assert_eq!(
+            wide.check(max.past_ms + 1),
+            Err(VerifyError::Expired { age_ms: 1 })
+        );
+        let ahead = TimeRule::Window {
+            timestamp_ms: 1_000_000 + max.future_ms + 1,
+            window: Window {
+                past_ms: 0,
+                future_ms: u64::MAX,
+            },
+            expires_ms: None,
+        };
+        assert_eq!(
+            ahead.check(1_000_000),
+            Err(VerifyError::TooFarInFuture { ahead_ms: 1 })
+        );
+        let far = TimeRule::Expires {
+            expires_ms: max.past_ms + 1,
+            max_ahead_ms: u64::MAX,
+        };
+        assert_eq!(
+            far.check(0),
+            Err(VerifyError::TooFarInFuture { ahead_ms: 1 })
+        );
+        assert_eq!(Window::DEFAULT.capped(), Window::DEFAULT);
     }
 
     #[test]

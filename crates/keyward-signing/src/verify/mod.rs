@@ -7,8 +7,10 @@
 //! 2. unknown key,
 //! 3. signature mismatch (compared in constant time; any active secret of the key may match),
 //! 4. expired or too far in the future (with the measured skew),
-//! 5. replayed (same signature, or same nonce where the scheme has one; Kraken: a nonce not above
-//!    the key's last).
+//! 5. replayed (the same request accepted before: the same signature, or for keyward-v1 the same
+//!    covered components, `created`, `expires` and `nonce`; never keyed by the key that verified
+//!    it, so naming another key or reordering signatures is still a replay. Kraken: a nonce not
+//!    above the key's last).
 
 mod claim;
 mod error;
@@ -27,7 +29,7 @@ use sha2::{Digest, Sha256};
 pub use claim::Window;
 pub use error::VerifyError;
 pub use keys::{KeyResolver, StaticKeys};
-pub use replay::{ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
+pub use replay::{MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
 
 pub(crate) use claim::{Claim, TimeRule, parse_u64, required_header, without_header};
 
@@ -108,14 +110,17 @@ impl Verifier {
         self
     }
 
-    /// The freshness window of the service schemes and Deribit. Venue presets with documented
-    /// rules (Binance, Bybit, OKX, Coinbase, BitMEX) apply those instead.
+    /// The freshness window of the service schemes and Deribit, and how far ahead a BitMEX or
+    /// Bybit WebSocket expiry may lie (its `past_ms`). Venue presets with documented rules
+    /// (Binance, Bybit REST, OKX, Coinbase) apply those instead. Each side is capped at
+    /// [`Window::MAX`].
     pub fn with_window(mut self, window: Window) -> Self {
-        self.window = window;
+        self.window = window.capped();
         self
     }
 
-    /// `hmac-newline-v0`: the headers the signature covers (default none).
+    /// `hmac-newline-v0`: the headers the signature covers (default none), in the case the
+    /// clients list them: the scheme signs each name as written.
     pub fn with_signed_headers(
         mut self,
         names: impl IntoIterator<Item = impl Into<String>>,
@@ -158,7 +163,7 @@ impl Verifier {
             (TimeRule::Nonce(nonce), _) => self.advance_nonce(&key_id, nonce)?,
             (_, Some(until)) => {
                 let basis = claim.replay_basis.as_deref().unwrap_or(&claim.provided);
-                self.remember(&key_id, basis, until, now)?;
+                self.remember(basis, until, now)?;
             }
             (_, None) => {}
         }
@@ -240,18 +245,27 @@ impl Verifier {
         false
     }
 
-    /// Records an accepted request in the replay cache.
+    /// Records an accepted request in the replay cache. `basis` identifies the request itself
+    /// (its signature, or what keyward-v1 signs apart from the key id), never the key that
+    /// verified it: the same request presented under another key, or with its signatures
+    /// reordered, is the same entry.
     pub(crate) fn remember(
         &self,
-        key_id: &str,
         basis: &str,
         until_ms: u64,
         now_ms: u64,
     ) -> Result<(), VerifyError> {
+        // Unreachable with capped windows; checked here too, so that a `ReplayCache` written
+        // elsewhere is never asked to remember past the ceiling. Refused, never remembered
+        // for less (which would let a replay through).
+        let too_long = || {
+            VerifyError::malformed("the request stays valid longer than a replay entry may live")
+        };
+        if until_ms.saturating_sub(now_ms) > MAX_ENTRY_LIFETIME_MS {
+            return Err(too_long());
+        }
         let digest = Sha256::new()
             .chain_update(self.scheme.name())
-            .chain_update([0])
-            .chain_update(key_id)
             .chain_update([0])
             .chain_update(basis)
             .finalize();
@@ -262,6 +276,7 @@ impl Verifier {
             .map_err(|refusal| match refusal {
                 ReplayRefusal::Replayed => VerifyError::Replayed,
                 ReplayRefusal::Full => VerifyError::CacheFull,
+                ReplayRefusal::TooLong => too_long(),
             })
     }
 
@@ -302,5 +317,43 @@ impl fmt::Debug for Verifier {
             .field("keys", &self.keys)
             .field("window", &self.window)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A cache that accepts everything and counts the calls: the verifier must not rely on the
+    /// cache to enforce the ceiling.
+    #[derive(Debug, Default)]
+    struct Permissive(AtomicUsize);
+
+    impl ReplayCache for Permissive {
+        fn check_and_insert(&self, _: ReplayId, _: u64, _: u64) -> Result<(), ReplayRefusal> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn no_cache_is_asked_to_remember_past_the_ceiling() {
+        let cache = Arc::new(Permissive::default());
+        let verifier = Verifier::new(Scheme::HmacConcat, Arc::new(StaticKeys::new()))
+            .with_cache(cache.clone());
+        let now = 1_000;
+        assert!(matches!(
+            verifier.remember("r", now + MAX_ENTRY_LIFETIME_MS + 1, now),
+            Err(VerifyError::Malformed(_))
+        ));
+        assert_eq!(cache.0.load(Ordering::SeqCst), 0);
+        assert!(
+            verifier
+                .remember("r", now + MAX_ENTRY_LIFETIME_MS, now)
+                .is_ok()
+        );
+        assert_eq!(cache.0.load(Ordering::SeqCst), 1);
     }
 }

@@ -1,6 +1,8 @@
 //! The replay cache: remembers accepted requests until they would be rejected as stale anyway.
 //!
-//! Memory is bounded: every entry expires with the freshness window, and at a hard cap the
+//! Memory is bounded: every entry expires with the freshness window (itself capped at
+//! [`Window::MAX`](crate::verify::Window::MAX)), no entry is remembered longer than
+//! [`MAX_ENTRY_LIFETIME_MS`], and at a hard cap the
 //! cache fails closed (it refuses new requests) rather than forgetting entries that are still
 //! live, which would let a replay through. It is sharded, so concurrent verifications do not
 //! serialise on one lock; the check and the insert happen under one shard lock, so two threads
@@ -10,25 +12,36 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
 
-/// A replay identifier: the first 16 bytes of a SHA-256 over the scheme, key and signature (or
-/// nonce). 128 bits make an accidental collision negligible at any realistic volume.
+/// A replay identifier: the first 16 bytes of a SHA-256 over the scheme and the request's
+/// identity (its signature; for keyward-v1 what it signs apart from the key id), never the key
+/// that verified it. 128 bits make an accidental collision negligible at any realistic volume.
 pub type ReplayId = u128;
+
+/// The longest any entry is remembered: 2 hours. Every window is capped at
+/// [`Window::MAX`](crate::verify::Window::MAX) (1 hour into the past, 1 minute into the
+/// future), so an accepted request is stale well before this; the ceiling holds whatever a
+/// request or a caller asks, so no entry can pin the cache for longer.
+pub const MAX_ENTRY_LIFETIME_MS: u64 = 2 * 3_600_000;
 
 /// Why the cache refused an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReplayRefusal {
     /// The same request was accepted before and its entry is still live.
     Replayed,
     /// The cache is full of live entries; failing closed.
     Full,
+    /// The entry would have to be remembered longer than [`MAX_ENTRY_LIFETIME_MS`]; refused
+    /// rather than forgotten early, which would let a replay through.
+    TooLong,
 }
 
 /// A store of accepted requests. The built-in [`ShardedReplayCache`] lives in memory; a shared
 /// store (for several server processes) can implement this trait.
 pub trait ReplayCache: Send + Sync + std::fmt::Debug {
-    /// Records `id` as accepted until `expires_at_ms`, unless it is already recorded (and live)
-    /// or the cache is full. Must be atomic: of two concurrent calls with one `id`, at most one
-    /// succeeds.
+    /// Records `id` as accepted until `expires_at_ms`, unless it is already recorded (and live),
+    /// the cache is full, or `expires_at_ms` lies more than [`MAX_ENTRY_LIFETIME_MS`] after
+    /// `now_ms`. Must be atomic: of two concurrent calls with one `id`, at most one succeeds.
     fn check_and_insert(
         &self,
         id: ReplayId,
@@ -127,6 +140,9 @@ impl ReplayCache for ShardedReplayCache {
         expires_at_ms: u64,
         now_ms: u64,
     ) -> Result<(), ReplayRefusal> {
+        if expires_at_ms.saturating_sub(now_ms) > MAX_ENTRY_LIFETIME_MS {
+            return Err(ReplayRefusal::TooLong);
+        }
         // A poisoned lock means a panic elsewhere while holding it; the data is still a valid
         // map, and refusing every request forever would be worse.
         let mut shard = self

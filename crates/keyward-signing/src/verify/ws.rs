@@ -7,8 +7,9 @@
 //!
 //! Time rules: Binance `timestamp` within `recvWindow` (default 5000 ms) past and 1000 ms ahead;
 //! OKX and Coinbase Exchange `timestamp` (seconds) within 30 s either way; Bybit and BitMEX
-//! `expires` in the future and no further ahead than the verifier's past window; Deribit, BitMart
-//! and hmac-concat `timestamp` (ms) within the verifier's window.
+//! `expires` in the future and no further ahead than the verifier's past window (at most
+//! [`Window::MAX`]'s); Deribit, BitMart and hmac-concat `timestamp` (ms) within the verifier's
+//! window (capped at [`Window::MAX`]).
 
 use keyward_core_crypto::ct::ct_eq;
 use secrecy::ExposeSecret;
@@ -85,7 +86,7 @@ impl Verifier {
         }
         let now = self.now_ms();
         if let Some(until) = claim.time.check(now)? {
-            self.remember(&claim.key_id, &claim.provided, until, now)?;
+            self.remember(&claim.provided, until, now)?;
         }
         Ok(Verified {
             key_id: claim.key_id,
