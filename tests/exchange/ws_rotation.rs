@@ -312,3 +312,39 @@ async fn a_refused_key_is_read_again_past_the_cache_once_then_the_refusal_is_fin
     assert!(!err.to_string().contains("wrong-secret"), "{err}");
     t.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_bound_to_a_client_authenticates_for_every_venue_with_both_apis() {
+    let t = testnet().await;
+    for venue in [
+        "binance",
+        "bybit",
+        "okx",
+        "coinbase-exchange",
+        "kraken",
+        "bitmex",
+        "deribit",
+    ] {
+        let creds = t.credentials(venue).unwrap().to_signing();
+        let c = Client::builder()
+            .venue(venue.parse().unwrap())
+            .base_url(t.url(venue).unwrap())
+            .with_credentials(creds)
+            .rate_limits(Vec::new())
+            .build()
+            .await
+            .unwrap();
+        let sleep = GatedSleep::real(AGE);
+        let mut session =
+            WsSession::connect(timing(c.ws_config(&ws_url(&t, venue)).unwrap(), &sleep))
+                .await
+                .unwrap_or_else(|e| panic!("{venue}: {e}"));
+        assert_eq!(
+            next_state(&mut session).await,
+            WsEvent::Authenticated,
+            "{venue}"
+        );
+        session.close().await;
+    }
+    t.shutdown().await;
+}
