@@ -15,4 +15,5 @@ mod venues;
 mod ws_common;
 mod ws_loopback;
 mod ws_redaction;
+mod ws_rotation;
 mod ws_testnet;

@@ -8,6 +8,7 @@
 use keyward::resilience as keyward_resilience;
 use keyward::signing as keyward_signing;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -82,6 +83,11 @@ pub struct MockVenue {
     pub fail_next: Arc<AtomicUsize>,
     /// When set, the auth message is never answered.
     pub silent: Arc<AtomicBool>,
+    /// The API key accepted (default [`GOOD_KEY`]); see [`MockVenue::accept`].
+    accepted: Arc<Mutex<String>>,
+    /// Answers given, in turn, to the next auth messages instead of the venue's own (each
+    /// then closes the connection): a scripted refusal.
+    pub refusals: Arc<Mutex<VecDeque<Value>>>,
     conns: mpsc::UnboundedReceiver<Conn>,
 }
 
@@ -97,6 +103,8 @@ impl MockVenue {
             reject_all: Arc::default(),
             fail_next: Arc::default(),
             silent: Arc::default(),
+            accepted: Arc::new(Mutex::new(GOOD_KEY.to_owned())),
+            refusals: Arc::default(),
             conns,
         };
         let state = State {
@@ -105,6 +113,8 @@ impl MockVenue {
             reject_all: mock.reject_all.clone(),
             fail_next: mock.fail_next.clone(),
             silent: mock.silent.clone(),
+            accepted: mock.accepted.clone(),
+            refusals: mock.refusals.clone(),
         };
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
@@ -113,6 +123,16 @@ impl MockVenue {
             }
         });
         mock
+    }
+
+    /// Accepts `key` from now on, and no other (a rotation at the venue).
+    pub fn accept(&self, key: &str) {
+        *self.accepted.lock().unwrap() = key.to_owned();
+    }
+
+    /// Answers the next auth message with `answer` (then closes the connection).
+    pub fn refuse_next(&self, answer: Value) {
+        self.refusals.lock().unwrap().push_back(answer);
     }
 
     /// The next accepted connection.
@@ -128,6 +148,8 @@ struct State {
     reject_all: Arc<AtomicBool>,
     fail_next: Arc<AtomicUsize>,
     silent: Arc<AtomicBool>,
+    accepted: Arc<Mutex<String>>,
+    refusals: Arc<Mutex<VecDeque<Value>>>,
 }
 
 fn by_handshake(venue: Scheme) -> bool {
@@ -140,6 +162,8 @@ async fn serve(state: State, tcp: TcpStream, tx: mpsc::UnboundedSender<Conn>) {
     let headers = Arc::new(Mutex::new(Value::Null));
     let handshake_ok = Arc::new(AtomicBool::new(true));
     let (h, ok, venue) = (headers.clone(), handshake_ok.clone(), state.venue);
+    let accepted = state.accepted.lock().unwrap().clone();
+    let key = accepted.clone();
     let callback = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         let map: serde_json::Map<String, Value> = req
             .headers()
@@ -150,7 +174,7 @@ async fn serve(state: State, tcp: TcpStream, tx: mpsc::UnboundedSender<Conn>) {
         let good = venue == Scheme::HmacNewlineV0
             || map
                 .values()
-                .any(|v| v.as_str().is_some_and(|s| s.contains(GOOD_KEY)));
+                .any(|v| v.as_str().is_some_and(|s| s.contains(&key)));
         *h.lock().unwrap() = Value::Object(map);
         if by_handshake(venue) && (reject || !good) {
             ok.store(false, Ordering::SeqCst);
@@ -187,8 +211,17 @@ async fn serve(state: State, tcp: TcpStream, tx: mpsc::UnboundedSender<Conn>) {
             }
         };
         let _ = seen_tx.send(Seen::Auth(auth.clone()));
+        let scripted = state.refusals.lock().unwrap().pop_front();
+        if let Some(mut answer) = scripted {
+            if let (Some(obj), Some(id)) = (answer.as_object_mut(), auth.get("id")) {
+                obj.insert("id".into(), id.clone());
+            }
+            let _ = ws.send(Message::text(answer.to_string())).await;
+            let _ = ws.close(None).await;
+            return;
+        }
         if !state.silent.load(Ordering::SeqCst) {
-            let good = !reject && auth.to_string().contains(GOOD_KEY);
+            let good = !reject && auth.to_string().contains(&accepted);
             let _ = ws
                 .send(Message::text(ack(state.venue, &auth, good).to_string()))
                 .await;

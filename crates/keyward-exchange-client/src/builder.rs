@@ -88,7 +88,13 @@ impl ClientBuilder {
 
     /// Reads the credentials from `store` under `name` (fields `api_key`, `secret`, optional
     /// `passphrase`), and again after an authentication error (once) or a rotation notice.
+    /// Subscribes to the store's own rotation notices ([`SecretStore::changes`]: a
+    /// `CachedStore` has them) unless [`rotation_notifications`](Self::rotation_notifications)
+    /// gives others.
     pub fn secret_store(mut self, store: Arc<dyn SecretStore>, name: impl Into<String>) -> Self {
+        if self.rotation.is_none() {
+            self.rotation = store.changes();
+        }
         self.source = Some(CredentialSource::Store {
             store,
             name: name.into(),

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use keyward_secrets_backends::{SecretStore, SecretValue, Selector};
+use keyward_secrets_backends::{CURRENT, SecretStore, SecretValue, Selector};
 use keyward_signing::Credentials;
 use keyward_signing::secrecy::{ExposeSecret, SecretString};
 
@@ -52,11 +52,23 @@ impl CredentialSource {
 
     /// The current credentials.
     pub(crate) async fn load(&self) -> Result<Credentials> {
+        self.read(&Selector::Current).await
+    }
+
+    /// The current credentials as the store itself holds them, past any cache in front of it:
+    /// the version labelled [`CURRENT`], a selector a `CachedStore` does not cache and every
+    /// backend resolves to the current version. For the re-read after an authentication
+    /// refusal, when a cached value may be the one the venue refused.
+    pub(crate) async fn load_fresh(&self) -> Result<Credentials> {
+        self.read(&Selector::Stage(CURRENT.to_owned())).await
+    }
+
+    async fn read(&self, which: &Selector) -> Result<Credentials> {
         match self {
             Self::Fixed(c) => Ok(c.clone()),
             Self::Store { store, name } => {
                 let secret = store
-                    .get(name, &Selector::Current)
+                    .get(name, which)
                     .await
                     .map_err(|e| Error::Credentials(e.to_string()))?;
                 from_value(name, &secret.value)

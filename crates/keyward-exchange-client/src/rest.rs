@@ -27,7 +27,7 @@ use crate::venue::{Call, Venue};
 /// [`RestClient::builder`].
 #[derive(Clone)]
 pub struct RestClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
@@ -176,7 +176,7 @@ impl RestClient {
 }
 
 impl Inner {
-    fn signer(&self) -> Arc<Signer> {
+    pub(crate) fn signer(&self) -> Arc<Signer> {
         self.signer
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -200,7 +200,7 @@ impl Inner {
 
     /// The venue's time from its public endpoint: one plain request, no retry, no breaker (it
     /// serves the clock sync inside a call that has its own).
-    async fn fetch_server_time(&self) -> Result<u64> {
+    pub(crate) async fn fetch_server_time(&self) -> Result<u64> {
         let call = self
             .venue
             .time_call()
@@ -447,7 +447,7 @@ impl Inner {
     }
 
     /// Reads the credentials again if a rotation notice named ours.
-    async fn take_rotation(&self) -> Result<()> {
+    pub(crate) async fn take_rotation(&self) -> Result<()> {
         let Some(name) = self.source.name() else {
             return Ok(());
         };
@@ -477,6 +477,11 @@ impl Inner {
     /// Reads the credentials again; true if they changed (and the signer was replaced).
     async fn reload_credentials(&self) -> Result<bool> {
         let fresh = self.source.load().await?;
+        self.install_credentials(fresh)
+    }
+
+    /// Signs with `fresh` from now on if they differ from the credentials in use; true if so.
+    pub(crate) fn install_credentials(&self, fresh: keyward_signing::Credentials) -> Result<bool> {
         let changed = differ(
             &self.creds.read().unwrap_or_else(PoisonError::into_inner),
             &fresh,

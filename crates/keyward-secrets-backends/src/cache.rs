@@ -196,6 +196,10 @@ impl SecretStore for CachedStore {
         self.inner.capabilities()
     }
 
+    fn changes(&self) -> Option<broadcast::Receiver<String>> {
+        Some(self.subscribe())
+    }
+
     async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
         if *which != Selector::Current {
             return self.inner.get(name, which).await;

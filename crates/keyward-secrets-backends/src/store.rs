@@ -99,6 +99,14 @@ pub trait SecretStore: Send + Sync + fmt::Debug {
     /// Every version of a secret, oldest first.
     async fn versions(&self, name: &str) -> Result<Vec<Metadata>>;
 
+    /// Rotation notices: a receiver of the names of secrets whose value changed, for stores
+    /// that announce changes ([`CachedStore`](crate::CachedStore) does); `None` for the others.
+    /// A client subscribes when it is built, and reads a named secret again before its next
+    /// request.
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
+
     /// The current version's metadata.
     async fn metadata(&self, name: &str) -> Result<Metadata> {
         Ok(self.get(name, &Selector::Current).await?.meta)

@@ -72,7 +72,11 @@ impl ClientBuilder {
     }
 
     /// Credentials read from `store` under `name` (fields `api_key`, `secret` and, where the
-    /// venue has one, `passphrase`), read again after an authentication refusal.
+    /// venue has one, `passphrase`), read again after an authentication refusal and after the
+    /// store's rotation notices: the client subscribes to them when it is built
+    /// ([`SecretStore::changes`]; a `CachedStore` announces every change), so a rotated secret
+    /// signs the next request, and the next authentication of a WebSocket session from
+    /// [`RestClient::ws_config`], without rebuilding the client.
     pub fn credentials(mut self, store: Arc<dyn SecretStore>, name: impl Into<String>) -> Self {
         self.source = Some(Source::Store(store, name.into()));
         self

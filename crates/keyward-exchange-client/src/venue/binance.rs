@@ -57,3 +57,13 @@ pub(super) fn classify(status: u16, v: &Value) -> Option<Found> {
     };
     Some(Found::new(kind, Some(code), &msg))
 }
+
+/// The WebSocket API's refusal codes for a `session.logon` that may succeed later (Binance's
+/// "Error codes" page): -1021 INVALID_TIMESTAMP (outside `recvWindow`), -1003 TOO_MANY_REQUESTS.
+pub(super) fn ws_auth_refusal(code: &str) -> Option<Kind> {
+    match code {
+        "-1021" => Some(Kind::Timestamp),
+        "-1003" => Some(Kind::RateLimited),
+        _ => None,
+    }
+}

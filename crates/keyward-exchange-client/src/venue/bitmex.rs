@@ -42,3 +42,10 @@ pub(super) fn classify(status: u16, v: &Value) -> Option<Found> {
     });
     Some(Found::new(kind, text(v, "error.name"), &msg))
 }
+
+/// The `authKeyExpires` refusal statuses that may succeed later (BitMEX's WebSocket API: the
+/// error carries an HTTP-like `status`): 429, rate limited. An expired `expires` is a 401, as
+/// a bad signature is, so no timestamp status is declared.
+pub(super) fn ws_auth_refusal(code: &str) -> Option<Kind> {
+    (code == "429").then_some(Kind::RateLimited)
+}

@@ -57,3 +57,10 @@ pub(super) fn classify(_status: u16, v: &Value) -> Option<Found> {
     };
     Some(Found::new(kind, Some(code), &msg))
 }
+
+/// The `public/auth` refusal codes that may succeed later (Deribit's "RPC error codes"): 10028
+/// too_many_requests. Deribit has no code of its own for a stale timestamp (it answers 13004,
+/// as for a bad key), so none is declared.
+pub(super) fn ws_auth_refusal(code: &str) -> Option<Kind> {
+    (code == "10028").then_some(Kind::RateLimited)
+}

@@ -10,6 +10,7 @@ mod deribit;
 mod kraken;
 mod okx;
 mod service;
+mod ws_refusal;
 
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ use serde_json::Value;
 use crate::error::{Error, VenueDetail};
 use crate::order::{CancelRequest, OrderRequest};
 use crate::params::Params;
+
+pub(crate) use ws_refusal::WsRefusal;
 
 /// One call to make: method, path (below the base URL), parameters, class and rate costs.
 #[derive(Debug, Clone)]

@@ -49,3 +49,14 @@ pub(super) fn classify(_status: u16, v: &Value) -> Option<Found> {
     };
     Some(Found::new(kind, Some(code), &msg))
 }
+
+/// The WebSocket `login` refusal codes that may succeed later (OKX API v5, "WebSocket error
+/// codes"): 60004 invalid timestamp, 60006 timestamp request expired, 60014 requests too
+/// frequent.
+pub(super) fn ws_auth_refusal(code: &str) -> Option<Kind> {
+    match code {
+        "60004" | "60006" => Some(Kind::Timestamp),
+        "60014" => Some(Kind::RateLimited),
+        _ => None,
+    }
+}

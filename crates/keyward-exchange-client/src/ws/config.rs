@@ -13,6 +13,7 @@ use url::{Host, Url};
 
 use super::error::WsError;
 use super::kraken::TokenProvider;
+use super::live::Live;
 
 /// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
 /// before.
@@ -46,7 +47,12 @@ pub struct WsConfig {
     pub(crate) max_reconnects: Option<u32>,
     pub(crate) sleep: Arc<dyn Sleep>,
     pub(crate) token_provider: Option<TokenProvider>,
+    /// Whether `token_provider` is keyward's default (signed with `signer`), rebuilt when the
+    /// signer changes.
+    pub(crate) default_token: bool,
     pub(crate) event_buffer: usize,
+    /// The REST client whose credentials and clock the session uses, if bound to one.
+    pub(crate) live: Option<Live>,
 }
 
 impl WsConfig {
@@ -80,7 +86,9 @@ impl WsConfig {
             max_reconnects: None,
             sleep: Arc::new(TokioSleep),
             token_provider: None,
+            default_token: false,
             event_buffer: 1024,
+            live: None,
         })
     }
 
@@ -200,6 +208,18 @@ impl WsConfig {
         self
     }
 
+    /// This configuration signing with `signer` (the current credentials of a bound client);
+    /// keyward's default Kraken token provider follows the signer.
+    pub(crate) fn with_current_signer(&self, signer: Arc<Signer>) -> Result<Self, WsError> {
+        let mut cfg = self.clone();
+        if cfg.default_token {
+            let origin = super::kraken::rest_origin_of(&cfg.url);
+            cfg.token_provider = Some(super::kraken::kraken_rest_token(&origin, signer.clone())?);
+        }
+        cfg.signer = signer;
+        Ok(cfg)
+    }
+
     /// The venue.
     pub fn venue(&self) -> Scheme {
         self.venue
@@ -232,6 +252,7 @@ impl fmt::Debug for WsConfig {
                 "token_provider",
                 &self.token_provider.as_ref().map(|_| ".."),
             )
+            .field("bound_to_client", &self.live.is_some())
             .finish_non_exhaustive()
     }
 }

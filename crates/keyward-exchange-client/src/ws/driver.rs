@@ -14,8 +14,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 use super::config::WsConfig;
-use super::connect::{Connected, Stream, establish, parse};
+use super::connect::{Connected, Stream, parse};
 use super::error::WsError;
+use super::reauth::authenticate;
 use super::session::{ReconnectReason, WsEvent};
 use super::stats::Counters;
 
@@ -54,6 +55,7 @@ pub(crate) struct Driver {
     events: mpsc::Sender<WsEvent>,
     subscriptions: Vec<String>,
     rng: JitterRng,
+    /// The last auth message id used.
     next_id: u64,
     /// When the last authentication was sent, in Unix milliseconds.
     last_auth_ms: u64,
@@ -66,6 +68,7 @@ impl Driver {
         commands: mpsc::UnboundedReceiver<Command>,
         events: mpsc::Sender<WsEvent>,
         counters: Arc<Counters>,
+        last_id: u64,
     ) -> Self {
         let rng = cfg
             .seed
@@ -77,7 +80,7 @@ impl Driver {
             events,
             subscriptions: Vec::new(),
             rng,
-            next_id: 2,
+            next_id: last_id,
             last_auth_ms: now_ms(),
             counters,
         }
@@ -238,12 +241,11 @@ impl Driver {
             if let Some(wait) = self.same_second_wait() {
                 self.while_disconnected(self.cfg.sleep.sleep(wait)).await?;
             }
-            self.next_id += 1;
             self.last_auth_ms = now_ms();
             let cfg = self.cfg.clone();
-            let result = self
-                .while_disconnected(establish(&cfg, self.next_id))
-                .await?;
+            let mut id = self.next_id;
+            let result = self.while_disconnected(authenticate(&cfg, &mut id)).await?;
+            self.next_id = id;
             let connected = match result {
                 Ok(connected) => connected,
                 Err(e) => {

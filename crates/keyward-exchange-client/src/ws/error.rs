@@ -127,6 +127,17 @@ pub enum WsError {
         /// What failed (never the token).
         reason: String,
     },
+    /// The venue refused the authentication's timestamp and its clock could not be read to
+    /// resync.
+    #[error(
+        "{venue} refused the WebSocket authentication's timestamp and its server time could not be read: {reason}"
+    )]
+    ClockSync {
+        /// The venue.
+        venue: Scheme,
+        /// What failed.
+        reason: String,
+    },
     /// The message could not be sent.
     #[error("could not send on the WebSocket: {reason}")]
     Send {

@@ -11,9 +11,14 @@
 //!
 //! The session then pings, answers pings, replaces a dead connection or one that reached the
 //! venue's age limit, with backoff and seeded jitter from `keyward-resilience`, authenticates
-//! again and resends what was [subscribed](WsSession::subscribe). A rejected authentication is
-//! loud (a tracing error, [`WsEvent::AuthFailed`], [`WsError::AuthRejected`]) and final: the
-//! session does not retry a bad key. Logs carry the venue, the URL without its query and an
+//! again and resends what was [subscribed](WsSession::subscribe). A configuration from
+//! [`RestClient::ws_config`](crate::RestClient::ws_config) signs each authentication with the
+//! client's current credentials (rotation notices included) on its synced clock. A refused
+//! authentication is read from the venue's declared error code: a timestamp refusal resyncs the
+//! client's clock and is tried once more, a rate limit is tried again after a bounded backoff,
+//! a refused key is read again from the client's store (past its cache) and tried once more if
+//! it changed. Past that, a rejection is loud (a tracing error, [`WsEvent::AuthFailed`],
+//! [`WsError::AuthRejected`]) and final: the session does not retry a bad key. Logs carry the venue, the URL without its query and an
 //! `event` name, never a key, a signature, a token or an auth message.
 
 mod auth;
@@ -22,6 +27,8 @@ mod connect;
 mod driver;
 mod error;
 mod kraken;
+mod live;
+mod reauth;
 mod session;
 mod stats;
 

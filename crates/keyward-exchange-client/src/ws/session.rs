@@ -10,10 +10,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::config::WsConfig;
-use super::connect::establish;
 use super::driver::{Command, Driver};
 use super::error::{AuthFailure, WsError};
 use super::kraken::{kraken_rest_token, rest_origin_of};
+use super::reauth::authenticate;
 use super::stats::{Counters, WsStats};
 
 /// Why a session is reconnecting.
@@ -102,12 +102,14 @@ impl WsSession {
         if config.venue == keyward_signing::Scheme::Kraken && config.token_provider.is_none() {
             let origin = rest_origin_of(&config.url);
             config.token_provider = Some(kraken_rest_token(&origin, config.signer.clone())?);
+            config.default_token = true;
         }
         let url = config.redacted_url();
         let venue = config.venue;
         let key: String = config.signer.api_key().chars().take(4).collect();
         tracing::info!(%venue, %url, key = %format_args!("{key}…"), event = "connecting", "opening the WebSocket");
-        let connected = match establish(&config, 1).await {
+        let mut id = 0;
+        let connected = match authenticate(&config, &mut id).await {
             Ok(connected) => connected,
             Err(e) => {
                 super::driver::log_failure(venue, &url, &e);
@@ -118,7 +120,7 @@ impl WsSession {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::channel(config.event_buffer);
         let counters = Arc::new(Counters::default());
-        let driver = Driver::new(config.clone(), command_rx, event_tx, counters.clone());
+        let driver = Driver::new(config.clone(), command_rx, event_tx, counters.clone(), id);
         let task = tokio::spawn(driver.run(connected));
         Ok(Self {
             config,
