@@ -20,7 +20,7 @@ use crate::faults::FaultControl;
 use crate::guard::{Guard, Shared, guard};
 use crate::hits::Hits;
 use crate::ratelimit::RateLimits;
-use crate::venues::{VenueCtx, rest, rules};
+use crate::venues::{NoReplayMemory, VenueCtx, rest, rules};
 use crate::{SERVICE_SCHEMES, VENUES, admin, svc, ws};
 
 /// A running testnet: one listener per venue, one for the service schemes, one for admin.
@@ -124,8 +124,11 @@ impl Testnet {
             let Some(rules) = rules(name) else { continue };
             let (listener, url) = bind(ip).await?;
             let clock = clock_of(name);
-            let verifier =
+            let mut verifier =
                 Verifier::new(rules.scheme(), keys_of(name)).with_clock(Arc::new(clock.clone()));
+            if rules.expiry_is_the_replay_guard() {
+                verifier = verifier.with_cache(Arc::new(NoReplayMemory));
+            }
             let ctx = Arc::new(VenueCtx::new(rules, verifier, clock));
             let g = Arc::new(Guard {
                 shared: shared.clone(),

@@ -36,7 +36,9 @@ async fn ask(ws: &mut Ws, msg: &Value) -> Value {
 fn auth_message(venue: &str, s: &Signer) -> Value {
     let msg = s.ws_auth(&Map::new(), &SignOptions::default()).unwrap();
     match venue {
-        "binance" => json!({"id": "req-1", "method": "session.logon", "params": msg}),
+        // A signed WebSocket API request: Binance refuses an HMAC-signed `session.logon`
+        // (Ed25519 only), see venue_rules.rs.
+        "binance" => json!({"id": "req-1", "method": "account.status", "params": msg}),
         "deribit" => {
             let mut m = msg;
             m["id"] = json!(7);
@@ -71,7 +73,7 @@ fn refused_for_signature(venue: &str, r: &Value) -> bool {
         "okx" => r["event"] == "error" && r["code"] == "60007",
         "coinbase-exchange" => r["type"] == "error" && r["reason"] == "invalid signature",
         "bitmex" => r["status"] == 401 && r["error"] == "Signature not valid.",
-        "deribit" => r["error"]["code"] == 13004,
+        "deribit" => r["error"]["code"] == 13009,
         "bitmart" => r["event"] == "login" && r["errorCode"] == "30005",
         other => panic!("{other}"),
     }
@@ -117,17 +119,18 @@ async fn a_stale_ws_auth_is_refused() {
         let mut ws = connect(&ws_url(t.url(venue).unwrap(), "/ws")).await;
         let s = signer(&t, venue);
         let stale = match venue {
-            "binance" => json!({"id": "req-1", "method": "session.logon",
+            "binance" => json!({"id": "req-1", "method": "account.status",
                 "params": s.ws_auth(&Map::new(), &old).unwrap()}),
             _ => s.ws_auth(&Map::new(), &old).unwrap(),
         };
         let r = ask(&mut ws, &stale).await;
         assert!(!accepted(venue, &r), "{venue}: {r}");
-        // A replayed auth message is refused too.
+        // A replayed auth message is refused too, except at BitMEX, whose guard is the
+        // message's own expiry (see venue_rules.rs).
         let fresh = auth_message(venue, &s);
         assert!(accepted(venue, &ask(&mut ws, &fresh).await), "{venue}");
         let again = ask(&mut ws, &fresh).await;
-        assert!(!accepted(venue, &again), "{venue}: {again}");
+        assert_eq!(accepted(venue, &again), venue == "bitmex", "{venue}: {again}");
     }
     t.shutdown().await;
 }

@@ -1,5 +1,12 @@
 //! Binance spot: REST at `/api/v3/...`, the WebSocket API at `/ws` (signed requests), errors
 //! `{"code":-1022,"msg":...}`, usage headers `X-MBX-USED-WEIGHT-1M` and `X-MBX-ORDER-COUNT-10S`.
+//!
+//! Error codes as Binance documents them
+//! (<https://developers.binance.com/docs/binance-spot-api-docs/errors>): -1022 `INVALID_SIGNATURE`
+//! "Signature for this request is not valid.", -2015 `REJECTED_MBX_KEY` "Invalid API-key, IP, or
+//! permissions for action." (HTTP 401), -1021 `INVALID_TIMESTAMP` "Timestamp for this request is
+//! outside of the recvWindow.", -1102 `MANDATORY_PARAM_EMPTY_OR_MALFORMED`, -1003
+//! `TOO_MANY_REQUESTS`, -1008 `SERVER_BUSY`.
 
 use axum::response::Response;
 use keyward_signing::Scheme;
@@ -118,6 +125,16 @@ impl Rules for Binance {
             return Some(json!({"id": id, "status": 200, "result": result}));
         }
         Some(match ctx.verifier.verify_ws(message) {
+            // Binance: "Only Ed25519 keys are supported for this feature"
+            // (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/authentication-requests>);
+            // the venue answers an HMAC-signed `session.logon` with -1022 (see
+            // <https://github.com/sieblyio/binance/pull/626>: an HMAC key "was consistently getting
+            // an invalid signature error" there). The testnet's keys are HMAC keys, so a logon that
+            // verifies is refused the same way; other signed requests carry their own signature.
+            Ok(_) if method == "session.logon" => {
+                let (status, code, msg) = error_of(&VerifyError::BadSignature);
+                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}})
+            }
             Ok(v) => json!({"id": id, "status": 200, "result": {
                 "apiKey": v.key_id, "authorizedSince": keyward_signing::Clock::now_ms(&ctx.clock),
                 "serverTime": keyward_signing::Clock::now_ms(&ctx.clock),

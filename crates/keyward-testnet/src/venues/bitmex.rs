@@ -1,5 +1,10 @@
 //! BitMEX: errors 401 `{"error":{"message":...,"name":"HTTPError"}}`, WebSocket
 //! `authKeyExpires`, usage headers `x-ratelimit-remaining` and `x-ratelimit-limit`.
+//!
+//! Errors as BitMEX answers them (<https://www.bitmex.com/app/apiKeysUsage>, and BitMEX's own
+//! connector's handling of them, <https://github.com/BitMEX/api-connectors>): HTTP 401 with
+//! `error.message` "Signature not valid.", "Invalid API Key." or "This request has expired -
+//! `expires` is in the past." and `error.name` "HTTPError"; 429 `RateLimitError`.
 
 use axum::response::Response;
 use keyward_signing::Scheme;
@@ -87,6 +92,14 @@ impl Rules for Bitmex {
             u64::from(usage.remaining()),
         );
         set_number(response, "x-ratelimit-reset", usage.reset_s);
+    }
+
+    /// BitMEX documents `api-expires` as what keeps a request from being replayed
+    /// (<https://www.bitmex.com/app/apiKeysUsage>: "a UNIX timestamp after which the request is no
+    /// longer valid. This is to prevent replay attacks."); it sets no rule against the same
+    /// request sent twice before then, so neither does the testnet.
+    fn expiry_is_the_replay_guard(&self) -> bool {
+        true
     }
 
     fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {

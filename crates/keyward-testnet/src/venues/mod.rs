@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
-use keyward_signing::verify::{Verifier, VerifyError};
+use keyward_signing::verify::{ReplayCache, ReplayId, ReplayRefusal, Verifier, VerifyError};
 use keyward_signing::{Clock, Request, Scheme};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -87,9 +87,31 @@ pub(crate) trait Rules: Send + Sync + 'static {
     fn usage_headers(&self, _usage: &Usage, _order: bool, _response: &mut Response) {}
     /// The answer to a WebSocket text message (auth, ping), if any.
     fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value>;
+    /// Whether the request's own expiry is the venue's only replay guard (BitMEX's
+    /// `api-expires`): then a byte-identical request is accepted again until it expires, and
+    /// the verifier keeps no replay memory for the venue.
+    fn expiry_is_the_replay_guard(&self) -> bool {
+        false
+    }
     /// An unknown path.
     fn not_found(&self) -> Response {
         reply::json(404, json!({"error": "not found"}))
+    }
+}
+
+/// The replay memory of a venue whose replay guard is the request's own expiry: it remembers
+/// nothing, so a byte-identical request is accepted until it expires.
+#[derive(Debug)]
+pub(crate) struct NoReplayMemory;
+
+impl ReplayCache for NoReplayMemory {
+    fn check_and_insert(
+        &self,
+        _id: ReplayId,
+        _expires_at_ms: u64,
+        _now_ms: u64,
+    ) -> Result<(), ReplayRefusal> {
+        Ok(())
     }
 }
 
