@@ -38,7 +38,10 @@ async fn an_unknown_key_gets_the_venue_key_error() {
             "bybit" => assert_eq!((a.status, b["retCode"].as_i64()), (200, Some(10003)), "{b}"),
             "okx" => assert_eq!((a.status, b["code"].as_str()), (401, Some("50111")), "{b}"),
             "coinbase-exchange" | "coinbase-advanced" => {
-                assert_eq!((a.status, b["message"].as_str()), (401, Some("Invalid API Key")));
+                assert_eq!(
+                    (a.status, b["message"].as_str()),
+                    (401, Some("Invalid API Key"))
+                );
             }
             "kraken" => assert_eq!(
                 (a.status, b["error"][0].as_str()),
@@ -152,7 +155,11 @@ async fn binance_ws_api_takes_a_decimal_recv_window_and_refuses_an_hmac_session_
         &json!({"id": "l1", "method": "session.logon", "params": logon}),
     )
     .await;
-    assert_eq!((r["status"].as_i64(), r["id"].as_str()), (Some(400), Some("l1")), "{r}");
+    assert_eq!(
+        (r["status"].as_i64(), r["id"].as_str()),
+        (Some(400), Some("l1")),
+        "{r}"
+    );
     assert_eq!(r["error"]["code"], -1022, "{r}");
     t.shutdown().await;
 }

@@ -130,7 +130,11 @@ async fn a_stale_ws_auth_is_refused() {
         let fresh = auth_message(venue, &s);
         assert!(accepted(venue, &ask(&mut ws, &fresh).await), "{venue}");
         let again = ask(&mut ws, &fresh).await;
-        assert_eq!(accepted(venue, &again), venue == "bitmex", "{venue}: {again}");
+        assert_eq!(
+            accepted(venue, &again),
+            venue == "bitmex",
+            "{venue}: {again}"
+        );
     }
     t.shutdown().await;
 }

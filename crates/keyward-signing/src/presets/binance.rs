@@ -171,7 +171,8 @@ pub(crate) fn recv_window_ms(what: &str, text: &str) -> Result<u64, VerifyError>
         )));
     }
     let ms = parse_u64(what, whole)?;
-    if ms > MAX_RECV_WINDOW_MS || (ms == MAX_RECV_WINDOW_MS && fraction.bytes().any(|b| b != b'0')) {
+    if ms > MAX_RECV_WINDOW_MS || (ms == MAX_RECV_WINDOW_MS && fraction.bytes().any(|b| b != b'0'))
+    {
         return Err(VerifyError::malformed(format!(
             "{what} must be at most {MAX_RECV_WINDOW_MS}"
         )));

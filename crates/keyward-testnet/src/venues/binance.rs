@@ -19,6 +19,14 @@ use crate::reply::{json, set_number};
 
 pub(crate) struct Binance;
 
+/// A parameter Binance answers as a JSON number (`orderId`): the query's text, as a number when
+/// it is one.
+fn number(v: Value) -> Value {
+    v.as_str()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(v, Value::from)
+}
+
 /// A Binance error: HTTP status, code and message.
 fn error_of(err: &VerifyError) -> (u16, i64, &'static str) {
     match err {
@@ -78,7 +86,7 @@ impl Rules for Binance {
                              {"asset": "USDT", "free": "10000.00000000", "locked": "0.00000000"}],
             }),
             Endpoint::Cancel => json!({
-                "symbol": e.field("symbol"), "orderId": e.field("orderId"),
+                "symbol": e.field("symbol"), "orderId": number(e.field("orderId")),
                 "origClientOrderId": e.field("origClientOrderId"), "status": "CANCELED",
             }),
             _ => json!({
@@ -119,10 +127,12 @@ impl Rules for Binance {
                 "time" => json!({"serverTime": keyward_signing::Clock::now_ms(&ctx.clock)}),
                 _ => {
                     return Some(json!({"id": id, "status": 400, "error": {"code": -1102,
-                        "msg": "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."}}));
+                        "msg": "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."},
+                        "rateLimits": []}));
                 }
             };
-            return Some(json!({"id": id, "status": 200, "result": result}));
+            // Binance's WebSocket API answers carry `rateLimits` (the SDKs read it).
+            return Some(json!({"id": id, "status": 200, "result": result, "rateLimits": []}));
         }
         Some(match ctx.verifier.verify_ws(message) {
             // Binance: "Only Ed25519 keys are supported for this feature"
@@ -133,7 +143,7 @@ impl Rules for Binance {
             // verifies is refused the same way; other signed requests carry their own signature.
             Ok(_) if method == "session.logon" => {
                 let (status, code, msg) = error_of(&VerifyError::BadSignature);
-                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}})
+                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}, "rateLimits": []})
             }
             Ok(v) => json!({"id": id, "status": 200, "result": {
                 "apiKey": v.key_id, "authorizedSince": keyward_signing::Clock::now_ms(&ctx.clock),
@@ -141,7 +151,7 @@ impl Rules for Binance {
             }, "rateLimits": []}),
             Err(err) => {
                 let (status, code, msg) = error_of(&err);
-                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}})
+                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}, "rateLimits": []})
             }
         })
     }

@@ -12,6 +12,14 @@ use crate::reply::{json, set_number};
 
 pub(crate) struct Bybit;
 
+/// The order's `orderLinkId`: Bybit answers with a string, empty when none was given.
+fn link_id(e: &Echo) -> Value {
+    match e.field("orderLinkId") {
+        Value::Null => Value::from(""),
+        given => given,
+    }
+}
+
 fn envelope(code: i64, msg: &str, result: Value, now_ms: u64) -> Value {
     json!({"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms})
 }
@@ -48,9 +56,9 @@ impl Rules for Bybit {
             Endpoint::Balance => json!({"list": [{"accountType": "UNIFIED", "totalEquity": "10000",
                 "coin": [{"coin": "USDT", "walletBalance": "10000", "equity": "10000"}]}]}),
             Endpoint::Cancel => {
-                json!({"orderId": e.field("orderId"), "orderLinkId": e.field("orderLinkId")})
+                json!({"orderId": e.field("orderId"), "orderLinkId": link_id(e)})
             }
-            _ => json!({"orderId": e.id, "orderLinkId": e.field("orderLinkId")}),
+            _ => json!({"orderId": e.id, "orderLinkId": link_id(e)}),
         };
         json(200, envelope(0, "OK", result, e.now_ms))
     }

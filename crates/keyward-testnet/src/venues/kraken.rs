@@ -49,7 +49,7 @@ impl Rules for Kraken {
                 json!({"descr": {"order": format!("{} {} {} @ {}", e.field("type").as_str().unwrap_or(""),
                     e.field("volume").as_str().unwrap_or(""), e.field("pair").as_str().unwrap_or(""),
                     e.field("ordertype").as_str().unwrap_or(""))},
-                "txid": [format!("OTESTN-{:05}-{}", e.id, "KWTEST")]})
+                "txid": [format!("OTESTN-{:05}-{}", e.id.parse::<u64>().unwrap_or(0), "KWTEST")]})
             }
         };
         json(200, json!({"error": [], "result": result}))
