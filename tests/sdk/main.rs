@@ -215,6 +215,7 @@ async fn pybit_v5() {
     assert_eq!(out["balance"]["retCode"], 0, "{out}");
     assert_eq!(out["order"]["retCode"], 0, "{out}");
     assert_eq!(out["order_types"]["orderId"], "str", "{out}");
+    assert_eq!(out["order_types"]["orderLinkId"], "str", "{out}");
     assert_eq!(out["cancel"]["retCode"], 0, "{out}");
     assert_eq!(out["cancel"]["orderId"], out["order"]["orderId"], "{out}");
     assert_eq!(out["wrong_secret"]["code"], 10004, "{out}");

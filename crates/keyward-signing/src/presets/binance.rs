@@ -278,4 +278,30 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn recv_window_takes_up_to_three_decimals_and_at_most_60000() {
+        use super::recv_window_ms;
+        for (text, ms) in [
+            ("5000", 5000),
+            ("6000.346", 6000),
+            ("0.5", 0),
+            ("60000.000", 60_000),
+        ] {
+            assert_eq!(recv_window_ms("w", text), Ok(ms), "{text}");
+        }
+        for text in [
+            "6000.3461",
+            "60000.001",
+            "60001",
+            "1e3",
+            ".5",
+            "5.",
+            "",
+            "-1",
+            "5,0",
+        ] {
+            assert!(recv_window_ms("w", text).is_err(), "{text}");
+        }
+    }
 }
