@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use keyward_testnet::{Testnet, TestnetConfig, VenueCredentials};
+use keyward_testnet::{Faults, Testnet, TestnetConfig, VenueCredentials};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -160,6 +160,45 @@ async fn run(venue: &str, module: &str, script: &str) -> Option<Value> {
     let out = drive(&python, script, &input(&t, venue)).await;
     t.shutdown().await;
     Some(out)
+}
+
+/// Runs the driver in its `stale` mode, with the testnet's clock for `venue` an hour ahead, and
+/// returns the code the SDK was refused with.
+async fn stale(venue: &str, module: &str, script: &str) -> Option<Value> {
+    let python = python()?;
+    if !imports(&python, module).await {
+        return None;
+    }
+    let t = testnet().await;
+    let ahead: Faults = format!("clock_offset_ms=3600000,venue={venue}")
+        .parse()
+        .unwrap();
+    t.faults().apply(&ahead);
+    let mut input = input(&t, venue);
+    input["mode"] = json!("stale");
+    let out = drive(&python, script, &input).await;
+    t.shutdown().await;
+    Some(out["stale"]["code"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_timestamp_gets_the_venue_code_through_the_sdks() {
+    let cases = [
+        (
+            "binance",
+            "binance.spot",
+            "drive_binance_connector.py",
+            json!(-1021),
+        ),
+        ("bybit", "pybit", "drive_pybit_v5.py", json!(10002)),
+        ("okx", "okx.Account", "drive_python_okx.py", json!("50102")),
+    ];
+    for (venue, module, script, code) in cases {
+        let Some(got) = stale(venue, module, script).await else {
+            return;
+        };
+        assert_eq!(got, code, "{venue}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,8 @@
 
 Reads {"url", "api_key", "secret", "wrong_secret"} as JSON on stdin; prints one JSON object with
 what the SDK saw: server time, wallet balance, an order placed and cancelled (with a non-default
-`recv_window`), a wrong secret and an unknown key refused with Bybit's codes. pybit builds its
+`recv_window`), a wrong secret and an unknown key refused with Bybit's codes; with
+`"mode": "stale"`, only the refusal of a stale timestamp. pybit builds its
 base URL from `testnet`/`domain`/`tld` as `https://api.<domain>.<tld>`, which cannot name a
 loopback port, so the session's `endpoint` attribute is set after construction; one attempt, no retried codes.
 """
@@ -22,9 +23,11 @@ def session(url, key, secret, recv_window=5000):
         recv_window=recv_window,
         timeout=10,
         max_retries=1,
-        retry_codes=set(),
     )
     s.endpoint = url
+    # pybit resends (after a sleep) on its default retry codes, 10002 among them, when given an
+    # empty set: clear them after construction so that the venue's answer comes back as is.
+    s.retry_codes = set()
     return s
 
 
@@ -39,6 +42,11 @@ def refusal(call):
 def main():
     cfg = json.load(sys.stdin)
     url, key = cfg["url"], cfg["api_key"]
+    if cfg.get("mode") == "stale":
+        # The testnet's clock runs an hour ahead: the request's timestamp is stale.
+        stale = refusal(lambda: session(url, key, cfg["secret"]).get_wallet_balance(accountType="UNIFIED"))
+        print(json.dumps({"stale": stale}))
+        return
     s = session(url, key, cfg["secret"], recv_window=20000)
     out = {}
     t = s.get_server_time()

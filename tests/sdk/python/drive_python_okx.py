@@ -2,7 +2,8 @@
 
 Reads {"url", "api_key", "secret", "passphrase", "wrong_secret"} as JSON on stdin; prints one JSON
 object with what the SDK saw: server time, balance, an order placed and cancelled, a wrong secret
-and an unknown key refused with OKX's codes. The SDK takes its base URL as `domain`.
+and an unknown key refused with OKX's codes; with `"mode": "stale"`, only the refusal of a stale
+timestamp. The SDK takes its base URL as `domain`.
 """
 
 import json
@@ -18,6 +19,11 @@ LIVE = "0"
 def main():
     cfg = json.load(sys.stdin)
     url, key, secret, passphrase = cfg["url"], cfg["api_key"], cfg["secret"], cfg["passphrase"]
+    if cfg.get("mode") == "stale":
+        # The testnet's clock runs an hour ahead: the request's timestamp is stale.
+        stale = Account.AccountAPI(key, secret, passphrase, flag=LIVE, domain=url).get_account_balance()
+        print(json.dumps({"stale": {"code": stale["code"]}}))
+        return
     out = {}
     t = PublicData.PublicAPI(flag=LIVE, domain=url).get_system_time()
     out["time"] = {"code": t["code"], "ts": t["data"][0]["ts"]}
