@@ -1,5 +1,9 @@
 //! Bybit v5: errors in the body of an HTTP 200 (`retCode` 10004, 10002, 10003), WebSocket
 //! `op=auth`, usage headers `X-Bapi-Limit-Status` and `X-Bapi-Limit`.
+//!
+//! Codes as Bybit lists them (<https://bybit-exchange.github.io/docs/v5/error>): 10001 request
+//! parameter error, 10002 request time outside `recv_window`, 10003 invalid API key, 10004 sign
+//! error, 10006 too many visits. `pybit` reads them the same way (tests/sdk).
 
 use axum::response::Response;
 use keyward_signing::Scheme;
