@@ -332,7 +332,7 @@ async fn the_age_limit_replaces_the_connection_without_delay() {
     assert_eq!(next_state(&mut session).await, WsEvent::Reconnected);
     let mut second = mock.conn().await;
     assert!(
-        matches!(second.next_non_ping().await, Seen::Auth(v) if v["method"] == "session.logon")
+        matches!(second.next_non_ping().await, Seen::Auth(v) if v["method"] == "userDataStream.subscribe.signature")
     );
     assert!(matches!(second.next_non_ping().await, Seen::Text(v) if v["id"] == 9));
     // The old connection was closed by the client.

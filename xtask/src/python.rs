@@ -1,6 +1,8 @@
 //! The Python virtualenv the interop tests use: `<root>/.venv`, with the packages listed in
 //! `xtask/requirements-test.txt` (Python's `cryptography`, to check that Fernet tokens interoperate
-//! both ways, and `moto[server]`, whose `moto_server` stands in for AWS Secrets Manager).
+//! both ways, `moto[server]`, whose `moto_server` stands in for AWS Secrets Manager, and the
+//! venues' official SDKs that `tests/sdk` runs against the testnet). Every pin installs on the
+//! Python 3.11 this project uses, so one `pip install -r` suffices.
 //!
 //! pip runs only when the requirements changed: after a successful install the requirements file's
 //! exact contents are copied into a stamp file in the virtualenv, and the next run compares the two.
@@ -23,7 +25,16 @@ const VENV: &str = ".venv";
 const STAMP: &str = ".keyward-requirements.stamp";
 
 /// Modules that must import in the virtualenv once the requirements are installed.
-const IMPORTS: &[&str] = &["cryptography", "moto"];
+const IMPORTS: &[&str] = &[
+    "cryptography",
+    "moto",
+    "binance_sdk_spot",
+    "binance.spot",
+    "pybit",
+    "okx",
+    "krakenex",
+    "BitMEXAPIKeyAuthenticator",
+];
 
 /// The interpreter that creates the virtualenv.
 const SYSTEM_PYTHON: &str = "python3";

@@ -3,7 +3,8 @@
 //! The venues document a freshness rule as their only replay guard, not a memory of the requests
 //! they accepted: Binance `recvWindow` (with `timestamp`), Bybit `X-BAPI-RECV-WINDOW`, OKX's 30 s
 //! on `OK-ACCESS-TIMESTAMP`, Coinbase's 30 s on `CB-ACCESS-TIMESTAMP`, BitMEX `api-expires`
-//! ("to prevent replay attacks", in its API-key docs), Deribit's timestamp window; Kraken's guard
+//! (<https://www.bitmex.com/app/apiKeysUsage>: "a UNIX timestamp after which the request is no longer
+//! valid. This is to prevent replay attacks."), Deribit's timestamp window; Kraken's guard
 //! is its increasing nonce, which the verifier checks apart from any cache. A byte-identical
 //! request inside the window is therefore a new request at the real venue (a client that re-signs
 //! within the same millisecond, or the same second on the venues that sign whole seconds, sends

@@ -90,8 +90,8 @@ fn assert_sign_error(venue: &str, a: &Answer) {
         "deribit" => {
             assert_eq!(a.status, 400);
             assert_eq!(b["jsonrpc"], "2.0");
-            assert_eq!(b["error"]["code"], 13004);
-            assert_eq!(b["error"]["message"], "invalid_credentials");
+            assert_eq!(b["error"]["code"], 13009);
+            assert_eq!(b["error"]["message"], "unauthorized");
         }
         other => panic!("{other}"),
     }

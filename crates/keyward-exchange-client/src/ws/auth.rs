@@ -62,10 +62,13 @@ pub(crate) fn message(
     };
     let (msg, id) = match venue {
         Scheme::Binance => {
+            // `session.logon` takes Ed25519 keys only; with an HMAC key Binance answers -1022.
+            // `userDataStream.subscribe.signature` takes a signed request from any key type
+            // (<https://developers.binance.com/en/docs/catalog/core-trading-spot-trading/api/ws-api/user-data-stream#user-data-stream-subscribe-signature>).
             let id = Value::from(format!("keyward-auth-{id}"));
             let params = sign(params)?;
             (
-                json!({"id": id, "method": "session.logon", "params": params}),
+                json!({"id": id, "method": "userDataStream.subscribe.signature", "params": params}),
                 id,
             )
         }
@@ -443,7 +446,7 @@ mod tests {
             let msg: Value = serde_json::from_str(&text).unwrap();
             match venue {
                 Scheme::Binance => {
-                    assert_eq!(msg["method"], "session.logon");
+                    assert_eq!(msg["method"], "userDataStream.subscribe.signature");
                     assert_eq!(msg["id"], expect.id);
                     assert_eq!(msg["params"]["apiKey"], "key1");
                 }

@@ -126,7 +126,7 @@ impl WsConfig {
         Self::from_credentials(venue, url, &credentials)
     }
 
-    /// Parameters of the auth message: Binance's `session.logon` parameters, the fields of
+    /// Parameters of the auth message: Binance's `userDataStream.subscribe.signature` parameters, the fields of
     /// Coinbase Exchange's subscribe (default `channels: ["user"]`, `product_ids: ["BTC-USD"]`),
     /// Kraken's `subscription` (default `name: "ownTrades"`).
     pub fn with_auth_params(mut self, params: Map<String, Value>) -> Self {

@@ -113,7 +113,7 @@ pub(crate) fn scalar_text(name: &str, value: &Value) -> Result<String> {
 }
 
 /// Binance's acceptance rules: `timestamp` no more than 1000 ms ahead of the server and no
-/// older than `recvWindow` (default 5000 ms, at most 60000 ms).
+/// older than `recvWindow` (default 5000 ms, at most 60000 ms, up to three decimals).
 pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
     let key = required_header(req, "X-MBX-APIKEY")?.to_owned();
     let body = std::str::from_utf8(&req.body)
@@ -133,14 +133,9 @@ pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
         .ok_or_else(|| VerifyError::malformed("parameter timestamp is missing"))
         .and_then(|t| parse_u64("parameter timestamp", t))?;
     let recv_window = match param("recvWindow") {
-        Some(r) => parse_u64("parameter recvWindow", r)?,
+        Some(r) => recv_window_ms("parameter recvWindow", r)?,
         None => DEFAULT_RECV_WINDOW_MS,
     };
-    if recv_window > MAX_RECV_WINDOW_MS {
-        return Err(VerifyError::malformed(format!(
-            "parameter recvWindow must be at most {MAX_RECV_WINDOW_MS}"
-        )));
-    }
     Ok(Claim {
         key_id: Some(key),
         provided,
@@ -163,6 +158,30 @@ pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
         },
         replay_basis: None,
     })
+}
+
+/// A `recvWindow` as Binance reads it, in whole milliseconds: a decimal number of milliseconds
+/// with at most three decimal places, "so that microseconds may be specified" (REST:
+/// <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>;
+/// WebSocket API: <https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/authentication-requests>),
+/// at most 60000. Timestamps are whole milliseconds, so `now - timestamp <= recvWindow` holds
+/// exactly when it holds for the window's whole part: the fraction is dropped.
+pub(crate) fn recv_window_ms(what: &str, text: &str) -> Result<u64, VerifyError> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let fraction_ok = fraction.len() <= 3 && fraction.bytes().all(|b| b.is_ascii_digit());
+    if !fraction_ok || (text.contains('.') && fraction.is_empty()) {
+        return Err(VerifyError::malformed(format!(
+            "{what} must be a number with at most three decimal places"
+        )));
+    }
+    let ms = parse_u64(what, whole)?;
+    if ms > MAX_RECV_WINDOW_MS || (ms == MAX_RECV_WINDOW_MS && fraction.bytes().any(|b| b != b'0'))
+    {
+        return Err(VerifyError::malformed(format!(
+            "{what} must be at most {MAX_RECV_WINDOW_MS}"
+        )));
+    }
+    Ok(ms)
 }
 
 /// Binance's default and largest `recvWindow`, in milliseconds.
@@ -262,5 +281,31 @@ mod tests {
             s.ws_auth(bad.as_object().unwrap(), &SignOptions::at(TS))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn recv_window_takes_up_to_three_decimals_and_at_most_60000() {
+        use super::recv_window_ms;
+        for (text, ms) in [
+            ("5000", 5000),
+            ("6000.346", 6000),
+            ("0.5", 0),
+            ("60000.000", 60_000),
+        ] {
+            assert_eq!(recv_window_ms("w", text), Ok(ms), "{text}");
+        }
+        for text in [
+            "6000.3461",
+            "60000.001",
+            "60001",
+            "1e3",
+            ".5",
+            "5.",
+            "",
+            "-1",
+            "5,0",
+        ] {
+            assert!(recv_window_ms("w", text).is_err(), "{text}");
+        }
     }
 }

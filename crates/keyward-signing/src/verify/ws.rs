@@ -21,9 +21,8 @@ use crate::scheme::Scheme;
 use crate::signer::Signer;
 use crate::verify::{TimeRule, Verified, Verifier, VerifyError, Window, parse_u64};
 
-/// Binance's default and largest `recvWindow`, in milliseconds.
+/// Binance's default `recvWindow`, in milliseconds.
 const BINANCE_RECV_DEFAULT_MS: u64 = 5000;
-const BINANCE_RECV_MAX_MS: u64 = 60_000;
 
 /// A WebSocket auth message taken apart.
 struct WsClaim {
@@ -191,12 +190,15 @@ fn ws_claim(scheme: Scheme, message: &Value, window: Window) -> Result<WsClaim, 
             claim.provided = text(params.get("signature"), "params.signature")?.to_owned();
             let timestamp = whole(params.get("timestamp"), "params.timestamp")?;
             let recv = match params.get("recvWindow") {
-                Some(r) => whole(Some(r), "params.recvWindow")?,
+                Some(Value::Number(n)) => {
+                    crate::presets::binance::recv_window_ms("params.recvWindow", &n.to_string())?
+                }
+                Some(Value::String(s)) => {
+                    crate::presets::binance::recv_window_ms("params.recvWindow", s)?
+                }
+                Some(_) => return Err(malformed("params.recvWindow is not a number")),
                 None => BINANCE_RECV_DEFAULT_MS,
             };
-            if recv > BINANCE_RECV_MAX_MS {
-                return Err(malformed("params.recvWindow must be at most 60000"));
-            }
             claim.time = window_rule(
                 timestamp,
                 Window {

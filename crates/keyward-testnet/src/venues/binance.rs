@@ -1,5 +1,12 @@
 //! Binance spot: REST at `/api/v3/...`, the WebSocket API at `/ws` (signed requests), errors
 //! `{"code":-1022,"msg":...}`, usage headers `X-MBX-USED-WEIGHT-1M` and `X-MBX-ORDER-COUNT-10S`.
+//!
+//! Error codes as Binance documents them
+//! (<https://developers.binance.com/docs/binance-spot-api-docs/errors>): -1022 `INVALID_SIGNATURE`
+//! "Signature for this request is not valid.", -2015 `REJECTED_MBX_KEY` "Invalid API-key, IP, or
+//! permissions for action." (HTTP 401), -1021 `INVALID_TIMESTAMP` "Timestamp for this request is
+//! outside of the recvWindow.", -1102 `MANDATORY_PARAM_EMPTY_OR_MALFORMED`, -1003
+//! `TOO_MANY_REQUESTS`, -1008 `SERVER_BUSY`.
 
 use axum::response::Response;
 use keyward_signing::Scheme;
@@ -11,6 +18,14 @@ use crate::ratelimit::Usage;
 use crate::reply::{json, set_number};
 
 pub(crate) struct Binance;
+
+/// A parameter Binance answers as a JSON number (`orderId`): the query's text, as a number when
+/// it is one.
+fn number(v: Value) -> Value {
+    v.as_str()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(v, Value::from)
+}
 
 /// A Binance error: HTTP status, code and message.
 fn error_of(err: &VerifyError) -> (u16, i64, &'static str) {
@@ -71,7 +86,7 @@ impl Rules for Binance {
                              {"asset": "USDT", "free": "10000.00000000", "locked": "0.00000000"}],
             }),
             Endpoint::Cancel => json!({
-                "symbol": e.field("symbol"), "orderId": e.field("orderId"),
+                "symbol": e.field("symbol"), "orderId": number(e.field("orderId")),
                 "origClientOrderId": e.field("origClientOrderId"), "status": "CANCELED",
             }),
             _ => json!({
@@ -112,19 +127,31 @@ impl Rules for Binance {
                 "time" => json!({"serverTime": keyward_signing::Clock::now_ms(&ctx.clock)}),
                 _ => {
                     return Some(json!({"id": id, "status": 400, "error": {"code": -1102,
-                        "msg": "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."}}));
+                        "msg": "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."},
+                        "rateLimits": []}));
                 }
             };
-            return Some(json!({"id": id, "status": 200, "result": result}));
+            // Binance's WebSocket API answers carry `rateLimits` (the SDKs read it).
+            return Some(json!({"id": id, "status": 200, "result": result, "rateLimits": []}));
         }
         Some(match ctx.verifier.verify_ws(message) {
+            // Binance: "Only Ed25519 keys are supported for this feature"
+            // (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/authentication-requests>);
+            // the venue answers an HMAC-signed `session.logon` with -1022 (see
+            // <https://github.com/sieblyio/binance/pull/626>: an HMAC key "was consistently getting
+            // an invalid signature error" there). The testnet's keys are HMAC keys, so a logon that
+            // verifies is refused the same way; other signed requests carry their own signature.
+            Ok(_) if method == "session.logon" => {
+                let (status, code, msg) = error_of(&VerifyError::BadSignature);
+                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}, "rateLimits": []})
+            }
             Ok(v) => json!({"id": id, "status": 200, "result": {
                 "apiKey": v.key_id, "authorizedSince": keyward_signing::Clock::now_ms(&ctx.clock),
                 "serverTime": keyward_signing::Clock::now_ms(&ctx.clock),
             }, "rateLimits": []}),
             Err(err) => {
                 let (status, code, msg) = error_of(&err);
-                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}})
+                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}, "rateLimits": []})
             }
         })
     }

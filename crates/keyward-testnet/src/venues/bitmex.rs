@@ -1,5 +1,10 @@
 //! BitMEX: errors 401 `{"error":{"message":...,"name":"HTTPError"}}`, WebSocket
 //! `authKeyExpires`, usage headers `x-ratelimit-remaining` and `x-ratelimit-limit`.
+//!
+//! Errors as BitMEX answers them (<https://www.bitmex.com/app/apiKeysUsage>, and BitMEX's own
+//! connector's handling of them, <https://github.com/BitMEX/api-connectors>): HTTP 401 with
+//! `error.message` "Signature not valid.", "Invalid API Key." or "This request has expired -
+//! `expires` is in the past." and `error.name` "HTTPError"; 429 `RateLimitError`.
 
 use axum::response::Response;
 use keyward_signing::Scheme;

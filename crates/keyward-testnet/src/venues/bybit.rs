@@ -1,5 +1,9 @@
 //! Bybit v5: errors in the body of an HTTP 200 (`retCode` 10004, 10002, 10003), WebSocket
 //! `op=auth`, usage headers `X-Bapi-Limit-Status` and `X-Bapi-Limit`.
+//!
+//! Codes as Bybit lists them (<https://bybit-exchange.github.io/docs/v5/error>): 10001 request
+//! parameter error, 10002 request time outside `recv_window`, 10003 invalid API key, 10004 sign
+//! error, 10006 too many visits. `pybit` reads them the same way (tests/sdk).
 
 use axum::response::Response;
 use keyward_signing::Scheme;
@@ -11,6 +15,14 @@ use crate::ratelimit::Usage;
 use crate::reply::{json, set_number};
 
 pub(crate) struct Bybit;
+
+/// The order's `orderLinkId`: Bybit answers with a string, empty when none was given.
+fn link_id(e: &Echo) -> Value {
+    match e.field("orderLinkId") {
+        Value::Null => Value::from(""),
+        given => given,
+    }
+}
 
 fn envelope(code: i64, msg: &str, result: Value, now_ms: u64) -> Value {
     json!({"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms})
@@ -48,9 +60,9 @@ impl Rules for Bybit {
             Endpoint::Balance => json!({"list": [{"accountType": "UNIFIED", "totalEquity": "10000",
                 "coin": [{"coin": "USDT", "walletBalance": "10000", "equity": "10000"}]}]}),
             Endpoint::Cancel => {
-                json!({"orderId": e.field("orderId"), "orderLinkId": e.field("orderLinkId")})
+                json!({"orderId": e.field("orderId"), "orderLinkId": link_id(e)})
             }
-            _ => json!({"orderId": e.id, "orderLinkId": e.field("orderLinkId")}),
+            _ => json!({"orderId": e.id, "orderLinkId": link_id(e)}),
         };
         json(200, envelope(0, "OK", result, e.now_ms))
     }

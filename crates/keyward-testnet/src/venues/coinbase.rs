@@ -1,5 +1,10 @@
 //! Coinbase Exchange (REST and WebSocket `subscribe` with a signature) and Coinbase Advanced
 //! Trade (REST, legacy HMAC keys). Errors `{"message": ...}`.
+//!
+//! Coinbase answers an authentication failure with HTTP 401 and a message
+//! (<https://docs.cdp.coinbase.com/exchange/docs/rest-auth>: the timestamp "must be within 30
+//! seconds of the api service time or your request will be considered expired and rejected"):
+//! "invalid signature", "request timestamp expired", "Invalid API Key".
 
 use axum::response::Response;
 use keyward_signing::Scheme;

@@ -11,10 +11,16 @@ use crate::reply::json;
 
 pub(crate) struct Deribit;
 
-/// The JSON-RPC error code and message.
+/// The JSON-RPC error code and message, as Deribit's error list reads
+/// (<https://docs.deribit.com/#rpc-error-codes>, the same table at
+/// <https://docs.deribit.com/articles/errors>): 13009 `unauthorized` is "wrong or expired
+/// authorization token or bad signature", 13004 `invalid_credentials` is a key (client id)
+/// that does not exist, 10028 `too_many_requests`, 11050 `bad_request`. A stale timestamp keeps
+/// 13004 with a message that says so (the list names no code of its own for it).
 fn error_of(err: &VerifyError) -> (i64, &'static str) {
     match err {
         VerifyError::Malformed(_) => (11050, "bad_request"),
+        VerifyError::BadSignature => (13009, "unauthorized"),
         VerifyError::Expired { .. } | VerifyError::TooFarInFuture { .. } => {
             (13004, "invalid_credentials: timestamp out of window")
         }

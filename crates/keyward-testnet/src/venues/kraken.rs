@@ -1,6 +1,11 @@
 //! Kraken spot: errors in the body of an HTTP 200 (`{"error":["EAPI:Invalid signature"]}`),
 //! nonces strictly increasing per key, WebSocket `subscribe` with a token from
 //! `POST /0/private/GetWebSocketsToken`.
+//!
+//! Messages as Kraken lists them (<https://docs.kraken.com/exchange/guides/general/errors>):
+//! "EAPI:Invalid key", "EAPI:Invalid signature", "EAPI:Invalid nonce" (a nonce not above the
+//! key's last), "EGeneral:Invalid arguments", "EAPI:Rate limit exceeded". `krakenex` reads them
+//! the same way (tests/sdk).
 
 use axum::response::Response;
 use keyward_signing::Scheme;
@@ -49,7 +54,7 @@ impl Rules for Kraken {
                 json!({"descr": {"order": format!("{} {} {} @ {}", e.field("type").as_str().unwrap_or(""),
                     e.field("volume").as_str().unwrap_or(""), e.field("pair").as_str().unwrap_or(""),
                     e.field("ordertype").as_str().unwrap_or(""))},
-                "txid": [format!("OTESTN-{:05}-{}", e.id, "KWTEST")]})
+                "txid": [format!("OTESTN-{:05}-{}", e.id.parse::<u64>().unwrap_or(0), "KWTEST")]})
             }
         };
         json(200, json!({"error": [], "result": result}))

@@ -1,4 +1,9 @@
 //! OKX v5: errors 401 `{"code":"50113","msg":"Invalid Sign"}` and friends, WebSocket `op=login`.
+//!
+//! Codes as OKX lists them (<https://www.okx.com/docs-v5/en/#error-code>): HTTP 401 with 50102
+//! "Timestamp request expired", 50103 a missing `OK-ACCESS-KEY`, 50111 "Invalid OK-ACCESS-KEY",
+//! 50113 "Invalid Sign"; 429 50011; WebSocket login 60005 key, 60006 timestamp, 60007 sign, 60012
+//! malformed. `python-okx` reads them the same way (tests/sdk).
 
 use axum::response::Response;
 use keyward_signing::Scheme;

@@ -1,0 +1,345 @@
+//! The venues' official SDKs against the local testnet (issue 13, findings 16 and 25): each SDK,
+//! run by a small Python driver in `tests/sdk/python/`, reads the server time and the account,
+//! places and cancels an order with the options its venue documents, and is refused with the
+//! venue's own code for a wrong secret and an unknown key. Binance's SDK also drives the
+//! WebSocket API.
+//!
+//! Python comes from `KEYWARD_PYTHON` (set by `cargo xtask ci` to the virtualenv that
+//! `xtask/requirements-test.txt` fills), else `.venv/bin/python` at the workspace root. When
+//! `KEYWARD_REQUIRE_INTEROP` is set, a missing interpreter or SDK is a failure; otherwise the test
+//! says why it did not run and passes, so a bare `cargo test` works without Python.
+//!
+//! The testnet runs in this process on 127.0.0.1; each driver gets its URLs and credentials on
+//! standard input (never in its environment or arguments), prints one JSON object, and is killed
+//! if it has not finished within [`CHILD_LIMIT`].
+
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use keyward_testnet::{Faults, Testnet, TestnetConfig, VenueCredentials};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// How long one driver may run: a cap against a hung child, not a measurement.
+const CHILD_LIMIT: Duration = Duration::from_secs(120);
+
+/// A secret of the right form for the venue and one that is wrong.
+fn secrets(venue: &str) -> (&'static str, &'static str) {
+    match venue {
+        // Kraken's secrets are base64.
+        "kraken" => (
+            "c2RrLXRlc3Qta3Jha2VuLXNlY3JldC1mb3ItdGhlLWxvY2FsLXRlc3RuZXQ=",
+            "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==",
+        ),
+        _ => ("sdk-test-secret-for-the-local-testnet", "wrong-secret"),
+    }
+}
+
+const PASSPHRASE: &str = "sdk-test-passphrase";
+
+async fn testnet() -> Testnet {
+    let creds = ["binance", "bybit", "okx", "kraken", "bitmex"]
+        .into_iter()
+        .map(|venue| {
+            let c = VenueCredentials::new(venue, format!("sdk-{venue}-key"), secrets(venue).0);
+            if venue == "okx" {
+                c.with_passphrase(PASSPHRASE)
+            } else {
+                c
+            }
+        })
+        .collect();
+    Testnet::start(TestnetConfig::default().with_credentials(creds))
+        .await
+        .unwrap()
+}
+
+/// The interpreter, or None (with the reason on stderr) when interop is not required.
+fn python() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let venv = root.join(".venv/bin/python");
+    let exe = match std::env::var_os("KEYWARD_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None if venv.exists() => venv,
+        None => {
+            assert!(
+                std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
+                "KEYWARD_REQUIRE_INTEROP is set but there is no Python: run `cargo xtask python`"
+            );
+            eprintln!("SKIPPED: no KEYWARD_PYTHON and no .venv (run `cargo xtask python`)");
+            return None;
+        }
+    };
+    Some(exe)
+}
+
+/// Whether `module` imports; when it does not and interop is required, a failure.
+async fn imports(python: &PathBuf, module: &str) -> bool {
+    let ok = Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status()
+        .await
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
+            "KEYWARD_REQUIRE_INTEROP is set but {} cannot import {module}: run `cargo xtask python`",
+            python.display()
+        );
+        eprintln!("SKIPPED: {} cannot import {module}", python.display());
+    }
+    ok
+}
+
+/// Runs `tests/sdk/python/<script>` with `input` on stdin and returns the JSON it printed.
+async fn drive(python: &PathBuf, script: &str, input: &Value) -> Value {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/sdk/python/{script}"));
+    let mut child = Command::new(python)
+        .arg(&path)
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("ALL_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("https_proxy")
+        .env_remove("all_proxy")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(CHILD_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish within {CHILD_LIMIT:?}"))
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} printed {text:?}: {e}"))
+}
+
+/// The driver's input for `venue`.
+fn input(t: &Testnet, venue: &str) -> Value {
+    let url = t.url(venue).unwrap();
+    let (secret, wrong) = secrets(venue);
+    json!({
+        "url": url,
+        "ws_url": format!("{}/ws", url.replacen("http://", "ws://", 1)),
+        "api_key": format!("sdk-{venue}-key"),
+        "secret": secret,
+        "wrong_secret": wrong,
+        "passphrase": PASSPHRASE,
+    })
+}
+
+/// Runs one SDK against a fresh testnet, or returns None when it cannot run here.
+async fn run(venue: &str, module: &str, script: &str) -> Option<Value> {
+    let python = python()?;
+    if !imports(&python, module).await {
+        return None;
+    }
+    let t = testnet().await;
+    let out = drive(&python, script, &input(&t, venue)).await;
+    t.shutdown().await;
+    Some(out)
+}
+
+/// Runs the driver in its `stale` mode, with the testnet's clock for `venue` an hour ahead, and
+/// returns the code the SDK was refused with.
+async fn stale(venue: &str, module: &str, script: &str) -> Option<Value> {
+    let python = python()?;
+    if !imports(&python, module).await {
+        return None;
+    }
+    let t = testnet().await;
+    let ahead: Faults = format!("clock_offset_ms=3600000,venue={venue}")
+        .parse()
+        .unwrap();
+    t.faults().apply(&ahead);
+    let mut input = input(&t, venue);
+    input["mode"] = json!("stale");
+    let out = drive(&python, script, &input).await;
+    t.shutdown().await;
+    Some(out["stale"]["code"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_timestamp_gets_the_venue_code_through_the_sdks() {
+    let cases = [
+        (
+            "binance",
+            "binance.spot",
+            "drive_binance_connector.py",
+            json!(-1021),
+        ),
+        ("bybit", "pybit", "drive_pybit_v5.py", json!(10002)),
+        ("okx", "okx.Account", "drive_python_okx.py", json!("50102")),
+    ];
+    for (venue, module, script, code) in cases {
+        let Some(got) = stale(venue, module, script).await else {
+            return;
+        };
+        assert_eq!(got, code, "{venue}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binance_sdk_spot_rest_and_websocket_api() {
+    let Some(out) = run("binance", "binance_sdk_spot", "drive_binance_sdk_spot.py").await else {
+        return;
+    };
+    assert!(out["time"].as_u64().unwrap() > 1_600_000_000_000, "{out}");
+    assert_eq!(out["account"]["can_trade"], true, "{out}");
+    // Binance sends balances as strings ("1.00000000").
+    assert_eq!(out["account_types"]["free"], "str", "{out}");
+    assert_eq!(out["order"]["status"], "NEW", "{out}");
+    assert!(out["order"]["order_id"].as_u64().is_some(), "{out}");
+    assert_eq!(out["cancel"]["status"], "CANCELED", "{out}");
+    // orderId is a number in Binance's answers.
+    assert_eq!(out["cancel_types"]["orderId"], "int", "{out}");
+    assert_eq!(out["wrong_secret"]["code"], -1022, "{out}");
+    assert_eq!(out["unknown_key"]["code"], -2015, "{out}");
+    assert!(
+        out["ws_time"].as_u64().unwrap() > 1_600_000_000_000,
+        "{out}"
+    );
+    assert_eq!(out["ws_account_status"]["status"], 200, "{out}");
+    // session.logon is Ed25519 only at Binance: the SDK's HMAC logon is refused.
+    assert_eq!(out["ws_logon"]["accepted"], false, "{out}");
+    assert_eq!(out["ws_logon"]["code"], -1022, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binance_connector_rest() {
+    let Some(out) = run("binance", "binance.spot", "drive_binance_connector.py").await else {
+        return;
+    };
+    assert!(out["time"].as_u64().unwrap() > 1_600_000_000_000, "{out}");
+    assert_eq!(out["account"]["canTrade"], true, "{out}");
+    assert_eq!(out["account"]["free_type"], "str", "{out}");
+    assert_eq!(out["order"]["status"], "NEW", "{out}");
+    assert_eq!(out["cancel"]["status"], "CANCELED", "{out}");
+    assert_eq!(out["cancel"]["orderId"], out["order"]["orderId"], "{out}");
+    assert_eq!(out["wrong_secret"]["code"], -1022, "{out}");
+    assert_eq!(out["unknown_key"]["code"], -2015, "{out}");
+    assert_eq!(out["unknown_key"]["status"], 401, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pybit_v5() {
+    let Some(out) = run("bybit", "pybit", "drive_pybit_v5.py").await else {
+        return;
+    };
+    assert_eq!(out["time"]["retCode"], 0, "{out}");
+    // Bybit's v5 answers carry numbers as strings.
+    assert_eq!(out["time_types"]["timeSecond"], "str", "{out}");
+    assert_eq!(out["balance"]["retCode"], 0, "{out}");
+    assert_eq!(out["order"]["retCode"], 0, "{out}");
+    assert_eq!(out["order_types"]["orderId"], "str", "{out}");
+    assert_eq!(out["order_types"]["orderLinkId"], "str", "{out}");
+    assert_eq!(out["cancel"]["retCode"], 0, "{out}");
+    assert_eq!(out["cancel"]["orderId"], out["order"]["orderId"], "{out}");
+    assert_eq!(out["wrong_secret"]["code"], 10004, "{out}");
+    assert_eq!(out["unknown_key"]["code"], 10003, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_okx() {
+    let Some(out) = run("okx", "okx.Account", "drive_python_okx.py").await else {
+        return;
+    };
+    assert_eq!(out["time"]["code"], "0", "{out}");
+    assert!(
+        out["time"]["ts"].is_string(),
+        "OKX sends every number as a string: {out}"
+    );
+    assert_eq!(out["balance"]["code"], "0", "{out}");
+    assert_eq!(out["order"]["code"], "0", "{out}");
+    assert_eq!(out["order"]["sCode"], "0", "{out}");
+    assert!(
+        out["order_types"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|t| t == "str"),
+        "{out}"
+    );
+    assert_eq!(out["cancel"]["code"], "0", "{out}");
+    assert_eq!(out["wrong_secret"]["code"], "50113", "{out}");
+    assert_eq!(out["unknown_key"]["code"], "50111", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn krakenex() {
+    let Some(out) = run("kraken", "krakenex", "drive_krakenex_api.py").await else {
+        return;
+    };
+    assert_eq!(out["time"]["error"], json!([]), "{out}");
+    assert_eq!(out["balance"]["error"], json!([]), "{out}");
+    assert_eq!(out["order"]["error"], json!([]), "{out}");
+    assert!(out["order"]["txid"][0].is_string(), "{out}");
+    assert_eq!(out["cancel"]["error"], json!([]), "{out}");
+    assert_eq!(out["ws_token"]["has_token"], true, "{out}");
+    assert_eq!(
+        out["wrong_secret"]["error"],
+        json!(["EAPI:Invalid signature"]),
+        "{out}"
+    );
+    assert_eq!(
+        out["unknown_key"]["error"],
+        json!(["EAPI:Invalid key"]),
+        "{out}"
+    );
+    assert_eq!(
+        out["stale_nonce"]["error"],
+        json!(["EAPI:Invalid nonce"]),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitmex_api_key_authenticator() {
+    let Some(out) = run(
+        "bitmex",
+        "BitMEXAPIKeyAuthenticator",
+        "drive_bitmex_signer.py",
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(out["time"]["status"], 200, "{out}");
+    assert_eq!(out["wallet"]["status"], 200, "{out}");
+    assert_eq!(out["wallet"]["amount_type"], "int", "{out}");
+    // Two byte-identical reads in one second: BitMEX's replay guard is `api-expires` alone.
+    assert_eq!(out["wallet_twice"], json!([200, 200]), "{out}");
+    assert_eq!(out["order"]["status"], 200, "{out}");
+    assert_eq!(out["order"]["ordStatus"], "New", "{out}");
+    assert_eq!(out["cancel"]["status"], 200, "{out}");
+    assert_eq!(out["cancel"]["ordStatus"], "Canceled", "{out}");
+    assert_eq!(out["wrong_secret"]["status"], 401, "{out}");
+    assert_eq!(
+        out["wrong_secret"]["message"], "Signature not valid.",
+        "{out}"
+    );
+    assert_eq!(out["unknown_key"]["status"], 401, "{out}");
+    assert_eq!(out["unknown_key"]["message"], "Invalid API Key.", "{out}");
+}
