@@ -30,6 +30,9 @@ async fn weights_are_charged_and_the_limiter_waits_when_they_run_out() {
     let c = builder(&t, "binance", &manual)
         .clock_sync(false)
         .rate_limits(weight_per_minute(50))
+        // A burst of the whole capacity refills one unit a minute: the third call waits ten
+        // minutes, past the default ceiling of one.
+        .max_rate_limit_wait(Duration::from_secs(3_600))
         .build()
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use keyward_resilience::limiter::{Limit, RateLimiter, binance_spot, bitmex};
+use keyward_resilience::limiter::{DEFAULT_MAX_WAIT, Limit, RateLimiter, binance_spot, bitmex};
 use keyward_resilience::{
     BreakerConfig, CircuitBreaker, Clock, MonotonicClock, RetryPolicy, Sleep, TokioSleep,
 };
@@ -36,6 +36,7 @@ pub struct ClientBuilder {
     clock_sync: bool,
     recv_window_ms: Option<u64>,
     limits: Option<Vec<Limit>>,
+    max_rate_limit_wait: Duration,
     retry: Option<RetryPolicy>,
     breaker: Option<CircuitBreaker>,
     breaker_config: Option<BreakerConfig>,
@@ -69,6 +70,7 @@ impl ClientBuilder {
             clock_sync: true,
             recv_window_ms: None,
             limits: None,
+            max_rate_limit_wait: DEFAULT_MAX_WAIT,
             retry: None,
             breaker: None,
             breaker_config: None,
@@ -128,6 +130,15 @@ impl ClientBuilder {
     /// list turns client-side rate limiting off.
     pub fn rate_limits(mut self, limits: Vec<Limit>) -> Self {
         self.limits = Some(limits);
+        self
+    }
+
+    /// The longest a call waits in all for the client's rate limiter (default
+    /// [`DEFAULT_MAX_WAIT`], 60 s). A call that would wait longer (a venue's usage header
+    /// reporting its quota spent, a daily order limit reached) fails at once, unsent, with
+    /// [`Error::RateLimitWait`].
+    pub fn max_rate_limit_wait(mut self, max: Duration) -> Self {
+        self.max_rate_limit_wait = max;
         self
     }
 
@@ -225,7 +236,8 @@ impl ClientBuilder {
         } else {
             Some(
                 RateLimiter::new(limits, clock.clone())
-                    .map_err(|e| Error::Config(e.to_string()))?,
+                    .map_err(|e| Error::Config(e.to_string()))?
+                    .with_max_wait(self.max_rate_limit_wait),
             )
         };
         let retry = match self.retry {

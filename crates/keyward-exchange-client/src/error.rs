@@ -121,10 +121,12 @@ pub enum Error {
         detail: VenueDetail,
     },
     /// A non-idempotent write (an order placement) may or may not have been executed: the
-    /// venue answered 5xx, or no answer came in time. Reconcile (query open orders by client
-    /// id) before sending it again; the client never re-sends it by itself.
+    /// venue answered 5xx, something other than 2xx or 4xx (a 1xx or a 3xx), a 2xx that could
+    /// not be read, or no answer came in time. Reconcile (query the order by
+    /// `client_order_id`) before sending it again; the client never re-sends it by itself.
     #[error(
-        "the outcome of {method} {endpoint} on {venue} is unknown ({reason}); reconcile before sending it again"
+        "the outcome of {method} {endpoint} on {venue} is unknown ({reason}); reconcile{} before sending it again",
+        reconcile_hint(.client_order_id)
     )]
     UnknownOutcome {
         /// The venue.
@@ -135,6 +137,39 @@ pub enum Error {
         endpoint: String,
         /// Why the outcome is unknown.
         reason: String,
+        /// The order's client order id (the caller's, or the one the client generated), for
+        /// venues that take one: look the order up by it.
+        client_order_id: Option<String>,
+    },
+    /// The venue answered with a status that is neither a success (2xx) nor an error (4xx,
+    /// 5xx): a 1xx or a 3xx (redirects are never followed, they would carry the signed
+    /// request elsewhere). Not retried; an order placement answered so is an
+    /// [`Error::UnknownOutcome`].
+    #[error(
+        "{venue} answered {endpoint} with HTTP {status}, which is not a success; nothing was read"
+    )]
+    UnexpectedStatus {
+        /// The venue.
+        venue: &'static str,
+        /// The endpoint (path without query).
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The client's own rate limiter would have to wait longer than its ceiling
+    /// ([`ClientBuilder::max_rate_limit_wait`](crate::ClientBuilder::max_rate_limit_wait)) to
+    /// send this call: it failed at once, unsent, rather than park the caller. A venue's
+    /// usage headers can raise the local count up to the limit's capacity.
+    #[error(
+        "{venue}'s rate limit {limit} would hold this call for {wait:?}, longer than the client waits; it was not sent"
+    )]
+    RateLimitWait {
+        /// The venue.
+        venue: &'static str,
+        /// The local limit that refused (`weight/1m`, `orders/1d`).
+        limit: String,
+        /// How long the call would have had to wait.
+        wait: Duration,
     },
     /// No answer in time.
     #[error("{venue} did not answer {endpoint} in time")]
@@ -191,6 +226,12 @@ fn retry_hint(retry_after: &Option<Duration>) -> String {
     retry_after.map_or_else(String::new, |d| format!("; retry after {d:?}"))
 }
 
+fn reconcile_hint(client_order_id: &Option<String>) -> String {
+    client_order_id
+        .as_deref()
+        .map_or_else(String::new, |id| format!(" (client order id {id})"))
+}
+
 fn open_hint(retry_after: &Option<Duration>) -> String {
     retry_after.map_or_else(
         || " once it half-opens".to_owned(),
@@ -220,6 +261,10 @@ pub enum ErrorKind {
     Server,
     /// [`Error::UnknownOutcome`].
     UnknownOutcome,
+    /// [`Error::UnexpectedStatus`].
+    UnexpectedStatus,
+    /// [`Error::RateLimitWait`].
+    RateLimitWait,
     /// [`Error::Timeout`].
     Timeout,
     /// [`Error::Transport`].
@@ -249,6 +294,8 @@ impl Error {
             Self::Rejected { .. } => ErrorKind::Rejected,
             Self::Server { .. } => ErrorKind::Server,
             Self::UnknownOutcome { .. } => ErrorKind::UnknownOutcome,
+            Self::UnexpectedStatus { .. } => ErrorKind::UnexpectedStatus,
+            Self::RateLimitWait { .. } => ErrorKind::RateLimitWait,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Transport { .. } => ErrorKind::Transport,
             Self::Decode { .. } => ErrorKind::Decode,

@@ -36,7 +36,10 @@ pub struct OrderRequest {
     /// The quantity in the venue's unit.
     pub quantity: String,
     /// A client order id, sent where the venue takes one: use it to reconcile after an
-    /// [`Error::UnknownOutcome`](crate::Error::UnknownOutcome).
+    /// [`Error::UnknownOutcome`](crate::Error::UnknownOutcome). Left `None`, the client
+    /// generates one in the venue's form (a UUID v4 from the operating system's CSPRNG) and
+    /// returns it in [`OrderAck::client_order_id`] and in the unknown-outcome error; one given
+    /// here that the venue's form does not allow is refused before sending.
     pub client_order_id: Option<String>,
 }
 
@@ -105,6 +108,9 @@ impl CancelRequest {
 pub struct OrderAck {
     /// The venue's order id, when the answer names one.
     pub order_id: Option<String>,
+    /// The client order id the placement carried (the caller's, or the one the client
+    /// generated), for venues that take one; None for a cancellation.
+    pub client_order_id: Option<String>,
     /// The venue's answer as it came.
     pub raw: Value,
 }
@@ -113,6 +119,7 @@ impl OrderAck {
     pub(crate) fn from_raw(raw: Value) -> Self {
         Self {
             order_id: find_order_id(&raw, 0),
+            client_order_id: None,
             raw,
         }
     }

@@ -1,5 +1,7 @@
-//! The signed REST client: one venue, one key. Every call goes breaker → rate limiter → sign →
-//! send → map the answer, inside the retry policy of its request class.
+//! The signed REST client: one venue, one key. Every call goes rate limiter → sign → breaker →
+//! send → map the answer, inside the retry policy of its request class. The breaker permit is
+//! taken last, right before sending, so that only the venue's own answers (or its silence)
+//! count for or against it: a local failure never reaches the breaker.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -126,14 +128,21 @@ impl RestClient {
     }
 
     /// Places an order. A non-idempotent write: retried only when the failure proves the
-    /// venue never executed it; a 5xx or a timeout gives [`Error::UnknownOutcome`].
+    /// venue never executed it; a 5xx, a timeout, an answer that is neither 2xx nor 4xx, or a
+    /// 2xx that cannot be read gives [`Error::UnknownOutcome`]. On a venue that takes a client
+    /// order id the order always carries one (the caller's, or a generated UUID v4 in the
+    /// venue's form), returned in [`OrderAck::client_order_id`] and in the unknown-outcome
+    /// error, so the order can be looked up.
     pub async fn place_order(&self, order: &OrderRequest) -> Result<OrderAck> {
         let i = &self.inner;
+        let order = i.venue.prepare_order(order)?;
         let call = i
             .venue
-            .place(order)
+            .place(&order)
             .ok_or_else(|| i.unsupported("orders"))?;
-        i.execute(&call).await.map(OrderAck::from_raw)
+        let mut ack = i.execute(&call).await.map(OrderAck::from_raw)?;
+        ack.client_order_id = order.client_order_id;
+        Ok(ack)
     }
 
     /// Cancels an order (an idempotent write).
@@ -198,8 +207,12 @@ impl Inner {
         }
     }
 
-    /// The venue's time from its public endpoint: one plain request, no retry, no breaker (it
-    /// serves the clock sync inside a call that has its own).
+    /// The venue's time from its public endpoint: one plain request, no retry. It goes through
+    /// the rate limiter and the circuit breaker like any request to the venue: an open circuit
+    /// stops clock probes too, and a probe's answer is evidence of the venue's health. (It used
+    /// to say "no breaker" because the permit was taken before the limiter and held around the
+    /// clock sync of the call; now the permit is taken right before each send, so a probe
+    /// never nests inside another permit and cannot take a second half-open slot.)
     pub(crate) async fn fetch_server_time(&self) -> Result<u64> {
         let call = self
             .venue
@@ -260,6 +273,10 @@ impl Inner {
                 reason,
                 ..
             } => format!("the connection failed after sending: {reason}"),
+            Error::UnexpectedStatus { status, .. } => {
+                format!("the venue answered HTTP {status}, which is not a success")
+            }
+            Error::Decode { reason, .. } => format!("the answer could not be read: {reason}"),
             _ => return last,
         };
         Error::UnknownOutcome {
@@ -267,6 +284,7 @@ impl Inner {
             method: call.method.to_owned(),
             endpoint: self.endpoint(call),
             reason,
+            client_order_id: call.client_order_id.clone(),
         }
     }
 
@@ -311,23 +329,23 @@ impl Inner {
         }
     }
 
-    /// Breaker → limiter → sign → send → answer.
+    /// Limiter → sign → breaker → send → answer. Everything before the breaker is local: a
+    /// failure there (a rate-limit wait past the ceiling, a cost above a limit's capacity,
+    /// signing, the nonce source, a request that cannot be built) says nothing about the
+    /// venue, so it takes no permit: it neither counts as a venue failure nor holds a
+    /// half-open trial slot.
     async fn attempt_once(&self, call: &Call, signer: &Signer) -> Result<(Value, u16)> {
         let venue = self.venue.name();
-        let permit = self.breaker.try_acquire_owned().map_err(|e| match e {
-            keyward_resilience::Error::CircuitOpen { retry_after, .. } => {
-                Error::CircuitOpen { venue, retry_after }
-            }
-            _ => Error::CircuitOpen {
-                venue,
-                retry_after: None,
-            },
-        })?;
         if let Some(limiter) = &self.limiter {
             limiter
                 .until_ready(&venue, &call.costs(), &*self.sleep)
                 .await
-                .map_err(|e| Error::Config(e.to_string()))?;
+                .map_err(|e| match e {
+                    keyward_resilience::Error::RateLimited { limit, wait } => {
+                        Error::RateLimitWait { venue, limit, wait }
+                    }
+                    other => Error::Config(other.to_string()),
+                })?;
         }
         // Nonce venues: nonce order must equal arrival order (see crate::nonce_order).
         let _order = if call.signed && self.venue.uses_nonces() {
@@ -361,18 +379,31 @@ impl Inner {
         if !body.is_empty() {
             builder = builder.body(body);
         }
+        // Never sent (a header value the credentials made invalid): says nothing about the
+        // venue, and must not read as a request that may have been executed.
+        let unbuildable = || {
+            Error::Config(format!(
+                "the request to {endpoint} could not be built; check the API key for control characters"
+            ))
+        };
+        let built = builder.build().map_err(|_| unbuildable())?;
+        let permit = self.breaker.try_acquire_owned().map_err(|e| match e {
+            keyward_resilience::Error::CircuitOpen { retry_after, .. } => {
+                Error::CircuitOpen { venue, retry_after }
+            }
+            _ => Error::CircuitOpen {
+                venue,
+                retry_after: None,
+            },
+        })?;
         let started = Instant::now();
         let key = KeyHint(signer.api_key());
-        let sent = builder.send().await;
+        let sent = self.http.execute(built).await;
         let response = match sent {
             Ok(r) => r,
             Err(e) if e.is_builder() => {
-                // Never sent (a header value the credentials made invalid): says nothing about
-                // the venue, and must not read as a request that may have been executed.
                 permit.ignore();
-                return Err(Error::Config(format!(
-                    "the request to {endpoint} could not be built; check the API key for control characters"
-                )));
+                return Err(unbuildable());
             }
             Err(e) => {
                 let err = self.transport_error(endpoint, &e);
@@ -412,7 +443,7 @@ impl Inner {
             .interpret(endpoint, status, retry_after, &bytes)
             .map_err(|e| e.without_key(signer.api_key()));
         match &result {
-            Err(Error::Server { .. }) => permit.failure(),
+            Err(Error::Server { .. } | Error::UnexpectedStatus { .. }) => permit.failure(),
             Err(Error::RateLimited { .. }) => permit.ignore(),
             _ => permit.success(),
         }

@@ -35,7 +35,9 @@ pub enum Error {
     RetryBudgetExhausted,
 
     // -- rate limiter -----------------------------------------------------------------------
-    /// The rate limit would be exceeded; ready again after `wait`.
+    /// The rate limit would be exceeded; ready again after `wait`. From
+    /// [`RateLimiter::until_ready`](crate::limiter::RateLimiter::until_ready): the wait would
+    /// pass the limiter's ceiling, so it failed at once without sleeping.
     #[error("rate limit {limit} reached; ready in {wait:?}")]
     RateLimited {
         /// The limit that refused (for example `orders/10s`).

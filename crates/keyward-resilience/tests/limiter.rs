@@ -301,3 +301,84 @@ fn remaining_headers_give_the_servers_count_as_capacity_minus_remainder() {
         0
     );
 }
+
+/// Finding 8 of issue 13: one usage header (`X-MBX-USED-WEIGHT-1M: 4294967295`) made the next
+/// wait about 994 days. The resynced count is clamped to the capacity, so the wait is at most
+/// about one period.
+#[test]
+fn a_huge_usage_header_is_clamped_to_the_capacity() {
+    let clock = Arc::new(ManualClock::new());
+    let limiter = RateLimiter::new(binance_spot(), clock).unwrap();
+    assert_eq!(
+        limiter.resync(&key(), [("X-MBX-USED-WEIGHT-1M", "4294967295")]),
+        1
+    );
+    let (limit, wait) = limited(limiter.check(&key(), &[("weight", 1)]));
+    assert_eq!(limit, "weight/1m");
+    assert!(wait <= Duration::from_secs(61), "{wait:?}");
+    // A remaining header above the capacity (a venue with a larger quota) is no usage at all.
+    let clock = Arc::new(ManualClock::new());
+    let limiter = RateLimiter::new(keyward_resilience::limiter::bitmex(), clock).unwrap();
+    limiter.resync(&key(), [("x-ratelimit-remaining", "4294967295")]);
+    limiter.check(&key(), &[("weight", 1)]).unwrap();
+}
+
+/// Finding 8 of issue 13: every wait has a ceiling (60 s by default). A wait past it fails at
+/// once with the rate-limit error, without sleeping first.
+#[tokio::test]
+async fn a_wait_past_the_ceiling_fails_at_once_without_sleeping() {
+    let clock = Arc::new(ManualClock::new());
+    let sleep = ManualSleep::new(clock.clone());
+    let limiter = RateLimiter::new(binance_spot(), clock.clone()).unwrap();
+    // The venue says the day's orders are spent: the next one would wait about a day.
+    limiter.resync(&key(), [("X-MBX-ORDER-COUNT-1D", "160000")]);
+    let err = limiter
+        .until_ready(&key(), &[("weight", 1), ("orders", 1)], &sleep)
+        .await
+        .unwrap_err();
+    let (limit, wait) = limited(Err(err));
+    assert_eq!(limit, "orders/1d");
+    assert!(wait > Duration::from_secs(60), "{wait:?}");
+    assert!(sleep.slept().is_empty(), "slept {:?}", sleep.slept());
+    // Nothing was charged: a read of weight 1 still goes.
+    limiter
+        .until_ready(&key(), &[("weight", 1)], &sleep)
+        .await
+        .unwrap();
+    assert!(sleep.slept().is_empty());
+}
+
+/// The ceiling is configurable and counts the whole wait of one call, not each sleep: a
+/// competitor that takes the freed capacity each time cannot keep a caller waiting past it.
+#[tokio::test]
+async fn the_ceiling_bounds_the_whole_wait_of_one_call() {
+    #[derive(Debug)]
+    struct Competing {
+        sleep: ManualSleep,
+        limiter: Arc<RateLimiter>,
+    }
+    impl keyward_resilience::Sleep for Competing {
+        fn sleep(&self, d: Duration) -> keyward_resilience::SleepFuture {
+            let f = self.sleep.sleep(d);
+            // Another caller takes what the wait freed.
+            let _ = self.limiter.check(&key(), &[("req", 1)]);
+            f
+        }
+    }
+    let (clock, limiter) = ten_per_second();
+    let limiter = Arc::new(limiter.with_max_wait(ms(1_000)));
+    assert_eq!(limiter.max_wait(), ms(1_000));
+    let sleep = Competing {
+        sleep: ManualSleep::new(clock.clone()),
+        limiter: limiter.clone(),
+    };
+    limiter.check(&key(), &[("req", 6)]).unwrap();
+    let err = limiter
+        .until_ready(&key(), &[("req", 1)], &sleep)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    let slept: Duration = sleep.sleep.slept().iter().sum();
+    assert!(slept <= ms(1_000), "waited {slept:?} in all");
+    assert!(!sleep.sleep.slept().is_empty());
+}

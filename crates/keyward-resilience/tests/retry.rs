@@ -286,9 +286,9 @@ async fn retry_after_is_a_clamped_lower_bound() {
         "0 → min"
     );
     assert_eq!(
-        delay_after_429(MS * 10, SEC * 999_999).await,
+        delay_after_429(MS * 10, SEC * 60).await,
         SEC * 60,
-        "999999 → max"
+        "max is still waited"
     );
 }
 
@@ -521,4 +521,41 @@ mod events {
             "errors are never logged"
         );
     }
+}
+
+/// Finding 8 of issue 13: a `Retry-After` above `retry_after_max` (60 s by default) must not
+/// park a client, nor be cut to the cap and retried early: the call fails at once with the
+/// venue's rate-limit error, without sleeping.
+#[tokio::test]
+async fn a_retry_after_past_the_cap_fails_at_once_without_sleeping() {
+    for class in [RequestClass::Read, RequestClass::NonIdempotentWrite] {
+        let (clock, sleep) = time();
+        let policy = constant(MS * 100).build().unwrap();
+        let huge = Err(ApiError::Status(429, Some(SEC * 999_999)));
+        let (result, calls) = run(&policy, class, &clock, &sleep, MS, &[huge, Ok(1)]).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.reason(), StopReason::RetryAfterTooLong);
+        assert!(matches!(
+            err,
+            RetryError::RetryAfterTooLong { attempts: 1, .. }
+        ));
+        assert_eq!(err.last(), &ApiError::Status(429, Some(SEC * 999_999)));
+        assert_eq!(calls, 1, "{class:?}");
+        assert!(sleep.slept().is_empty(), "{class:?}: {:?}", sleep.slept());
+    }
+    // At the cap exactly, it waits and retries.
+    let (clock, sleep) = time();
+    let policy = constant(MS * 100).build().unwrap();
+    let at_cap = Err(ApiError::Status(503, Some(SEC * 60)));
+    let (result, _) = run(
+        &policy,
+        RequestClass::Read,
+        &clock,
+        &sleep,
+        MS,
+        &[at_cap, Ok(1)],
+    )
+    .await;
+    assert_eq!(result, Ok(1));
+    assert_eq!(sleep.slept(), [SEC * 60]);
 }

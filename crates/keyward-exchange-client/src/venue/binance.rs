@@ -3,9 +3,20 @@
 
 use serde_json::Value;
 
+use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::{Call, Found, Kind, by_text, text};
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+
+/// `newClientOrderId`: 1 to 36 characters of `[.A-Za-z:/0-9_-]`, the range Binance's error
+/// -1100 names (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/trading-endpoints>).
+pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+    field: "newClientOrderId",
+    form: IdForm::Token {
+        max_len: 36,
+        allowed: |c| alnum_and(c, "._:/-"),
+    },
+};
 
 pub(super) fn balance() -> Call {
     Call::new("GET", "/api/v3/account", Params::None).weight(20)
@@ -26,7 +37,7 @@ pub(super) fn place(o: &OrderRequest) -> Call {
         Some(price) => p.extend([("type", "LIMIT"), ("timeInForce", "GTC"), ("price", price)]),
     }
     if let Some(id) = &o.client_order_id {
-        p.push(("newClientOrderId", id));
+        p.push((ORDER_ID.field, id));
     }
     Call::new("POST", "/api/v3/order", Params::form(p)).orders(1)
 }

@@ -2,9 +2,20 @@
 
 use serde_json::{Value, json};
 
+use super::order_id::{IdForm, OrderIdRule};
 use super::{Call, Found, Kind, by_text, text};
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+
+/// `clOrdID`: the client's own id, echoed on the order and its executions, up to 36 characters
+/// (<https://www.bitmex.com/api/explorer/#!/Order/Order_new>).
+pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+    field: "clOrdID",
+    form: IdForm::Token {
+        max_len: 36,
+        allowed: |c| c.is_ascii_graphic(),
+    },
+};
 
 pub(super) fn place(o: &OrderRequest) -> Call {
     let mut body = json!({
@@ -17,7 +28,7 @@ pub(super) fn place(o: &OrderRequest) -> Call {
         body["price"] = json!(price);
     }
     if let Some(id) = &o.client_order_id {
-        body["clOrdID"] = json!(id);
+        body[ORDER_ID.field] = json!(id);
     }
     Call::new("POST", "/api/v1/order", Params::Json(body))
 }

@@ -3,9 +3,20 @@
 
 use serde_json::{Value, json};
 
+use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::{Call, Found, Kind, by_text, text};
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+
+/// `orderLinkId`: up to 36 letters, digits, dashes and underscores
+/// (<https://bybit-exchange.github.io/docs/v5/order/create-order>).
+pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+    field: "orderLinkId",
+    form: IdForm::Token {
+        max_len: 36,
+        allowed: |c| alnum_and(c, "-_"),
+    },
+};
 
 pub(super) fn balance() -> Call {
     Call::new(
@@ -27,7 +38,7 @@ pub(super) fn place(o: &OrderRequest) -> Call {
         body["price"] = json!(price);
     }
     if let Some(id) = &o.client_order_id {
-        body["orderLinkId"] = json!(id);
+        body[ORDER_ID.field] = json!(id);
     }
     Call::new("POST", "/v5/order/create", Params::Json(body))
 }

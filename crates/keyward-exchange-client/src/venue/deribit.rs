@@ -4,9 +4,20 @@
 
 use serde_json::Value;
 
+use super::order_id::{IdForm, OrderIdRule};
 use super::{Call, Found, Kind, by_text, text};
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+
+/// `label`: a user-defined label of up to 64 characters
+/// (<https://docs.deribit.com/#private-buy>), Deribit's client order id.
+pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+    field: "label",
+    form: IdForm::Token {
+        max_len: 64,
+        allowed: |c| c.is_ascii_graphic(),
+    },
+};
 
 pub(super) fn balance() -> Call {
     Call::new(
@@ -30,7 +41,7 @@ pub(super) fn place(o: &OrderRequest) -> Call {
         Some(price) => p.extend([("type", "limit"), ("price", price)]),
     }
     if let Some(id) = &o.client_order_id {
-        p.push(("label", id));
+        p.push((ORDER_ID.field, id));
     }
     Call::new("GET", path, Params::query(p))
 }

@@ -3,9 +3,22 @@
 
 use serde_json::Value;
 
+use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::{Call, Found, Kind, by_text};
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+
+/// `cl_ord_id`: a UUID with hyphens (36) or without (32 hex digits), or up to 18 characters of
+/// free text (<https://docs.kraken.com/api/docs/guides/spot-clordid>). keyward checks the
+/// characters and the 36 limit and generates the 32-digit form; Kraken itself refuses free
+/// text over 18.
+pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+    field: "cl_ord_id",
+    form: IdForm::Token {
+        max_len: 36,
+        allowed: |c| alnum_and(c, "-"),
+    },
+};
 
 pub(super) fn balance() -> Call {
     Call::new("POST", "/0/private/Balance", Params::Form(Vec::new()))
@@ -28,7 +41,7 @@ pub(super) fn place(o: &OrderRequest) -> Call {
         Some(price) => p.extend([("ordertype", "limit"), ("price", price)]),
     }
     if let Some(id) = &o.client_order_id {
-        p.push(("cl_ord_id", id));
+        p.push((ORDER_ID.field, id));
     }
     Call::new("POST", "/0/private/AddOrder", Params::form(p))
 }

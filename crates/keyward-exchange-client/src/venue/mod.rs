@@ -9,6 +9,7 @@ mod coinbase;
 mod deribit;
 mod kraken;
 mod okx;
+mod order_id;
 mod service;
 mod ws_refusal;
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 use crate::error::{Error, VenueDetail};
 use crate::order::{CancelRequest, OrderRequest};
 use crate::params::Params;
+use order_id::OrderIdRule;
 
 pub(crate) use ws_refusal::WsRefusal;
 
@@ -36,6 +38,8 @@ pub(crate) struct Call {
     pub(crate) weight: u32,
     pub(crate) orders: u32,
     pub(crate) signed: bool,
+    /// The client order id an order placement carries, to name in an unknown outcome.
+    pub(crate) client_order_id: Option<String>,
 }
 
 impl Call {
@@ -48,6 +52,7 @@ impl Call {
             weight: 1,
             orders: 0,
             signed: true,
+            client_order_id: None,
         }
     }
 
@@ -189,7 +194,32 @@ impl Venue {
         Some(Call::new(method, path, Params::None))
     }
 
-    /// The order placement call (a non-idempotent write).
+    /// Where the venue takes a client order id, and in which form; None if it takes none.
+    pub(crate) fn order_id(self) -> Option<OrderIdRule> {
+        Some(match self.scheme {
+            Scheme::Binance => binance::ORDER_ID,
+            Scheme::Bybit => bybit::ORDER_ID,
+            Scheme::Okx => okx::ORDER_ID,
+            Scheme::CoinbaseExchange => coinbase::EXCHANGE_ORDER_ID,
+            Scheme::CoinbaseAdvanced => coinbase::ADVANCED_ORDER_ID,
+            Scheme::Kraken => kraken::ORDER_ID,
+            Scheme::Bitmex => bitmex::ORDER_ID,
+            Scheme::Deribit => deribit::ORDER_ID,
+            _ => return None,
+        })
+    }
+
+    /// `o` ready to place: with the caller's client order id checked against the venue's
+    /// form, or a fresh one where the venue takes one.
+    pub(crate) fn prepare_order(self, o: &OrderRequest) -> Result<OrderRequest, Error> {
+        match self.order_id() {
+            Some(rule) => rule.apply(self.name(), o),
+            None => Ok(o.clone()),
+        }
+    }
+
+    /// The order placement call (a non-idempotent write) for an order made ready by
+    /// [`Venue::prepare_order`].
     pub(crate) fn place(self, o: &OrderRequest) -> Option<Call> {
         let call = match self.scheme {
             Scheme::Binance => binance::place(o),
@@ -202,7 +232,9 @@ impl Venue {
             Scheme::Deribit => deribit::place(o),
             _ => return None,
         };
-        Some(call.class(RequestClass::NonIdempotentWrite))
+        let mut call = call.class(RequestClass::NonIdempotentWrite);
+        call.client_order_id.clone_from(&o.client_order_id);
+        Some(call)
     }
 
     /// The cancel call (an idempotent write: cancelling twice cancels once).
@@ -267,6 +299,15 @@ impl Venue {
                 venue,
                 retry_after,
                 detail: detail(&found),
+            });
+        }
+        // Only a 2xx is a success: a 1xx or a 3xx (redirects are not followed) read as one
+        // would return an order that was never placed as placed.
+        if !(200..=299).contains(&status) && status < 400 {
+            return Err(Error::UnexpectedStatus {
+                venue,
+                endpoint: endpoint.to_owned(),
+                status,
             });
         }
         if let Some(f) = &found {

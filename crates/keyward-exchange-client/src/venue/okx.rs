@@ -3,9 +3,20 @@
 
 use serde_json::{Value, json};
 
+use super::order_id::{IdForm, OrderIdRule};
 use super::{Call, Found, Kind, by_text, lookup, text};
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+
+/// `clOrdId`: 1 to 32 case-sensitive letters and digits
+/// (<https://www.okx.com/docs-v5/en/#order-book-trading-trade-post-place-order>).
+pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+    field: "clOrdId",
+    form: IdForm::Token {
+        max_len: 32,
+        allowed: |c| c.is_ascii_alphanumeric(),
+    },
+};
 
 pub(super) fn place(o: &OrderRequest) -> Call {
     let mut body = json!({
@@ -19,7 +30,7 @@ pub(super) fn place(o: &OrderRequest) -> Call {
         body["px"] = json!(price);
     }
     if let Some(id) = &o.client_order_id {
-        body["clOrdId"] = json!(id);
+        body[ORDER_ID.field] = json!(id);
     }
     Call::new("POST", "/api/v5/trade/order", Params::Json(body))
 }

@@ -61,6 +61,15 @@ fn successes_and_odd_answers() {
     assert_eq!(e.kind(), ErrorKind::Authentication);
     let e = b.interpret("/x", 418, None, b"{}").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Rejected);
+    // Only a 2xx is a success (finding 10 of issue 13).
+    for status in [100, 101, 199, 300, 301, 302, 304, 307, 399] {
+        let e = b
+            .interpret("/x", status, None, b"{\"orderId\":1}")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnexpectedStatus, "{status}");
+    }
+    assert!(b.interpret("/x", 201, None, b"{}").is_ok());
+    assert!(b.interpret("/x", 204, None, b"").is_ok());
     // Bybit's and OKX's success answers carry a zero code.
     assert!(
         venue("bybit")
@@ -165,4 +174,109 @@ fn messages_without_codes_are_classified_by_their_words() {
     assert_eq!(by_text("request timestamp expired"), Some(Kind::Timestamp));
     assert_eq!(by_text("invalid signature"), Some(Kind::Auth));
     assert_eq!(by_text("Order would immediately match"), None);
+}
+
+/// Finding 15 of issue 13: every venue that takes a client order id declares its field and
+/// form; a placement without one gets a fresh id the venue's form allows, and the call carries
+/// it in that field.
+#[test]
+fn every_order_placement_carries_a_fresh_client_order_id_in_the_venues_form() {
+    let bare = OrderRequest::market("BTCUSDT", Side::Buy, "1");
+    for scheme in Scheme::ALL {
+        let v = Venue { scheme };
+        let Some(rule) = v.order_id() else {
+            assert!(
+                v.place(&bare).is_none(),
+                "{scheme} places orders without an id"
+            );
+            continue;
+        };
+        let a = v.prepare_order(&bare).unwrap();
+        let b = v.prepare_order(&bare).unwrap();
+        let id = a.client_order_id.clone().unwrap();
+        assert!(rule.accepts(&id), "{scheme}: {id}");
+        assert_ne!(a.client_order_id, b.client_order_id, "{scheme}: ids repeat");
+        let call = v.place(&a).unwrap();
+        assert_eq!(
+            call.client_order_id.as_deref(),
+            Some(id.as_str()),
+            "{scheme}"
+        );
+        let (query, body, _) = call.params.encode(v.query_encoding());
+        let sent = format!("{query} {}", String::from_utf8(body).unwrap());
+        assert!(sent.contains(rule.field), "{scheme}: {sent}");
+        assert!(sent.contains(&id), "{scheme}: {sent}");
+        assert!(
+            !sent.contains(r#""""#),
+            "{scheme}: an empty string in {sent}"
+        );
+        // A caller's id that fits is kept as given.
+        let given = bare
+            .clone()
+            .with_client_order_id("0f8fad5b-d9cb-469f-a165-70867728950e");
+        let given = if rule.accepts("0f8fad5b-d9cb-469f-a165-70867728950e") {
+            given
+        } else {
+            bare.clone().with_client_order_id("abc123")
+        };
+        assert_eq!(
+            v.prepare_order(&given).unwrap().client_order_id,
+            given.client_order_id,
+            "{scheme}"
+        );
+    }
+}
+
+#[test]
+fn generated_ids_keep_each_venues_documented_limits() {
+    let bare = OrderRequest::market("BTCUSDT", Side::Buy, "1");
+    let id = |name: &str| {
+        venue(name)
+            .prepare_order(&bare)
+            .unwrap()
+            .client_order_id
+            .unwrap()
+    };
+    let hex32 = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    // Binance ^[.A-Z:/a-z0-9_-]{1,36}$, Bybit 36 [A-Za-z0-9_-], OKX 32 alphanumerics, Kraken's
+    // 32-digit UUID, BitMEX 36, Deribit 64, Advanced Trade: 32 hex digits.
+    for name in [
+        "binance",
+        "bybit",
+        "okx",
+        "kraken",
+        "bitmex",
+        "deribit",
+        "coinbase-advanced",
+    ] {
+        assert!(hex32(&id(name)), "{name}: {}", id(name));
+    }
+    // Coinbase Exchange requires a UUID.
+    let cx = id("coinbase-exchange");
+    assert_eq!(cx.len(), 36, "{cx}");
+    assert_eq!(cx.as_bytes()[14], b'4', "a version-4 UUID: {cx}");
+}
+
+#[test]
+fn a_callers_id_outside_the_venues_form_is_refused_before_sending() {
+    let with = |id: &str| OrderRequest::market("X", Side::Buy, "1").with_client_order_id(id);
+    let cases = [
+        ("okx", "has-a-dash"),
+        ("okx", &"a".repeat(33)),
+        ("binance", "space inside"),
+        ("binance", ""),
+        ("coinbase-exchange", "not-a-uuid"),
+        ("bybit", "a.b"),
+        ("deribit", &"x".repeat(65)),
+    ];
+    for (name, id) in cases {
+        let err = venue(name).prepare_order(&with(id)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{name} {id:?}");
+    }
+    assert!(venue("binance").prepare_order(&with("a.b:c/d_e-f")).is_ok());
+    // Services take no order id: nothing is added.
+    let svc = venue("keyward-v1")
+        .prepare_order(&OrderRequest::market("X", Side::Buy, "1"))
+        .unwrap();
+    assert_eq!(svc.client_order_id, None);
 }

@@ -16,6 +16,7 @@ use governor::nanos::Nanos;
 use governor::{InsufficientCapacity, Quota};
 
 pub use limit::{Limit, binance_spot, bitmex};
+
 use store::{GovClock, TatStore};
 
 use crate::clock::{Clock, MonotonicClock, Sleep};
@@ -88,7 +89,15 @@ pub struct RateLimiter<K: Hash + Eq + Clone = String> {
     windows: RwLock<Vec<Window<K>>>,
     /// Key-striped locks that make a check over several windows all-or-nothing.
     stripes: Vec<Mutex<()>>,
+    /// The longest [`RateLimiter::until_ready`] waits in all for one call.
+    max_wait: Duration,
 }
+
+/// How long [`RateLimiter::until_ready`] waits in all for one call, by default: one minute,
+/// the longest window most venues count in and the retry policy's default `retry_after_max`.
+/// A wait longer than this (a daily order limit spent, a venue reporting its quota used) fails
+/// at once with [`Error::RateLimited`] instead of parking the caller.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// Number of key stripes.
 const STRIPES: usize = 64;
@@ -112,7 +121,21 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             clock,
             windows: RwLock::new(windows),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            max_wait: DEFAULT_MAX_WAIT,
         })
+    }
+
+    /// Sets the longest [`until_ready`](Self::until_ready) waits in all for one call
+    /// (default [`DEFAULT_MAX_WAIT`]).
+    #[must_use]
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The longest [`until_ready`](Self::until_ready) waits in all for one call.
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
     }
 
     /// A limiter on the system's monotonic clock.
@@ -180,16 +203,26 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
-    /// Waits (on `sleep`) until `costs` fit, then charges them.
+    /// Waits (on `sleep`) until `costs` fit, then charges them. The whole wait is bounded by
+    /// [`max_wait`](Self::max_wait), measured on the limiter's clock: when the time until
+    /// ready would take it past the ceiling, it fails at once with [`Error::RateLimited`]
+    /// (the limit and its full wait) without sleeping, and nothing is charged.
     pub async fn until_ready(
         &self,
         key: &K,
         costs: &[(&str, u32)],
         sleep: &dyn Sleep,
     ) -> Result<()> {
+        let started = self.clock.0.now();
         loop {
             match self.check(key, costs) {
-                Err(Error::RateLimited { wait, .. }) => sleep.sleep(wait).await,
+                Err(Error::RateLimited { limit, wait }) => {
+                    let waited = self.clock.0.now().saturating_sub(started);
+                    if waited.saturating_add(wait) > self.max_wait {
+                        return Err(Error::RateLimited { limit, wait });
+                    }
+                    sleep.sleep(wait).await;
+                }
                 other => return other,
             }
         }
@@ -241,8 +274,10 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// Raises the local count of `key` to what the server reports in its usage headers
     /// (matched to each limit's `usage_header`, case-insensitively; or the capacity minus the
     /// value of its `remaining_header`, for venues that count down), so the local view never
-    /// undercounts; a lower server count never lowers it. Returns how many limits were updated;
-    /// headers that are missing or not numbers are skipped.
+    /// undercounts; a lower server count never lowers it. A count above the limit's capacity
+    /// (a hostile or confused venue) counts as the capacity, so one header can never make a
+    /// wait longer than about one period. Returns how many limits were updated; headers that
+    /// are missing or not numbers are skipped.
     pub fn resync<'h>(
         &self,
         key: &K,
@@ -273,7 +308,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
                     let left = w.limit.remaining_header.as_deref().and_then(number)?;
                     Some(w.limit.capacity.saturating_sub(left))
                 });
-            if let Some(used) = used {
+            if let Some(used) = used.map(|u| u.min(w.limit.capacity)) {
                 let tat = now
                     .saturating_sub(w.start)
                     .saturating_add(u64::from(used).saturating_mul(w.interval));

@@ -7,12 +7,14 @@
 //!
 //! 1. the table below ([`should_retry`]): may a request of this [`RequestClass`] be retried
 //!    after this kind of failure?
-//! 2. the attempt limit (`max_attempts`, the first attempt included);
-//! 3. the delay: the backoff for this retry ([`Backoff`], at most `cap`), jittered
+//! 2. the server's `Retry-After`: one above `retry_after_max` stops the call at once (no sleep,
+//!    no early retry);
+//! 3. the attempt limit (`max_attempts`, the first attempt included);
+//! 4. the delay: the backoff for this retry ([`Backoff`], at most `cap`), jittered
 //!    ([`Jitter`]), then raised to the server's `Retry-After` clamped within
 //!    `[retry_after_min, retry_after_max]`;
-//! 4. the time limit: stop if the delay would end past `max_elapsed` after the first attempt;
-//! 5. the budget ([`RetryBudget`]): one token per retry, or stop.
+//! 5. the time limit: stop if the delay would end past `max_elapsed` after the first attempt;
+//! 6. the budget ([`RetryBudget`]): one token per retry, or stop.
 //!
 //! ## Which failures are retried
 //!

@@ -43,6 +43,12 @@ impl RetryPolicy {
         self.max_elapsed
     }
 
+    /// The longest wait a server's `Retry-After` may ask for; a longer one stops the call
+    /// ([`StopReason::RetryAfterTooLong`](super::StopReason::RetryAfterTooLong)).
+    pub fn retry_after_max(&self) -> Duration {
+        self.retry_after_max
+    }
+
     /// The budget retries are withdrawn from, if any.
     pub fn budget(&self) -> Option<&Arc<RetryBudget>> {
         self.budget.as_ref()
@@ -111,7 +117,7 @@ impl RetryPolicy {
 /// | `jitter` | [`Jitter::Full`] | the AWS SDKs' default: the best spread |
 /// | `seed` | from the operating system | set one in tests |
 /// | `retry_after_min` | 100 ms | `Retry-After: 0` does not become a storm |
-/// | `retry_after_max` | 60 s | `Retry-After: 999999` does not park a bot for days |
+/// | `retry_after_max` | 60 s | `Retry-After: 999999` does not park a bot for days: the call fails at once |
 /// | `budget` | none | share one [`RetryBudget`] between a fleet's policies |
 #[derive(Debug, Clone)]
 pub struct RetryPolicyBuilder {
@@ -186,9 +192,10 @@ impl RetryPolicyBuilder {
         self
     }
 
-    /// The longest wait a `Retry-After` can ask for. A venue that asks for more is retried
-    /// after this long, which may be sooner than it wants: set a `max_elapsed` below this to
-    /// give up instead.
+    /// The longest wait a `Retry-After` can ask for. A venue that asks for more is not waited
+    /// for: the call stops at once with its last error
+    /// ([`StopReason::RetryAfterTooLong`](super::StopReason::RetryAfterTooLong)), so a huge or
+    /// hostile header can neither park a client nor be retried sooner than the venue allows.
     pub fn retry_after_max(mut self, max: Duration) -> Self {
         self.retry_after_max = max;
         self

@@ -48,6 +48,13 @@ pub enum RetryError<E> {
         /// The last attempt's error.
         last: E,
     },
+    /// The server's `Retry-After` asked for more than the policy's `retry_after_max`.
+    RetryAfterTooLong {
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        last: E,
+    },
 }
 
 impl<E> RetryError<E> {
@@ -57,6 +64,7 @@ impl<E> RetryError<E> {
             StopReason::AttemptsExhausted => Self::Exhausted { attempts, last },
             StopReason::DeadlineExceeded => Self::DeadlineExceeded { attempts, last },
             StopReason::BudgetExhausted => Self::BudgetExhausted { attempts, last },
+            StopReason::RetryAfterTooLong => Self::RetryAfterTooLong { attempts, last },
         }
     }
 
@@ -67,6 +75,7 @@ impl<E> RetryError<E> {
             Self::Exhausted { .. } => StopReason::AttemptsExhausted,
             Self::DeadlineExceeded { .. } => StopReason::DeadlineExceeded,
             Self::BudgetExhausted { .. } => StopReason::BudgetExhausted,
+            Self::RetryAfterTooLong { .. } => StopReason::RetryAfterTooLong,
         }
     }
 
@@ -76,7 +85,8 @@ impl<E> RetryError<E> {
             Self::NotRetryable { attempts, .. }
             | Self::Exhausted { attempts, .. }
             | Self::DeadlineExceeded { attempts, .. }
-            | Self::BudgetExhausted { attempts, .. } => attempts,
+            | Self::BudgetExhausted { attempts, .. }
+            | Self::RetryAfterTooLong { attempts, .. } => attempts,
         }
     }
 
@@ -86,7 +96,8 @@ impl<E> RetryError<E> {
             Self::NotRetryable { last, .. }
             | Self::Exhausted { last, .. }
             | Self::DeadlineExceeded { last, .. }
-            | Self::BudgetExhausted { last, .. } => last,
+            | Self::BudgetExhausted { last, .. }
+            | Self::RetryAfterTooLong { last, .. } => last,
         }
     }
 
@@ -96,7 +107,8 @@ impl<E> RetryError<E> {
             Self::NotRetryable { last, .. }
             | Self::Exhausted { last, .. }
             | Self::DeadlineExceeded { last, .. }
-            | Self::BudgetExhausted { last, .. } => last,
+            | Self::BudgetExhausted { last, .. }
+            | Self::RetryAfterTooLong { last, .. } => last,
         }
     }
 }

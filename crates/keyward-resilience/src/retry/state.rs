@@ -20,6 +20,9 @@ pub enum StopReason {
     DeadlineExceeded,
     /// The retry budget has no token left.
     BudgetExhausted,
+    /// The server asked to wait longer than the policy's `retry_after_max`: the call fails at
+    /// once rather than park the caller (or retry sooner than the server allows).
+    RetryAfterTooLong,
 }
 
 impl fmt::Display for StopReason {
@@ -29,6 +32,9 @@ impl fmt::Display for StopReason {
             Self::AttemptsExhausted => "no attempts are left",
             Self::DeadlineExceeded => "the next retry would end past the time limit",
             Self::BudgetExhausted => "the retry budget is spent",
+            Self::RetryAfterTooLong => {
+                "the server asked to wait longer than the policy's retry_after_max"
+            }
         })
     }
 }
@@ -71,7 +77,8 @@ impl<'p> RetryState<'p> {
     }
 
     /// The decision after the current attempt failed with `kind` at `now`. In order: the
-    /// decision table ([`should_retry`]), the attempt limit, the time limit (stop when `now +
+    /// decision table ([`should_retry`]), the server's `Retry-After` (stop when it asks for
+    /// more than `retry_after_max`), the attempt limit, the time limit (stop when `now +
     /// delay` would pass `max_elapsed` after the start), and last the budget, so a token is
     /// spent only on a retry that happens. On [`Decision::Retry`] the next attempt is counted.
     /// Each decision is a `tracing` event with target `keyward_resilience::retry`.
@@ -116,6 +123,12 @@ impl<'p> RetryState<'p> {
             return Decision::Stop(StopReason::NotRetryable);
         }
         let policy = self.policy;
+        if kind
+            .retry_after()
+            .is_some_and(|after| after > policy.retry_after_max())
+        {
+            return Decision::Stop(StopReason::RetryAfterTooLong);
+        }
         let Some(delay) =
             policy.next_delay(self.attempts, self.prev, kind.retry_after(), &mut self.rng)
         else {

@@ -146,6 +146,20 @@ impl Rules for CoinbaseAdvanced {
                     .collect();
                 json!({"results": results})
             }
+            // Advanced Trade requires a client_order_id on every order
+            // (<https://docs.cdp.coinbase.com/advanced-trade/reference/retailbrokerageapi_postorder>).
+            _ if e
+                .field("client_order_id")
+                .as_str()
+                .is_none_or(str::is_empty) =>
+            {
+                return json(
+                    400,
+                    json!({"error": "INVALID_ARGUMENT",
+                    "error_details": "client_order_id is required",
+                    "message": "client_order_id is required"}),
+                );
+            }
             _ => {
                 json!({"success": true, "success_response": {"order_id": format!("order-{}", e.id),
                 "product_id": e.field("product_id"), "side": e.field("side"),

@@ -79,7 +79,8 @@ impl Rules for Deribit {
                 json!({"order_id": e.field("order_id"), "order_state": "cancelled"})
             }
             _ => {
-                json!({"order": {"order_id": format!("TEST-{}", e.id), "instrument_name": e.field("instrument_name"),
+                json!({"order": {"order_id": format!("TEST-{}", e.id), "label": e.field("label").as_str().unwrap_or(""),
+                "instrument_name": e.field("instrument_name"),
                 "amount": e.field("amount"), "direction": direction(&e.path), "order_state": "open"}, "trades": []})
             }
         };
