@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyward_exchange_client::{ClientBuilder as ExchangeBuilder, Error, RestClient, Result};
+use keyward_exchange_client::{
+    ClientBuilder as ExchangeBuilder, Error, RestClient, Result, RootCertificate,
+};
 use keyward_resilience::limiter::Limit;
 use keyward_resilience::{BreakerConfig, RetryPolicy};
 use keyward_secrets_backends::SecretStore;
@@ -108,6 +110,24 @@ impl ClientBuilder {
     /// The request timeout (default 10 s).
     pub fn timeout(self, timeout: Duration) -> Self {
         self.configure(move |b| b.timeout(timeout))
+    }
+
+    /// The User-Agent sent with every request (default `keyward/<version>`).
+    pub fn user_agent(self, user_agent: impl Into<String>) -> Self {
+        let user_agent = user_agent.into();
+        self.configure(move |b| b.user_agent(user_agent))
+    }
+
+    /// Also trusts this certificate authority for TLS (a private venue's CA), in addition to
+    /// the webpki roots. Verification itself cannot be turned off.
+    pub fn add_root_certificate(self, root: RootCertificate) -> Self {
+        self.configure(move |b| b.add_root_certificate(root))
+    }
+
+    /// Sends venue traffic through this proxy; loopback traffic never uses it, and the proxy
+    /// environment variables are never read.
+    pub fn proxy(self, proxy: keyward_exchange_client::Url) -> Self {
+        self.configure(move |b| b.proxy(proxy))
     }
 
     /// Any other setting of the exchange client's builder (receive window, nonce file, injected

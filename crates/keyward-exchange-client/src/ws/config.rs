@@ -13,6 +13,7 @@ use url::{Host, Url};
 
 use super::error::WsError;
 use super::kraken::TokenProvider;
+use crate::transport::{RootCertificate, Transport};
 
 /// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
 /// before.
@@ -47,6 +48,7 @@ pub struct WsConfig {
     pub(crate) sleep: Arc<dyn Sleep>,
     pub(crate) token_provider: Option<TokenProvider>,
     pub(crate) event_buffer: usize,
+    pub(crate) transport: Transport,
 }
 
 impl WsConfig {
@@ -81,6 +83,7 @@ impl WsConfig {
             sleep: Arc::new(TokioSleep),
             token_provider: None,
             event_buffer: 1024,
+            transport: Transport::default(),
         })
     }
 
@@ -140,7 +143,8 @@ impl WsConfig {
         self
     }
 
-    /// The longest wait for the TCP, TLS and WebSocket handshakes.
+    /// The longest wait for the TCP, TLS and WebSocket handshakes, and for Kraken's token
+    /// request.
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -194,6 +198,29 @@ impl WsConfig {
         self
     }
 
+    /// Also trusts `root` for TLS (a private venue's CA, a test CA), in addition to the webpki
+    /// roots; the Kraken token request trusts it too. Certificate verification itself cannot be
+    /// turned off.
+    pub fn with_root_certificate(mut self, root: RootCertificate) -> Self {
+        self.transport = self.transport.add_root_certificate(root);
+        self
+    }
+
+    /// The User-Agent sent with the WebSocket upgrade and the Kraken token request (default
+    /// [`DEFAULT_USER_AGENT`](crate::DEFAULT_USER_AGENT), `keyward/<version>`). A value that is
+    /// not a valid header value fails the connection with [`WsError::InvalidConfig`].
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.transport = self.transport.user_agent(user_agent);
+        self
+    }
+
+    /// Replaces the whole [`Transport`] (roots and User-Agent; WebSocket connections do not
+    /// use its proxy).
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
     /// How many events may wait unread before the session stops reading the socket.
     pub fn with_event_buffer(mut self, size: usize) -> Self {
         self.event_buffer = size.max(1);
@@ -232,6 +259,7 @@ impl fmt::Debug for WsConfig {
                 "token_provider",
                 &self.token_provider.as_ref().map(|_| ".."),
             )
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
