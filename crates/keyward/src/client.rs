@@ -201,6 +201,53 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_transport_setters_reach_the_client() {
+        use axum::http::{HeaderMap, header};
+        use std::sync::Mutex;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let app = axum::Router::new().route(
+            "/api/v3/time",
+            axum::routing::get(move |headers: HeaderMap| async move {
+                let agent = headers.get(header::USER_AGENT).cloned();
+                record.lock().unwrap().push(agent);
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"serverTime":1}"#,
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        // A proxy is never used for loopback traffic: the request still reaches the server.
+        let proxy = keyward_exchange_client::Url::parse("http://127.0.0.1:9").unwrap();
+        let client = Client::builder()
+            .venue(Venue::Binance)
+            .base_url(format!("http://{addr}"))
+            .with_credentials(creds())
+            .clock_sync(false)
+            .user_agent("facade-bot/1")
+            .proxy(proxy)
+            .build()
+            .await
+            .unwrap();
+        client.server_time().await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].as_ref().unwrap(), "facade-bot/1");
+        let err = Client::builder()
+            .venue(Venue::Binance)
+            .base_url("http://127.0.0.1:9")
+            .with_credentials(creds())
+            .user_agent("bad\r\nX-Injected: 1")
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    #[tokio::test]
     async fn the_exchange_rules_still_apply_and_adjustments_reach_the_client() {
         // Plain HTTP off loopback is refused, whatever the facade is given.
         let err = Client::builder()
