@@ -114,10 +114,9 @@ async fn fetch(
     }
     let response = request.send().await.map_err(|e| send_error(e, timeout))?;
     let status = response.status();
-    if !status.is_success() {
-        // A redirect (never followed) or an error status: Kraken answers its errors with 200.
+    if status.is_redirection() {
         return Err(WsError::Token {
-            reason: format!("HTTP {status}"),
+            reason: format!("HTTP {status}: the token request does not follow redirects"),
         });
     }
     let body: Value = response.json().await.map_err(|e| {
