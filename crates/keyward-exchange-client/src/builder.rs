@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::nonce_order::for_key;
 use crate::rest::{Inner, RestClient, build_signer};
 use crate::time_sync::TimeSync;
+use crate::transport::{RootCertificate, Transport};
 use crate::url_policy::check_base_url;
 use crate::venue::Venue;
 
@@ -25,8 +26,10 @@ use crate::venue::Venue;
 /// venue's documented rate limits (Binance spot's three windows; 10 requests per second
 /// elsewhere), [`RetryPolicy`]'s defaults (3 attempts, exponential backoff with full jitter) by
 /// request class, resilience4j's breaker defaults on a breaker named after the venue, a 10 s
-/// request timeout, and no redirects. TLS verification is always on; `http://` is accepted only
-/// for loopback addresses.
+/// request timeout, no redirects, the User-Agent [`DEFAULT_USER_AGENT`](crate::DEFAULT_USER_AGENT)
+/// and no proxy (the proxy environment variables are never read). TLS verification is always on,
+/// with the webpki roots and any root added by [`add_root_certificate`](Self::add_root_certificate);
+/// `http://` is accepted only for loopback addresses.
 #[must_use = "a builder does nothing until build() is awaited"]
 pub struct ClientBuilder {
     scheme: Scheme,
@@ -45,6 +48,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     nonce_file: Option<PathBuf>,
     nonces: Option<Arc<dyn NonceSource>>,
+    transport: Transport,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -54,6 +58,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("credentials", &self.source)
             .field("clock_sync", &self.clock_sync)
             .field("timeout", &self.timeout)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +84,7 @@ impl ClientBuilder {
             timeout: Duration::from_secs(10),
             nonce_file: None,
             nonces: None,
+            transport: Transport::default(),
         }
     }
 
@@ -193,6 +199,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Also trusts `root` for TLS (a private venue's CA, a test CA), in addition to the webpki
+    /// roots. Certificate verification itself cannot be turned off.
+    pub fn add_root_certificate(mut self, root: RootCertificate) -> Self {
+        self.transport = self.transport.add_root_certificate(root);
+        self
+    }
+
+    /// The User-Agent header sent with every request (default
+    /// [`DEFAULT_USER_AGENT`](crate::DEFAULT_USER_AGENT), `keyward/<version>`; some venues refuse
+    /// requests without one). A value that is not a valid header value fails `build()`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.transport = self.transport.user_agent(user_agent);
+        self
+    }
+
+    /// Sends requests to the venue through this proxy. Requests to a loopback base URL never
+    /// use it, and the proxy environment variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`)
+    /// are never read: a proxy is used only when set here.
+    pub fn proxy(mut self, proxy: url::Url) -> Self {
+        self.transport = self.transport.proxy(proxy);
+        self
+    }
+
+    /// Replaces the whole [`Transport`] (roots, User-Agent, proxy) at once.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
     /// Checks the configuration, reads the credentials and builds the client. No request is
     /// sent: the clock is synced lazily before the first signed call.
     pub async fn build(self) -> Result<RestClient> {
@@ -249,12 +284,9 @@ impl ClientBuilder {
         let breaker = self.breaker.unwrap_or_else(|| {
             CircuitBreaker::new(venue.name(), self.breaker_config.unwrap_or_default())
         });
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(self.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+        let http = self
+            .transport
+            .http_client(base.origin_url(), self.timeout)?;
         let options = SignOptions {
             recv_window_ms: self.recv_window_ms,
             ..SignOptions::default()

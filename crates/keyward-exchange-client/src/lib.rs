@@ -8,6 +8,7 @@ mod order;
 mod params;
 mod rest;
 mod time_sync;
+mod transport;
 mod url_policy;
 mod venue;
 pub mod ws;
@@ -17,8 +18,11 @@ pub use error::{Error, ErrorKind, Result, VenueDetail};
 pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};
 pub use params::Params;
 pub use rest::RestClient;
+pub use transport::{DEFAULT_USER_AGENT, RootCertificate, Transport};
 pub use ws::{WsConfig, WsError, WsEvent, WsSession};
 
 /// Re-exported: the request classes that decide retries, and the signing schemes.
 pub use keyward_resilience::RequestClass;
 pub use keyward_signing::{Credentials, Scheme};
+/// Re-exported: the URL type [`ClientBuilder::proxy`] takes.
+pub use url::Url;

@@ -29,6 +29,11 @@ impl BaseUrl {
         url.set_query((!query.is_empty()).then_some(query));
         url
     }
+
+    /// The origin, parsed.
+    pub(crate) fn origin_url(&self) -> &Url {
+        &self.parsed
+    }
 }
 
 /// Checks `base` against the policy.

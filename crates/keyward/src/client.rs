@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyward_exchange_client::{ClientBuilder as ExchangeBuilder, Error, RestClient, Result};
+use keyward_exchange_client::{
+    ClientBuilder as ExchangeBuilder, Error, RestClient, Result, RootCertificate,
+};
 use keyward_resilience::limiter::Limit;
 use keyward_resilience::{BreakerConfig, RetryPolicy};
 use keyward_secrets_backends::SecretStore;
@@ -114,6 +116,24 @@ impl ClientBuilder {
         self.configure(move |b| b.timeout(timeout))
     }
 
+    /// The User-Agent sent with every request (default `keyward/<version>`).
+    pub fn user_agent(self, user_agent: impl Into<String>) -> Self {
+        let user_agent = user_agent.into();
+        self.configure(move |b| b.user_agent(user_agent))
+    }
+
+    /// Also trusts this certificate authority for TLS (a private venue's CA), in addition to
+    /// the webpki roots. Verification itself cannot be turned off.
+    pub fn add_root_certificate(self, root: RootCertificate) -> Self {
+        self.configure(move |b| b.add_root_certificate(root))
+    }
+
+    /// Sends venue traffic through this proxy; loopback traffic never uses it, and the proxy
+    /// environment variables are never read.
+    pub fn proxy(self, proxy: keyward_exchange_client::Url) -> Self {
+        self.configure(move |b| b.proxy(proxy))
+    }
+
     /// Any other setting of the exchange client's builder (receive window, nonce file, injected
     /// clock and sleep, a shared breaker, rotation notices...).
     pub fn configure(
@@ -182,6 +202,53 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Config);
             assert!(err.to_string().contains(hint), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_transport_setters_reach_the_client() {
+        use axum::http::{HeaderMap, header};
+        use std::sync::Mutex;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let app = axum::Router::new().route(
+            "/api/v3/time",
+            axum::routing::get(move |headers: HeaderMap| async move {
+                let agent = headers.get(header::USER_AGENT).cloned();
+                record.lock().unwrap().push(agent);
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"serverTime":1}"#,
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        // A proxy is never used for loopback traffic: the request still reaches the server.
+        let proxy = keyward_exchange_client::Url::parse("http://127.0.0.1:9").unwrap();
+        let client = Client::builder()
+            .venue(Venue::Binance)
+            .base_url(format!("http://{addr}"))
+            .with_credentials(creds())
+            .clock_sync(false)
+            .user_agent("facade-bot/1")
+            .proxy(proxy)
+            .build()
+            .await
+            .unwrap();
+        client.server_time().await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].as_ref().unwrap(), "facade-bot/1");
+        let err = Client::builder()
+            .venue(Venue::Binance)
+            .base_url("http://127.0.0.1:9")
+            .with_credentials(creds())
+            .user_agent("bad\r\nX-Injected: 1")
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ pub use keyward_secrets_backends as secrets;
 pub use keyward_signing as signing;
 
 pub use keyward_exchange_client::{
-    Error, ErrorKind, OrderRequest, RestClient, Side, WsConfig, WsEvent, WsSession,
+    Error, ErrorKind, OrderRequest, RestClient, RootCertificate, Side, WsConfig, WsEvent, WsSession,
 };
 pub use keyward_secrets_backends::{SecretStore, SecretValue};
 pub use keyward_signing::{Credentials, Scheme};

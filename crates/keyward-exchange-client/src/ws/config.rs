@@ -14,6 +14,7 @@ use url::{Host, Url};
 use super::error::WsError;
 use super::kraken::TokenProvider;
 use super::live::Live;
+use crate::transport::{RootCertificate, Transport};
 
 /// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
 /// before.
@@ -53,6 +54,7 @@ pub struct WsConfig {
     pub(crate) event_buffer: usize,
     /// The REST client whose credentials and clock the session uses, if bound to one.
     pub(crate) live: Option<Live>,
+    pub(crate) transport: Transport,
 }
 
 impl WsConfig {
@@ -89,6 +91,7 @@ impl WsConfig {
             default_token: false,
             event_buffer: 1024,
             live: None,
+            transport: Transport::default(),
         })
     }
 
@@ -148,7 +151,8 @@ impl WsConfig {
         self
     }
 
-    /// The longest wait for the TCP, TLS and WebSocket handshakes.
+    /// The longest wait for the TCP, TLS and WebSocket handshakes, and for Kraken's token
+    /// request.
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -199,6 +203,29 @@ impl WsConfig {
     /// `wss` → `https`); see [`kraken_rest_token`](super::kraken_rest_token).
     pub fn with_token_provider(mut self, provider: TokenProvider) -> Self {
         self.token_provider = Some(provider);
+        self
+    }
+
+    /// Also trusts `root` for TLS (a private venue's CA, a test CA), in addition to the webpki
+    /// roots; the Kraken token request trusts it too. Certificate verification itself cannot be
+    /// turned off.
+    pub fn with_root_certificate(mut self, root: RootCertificate) -> Self {
+        self.transport = self.transport.add_root_certificate(root);
+        self
+    }
+
+    /// The User-Agent sent with the WebSocket upgrade and the Kraken token request (default
+    /// [`DEFAULT_USER_AGENT`](crate::DEFAULT_USER_AGENT), `keyward/<version>`). A value that is
+    /// not a valid header value fails the connection with [`WsError::InvalidConfig`].
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.transport = self.transport.user_agent(user_agent);
+        self
+    }
+
+    /// Replaces the whole [`Transport`] (roots and User-Agent; WebSocket connections do not
+    /// use its proxy).
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -253,6 +280,7 @@ impl fmt::Debug for WsConfig {
                 &self.token_provider.as_ref().map(|_| ".."),
             )
             .field("bound_to_client", &self.live.is_some())
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

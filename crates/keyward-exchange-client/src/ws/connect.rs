@@ -1,13 +1,15 @@
 //! Opening one authenticated connection: the handshake (with signed headers for the schemes
 //! that authenticate that way), then the venue's auth message and its acknowledgement.
 
+use std::sync::Arc;
+
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::auth::{self, Verdict};
 use super::config::WsConfig;
@@ -51,7 +53,25 @@ pub(crate) async fn establish(cfg: &WsConfig, id: u64) -> Result<Connected, WsEr
             request.headers_mut().insert(name, value);
         }
     }
-    let open = tokio_tungstenite::connect_async_tls_with_config(request, None, true, None);
+    let user_agent = cfg
+        .transport
+        .user_agent_header()
+        .map_err(|_| WsError::InvalidConfig {
+            reason: "the User-Agent is not a valid HTTP header value",
+        })?;
+    request.headers_mut().insert(
+        tokio_tungstenite::tungstenite::http::header::USER_AGENT,
+        user_agent,
+    );
+    // keyward's own TLS configuration (explicit provider, its roots): tungstenite's default would
+    // ask rustls for a process-level provider, which panics when two are compiled in.
+    let tls = cfg.transport.tls_config().map_err(|e| WsError::Connect {
+        url: cfg.redacted_url(),
+        reason: e.to_string(),
+    })?;
+    let connector = Connector::Rustls(Arc::new(tls));
+    let open =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector));
     let (mut stream, _) = tokio::time::timeout(cfg.connect_timeout, open)
         .await
         .map_err(|_| WsError::Connect {

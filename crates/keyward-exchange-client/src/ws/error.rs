@@ -138,6 +138,12 @@ pub enum WsError {
         /// What failed.
         reason: String,
     },
+    /// Kraken's token request got no answer in time.
+    #[error("the Kraken WebSocket token request got no answer within {timeout:?}")]
+    TokenTimeout {
+        /// The configured limit.
+        timeout: Duration,
+    },
     /// The message could not be sent.
     #[error("could not send on the WebSocket: {reason}")]
     Send {

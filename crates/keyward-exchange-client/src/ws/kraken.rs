@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use keyward_signing::{Request, SignOptions, Signer};
 use secrecy::SecretString;
@@ -12,6 +13,7 @@ use url::Url;
 
 use super::config::{is_loopback, redact_url};
 use super::error::{AuthFailure, WsError};
+use crate::transport::Transport;
 
 /// A future that yields a Kraken WebSocket token.
 pub type TokenFuture = Pin<Box<dyn Future<Output = Result<SecretString, WsError>> + Send>>;
@@ -22,17 +24,41 @@ pub type TokenProvider = Arc<dyn Fn() -> TokenFuture + Send + Sync>;
 
 const TOKEN_PATH: &str = "/0/private/GetWebSocketsToken";
 
+/// The token request's timeout when none is given ([`kraken_rest_token`]).
+const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A [`TokenProvider`] that signs `POST /0/private/GetWebSocketsToken` with `signer` and sends
-/// it to `rest_origin` (`https://`, or `http://` to a loopback address only).
+/// it to `rest_origin` (`https://`, or `http://` to a loopback address only), with the default
+/// [`Transport`] and a 10 s timeout; see [`kraken_rest_token_with`].
 pub fn kraken_rest_token(rest_origin: &str, signer: Arc<Signer>) -> Result<TokenProvider, WsError> {
+    kraken_rest_token_with(
+        rest_origin,
+        signer,
+        &Transport::default(),
+        DEFAULT_TOKEN_TIMEOUT,
+    )
+}
+
+/// As [`kraken_rest_token`], with `transport`'s roots and User-Agent, and `timeout` for the whole
+/// request. The request never follows a redirect (its signed headers go to `rest_origin` only),
+/// never uses a proxy, and fails with [`WsError::TokenTimeout`] when no answer arrives in time.
+pub fn kraken_rest_token_with(
+    rest_origin: &str,
+    signer: Arc<Signer>,
+    transport: &Transport,
+    timeout: Duration,
+) -> Result<TokenProvider, WsError> {
     let origin = Url::parse(rest_origin).map_err(|_| WsError::InvalidUrl {
         url: rest_origin.split('?').next().unwrap_or_default().to_owned(),
         reason: "it is not a valid URL",
     })?;
     check_rest_origin(&origin)?;
-    let client = reqwest::Client::builder()
-        .https_only(origin.scheme() == "https")
-        .build()
+    // The REST client's own construction: keyward's TLS configuration, no redirects, no proxy
+    // (a token request is not venue traffic that a proxy option covers), the User-Agent.
+    let client = transport
+        .clone()
+        .without_proxy()
+        .http_client(&origin, timeout)
         .map_err(|e| WsError::Token {
             reason: e.to_string(),
         })?;
@@ -42,7 +68,7 @@ pub fn kraken_rest_token(rest_origin: &str, signer: Arc<Signer>) -> Result<Token
     })?;
     Ok(Arc::new(move || {
         let (client, signer, endpoint) = (client.clone(), signer.clone(), endpoint.clone());
-        Box::pin(async move { fetch(&client, &signer, endpoint).await })
+        Box::pin(async move { fetch(&client, &signer, endpoint, timeout).await })
     }))
 }
 
@@ -71,6 +97,7 @@ async fn fetch(
     client: &reqwest::Client,
     signer: &Signer,
     endpoint: Url,
+    timeout: Duration,
 ) -> Result<SecretString, WsError> {
     let signed = signer
         .sign(Request::post(TOKEN_PATH), &SignOptions::default())
@@ -85,12 +112,21 @@ async fn fetch(
     for (name, value) in signed.headers {
         request = request.header(name, value);
     }
-    let response = request.send().await.map_err(|e| WsError::Token {
-        reason: e.without_url().to_string(),
-    })?;
+    let response = request.send().await.map_err(|e| send_error(e, timeout))?;
     let status = response.status();
-    let body: Value = response.json().await.map_err(|_| WsError::Token {
-        reason: format!("HTTP {status} with a body that is not JSON"),
+    if status.is_redirection() {
+        return Err(WsError::Token {
+            reason: format!("HTTP {status}: the token request does not follow redirects"),
+        });
+    }
+    let body: Value = response.json().await.map_err(|e| {
+        if e.is_timeout() {
+            WsError::TokenTimeout { timeout }
+        } else {
+            WsError::Token {
+                reason: format!("HTTP {status} with a body that is not JSON"),
+            }
+        }
     })?;
     if let Some(first) = body
         .get("error")
@@ -108,6 +144,23 @@ async fn fetch(
         .ok_or_else(|| WsError::Token {
             reason: format!("HTTP {status} without result.token"),
         })
+}
+
+/// A failed send: a timeout, or what reqwest says without the URL, with its causes (a refused
+/// certificate is named there).
+fn send_error(e: reqwest::Error, timeout: Duration) -> WsError {
+    if e.is_timeout() {
+        return WsError::TokenTimeout { timeout };
+    }
+    let e = e.without_url();
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    WsError::Token { reason }
 }
 
 /// Kraken's error for the token request: a rejection of the key (final) or anything else, such

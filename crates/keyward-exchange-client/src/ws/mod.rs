@@ -34,6 +34,6 @@ mod stats;
 
 pub use config::{BINANCE_MAX_AGE, WsConfig};
 pub use error::{AuthFailure, WsError};
-pub use kraken::{TokenFuture, TokenProvider, kraken_rest_token};
+pub use kraken::{TokenFuture, TokenProvider, kraken_rest_token, kraken_rest_token_with};
 pub use session::{ReconnectReason, WsEvent, WsSession};
 pub use stats::WsStats;

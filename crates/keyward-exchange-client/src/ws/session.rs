@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use super::config::WsConfig;
 use super::driver::{Command, Driver};
 use super::error::{AuthFailure, WsError};
-use super::kraken::{kraken_rest_token, rest_origin_of};
+use super::kraken::{kraken_rest_token_with, rest_origin_of};
 use super::reauth::authenticate;
 use super::stats::{Counters, WsStats};
 
@@ -101,7 +101,12 @@ impl WsSession {
     pub async fn connect(mut config: WsConfig) -> Result<Self, WsError> {
         if config.venue == keyward_signing::Scheme::Kraken && config.token_provider.is_none() {
             let origin = rest_origin_of(&config.url);
-            config.token_provider = Some(kraken_rest_token(&origin, config.signer.clone())?);
+            config.token_provider = Some(kraken_rest_token_with(
+                &origin,
+                config.signer.clone(),
+                &config.transport,
+                config.connect_timeout,
+            )?);
             config.default_token = true;
         }
         let url = config.redacted_url();

@@ -14,9 +14,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::SharedHttpClient;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls;
 use zeroize::Zeroizing;
 
 mod convert;
@@ -59,14 +61,33 @@ impl AwsStore {
 
     /// A store configured by the standard AWS chain: `AWS_REGION`, `AWS_ACCESS_KEY_ID` ...,
     /// profiles, instance roles, and `AWS_ENDPOINT_URL` (for instance a local emulator).
+    /// Its HTTPS client is [`AwsStore::https_client`].
     pub async fn from_env() -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(Self::https_client())
+            .load()
+            .await;
         Self::from_config(&config)
+    }
+
+    /// The HTTPS client keyward gives the AWS SDK: rustls with the `ring` crypto provider chosen
+    /// explicitly (as keyward's REST and WebSocket clients choose it; never rustls' process-level
+    /// default, which rustls cannot pick when several providers are compiled in), the system's
+    /// root certificates, certificate verification always on, and no proxy (the SDK's client
+    /// reads no proxy variable). Pass it to `aws_config::ConfigLoader::http_client` when you load
+    /// a configuration yourself for [`AwsStore::from_config`].
+    pub fn https_client() -> SharedHttpClient {
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https()
     }
 
     /// A store from a loaded AWS configuration. Its timeout and retry settings are kept when it
     /// has them; otherwise [`AwsStore::DEFAULT_TIMEOUT`] and
-    /// [`AwsStore::DEFAULT_MAX_ATTEMPTS`] apply.
+    /// [`AwsStore::DEFAULT_MAX_ATTEMPTS`] apply. Its HTTP client is kept when it has one;
+    /// otherwise [`AwsStore::https_client`] is used.
     pub fn from_config(config: &SdkConfig) -> Self {
         let configured = config
             .timeout_config()
@@ -75,6 +96,9 @@ impl AwsStore {
         let mut builder = aws_sdk_secretsmanager::config::Builder::from(config);
         if configured.is_none() {
             builder = builder.timeout_config(timeouts(timeout));
+        }
+        if config.http_client().is_none() {
+            builder = builder.http_client(Self::https_client());
         }
         if config.retry_config().is_none() {
             builder = builder.retry_config(
