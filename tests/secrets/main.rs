@@ -357,7 +357,9 @@ fn secret_put_reads_field_equals_value_lines() {
     let home = tempfile::tempdir().unwrap();
     let env = [("KEYWARD_HOME", home.path().to_str().unwrap())];
     assert!(keyward(&["vault", "init"], b"", &env).status.success());
-    let put = ["secret", "put", "svc", "--field", "api_key", "--field", "secret"];
+    let put = [
+        "secret", "put", "svc", "--field", "api_key", "--field", "secret",
+    ];
     // Any order; a value may hold '='.
     let input = format!("secret={CANARY}=x\napi_key=key-1\n");
     let out = keyward(&put, input.as_bytes(), &env);

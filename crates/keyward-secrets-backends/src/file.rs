@@ -178,7 +178,8 @@ fn lock_file(path: &Path) -> Result<std::fs::File> {
         ))
     };
     // NONBLOCK: a FIFO planted there fails to open instead of blocking; `flock` still waits.
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK;
+    let flags =
+        rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use keyward_secrets_backends::{
-    CURRENT, CacheConfig, CachedStore, ChainStore, Capabilities, Error, ManualClock, Metadata, Result, Secret,
-    SecretStore, SecretValue, Selector,
+    CURRENT, CacheConfig, CachedStore, Capabilities, ChainStore, Error, ManualClock, Metadata,
+    Result, Secret, SecretStore, SecretValue, Selector,
 };
 
 /// A store that counts reads, can be told to fail, and answers with a settable value after an
@@ -211,7 +211,11 @@ async fn get_fresh_bypasses_the_cache_and_never_serves_stale() {
     let mut changes = cache.subscribe();
     read(&cache).await;
     *probe.value.lock().unwrap() = "v2".into();
-    assert_eq!(read(&cache).await, b"v1", "inside the ttl the cache answers");
+    assert_eq!(
+        read(&cache).await,
+        b"v1",
+        "inside the ttl the cache answers"
+    );
     let fresh = SecretStore::get_fresh(&*cache, "svc").await.unwrap();
     assert_eq!(fresh.value.to_stored().to_vec(), b"v2");
     assert_eq!(changes.try_recv().unwrap(), "svc");

@@ -68,7 +68,10 @@ fn variables_that_are_not_utf8_neither_panic_nor_show_their_value() {
         .env("KEYWARD_BAD", OsStr::from_bytes(BAD_VALUE))
         // A name that is not UTF-8 either, outside and inside the prefix.
         .env(OsStr::from_bytes(b"UNRELATED_\xff"), "x")
-        .env(OsStr::from_bytes(b"KEYWARD_\xff"), OsStr::from_bytes(BAD_VALUE))
+        .env(
+            OsStr::from_bytes(b"KEYWARD_\xff"),
+            OsStr::from_bytes(BAD_VALUE),
+        )
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -90,7 +90,10 @@ async fn a_write_from_a_handle_opened_before_a_key_file_rotation_is_not_lost() {
 async fn a_write_under_a_retired_master_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db");
-    let (old, new) = (FernetKey::generate().unwrap(), FernetKey::generate().unwrap());
+    let (old, new) = (
+        FernetKey::generate().unwrap(),
+        FernetKey::generate().unwrap(),
+    );
     let vault = SqliteVault::create_with_ring(&path, KeyRing::new(old.clone())).unwrap();
     vault.put("a", &value("a-1")).await.unwrap();
 
@@ -156,7 +159,10 @@ async fn a_failed_key_file_rotation_leaves_no_next_key_and_writes_stay_under_the
         .rotate_key_file(&key, |_| ControlFlow::Break(()))
         .unwrap_err();
     assert!(matches!(err, Error::RotationAborted { .. }), "{err}");
-    assert!(!next_path(&key).exists(), "the failed rotation's key is gone");
+    assert!(
+        !next_path(&key).exists(),
+        "the failed rotation's key is gone"
+    );
     drop(vault);
 
     let vault = SqliteVault::open_with_key_file(&path, &key).unwrap();
@@ -261,9 +267,7 @@ async fn deleted_and_rotated_ciphertext_does_not_linger_in_the_files() {
             continue;
         };
         for (what, old) in [("deleted", &gone), ("rotated", &kept)] {
-            let found = bytes
-                .windows(old.len())
-                .any(|w| w == old.as_bytes());
+            let found = bytes.windows(old.len()).any(|w| w == old.as_bytes());
             assert!(!found, "the {what} token is still in {}", file.display());
         }
     }
@@ -281,7 +285,10 @@ fn a_symlink_at_the_vault_path_is_refused() {
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let err = SqliteVault::open(&link, KeyRing::new(FernetKey::generate().unwrap())).unwrap_err();
     assert!(
-        matches!(err, Error::Crypto(keyward_core_crypto::Error::Symlink { .. })),
+        matches!(
+            err,
+            Error::Crypto(keyward_core_crypto::Error::Symlink { .. })
+        ),
         "{err:?}"
     );
 }

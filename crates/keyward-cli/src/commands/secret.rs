@@ -242,7 +242,10 @@ mod tests {
         let value = parse_fields(b"secret=s=1\r\n\napi_key=k\n", &fields).unwrap();
         assert_eq!(value.field("secret").unwrap().expose_secret(), "s=1");
         assert_eq!(value.field("api_key").unwrap().expose_secret(), "k");
-        for bad in [&b"api_key=k\nSECRET-LINE\n"[..], b"api_key=k\nsecretx=SECRET\n"] {
+        for bad in [
+            &b"api_key=k\nSECRET-LINE\n"[..],
+            b"api_key=k\nsecretx=SECRET\n",
+        ] {
             let err = parse_fields(bad, &fields).unwrap_err().to_string();
             assert!(err.contains("line 2") && !err.contains("SECRET"), "{err}");
         }

@@ -182,7 +182,10 @@ mod tests {
         );
         let err = open_error(&path, opened.unwrap_err());
         assert!(
-            matches!(err, Error::Crypto(keyward_core_crypto::Error::Symlink { .. })),
+            matches!(
+                err,
+                Error::Crypto(keyward_core_crypto::Error::Symlink { .. })
+            ),
             "{err}"
         );
     }

@@ -85,7 +85,11 @@ impl SqliteVault {
             .map_err(db)?;
         // A row sealed under a key this handle does not hold: another process rotated the master
         // key since this handle opened the vault; the key file has it.
-        let known = inner.ring.key_ids().iter().any(|id| id.to_string() == key_id);
+        let known = inner
+            .ring
+            .key_ids()
+            .iter()
+            .any(|id| id.to_string() == key_id);
         if let (false, Some(key_file)) = (known, self.key_file.as_deref()) {
             let active = master_key::active(&inner.conn)?;
             inner.ring = master_key::ring_from_key_file(key_file, active.as_deref())?;
