@@ -13,7 +13,7 @@
 //! secrets). Every write checks, in its own immediate transaction, that it seals under that
 //! key: a handle that opened the vault before another process rotated the key reads its key
 //! file again ([`SqliteVault::open_with_key_file`]) or is refused with
-//! [`Error::WrongMasterKey`](crate::Error::WrongMasterKey), and so is a key that does not open
+//! [`Error::WrongMasterKey`], and so is a key that does not open
 //! the vault. Nothing is ever sealed under a retired or a wrong key.
 //!
 //! Deleted and re-encrypted rows do not linger: `secure_delete` is on for every connection (freed
