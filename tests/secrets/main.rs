@@ -34,7 +34,7 @@ fn file_store_put_get_versions_list_rm() {
         all.extend_from_slice(&base);
         keyward(&all, stdin, &[])
     };
-    let input = format!("key-1\n{CANARY}\n");
+    let input = format!("api_key=key-1\napi_secret={CANARY}\n");
     let out = run(
         &[
             "put",
@@ -75,7 +75,7 @@ fn file_store_put_get_versions_list_rm() {
     // A second put is a new version; the old one stays readable.
     let out = run(
         &["put", "binance-testnet", "--field", "api_secret"],
-        b"rotated\n",
+        b"api_secret=rotated\n",
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let out = run(&["versions", "binance-testnet", "--format", "json"], b"");
@@ -165,7 +165,7 @@ fn the_default_vault_init_put_get_rotate_and_audit() {
     }
     let out = keyward(
         &["secret", "put", "svc", "--field", "token"],
-        format!("{CANARY}\n").as_bytes(),
+        format!("token={CANARY}\n").as_bytes(),
         &env,
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -234,7 +234,7 @@ fn aws_store_through_the_standard_settings() {
     ];
     let out = keyward(
         &["secret", "put", &name, "--store", "aws", "--field", "token"],
-        format!("{CANARY}\n").as_bytes(),
+        format!("token={CANARY}\n").as_bytes(),
         &env,
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -254,7 +254,20 @@ fn aws_store_through_the_standard_settings() {
     let out = keyward(&["secret", "get", &name, "--store", "aws"], b"", &env);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("[current]") && !text.contains(CANARY),
+        text.contains("[AWSCURRENT]") && !text.contains(CANARY),
+        "{text}"
+    );
+    // Finding 23: `versions` shows Secrets Manager's own labels.
+    let out = keyward(
+        &["secret", "put", &name, "--store", "aws", "--field", "token"],
+        b"token=two\n",
+        &env,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = keyward(&["secret", "versions", &name, "--store", "aws"], b"", &env);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("[AWSCURRENT]") && text.contains("[AWSPREVIOUS]"),
         "{text}"
     );
     assert!(
@@ -262,4 +275,115 @@ fn aws_store_through_the_standard_settings() {
             .status
             .success()
     );
+}
+
+/// Finding 3 of issue 13, through the binary: a process that opened the vault before
+/// `keyward vault rotate-key` writes after it; the secret is sealed under the new key and
+/// `keyward secret get` reads it. The steps run in this order, nothing races.
+#[test]
+fn a_write_from_a_process_that_opened_the_vault_before_rotate_key_survives() {
+    use keyward::secrets::{SecretStore, SecretValue, SqliteVault};
+    let home = tempfile::tempdir().unwrap();
+    let env = [("KEYWARD_HOME", home.path().to_str().unwrap())];
+    assert!(keyward(&["vault", "init"], b"", &env).status.success());
+    let db = home.path().join("vault.db");
+    let early = SqliteVault::open_with_key_file(&db, SqliteVault::key_path(&db)).unwrap();
+    let out = keyward(&["vault", "rotate-key"], b"", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let value = SecretValue::fields([("token", CANARY)]);
+    rt.block_on(early.put("late", &value)).unwrap();
+    drop(early);
+    let out = keyward(
+        &["secret", "get", "late", "--reveal", "--field", "token"],
+        b"",
+        &env,
+    );
+    let err = stderr(&out);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}\n"),
+        "{err}"
+    );
+}
+
+/// Finding 21: `vault init` creates the vault's directory 0700 and refuses a directory that
+/// group or others can write (they could swap the vault or its key for their own).
+#[test]
+fn vault_init_makes_a_private_directory_and_refuses_a_shared_one() {
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("new").join("home");
+    let env = [("KEYWARD_HOME", home.to_str().unwrap())];
+    let out = keyward(&["vault", "init"], b"", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::metadata(&home).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+
+    let shared = root.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let db = shared.join("vault.db");
+    let out = keyward(&["vault", "init", db.to_str().unwrap()], b"", &[]);
+    assert_fails(&out, "writable by group or others");
+    assert!(!db.exists() && !shared.join("vault.db.key").exists());
+}
+
+/// Finding 19: more than 16 MiB on standard input is an error and nothing is stored.
+#[test]
+fn secret_put_refuses_input_over_the_limit_instead_of_cutting_it() {
+    let home = tempfile::tempdir().unwrap();
+    let env = [("KEYWARD_HOME", home.path().to_str().unwrap())];
+    assert!(keyward(&["vault", "init"], b"", &env).status.success());
+    let big = vec![b'x'; 16 * 1024 * 1024 + 1];
+    let out = keyward(&["secret", "put", "big"], &big, &env);
+    assert_fails(&out, "16 MiB");
+    assert_fails(&keyward(&["secret", "get", "big"], b"", &env), "not found");
+    // Exactly the limit is stored whole.
+    let out = keyward(&["secret", "put", "big"], &big[1..], &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = keyward(&["secret", "get", "big", "--reveal"], b"", &env);
+    assert_eq!(out.stdout.len(), big.len() - 1);
+}
+
+/// Finding 19: standard input holds one FIELD=VALUE line per --field, as documented; the field
+/// names are not stored as part of the values, and input that does not match is refused
+/// without echoing it.
+#[test]
+fn secret_put_reads_field_equals_value_lines() {
+    let home = tempfile::tempdir().unwrap();
+    let env = [("KEYWARD_HOME", home.path().to_str().unwrap())];
+    assert!(keyward(&["vault", "init"], b"", &env).status.success());
+    let put = [
+        "secret", "put", "svc", "--field", "api_key", "--field", "secret",
+    ];
+    // Any order; a value may hold '='.
+    let input = format!("secret={CANARY}=x\napi_key=key-1\n");
+    let out = keyward(&put, input.as_bytes(), &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let field = |name: &str| {
+        let out = keyward(
+            &["secret", "get", "svc", "--reveal", "--field", name],
+            b"",
+            &env,
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(field("api_key"), "key-1\n");
+    assert_eq!(field("secret"), format!("{CANARY}=x\n"));
+
+    for (bad, needle) in [
+        (format!("api_key=k\nother={CANARY}\n"), "line 2"),
+        (format!("api_key=k\n{CANARY}\n"), "line 2"),
+        (format!("api_key=k\napi_key={CANARY}\n"), "twice"),
+        ("api_key=k\n".to_owned(), "secret"),
+    ] {
+        let out = keyward(&put, bad.as_bytes(), &env);
+        assert_fails(&out, needle);
+        assert!(!stderr(&out).contains(CANARY), "{}", stderr(&out));
+    }
+    assert_eq!(field("api_key"), "key-1\n", "nothing else was stored");
 }

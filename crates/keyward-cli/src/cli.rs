@@ -238,11 +238,13 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
     /// Create a vault and its master key file (both mode 0600).
-    #[command(after_help = "Examples:\n  keyward vault init\n  keyward vault init ./bot/vault.db")]
+    #[command(
+        after_help = "A directory it creates gets mode 0700; an existing directory that group or others can\nwrite is refused.\n\nExamples:\n  keyward vault init\n  keyward vault init ./bot/vault.db"
+    )]
     Init(VaultPath),
     /// Re-encrypt every row under a new master key (all or nothing), then replace the key file.
     #[command(
-        after_help = "A progress bar shows on a terminal. Interrupted, the vault stays readable with\nthe old key or the new one, never half of each.\n\nExample:\n  keyward vault rotate-key ./bot/vault.db"
+        after_help = "A progress bar shows on a terminal. Interrupted, the vault stays readable with\nthe old key or the new one, never half of each. A process that opened the vault before\nthe rotation reads the new key from the key file at its next write; nothing is sealed\nunder the old key after the rotation. A failed rotation leaves no PATH.key.next behind.\n\nExample:\n  keyward vault rotate-key ./bot/vault.db"
     )]
     RotateKey(VaultPath),
     /// Print the audit trail (operations, names, times, processes; never a value).
@@ -288,7 +290,7 @@ Examples:
 pub enum SecretCommand {
     /// Store a new version of a secret, read from standard input or a no-echo prompt.
     #[command(
-        after_help = "Standard input holds one FIELD=VALUE per line; at a terminal, each --field is\nasked for without echo.\n\nExamples:\n  keyward secret put binance-testnet --field api_key --field secret\n  printf 'api_key=%s\\nsecret=%s\\n' \"$KEY\" \"$SECRET\" | keyward secret put binance-testnet"
+        after_help = "With --field, standard input holds one FIELD=VALUE line per --field, in any order (a\nvalue may contain '='); without it, standard input is the value, as bytes. More than 16 MiB\nis refused and nothing is stored. At a terminal, each --field is asked for without echo.\n\nExamples:\n  keyward secret put binance-testnet --field api_key --field secret\n  printf 'api_key=%s\\nsecret=%s\\n' \"$KEY\" \"$SECRET\" |\n    keyward secret put binance-testnet --field api_key --field secret"
     )]
     Put(SecretPutArgs),
     /// Show a secret's metadata, or its value with --reveal.
@@ -341,8 +343,8 @@ pub struct SecretPutArgs {
     /// The secret's name and store.
     #[command(flatten)]
     pub target: SecretNameArgs,
-    /// Store a JSON field of this name (repeatable; one line of standard input, or one prompt,
-    /// per field). Without it, standard input is stored as bytes.
+    /// Store a JSON field of this name (repeatable; one NAME=VALUE line of standard input, or
+    /// one prompt, per field). Without it, standard input is stored as bytes.
     #[arg(long = "field", value_name = "NAME")]
     pub fields: Vec<String>,
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use keyward_secrets_backends::{CURRENT, SecretStore, SecretValue, Selector};
+use keyward_secrets_backends::{SecretStore, SecretValue, Selector};
 use keyward_signing::Credentials;
 use keyward_signing::secrecy::{ExposeSecret, SecretString};
 
@@ -52,25 +52,25 @@ impl CredentialSource {
 
     /// The current credentials.
     pub(crate) async fn load(&self) -> Result<Credentials> {
-        self.read(&Selector::Current).await
+        self.read(false).await
     }
 
-    /// The current credentials as the store itself holds them, past any cache in front of it:
-    /// the version labelled [`CURRENT`], a selector a `CachedStore` does not cache and every
-    /// backend resolves to the current version. For the re-read after an authentication
-    /// refusal, when a cached value may be the one the venue refused.
+    /// The current credentials from the store itself, past any cache
+    /// ([`SecretStore::get_fresh`]): the re-read after the venue refused the ones we have.
     pub(crate) async fn load_fresh(&self) -> Result<Credentials> {
-        self.read(&Selector::Stage(CURRENT.to_owned())).await
+        self.read(true).await
     }
 
-    async fn read(&self, which: &Selector) -> Result<Credentials> {
+    async fn read(&self, fresh: bool) -> Result<Credentials> {
         match self {
             Self::Fixed(c) => Ok(c.clone()),
             Self::Store { store, name } => {
-                let secret = store
-                    .get(name, which)
-                    .await
-                    .map_err(|e| Error::Credentials(e.to_string()))?;
+                let secret = if fresh {
+                    store.get_fresh(name).await
+                } else {
+                    store.get(name, &Selector::Current).await
+                }
+                .map_err(|e| Error::Credentials(e.to_string()))?;
                 from_value(name, &secret.value)
             }
         }
@@ -144,6 +144,83 @@ mod tests {
         assert!(err.to_string().contains("\"secret\""), "{err}");
         let err = from_value("bot", &SecretValue::bytes(b"CANARY".to_vec())).unwrap_err();
         assert!(!err.to_string().contains("CANARY"));
+    }
+
+    /// A store whose value the test sets.
+    #[derive(Debug, Default)]
+    struct Settable(std::sync::Mutex<String>);
+
+    #[async_trait::async_trait]
+    impl SecretStore for Settable {
+        fn kind(&self) -> &'static str {
+            "settable"
+        }
+        fn capabilities(&self) -> keyward_secrets_backends::Capabilities {
+            keyward_secrets_backends::Capabilities {
+                writable: false,
+                versioned: false,
+                stages: false,
+            }
+        }
+        async fn get(
+            &self,
+            name: &str,
+            _: &Selector,
+        ) -> keyward_secrets_backends::Result<keyward_secrets_backends::Secret> {
+            let key = self.0.lock().unwrap().clone();
+            Ok(keyward_secrets_backends::Secret {
+                value: SecretValue::fields([("api_key", key.as_str()), ("secret", "s")]),
+                meta: keyward_secrets_backends::Metadata {
+                    name: name.into(),
+                    version: "1".into(),
+                    created: None,
+                    stages: vec![],
+                    rotation_due: None,
+                },
+            })
+        }
+        async fn put(
+            &self,
+            _: &str,
+            _: &SecretValue,
+        ) -> keyward_secrets_backends::Result<keyward_secrets_backends::Metadata> {
+            Err(self.unsupported("writing"))
+        }
+        async fn delete(&self, _: &str) -> keyward_secrets_backends::Result<()> {
+            Err(self.unsupported("deleting"))
+        }
+        async fn list(&self) -> keyward_secrets_backends::Result<Vec<String>> {
+            Ok(vec![])
+        }
+        async fn versions(
+            &self,
+            _: &str,
+        ) -> keyward_secrets_backends::Result<Vec<keyward_secrets_backends::Metadata>> {
+            Ok(vec![])
+        }
+    }
+
+    /// Finding 11 of issue 13: the re-read after an authentication refusal goes past a cache
+    /// that still holds the refused credentials.
+    #[tokio::test]
+    async fn the_fresh_load_goes_past_a_cache() {
+        use keyward_secrets_backends::{CacheConfig, CachedStore, ManualClock};
+        let inner = Arc::new(Settable::default());
+        *inner.0.lock().unwrap() = "k1".into();
+        let cache = CachedStore::with_clock(
+            inner.clone(),
+            CacheConfig::default(),
+            Arc::new(ManualClock::default()),
+        );
+        let source = CredentialSource::Store {
+            store: Arc::new(cache),
+            name: "bot".into(),
+        };
+        assert_eq!(source.load().await.unwrap().api_key(), "k1");
+        *inner.0.lock().unwrap() = "k2".into();
+        assert_eq!(source.load().await.unwrap().api_key(), "k1", "cached");
+        assert_eq!(source.load_fresh().await.unwrap().api_key(), "k2");
+        assert_eq!(source.load().await.unwrap().api_key(), "k2");
     }
 
     #[test]

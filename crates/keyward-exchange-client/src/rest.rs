@@ -320,7 +320,8 @@ impl Inner {
                 }
                 Err(e @ Error::Authentication { .. }) if !reloaded && self.source.reloadable() => {
                     reloaded = true;
-                    if !self.reload_credentials().await? {
+                    // Past any cache: it may still hold the refused credentials.
+                    if !self.reload_credentials(true).await? {
                         return Err(e);
                     }
                 }
@@ -500,14 +501,19 @@ impl Inner {
             }
         }
         if due {
-            self.reload_credentials().await?;
+            self.reload_credentials(false).await?;
         }
         Ok(())
     }
 
-    /// Reads the credentials again; true if they changed (and the signer was replaced).
-    async fn reload_credentials(&self) -> Result<bool> {
-        let fresh = self.source.load().await?;
+    /// Reads the credentials again (from the store itself, past any cache, if `past_cache`);
+    /// true if they changed (and the signer was replaced).
+    async fn reload_credentials(&self, past_cache: bool) -> Result<bool> {
+        let fresh = if past_cache {
+            self.source.load_fresh().await?
+        } else {
+            self.source.load().await?
+        };
         self.install_credentials(fresh)
     }
 

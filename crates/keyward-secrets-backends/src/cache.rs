@@ -3,6 +3,12 @@
 //! to a maximum staleness), invalidation, and a change notification so a client can
 //! re-authenticate after a rotation.
 //!
+//! A stale value is served only while the store fails in a way that may pass
+//! ([`Error::is_transient`]): when the store says the secret is gone ([`Error::NotFound`]) the
+//! cached value is dropped at once and the error returned, so a deleted or revoked secret does
+//! not live on. [`SecretStore::get_fresh`] (what a client calls after the venue refused its
+//! credentials) always asks the store and never serves a stale value.
+//!
 //! Only the current version is cached; other selectors and all writes go to the store (a write
 //! invalidates the name and notifies).
 
@@ -15,7 +21,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::clock::{Clock, MonotonicClock};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{Capabilities, Metadata, Secret, SecretStore, Selector};
 use crate::value::SecretValue;
 
@@ -42,6 +48,15 @@ impl Default for CacheConfig {
             max_stale: Duration::from_secs(900),
         }
     }
+}
+
+/// Whether a failed fetch may answer with the cached value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stale {
+    /// Within the maximum staleness, when the store's failure may pass.
+    OnTransientError,
+    /// Never (a fresh read).
+    Never,
 }
 
 #[derive(Clone)]
@@ -141,9 +156,16 @@ impl CachedStore {
             .max(fetched)
     }
 
-    /// Asks the store and records the answer; on failure, the cached value if still within its
-    /// maximum staleness.
-    async fn fetch(&self, name: &str, entry: &Entry, previous: Option<Cached>) -> Result<Secret> {
+    /// Asks the store and records the answer. On a transient failure, the cached value if
+    /// `stale` allows it and it is still within its maximum staleness; on [`Error::NotFound`],
+    /// the entry is dropped.
+    async fn fetch(
+        &self,
+        name: &str,
+        entry: &Entry,
+        previous: Option<Cached>,
+        stale: Stale,
+    ) -> Result<Secret> {
         match self.inner.get(name, &Selector::Current).await {
             Ok(secret) => {
                 let changed = previous
@@ -159,9 +181,17 @@ impl CachedStore {
                 }
                 Ok(secret)
             }
+            Err(err @ Error::NotFound { .. }) => {
+                // Deleted or revoked: forget it, never serve it stale.
+                entry.set(None);
+                Err(err)
+            }
             Err(err) => match previous {
                 Some(p)
-                    if self.clock.now() < p.fetched + self.config.ttl + self.config.max_stale =>
+                    if stale == Stale::OnTransientError
+                        && err.is_transient()
+                        && self.clock.now()
+                            < p.fetched + self.config.ttl + self.config.max_stale =>
                 {
                     tracing::warn!(target: "keyward_secrets::cache", secret = name, error = %err, "store failed; serving the cached value");
                     Ok(p.secret)
@@ -200,6 +230,10 @@ impl SecretStore for CachedStore {
         Some(self.subscribe())
     }
 
+    fn stage_label<'a>(&self, stage: &'a str) -> std::borrow::Cow<'a, str> {
+        self.inner.stage_label(stage)
+    }
+
     async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
         if *which != Selector::Current {
             return self.inner.get(name, which).await;
@@ -213,7 +247,10 @@ impl SecretStore for CachedStore {
             if now < cached.fetched + self.config.ttl {
                 // Refresh ahead: one reader refreshes, everyone else keeps the cached value.
                 return match entry.flight.try_lock() {
-                    Ok(_flight) => self.fetch(name, &entry, Some(cached)).await,
+                    Ok(_flight) => {
+                        self.fetch(name, &entry, Some(cached), Stale::OnTransientError)
+                            .await
+                    }
                     Err(_) => Ok(cached.secret),
                 };
             }
@@ -226,7 +263,25 @@ impl SecretStore for CachedStore {
                 return Ok(c.secret.clone());
             }
         }
-        self.fetch(name, &entry, cached).await
+        self.fetch(name, &entry, cached, Stale::OnTransientError)
+            .await
+    }
+
+    /// Asks the store under the name's single-flight lock, past the cached value, and never
+    /// serves a stale one; the answer replaces the cached value (or drops it if the secret is
+    /// gone) and a changed value is announced.
+    async fn get_fresh(&self, name: &str) -> Result<Secret> {
+        self.inner.invalidate(name);
+        let entry = self.entry(name);
+        let _flight = entry.flight.lock().await;
+        let previous = entry.cached();
+        entry.set(None);
+        self.fetch(name, &entry, previous, Stale::Never).await
+    }
+
+    fn invalidate(&self, name: &str) {
+        CachedStore::invalidate(self, name);
+        self.inner.invalidate(name);
     }
 
     async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata> {

@@ -34,8 +34,22 @@ impl ChainStore {
 
     /// Resolves `name` and says which store answered.
     pub async fn resolve(&self, name: &str, which: &Selector) -> Result<(Secret, Answered)> {
+        self.resolve_with(name, |store| {
+            let which = which.clone();
+            let name = name.to_owned();
+            async move { store.get(&name, &which).await }
+        })
+        .await
+    }
+
+    /// Resolves `name` through each store's `read`, in order.
+    async fn resolve_with<F, Fut>(&self, name: &str, read: F) -> Result<(Secret, Answered)>
+    where
+        F: Fn(Arc<dyn SecretStore>) -> Fut,
+        Fut: std::future::Future<Output = Result<Secret>>,
+    {
         for (index, store) in self.stores.iter().enumerate() {
-            match store.get(name, which).await {
+            match read(store.clone()).await {
                 Ok(secret) => {
                     let answered = Answered {
                         index,
@@ -87,6 +101,22 @@ impl SecretStore for ChainStore {
 
     async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
         self.resolve(name, which).await.map(|(secret, _)| secret)
+    }
+
+    /// Resolves `name` with each store's fresh read, in order.
+    async fn get_fresh(&self, name: &str) -> Result<Secret> {
+        self.resolve_with(name, |store| {
+            let name = name.to_owned();
+            async move { store.get_fresh(&name).await }
+        })
+        .await
+        .map(|(secret, _)| secret)
+    }
+
+    fn invalidate(&self, name: &str) {
+        for store in &self.stores {
+            store.invalidate(name);
+        }
     }
 
     async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata> {

@@ -9,7 +9,8 @@
 //! is made, and is never written (edition 2024 makes `set_var` unsafe for good reason, and this
 //! crate forbids unsafe code).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -41,11 +42,45 @@ pub fn variable_stem(prefix: &str, name: &str) -> String {
 /// Variables (name → value), zeroized on drop.
 type Vars = BTreeMap<String, Zeroizing<String>>;
 
+/// The process environment as UTF-8 pairs, and the names of the variables under `prefix` whose
+/// value is not UTF-8 (their values are dropped unread, never shown). Variables whose name is
+/// not UTF-8 are skipped: no secret name maps to them. `std::env::vars()` would panic on
+/// either, and its panic message prints the value.
+fn process_vars(prefix: &str) -> (Vec<(String, String)>, BTreeSet<String>) {
+    split_vars(prefix, std::env::vars_os())
+}
+
+/// [`process_vars`] over any environment.
+fn split_vars(
+    prefix: &str,
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> (Vec<(String, String)>, BTreeSet<String>) {
+    let prefix_ = format!("{prefix}_");
+    let mut good = Vec::new();
+    let mut unreadable = BTreeSet::new();
+    for (name, value) in vars {
+        let Ok(name) = name.into_string() else {
+            continue;
+        };
+        match value.into_string() {
+            Ok(value) => good.push((name, value)),
+            Err(value) => {
+                // Wipe what we can of the unreadable value before dropping it.
+                zeroize::Zeroize::zeroize(&mut value.into_encoded_bytes());
+                if name.starts_with(&prefix_) || name == prefix {
+                    unreadable.insert(name);
+                }
+            }
+        }
+    }
+    (good, unreadable)
+}
+
 /// Looks a secret up in `vars`.
 fn lookup(
     store: &'static str,
     prefix: &str,
-    vars: &Vars,
+    (vars, unreadable): (&Vars, &BTreeSet<String>),
     name: &str,
     which: &Selector,
 ) -> Result<Secret> {
@@ -61,10 +96,19 @@ fn lookup(
         }
     }
     let stem = variable_stem(prefix, name);
+    let field_prefix = format!("{stem}_");
+    if let Some(bad) = unreadable
+        .iter()
+        .find(|k| **k == stem || k.starts_with(&field_prefix))
+    {
+        return Err(Error::Corrupt {
+            name: bad.clone(),
+            reason: "the variable's value is not UTF-8".to_owned(),
+        });
+    }
     let value = if let Some(single) = vars.get(&stem) {
         SecretValue::bytes(single.as_bytes().to_vec())
     } else {
-        let field_prefix = format!("{stem}_");
         let fields: BTreeMap<String, SecretString> = vars
             .iter()
             .filter_map(|(k, v)| {
@@ -111,6 +155,8 @@ pub struct VarStore {
     path: Option<PathBuf>,
     prefix: String,
     vars: Vars,
+    /// Variables under the prefix whose value is not UTF-8: a read of their secret fails.
+    unreadable: BTreeSet<String>,
 }
 
 /// Secrets from a snapshot of the process environment.
@@ -122,9 +168,15 @@ pub type DotenvStore = VarStore;
 const MAX_DOTENV_LEN: u64 = 1024 * 1024;
 
 impl VarStore {
-    /// A snapshot of the process environment (variables that are not UTF-8 are skipped).
+    /// A snapshot of the process environment. A variable whose name is not UTF-8 is skipped;
+    /// one under the prefix whose value is not UTF-8 makes reads of its secret fail with
+    /// [`Error::Corrupt`] naming the variable (never its value).
     pub fn from_process(prefix: &str) -> Self {
-        Self::from_vars(prefix, std::env::vars())
+        let (vars, unreadable) = process_vars(prefix);
+        Self {
+            unreadable,
+            ..Self::from_vars(prefix, vars)
+        }
     }
 
     /// A store over the given variables (for tests and embedding).
@@ -139,12 +191,29 @@ impl VarStore {
                 .filter(|(k, _)| k.starts_with(&prefix_) || k == prefix)
                 .map(|(k, v)| (k, Zeroizing::new(v)))
                 .collect(),
+            unreadable: BTreeSet::new(),
         }
     }
 
     /// Reads the `.env` file `path`, overlaid by the process environment.
     pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
-        Self::with_process_vars(path.as_ref(), prefix, std::env::vars(), false)
+        Self::from_file_and_process(path.as_ref(), prefix, false)
+    }
+
+    /// The `.env` file overlaid by the process environment (see [`VarStore::from_process`] for
+    /// variables that are not UTF-8).
+    fn from_file_and_process(path: &Path, prefix: &str, override_process: bool) -> Result<Self> {
+        let (vars, unreadable) = process_vars(prefix);
+        let mut store = Self::with_process_vars(path, prefix, vars, override_process)?;
+        // A file's value wins over an unreadable process variable only where the file wins.
+        store.unreadable = unreadable
+            .into_iter()
+            .filter(|k| !(override_process && store.vars.contains_key(k)))
+            .collect();
+        for k in &store.unreadable {
+            store.vars.remove(k);
+        }
+        Ok(store)
     }
 
     /// Reads `<dir>/.env.<environment>` (for example `.env.staging`).
@@ -191,6 +260,7 @@ impl VarStore {
             path: Some(path.to_owned()),
             prefix: prefix.to_owned(),
             vars,
+            unreadable: BTreeSet::new(),
         })
     }
 
@@ -198,7 +268,7 @@ impl VarStore {
     /// (a process-environment store is returned unchanged).
     pub fn overriding(self) -> Result<Self> {
         match &self.path {
-            Some(path) => Self::with_process_vars(path, &self.prefix, std::env::vars(), true),
+            Some(path) => Self::from_file_and_process(path, &self.prefix, true),
             None => Ok(self),
         }
     }
@@ -220,6 +290,7 @@ impl std::fmt::Debug for VarStore {
             .field("path", &self.path)
             .field("prefix", &self.prefix)
             .field("variables", &self.vars.len())
+            .field("unreadable", &self.unreadable)
             .finish()
     }
 }
@@ -235,7 +306,13 @@ impl SecretStore for VarStore {
     }
 
     async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
-        lookup(self.kind, &self.prefix, &self.vars, name, which)
+        lookup(
+            self.kind,
+            &self.prefix,
+            (&self.vars, &self.unreadable),
+            name,
+            which,
+        )
     }
 
     async fn put(&self, _: &str, _: &SecretValue) -> Result<Metadata> {
@@ -253,5 +330,28 @@ impl SecretStore for VarStore {
 
     async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
         Ok(vec![self.get(name, &Selector::Current).await?.meta])
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::ffi::OsStringExt;
+
+    use super::*;
+
+    #[test]
+    fn variables_that_are_not_utf8_are_split_off_by_name() {
+        let os = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let (good, unreadable) = split_vars(
+            "KEYWARD",
+            [
+                (os(b"KEYWARD_A"), os(b"a")),
+                (os(b"KEYWARD_B"), os(b"\xff")),
+                (os(b"OTHER"), os(b"\xff")),
+                (os(b"KEYWARD_\xff"), os(b"x")),
+            ],
+        );
+        assert_eq!(good, [("KEYWARD_A".to_owned(), "a".to_owned())]);
+        assert_eq!(unreadable.into_iter().collect::<Vec<_>>(), ["KEYWARD_B"]);
     }
 }

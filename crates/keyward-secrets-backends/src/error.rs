@@ -71,6 +71,21 @@ pub enum Error {
         /// The newest schema version this build knows.
         supported: u32,
     },
+    /// A write to the vault under a master key that is not the vault's active one: the key was
+    /// rotated by another process since this handle opened the vault, or the key file is not
+    /// this vault's. Nothing was written. Key ids are not secret.
+    #[error(
+        "the vault {} is sealed by master key {active}, but this handle's key is {offered} (the key was rotated by another process, or this is not the vault's key file); nothing was written: open the vault again with its current key file",
+        path.display()
+    )]
+    WrongMasterKey {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The id of the vault's active master key.
+        active: String,
+        /// The id of the key this handle would have sealed with.
+        offered: String,
+    },
     /// A master-key rotation was stopped by its progress callback; nothing was changed.
     #[error(
         "master-key rotation stopped after {done} of {total} rows; it was rolled back and the vault still uses the old key"
@@ -81,6 +96,15 @@ pub enum Error {
         /// Rows in the vault.
         total: u64,
     },
+}
+
+impl Error {
+    /// Whether the failure may pass by itself (the store could not be reached or failed), so
+    /// that a cache may keep serving what it has. A secret that is gone, unreadable or refused
+    /// is not transient.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Backend { .. } | Self::Io { .. })
+    }
 }
 
 /// The crate's result type.

@@ -156,10 +156,13 @@ fn not_found(name: &str, detail: Option<String>) -> Error {
     }
 }
 
-/// An exclusive lock on `<path>.lock`, released when the returned file is dropped.
+/// An exclusive lock on `<path>.lock`, released when the returned file is dropped. The lock
+/// file is opened without following a symbolic link (`O_NOFOLLOW`), and must be a regular file
+/// of this user (or root): a link planted there cannot make a write create or truncate another
+/// file.
 #[cfg(unix)]
 fn lock_file(path: &Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
@@ -168,13 +171,37 @@ fn lock_file(path: &Path) -> Result<std::fs::File> {
         path: lock_path.clone(),
         source,
     };
+    let refuse = |why: &str| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            why.to_owned(),
+        ))
+    };
+    // NONBLOCK: a FIFO planted there fails to open instead of blocking; `flock` still waits.
+    let flags =
+        rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o600)
+        .custom_flags(flags.bits() as i32)
         .open(&lock_path)
-        .map_err(io)?;
+        .map_err(|e| {
+            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                refuse("it is a symbolic link; remove it")
+            } else {
+                io(e)
+            }
+        })?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(refuse("it is not a regular file"));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(refuse("it belongs to another user"));
+    }
     rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| io(std::io::Error::from(e)))?;
     Ok(file)

@@ -112,6 +112,30 @@ pub trait SecretStore: Send + Sync + fmt::Debug {
         Ok(self.get(name, &Selector::Current).await?.meta)
     }
 
+    /// Reads the current version from the store itself, past any cache: what a client calls
+    /// after the venue refused its credentials, so that a rotated or revoked secret is seen at
+    /// once. A cache ([`CachedStore`](crate::CachedStore)) never answers it from memory and never
+    /// serves a stale value instead; a chain asks its stores the same way. The default (a store
+    /// without a cache) is [`SecretStore::invalidate`] then an ordinary `get` of the current
+    /// version.
+    async fn get_fresh(&self, name: &str) -> Result<Secret> {
+        self.invalidate(name);
+        self.get(name, &Selector::Current).await
+    }
+
+    /// Forgets anything cached about `name`, so the next read asks the store. A no-op for
+    /// stores that cache nothing; a chain passes it to each of its stores.
+    fn invalidate(&self, name: &str) {
+        let _ = name;
+    }
+
+    /// The store's own name for a stage label, as its users know it (AWS Secrets Manager:
+    /// `AWSCURRENT` for [`CURRENT`], `AWSPREVIOUS`, `AWSPENDING`); other labels, and every label
+    /// of a store without names of its own, are returned as they are.
+    fn stage_label<'a>(&self, stage: &'a str) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(stage)
+    }
+
     /// The error for an operation this backend does not support.
     fn unsupported(&self, operation: &'static str) -> Error {
         Error::Unsupported {

@@ -221,3 +221,31 @@ async fn debug_shows_region_and_endpoint_only() {
         Err(Error::InvalidName { .. })
     ));
 }
+
+/// Finding 23 of issue 13: the store names its stages with Secrets Manager's own labels, so a
+/// listing can show what AWS users know (AWSCURRENT, AWSPREVIOUS, AWSPENDING), and a stage
+/// asked for by its AWS label is found.
+#[tokio::test]
+async fn stages_are_shown_with_the_aws_labels() {
+    let Some(store) = aws_support::moto("labels").await else {
+        return;
+    };
+    let first = store.put("labelled", &api("one")).await.unwrap();
+    let second = store.put("labelled", &api("two")).await.unwrap();
+    let third = store.put_pending("labelled", &api("three")).await.unwrap();
+    let versions = store.versions("labelled").await.unwrap();
+    let labels = |version: &str| -> Vec<String> {
+        stages_of(&versions, version)
+            .iter()
+            .map(|s| store.stage_label(s).into_owned())
+            .collect()
+    };
+    assert_eq!(labels(&first.version), ["AWSPREVIOUS"]);
+    assert_eq!(labels(&second.version), ["AWSCURRENT"]);
+    assert_eq!(labels(&third.version), ["AWSPENDING"]);
+    assert_eq!(
+        secret_of(&store, "labelled", Selector::Stage("AWSPREVIOUS".into())).await,
+        "one"
+    );
+    store.delete("labelled").await.unwrap();
+}

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use keyward_secrets_backends::{
-    CURRENT, CacheConfig, CachedStore, Capabilities, Error, ManualClock, Metadata, Result, Secret,
-    SecretStore, SecretValue, Selector,
+    CURRENT, CacheConfig, CachedStore, Capabilities, ChainStore, Error, ManualClock, Metadata,
+    Result, Secret, SecretStore, SecretValue, Selector,
 };
 
 /// A store that counts reads, can be told to fail, and answers with a settable value after an
@@ -18,6 +18,7 @@ use keyward_secrets_backends::{
 struct Probe {
     reads: AtomicUsize,
     failing: AtomicBool,
+    missing: AtomicBool,
     value: std::sync::Mutex<String>,
     gate: tokio::sync::Mutex<()>,
 }
@@ -37,6 +38,12 @@ impl SecretStore for Probe {
     async fn get(&self, name: &str, _: &Selector) -> Result<Secret> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let _open = self.gate.lock().await;
+        if self.missing.load(Ordering::SeqCst) {
+            return Err(Error::NotFound {
+                name: name.into(),
+                detail: None,
+            });
+        }
         if self.failing.load(Ordering::SeqCst) {
             return Err(Error::Backend {
                 store: "probe",
@@ -173,4 +180,67 @@ async fn errors_without_a_cached_value_pass_through() {
     let (probe, _clock, cache) = setup();
     probe.failing.store(true, Ordering::SeqCst);
     assert!(cache.get("svc", &Selector::Current).await.is_err());
+}
+
+/// Finding 11 of issue 13: a secret deleted (or revoked) in the store is gone from the cache at
+/// the next read that asks the store; it is never served stale.
+#[tokio::test]
+async fn a_secret_gone_from_the_store_is_not_served_stale() {
+    let (probe, clock, cache) = setup();
+    read(&cache).await;
+    probe.missing.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(100)); // expired, well within max_stale
+    assert!(matches!(
+        cache.get("svc", &Selector::Current).await,
+        Err(Error::NotFound { .. })
+    ));
+    // The entry is dropped: a transient failure next does not bring the old value back.
+    probe.missing.store(false, Ordering::SeqCst);
+    probe.failing.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        cache.get("svc", &Selector::Current).await,
+        Err(Error::Backend { .. })
+    ));
+}
+
+/// Finding 11: `get_fresh` (what a client calls after an authentication refusal) asks the
+/// store, never answers from the cache and never serves stale; through a chain too.
+#[tokio::test]
+async fn get_fresh_bypasses_the_cache_and_never_serves_stale() {
+    let (probe, _clock, cache) = setup();
+    let mut changes = cache.subscribe();
+    read(&cache).await;
+    *probe.value.lock().unwrap() = "v2".into();
+    assert_eq!(
+        read(&cache).await,
+        b"v1",
+        "inside the ttl the cache answers"
+    );
+    let fresh = SecretStore::get_fresh(&*cache, "svc").await.unwrap();
+    assert_eq!(fresh.value.to_stored().to_vec(), b"v2");
+    assert_eq!(changes.try_recv().unwrap(), "svc");
+    assert_eq!(read(&cache).await, b"v2", "the fresh value is cached");
+    assert_eq!(probe.reads.load(Ordering::SeqCst), 2);
+
+    probe.failing.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        SecretStore::get_fresh(&*cache, "svc").await,
+        Err(Error::Backend { .. })
+    ));
+
+    // A failed fresh read leaves nothing cached: the refused value is not served again.
+    probe.failing.store(false, Ordering::SeqCst);
+    assert_eq!(read(&cache).await, b"v2");
+    assert_eq!(probe.reads.load(Ordering::SeqCst), 4);
+
+    // A chain passes the fresh read to the cache inside it.
+    *probe.value.lock().unwrap() = "v3".into();
+    let chain = ChainStore::new(vec![cache.clone()]);
+    assert_eq!(read(&cache).await, b"v2");
+    let fresh = chain.get_fresh("svc").await.unwrap();
+    assert_eq!(fresh.value.to_stored().to_vec(), b"v3");
+    // `invalidate` through the trait reaches the cache as well.
+    *probe.value.lock().unwrap() = "v4".into();
+    SecretStore::invalidate(&chain, "svc");
+    assert_eq!(read(&cache).await, b"v4");
 }

@@ -133,3 +133,21 @@ async fn the_chain_reports_which_store_answered() {
     assert_eq!(chain.list().await.unwrap(), ["new", "other", "svc"]);
     assert!(!format!("{answered:?} {chain:?}").contains("token"));
 }
+
+/// Finding 17 of issue 13: the file store's lock file is opened without following a symbolic
+/// link, so a link planted at `<file>.lock` cannot make a write create or touch another file.
+#[tokio::test]
+async fn the_file_store_refuses_a_symlink_at_its_lock_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.fernet");
+    let victim = dir.path().join("victim");
+    std::os::unix::fs::symlink(&victim, dir.path().join("secrets.fernet.lock")).unwrap();
+    let store = FileStore::new(&path, KeyRing::new(FernetKey::generate().unwrap()));
+    let err = store
+        .put("svc", &SecretValue::bytes(b"v".to_vec()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("secrets.fernet.lock"), "{err}");
+    assert!(!victim.exists(), "the link was followed");
+    assert!(!path.exists(), "nothing was written");
+}

@@ -1,6 +1,6 @@
 //! `keyward secret put|get|list|rm|versions`.
 
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
@@ -42,8 +42,9 @@ pub fn run(cmd: SecretCommand) -> Result<()> {
                 Ok(())
             }
             SecretCommand::Versions(args) => {
-                let versions = open(&args.store).await?.versions(&args.name).await?;
-                print_meta(&versions, args.store.format)
+                let store = open(&args.store).await?;
+                let versions = store.versions(&args.name).await?;
+                print_meta(&*store, &versions, args.store.format)
             }
         }
     })
@@ -73,39 +74,81 @@ async fn put(args: &SecretPutArgs) -> Result<()> {
     Ok(())
 }
 
-/// The value to store: one prompt or stdin line per field, or all of stdin as bytes.
+/// The most standard input `secret put` reads; more is an error, never cut silently.
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
+
+/// The value to store: one prompt per field at a terminal, else standard input: `FIELD=VALUE`
+/// lines, one per `--field`, or without `--field` all of it as bytes.
 fn read_value(fields: &[String]) -> Result<SecretValue> {
     let terminal = std::io::stdin().is_terminal();
-    if fields.is_empty() {
-        if terminal {
+    if terminal {
+        if fields.is_empty() {
             let typed = Zeroizing::new(rpassword::prompt_password("value (not echoed): ")?);
             return Ok(SecretValue::bytes(typed.as_bytes().to_vec()));
         }
-        let mut data = Zeroizing::new(Vec::new());
-        std::io::stdin()
-            .lock()
-            .take(16 * 1024 * 1024)
-            .read_to_end(&mut data)
-            .context("could not read standard input")?;
+        let mut values = Vec::with_capacity(fields.len());
+        for field in fields {
+            let typed = Zeroizing::new(rpassword::prompt_password(format!(
+                "{field} (not echoed): "
+            ))?);
+            values.push((field.as_str(), typed));
+        }
+        return Ok(SecretValue::fields(
+            values.iter().map(|(k, v)| (*k, v.as_str())),
+        ));
+    }
+    let data = read_input(std::io::stdin().lock())?;
+    if fields.is_empty() {
         return Ok(SecretValue::bytes(data.to_vec()));
     }
-    let mut values = Vec::with_capacity(fields.len());
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    for field in fields {
-        let value = if terminal {
-            Zeroizing::new(rpassword::prompt_password(format!(
-                "{field} (not echoed): "
-            ))?)
-        } else {
-            match lines.next() {
-                Some(line) => Zeroizing::new(line.context("could not read standard input")?),
-                None => {
-                    bail!("standard input ended before field {field}: give one line per --field")
-                }
-            }
+    parse_fields(&data, fields)
+}
+
+/// All of `input`, refused past [`MAX_INPUT`] bytes.
+fn read_input(input: impl Read) -> Result<Zeroizing<Vec<u8>>> {
+    let mut data = Zeroizing::new(Vec::new());
+    input
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut data)
+        .context("could not read standard input")?;
+    if data.len() as u64 > MAX_INPUT {
+        bail!("standard input is larger than 16 MiB; nothing was stored");
+    }
+    Ok(data)
+}
+
+/// `FIELD=VALUE` lines, one for each of `fields` in any order (a value may hold `=`; a line
+/// ends at `\n` or `\r\n`; blank lines are skipped). A line is never echoed in an error: it may
+/// hold a secret.
+fn parse_fields(data: &[u8], fields: &[String]) -> Result<SecretValue> {
+    let text = std::str::from_utf8(data)
+        .map_err(|_| anyhow::anyhow!("standard input is not UTF-8; nothing was stored"))?;
+    let mut values: Vec<(&str, Zeroizing<String>)> = Vec::with_capacity(fields.len());
+    for (i, line) in text.lines().enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let field = line
+            .split_once('=')
+            .and_then(|(name, _)| fields.iter().find(|f| f.as_str() == name));
+        let Some(field) = field else {
+            bail!(
+                "line {} of standard input is not FIELD=VALUE for one of the --field names ({}); nothing was stored",
+                i + 1,
+                fields.join(", ")
+            );
         };
-        values.push((field.as_str(), value));
+        if values.iter().any(|(name, _)| *name == field.as_str()) {
+            bail!("field {field} is given twice on standard input; nothing was stored");
+        }
+        let value = &line[field.len() + 1..];
+        values.push((field.as_str(), Zeroizing::new(value.to_owned())));
+    }
+    if let Some(missing) = fields
+        .iter()
+        .find(|f| !values.iter().any(|(name, _)| name == f))
+    {
+        bail!("standard input has no line {missing}=VALUE; give one FIELD=VALUE line per --field");
     }
     Ok(SecretValue::fields(
         values.iter().map(|(k, v)| (*k, v.as_str())),
@@ -121,7 +164,11 @@ async fn get(args: &SecretGetArgs) -> Result<()> {
     };
     let secret = store.get(&args.target.name, &which).await?;
     if !args.reveal {
-        return print_meta(std::slice::from_ref(&secret.meta), args.target.store.format);
+        return print_meta(
+            &*store,
+            std::slice::from_ref(&secret.meta),
+            args.target.store.format,
+        );
     }
     match &args.field {
         Some(field) => {
@@ -134,13 +181,21 @@ async fn get(args: &SecretGetArgs) -> Result<()> {
     }
 }
 
-fn print_meta(versions: &[Metadata], format: Format) -> Result<()> {
+/// Versions as text (stages under the store's own label names, e.g. `AWSCURRENT`) or JSON
+/// (`stages` in keyward's names for scripts, `labels` in the store's).
+fn print_meta(store: &dyn SecretStore, versions: &[Metadata], format: Format) -> Result<()> {
+    let labels = |m: &Metadata| -> Vec<String> {
+        m.stages
+            .iter()
+            .map(|s| store.stage_label(s).into_owned())
+            .collect()
+    };
     let row = |m: &Metadata| {
         let created = m
             .created
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_secs());
-        json!({"name": m.name, "version": m.version, "stages": m.stages, "created": created, "rotation_due": m.rotation_due})
+        json!({"name": m.name, "version": m.version, "stages": m.stages, "labels": labels(m), "created": created, "rotation_due": m.rotation_due})
     };
     let text = match format {
         Format::Json => format!("{}\n", json!(versions.iter().map(row).collect::<Vec<_>>())),
@@ -151,7 +206,7 @@ fn print_meta(versions: &[Metadata], format: Format) -> Result<()> {
                     "{} version {} [{}]{}\n",
                     m.name,
                     m.version,
-                    m.stages.join(","),
+                    labels(m).join(","),
                     if m.rotation_due == Some(true) {
                         " rotation due"
                     } else {
@@ -166,4 +221,33 @@ fn print_meta(versions: &[Metadata], format: Format) -> Result<()> {
 
 fn lines(names: &[String]) -> String {
     names.iter().map(|n| format!("{n}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_past_the_limit_is_refused() {
+        let at_limit = vec![b'x'; MAX_INPUT as usize];
+        assert_eq!(read_input(&at_limit[..]).unwrap().len(), at_limit.len());
+        let over = vec![b'x'; MAX_INPUT as usize + 1];
+        let err = read_input(&over[..]).unwrap_err();
+        assert!(err.to_string().contains("16 MiB"), "{err}");
+    }
+
+    #[test]
+    fn field_lines_are_parsed_and_never_echoed() {
+        let fields = ["api_key".to_owned(), "secret".to_owned()];
+        let value = parse_fields(b"secret=s=1\r\n\napi_key=k\n", &fields).unwrap();
+        assert_eq!(value.field("secret").unwrap().expose_secret(), "s=1");
+        assert_eq!(value.field("api_key").unwrap().expose_secret(), "k");
+        for bad in [
+            &b"api_key=k\nSECRET-LINE\n"[..],
+            b"api_key=k\nsecretx=SECRET\n",
+        ] {
+            let err = parse_fields(bad, &fields).unwrap_err().to_string();
+            assert!(err.contains("line 2") && !err.contains("SECRET"), "{err}");
+        }
+    }
 }

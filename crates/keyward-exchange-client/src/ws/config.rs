@@ -241,7 +241,12 @@ impl WsConfig {
         let mut cfg = self.clone();
         if cfg.default_token {
             let origin = super::kraken::rest_origin_of(&cfg.url);
-            cfg.token_provider = Some(super::kraken::kraken_rest_token(&origin, signer.clone())?);
+            cfg.token_provider = Some(super::kraken::kraken_rest_token_with(
+                &origin,
+                signer.clone(),
+                &cfg.transport,
+                cfg.connect_timeout,
+            )?);
         }
         cfg.signer = signer;
         Ok(cfg)

@@ -214,6 +214,11 @@ impl SecretStore for AwsStore {
         KIND
     }
 
+    /// Secrets Manager's own labels: `AWSCURRENT`, `AWSPREVIOUS`, `AWSPENDING`.
+    fn stage_label<'a>(&self, stage: &'a str) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(to_aws_stage(stage))
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             writable: true,

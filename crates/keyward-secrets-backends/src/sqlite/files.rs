@@ -25,11 +25,79 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Which file a path named when it was checked: device and inode on Unix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileId {
+    #[cfg(unix)]
+    dev: u64,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &std::fs::Metadata) -> Self {
+        Self {}
+    }
+}
+
 /// Refuses a database file that group or others can access, a symbolic link, a file owned by
-/// someone else, or anything but a regular file (the rules of key files).
-pub(crate) fn check_db_file(path: &Path) -> Result<()> {
-    open_private_file(path)?;
+/// someone else, or anything but a regular file (the rules of key files). Returns which file
+/// was checked, for [`ensure_same_file`] once SQLite has opened the path.
+pub(crate) fn check_db_file(path: &Path) -> Result<FileId> {
+    let file = open_private_file(path)?;
+    let meta = file.metadata().map_err(|source| Error::Io {
+        action: "inspect",
+        path: path.into(),
+        source,
+    })?;
+    Ok(FileId::of(&meta))
+}
+
+/// Refuses the open if `path` no longer names the file [`check_db_file`] checked: a file or a
+/// symbolic link swapped in between the check and SQLite's own open. (SQLite does not hand out
+/// its descriptor, so the path is inspected again right after; with `SQLITE_OPEN_NOFOLLOW`
+/// SQLite itself refuses a link.)
+pub(crate) fn ensure_same_file(path: &Path, checked: &FileId) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path).map_err(|source| Error::Io {
+        action: "inspect",
+        path: path.into(),
+        source,
+    })?;
+    if meta.file_type().is_symlink() {
+        return Err(Error::Crypto(keyward_core_crypto::Error::Symlink {
+            path: path.into(),
+        }));
+    }
+    if FileId::of(&meta) != *checked {
+        return Err(Error::Io {
+            action: "open",
+            path: path.into(),
+            source: std::io::Error::other(
+                "the file was replaced while it was being opened; nothing was read or written",
+            ),
+        });
+    }
     Ok(())
+}
+
+/// SQLite's refusal to open `path`; a symbolic link refused by `SQLITE_OPEN_NOFOLLOW` says so.
+pub(crate) fn open_error(path: &Path, e: rusqlite::Error) -> Error {
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if link {
+        Error::Crypto(keyward_core_crypto::Error::Symlink { path: path.into() })
+    } else {
+        super::db(e)
+    }
 }
 
 /// Creates a new, empty database file with mode 0600; fails if it exists.
@@ -77,6 +145,50 @@ pub(crate) fn ensure_absent(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finding 17 of issue 13: what SQLite opens after the checks must be the file that was
+    /// checked. The swap is done by hand between the two steps, as an attacker would race it.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_or_a_link_swapped_in_after_the_check_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let other = dir.path().join("other.db");
+        for p in [&path, &other] {
+            create_db_file(p).unwrap();
+        }
+        let checked = check_db_file(&path).unwrap();
+        ensure_same_file(&path, &checked).unwrap();
+
+        // Another regular file renamed over the checked one.
+        std::fs::rename(&other, &path).unwrap();
+        let err = ensure_same_file(&path, &checked).unwrap_err();
+        assert!(err.to_string().contains("replaced"), "{err}");
+
+        // A symbolic link put in its place: refused, and SQLite's NOFOLLOW open refuses it too.
+        let checked = check_db_file(&path).unwrap();
+        let target = dir.path().join("target.db");
+        std::fs::rename(&path, &target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert!(matches!(
+            ensure_same_file(&path, &checked),
+            Err(Error::Crypto(keyward_core_crypto::Error::Symlink { .. }))
+        ));
+        let opened = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        );
+        let err = open_error(&path, opened.unwrap_err());
+        assert!(
+            matches!(
+                err,
+                Error::Crypto(keyward_core_crypto::Error::Symlink { .. })
+            ),
+            "{err}"
+        );
+    }
 
     #[test]
     fn key_files_sit_beside_the_database() {

@@ -9,6 +9,22 @@
 //! timeout (5 s unless set with [`SqliteVault::with_busy_timeout`]), each write is one immediate
 //! transaction and `synchronous=FULL` makes an acknowledged write durable.
 //!
+//! The database records the id of its active master key (ids are one-way digests, not
+//! secrets). Every write checks, in its own immediate transaction, that it seals under that
+//! key: a handle that opened the vault before another process rotated the key reads its key
+//! file again ([`SqliteVault::open_with_key_file`]) or is refused with
+//! [`Error::WrongMasterKey`], and so is a key that does not open
+//! the vault. Nothing is ever sealed under a retired or a wrong key.
+//!
+//! Deleted and re-encrypted rows do not linger: `secure_delete` is on for every connection (freed
+//! space is overwritten with zeros), and a delete or a master-key rotation ends with a
+//! checkpoint that empties the write-ahead log when no other connection is reading it.
+//!
+//! The file's checks (owner, mode, not a symbolic link) run on one descriptor; SQLite then
+//! opens the path again with `SQLITE_OPEN_NOFOLLOW`, and the file it finds there must be the
+//! one that was checked (same device and inode), so a file or a link swapped in between is
+//! refused.
+//!
 //! The [`SecretStore`](crate::SecretStore) methods are `async` but SQLite is synchronous and
 //! local: each call takes the vault's connection lock and does its work inline, without
 //! `spawn_blocking`. Calls are short (one indexed query or one small transaction); only
@@ -16,6 +32,7 @@
 
 mod audit;
 mod files;
+mod master_key;
 mod policy;
 mod rotate;
 mod schema;
@@ -26,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use keyward_core_crypto::keyfile::{load_key_file, write_key_file};
+use keyward_core_crypto::keyfile::write_key_file;
 use keyward_core_crypto::private_file::Overwrite;
 use keyward_core_crypto::{FernetKey, KeyRing};
 use rusqlite::{Connection, OpenFlags};
@@ -51,6 +68,8 @@ pub struct SqliteVault {
     clock: Arc<dyn WallClock>,
     policy: RotationPolicy,
     audit_reads: bool,
+    /// The master key file, read again when another process has rotated the key.
+    key_file: Option<PathBuf>,
 }
 
 /// What the lock guards.
@@ -70,7 +89,8 @@ impl SqliteVault {
         files::ensure_absent(&key_path)?;
         let key = FernetKey::generate()?;
         write_key_file(&key_path, &key, Overwrite::No)?;
-        let vault = Self::create_with_ring(path, KeyRing::new(key))?;
+        let mut vault = Self::create_with_ring(path, KeyRing::new(key))?;
+        vault.key_file = Some(key_path.clone());
         Ok((vault, key_path))
     }
 
@@ -78,19 +98,29 @@ impl SqliteVault {
     /// Fails if the file exists.
     pub fn create_with_ring(path: impl AsRef<Path>, ring: KeyRing) -> Result<Self> {
         files::create_db_file(path.as_ref())?;
-        Self::open(path, ring)
+        let vault = Self::open(path, ring)?;
+        {
+            let inner = vault.lock();
+            master_key::record(&inner.conn, &inner.ring.primary_id().to_string())?;
+        }
+        Ok(vault)
     }
 
     /// Opens an existing vault (an empty file is a vault with no secrets) with `ring`, bringing
-    /// its schema up to date. Refuses a file that group or others can access.
+    /// its schema up to date. Refuses a file that group or others can access, a symbolic link,
+    /// and a file swapped in while it was being opened. Writes are refused
+    /// ([`Error::WrongMasterKey`]) unless `ring`'s primary key is the vault's active master key.
     pub fn open(path: impl AsRef<Path>, ring: KeyRing) -> Result<Self> {
         let path = path.as_ref();
-        files::check_db_file(path)?;
+        let checked = files::check_db_file(path)?;
         let mut conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW,
         )
-        .map_err(db)?;
+        .map_err(|e| files::open_error(path, e))?;
+        files::ensure_same_file(path, &checked)?;
         schema::configure(&conn, DEFAULT_BUSY_TIMEOUT)?;
         schema::migrate(&mut conn, path)?;
         Ok(Self {
@@ -99,22 +129,26 @@ impl SqliteVault {
             clock: Arc::new(SystemClock),
             policy: RotationPolicy::default(),
             audit_reads: true,
+            key_file: None,
         })
     }
 
     /// Opens the vault at `path` with the master key in `key_file` (refused if group or others
     /// can access it). If a key-file rotation was interrupted (`<key_file>.next` exists), the
-    /// ring holds both keys, so every row stays readable whichever way the rotation ended.
+    /// ring holds both keys, so every row stays readable whichever way the rotation ended; the
+    /// key that seals new rows is the one the vault records as active (`<key_file>.next` only
+    /// if the rotation committed). When another process rotates the key later, the next write
+    /// or read that meets the new key reads `key_file` again.
     pub fn open_with_key_file(path: impl AsRef<Path>, key_file: impl AsRef<Path>) -> Result<Self> {
         let key_file = key_file.as_ref();
-        let current = load_key_file(key_file)?;
-        let next_path = files::next_key_path(key_file);
-        let ring = if next_path.exists() {
-            KeyRing::from_keys([load_key_file(&next_path)?, current])?
-        } else {
-            KeyRing::new(current)
-        };
-        Self::open(path, ring)
+        let mut vault = Self::open(path, master_key::ring_from_key_file(key_file, None)?)?;
+        {
+            let mut inner = vault.lock();
+            let active = master_key::active(&inner.conn)?;
+            inner.ring = master_key::ring_from_key_file(key_file, active.as_deref())?;
+        }
+        vault.key_file = Some(key_file.into());
+        Ok(vault)
     }
 
     /// The master key file [`SqliteVault::create`] writes for a vault at `path`: `<path>.key`.
@@ -154,6 +188,12 @@ impl SqliteVault {
     /// The database's schema version ([`SCHEMA_VERSION`] once opened).
     pub fn schema_version(&self) -> Result<u32> {
         schema::version(&self.lock().conn)
+    }
+
+    /// The id of the vault's active master key (the one every new row is sealed under), if one
+    /// is recorded. Key ids are not secret.
+    pub fn active_key_id(&self) -> Result<Option<String>> {
+        master_key::active(&self.lock().conn)
     }
 
     /// The audit trail, oldest first.

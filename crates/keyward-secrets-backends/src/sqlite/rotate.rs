@@ -11,7 +11,7 @@ use keyward_core_crypto::{FernetKey, KeyRing};
 use rusqlite::{TransactionBehavior, params};
 
 use super::audit::{self, op};
-use super::{Inner, SqliteVault, db, files};
+use super::{Inner, SqliteVault, db, files, master_key, schema};
 use crate::error::{Error, Result};
 
 /// Rows read per query during a rotation (bounds memory on large vaults).
@@ -85,9 +85,11 @@ impl SqliteVault {
                 }
             }
         }
+        master_key::record(&tx, &new_id)?;
         audit::record(&tx, now, None, op::ROTATE_MASTER_KEY)?;
         tx.commit().map_err(db)?;
         *ring = new_ring.clone();
+        schema::checkpoint(conn);
         Ok(done)
     }
 
@@ -98,11 +100,16 @@ impl SqliteVault {
     ///    ([`SqliteVault::rotate_master_key`]);
     /// 3. `key_file` is replaced by the new key (atomic rename), then `<key_file>.next` removed.
     ///
-    /// A crash before step 2 commits leaves every row under the old key; after it, under the
-    /// new key, kept in `<key_file>.next` until step 3 completes.
-    /// [`SqliteVault::open_with_key_file`] loads both files while `<key_file>.next` exists, so
-    /// the vault opens in every case, and calling this again finishes the job. Returns the
-    /// number of rows re-encrypted.
+    /// A rotation that fails (or is cancelled) removes `<key_file>.next` again: nothing was
+    /// changed, and no later write can be sealed under a key that is in no key file.
+    ///
+    /// A crash before step 2 commits leaves every row under the old key, which stays the
+    /// vault's active key (new rows are sealed under it, `<key_file>.next` is only read); after
+    /// it, every row is under the new key, recorded as active and kept in `<key_file>.next`
+    /// until step 3 completes. [`SqliteVault::open_with_key_file`] loads both files while
+    /// `<key_file>.next` exists and seals under whichever the vault records as active, so the
+    /// vault opens and writes correctly in every case, and calling this again finishes the job.
+    /// Returns the number of rows re-encrypted.
     pub fn rotate_key_file(
         &self,
         key_file: impl AsRef<Path>,
@@ -119,14 +126,36 @@ impl SqliteVault {
             key
         };
         let ring = KeyRing::from_keys([next.clone(), old])?;
-        let rows = self.rotate_master_key(&ring, progress)?;
+        let rows = match self.rotate_master_key(&ring, progress) {
+            Ok(rows) => rows,
+            Err(e) => {
+                // Keep the new key only if the vault already uses it (an earlier run of this
+                // rotation committed, then stopped before replacing the key file).
+                let in_use = master_key::active(&self.lock().conn)
+                    .map_or(true, |active| active == Some(next.id().to_string()));
+                if !in_use {
+                    if let Err(source) = remove_if_present(&next_path) {
+                        tracing::warn!(target: "keyward_secrets::sqlite", path = %next_path.display(), error = %source, "could not remove the unused next key; remove it by hand");
+                    }
+                }
+                return Err(e);
+            }
+        };
         write_key_file(key_file, &next, Overwrite::Yes)?;
-        std::fs::remove_file(&next_path).map_err(|source| Error::Io {
+        remove_if_present(&next_path).map_err(|source| Error::Io {
             action: "remove",
             path: next_path,
             source,
         })?;
         self.lock().ring = KeyRing::new(next);
         Ok(rows)
+    }
+}
+
+/// Removes `path`; already gone is fine (another process finished the same rotation).
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }

@@ -44,13 +44,25 @@ const MIGRATIONS: &[&str] = &[
          pid       INTEGER NOT NULL
      ) STRICT;
      CREATE INDEX audit_name ON audit(name);",
+    // 3: the id of the active master key, the only key new rows may be sealed under. A vault
+    // whose rows are all under one key records that key; one with rows under several keys (left
+    // by a write racing a rotation before this schema) records none until a write or a
+    // rotation with a key that opens it.
+    "CREATE TABLE master_key (
+         id     INTEGER PRIMARY KEY CHECK (id = 1),
+         key_id TEXT NOT NULL
+     ) STRICT;
+     INSERT INTO master_key(id, key_id)
+         SELECT 1, key_id FROM versions GROUP BY key_id
+         HAVING (SELECT COUNT(DISTINCT key_id) FROM versions) = 1;",
 ];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Sets the connection up for several processes and durable writes: WAL journal, a busy
-/// timeout, `synchronous=FULL` (an acknowledged commit survives power loss) and foreign keys.
+/// timeout, `synchronous=FULL` (an acknowledged commit survives power loss), foreign keys, and
+/// `secure_delete` (deleted or re-encrypted ciphertext is overwritten, not left in free pages).
 pub(crate) fn configure(conn: &Connection, busy_timeout: Duration) -> Result<()> {
     conn.busy_timeout(busy_timeout).map_err(db)?;
     let mode: String = conn
@@ -65,7 +77,21 @@ pub(crate) fn configure(conn: &Connection, busy_timeout: Duration) -> Result<()>
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(db)?;
     conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+    conn.pragma_update(None, "secure_delete", true)
+        .map_err(db)?;
     Ok(())
+}
+
+/// Moves the write-ahead log into the database and empties it, so that pages holding deleted
+/// or replaced ciphertext do not stay in the log. Best effort: while another connection reads,
+/// the log cannot be emptied and is left for a later checkpoint.
+pub(crate) fn checkpoint(conn: &Connection) {
+    let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    if !matches!(done, Ok(0)) {
+        tracing::debug!(target: "keyward_secrets::sqlite", "the write-ahead log is in use; it is emptied at a later checkpoint");
+    }
 }
 
 /// Brings the database to [`SCHEMA_VERSION`] in one transaction; returns the version found.
@@ -129,6 +155,32 @@ mod tests {
             .unwrap();
         assert_eq!(kept, 1);
         assert_eq!(migrate(&mut conn, path).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn migration_3_records_the_key_of_a_vault_with_one_key_and_none_for_several() {
+        for (keys, expected) in [
+            (&["k1", "k1"][..], Some("k1")),
+            (&["k1", "k2"][..], None),
+            (&[][..], None),
+        ] {
+            let mut conn = Connection::open_in_memory().unwrap();
+            let path = Path::new(":memory:");
+            apply(&mut conn, path, &MIGRATIONS[..2]).unwrap();
+            conn.execute("INSERT INTO secrets(name, created) VALUES ('a', 1)", [])
+                .unwrap();
+            for (v, key) in keys.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO versions(name, version, created, key_id, token) \
+                     VALUES ('a', ?1, 1, ?2, 't')",
+                    rusqlite::params![v as i64 + 1, key],
+                )
+                .unwrap();
+            }
+            migrate(&mut conn, path).unwrap();
+            let found = crate::sqlite::master_key::active(&conn).unwrap();
+            assert_eq!(found.as_deref(), expected, "{keys:?}");
+        }
     }
 
     #[test]

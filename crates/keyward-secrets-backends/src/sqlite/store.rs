@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use secrecy::ExposeSecret;
 
 use super::audit::{self, op};
-use super::{SqliteVault, db, from_millis, to_millis};
+use super::{SqliteVault, db, from_millis, master_key, schema, to_millis};
 use crate::age::RotationPolicy;
 use crate::error::{Error, Result};
 use crate::store::{
@@ -31,6 +31,7 @@ impl SqliteVault {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
+        master_key::check_sealing(&tx, ring, &self.path, self.key_file.as_deref())?;
         let mut metas = Vec::new();
         for (name, value) in entries {
             validate_name(name)?;
@@ -52,6 +53,7 @@ impl SqliteVault {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
+        master_key::check_sealing(&tx, ring, &self.path, self.key_file.as_deref())?;
         let version = insert_version(&tx, ring, name, value, now)?;
         if current {
             make_current(&tx, name, version, now)?;
@@ -72,7 +74,7 @@ impl SqliteVault {
     fn get_sync(&self, name: &str, which: &Selector) -> Result<Secret> {
         validate_name(name)?;
         let now = self.now();
-        let inner = self.lock();
+        let mut inner = self.lock();
         let version = resolve(&inner.conn, name, which)?;
         let (token, key_id): (String, String) = inner
             .conn
@@ -81,6 +83,17 @@ impl SqliteVault {
                 stmt.query_row(params![name, version], |row| Ok((row.get(0)?, row.get(1)?)))
             })
             .map_err(db)?;
+        // A row sealed under a key this handle does not hold: another process rotated the master
+        // key since this handle opened the vault; the key file has it.
+        let known = inner
+            .ring
+            .key_ids()
+            .iter()
+            .any(|id| id.to_string() == key_id);
+        if let (false, Some(key_file)) = (known, self.key_file.as_deref()) {
+            let active = master_key::active(&inner.conn)?;
+            inner.ring = master_key::ring_from_key_file(key_file, active.as_deref())?;
+        }
         let plain = inner
             .ring
             .decrypt(&token)
@@ -122,7 +135,9 @@ impl SqliteVault {
             return Err(not_found(name, None));
         }
         audit::record(&tx, now, Some(name), op::DELETE)?;
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        schema::checkpoint(&inner.conn);
+        Ok(())
     }
 
     fn list_sync(&self) -> Result<Vec<String>> {
