@@ -139,11 +139,15 @@ const DOCTOR_HELP: &str = "\
 Checks:
   permissions     .env, key (*.key, *.pem, id_*), token (*.token) and vault files that group or
                   others can access (fix: chmod 600)
-  gitignore       .gitignore must ignore .env*, *.key, *.token and vault.db*
+  gitignore       .gitignore must ignore .env*, *.key, *.token, and vault.db* when the project
+                  holds a vault or --vault/KEYWARD_HOME puts one inside it
   tracked-file    secret files that git tracks
+  unignored-file  secret files that git does not ignore (`git add .` would commit them)
   tracked-secret  plaintext secrets in files git tracks (every file without git): private-key
                   blocks, AWS/GitHub/Slack tokens, keyward master keys, and high-entropy values
                   assigned to names such as *_SECRET, *_API_KEY, *TOKEN, *PASSWORD
+  untracked-secret  the same in untracked files that git does not ignore
+  environment     info: KEYWARD_MASTER_KEY is exported in doctor's environment
   vault           the local vault and its key file must be 0600 and readable
   rotation        credentials in the local vault due for rotation (older than 90 days)
   clock-skew      with --clock-skew only: this machine's clock against a venue's public time
@@ -151,6 +155,8 @@ Checks:
                   info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
                   requests off by more than their window); an unreachable venue is a low finding
 Findings name the file and line, never the secret. Each comes with the command that fixes it.
+The directory is untrusted: doctor reads the git index and .gitignore files itself and runs no
+program (no git, so no hook, fsmonitor, filter or other program a repository's config names).
 
 Exit codes: the worst finding's: 0 none (or info only), 3 low, 4 medium, 5 high, 6 critical;
 1 failure, 2 usage error.
