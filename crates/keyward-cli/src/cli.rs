@@ -45,12 +45,12 @@ pub enum Command {
         after_help = "Examples:\n  keyward key generate --out master.key\n  keyward key id --key-file master.key"
     )]
     Key(KeyCommand),
-    /// Encrypt standard input into a Fernet token on standard output.
+    /// Encrypt standard input into a Fernet token on standard output (or a 0600 file).
     #[command(
-        after_help = "Example:\n  echo -n 'my api secret' | keyward encrypt --key-file master.key"
+        after_help = "Example:\n  echo -n 'my api secret' | keyward encrypt --key-file master.key --out secret.token"
     )]
-    Encrypt(RingArgs),
-    /// Decrypt a Fernet token on standard input to standard output.
+    Encrypt(EncryptArgs),
+    /// Decrypt a Fernet token on standard input to standard output (or a 0600 file).
     #[command(
         after_help = "Example:\n  keyward decrypt --key-file master.key --ttl 3600 < secret.token"
     )]
@@ -553,9 +553,35 @@ pub struct DecryptArgs {
     /// The key ring.
     #[command(flatten)]
     pub ring: RingArgs,
+    /// Where the output goes.
+    #[command(flatten)]
+    pub out: OutArgs,
     /// Refuse tokens older than this many seconds (and more than 60 s in the future).
     #[arg(long, value_name = "SECONDS")]
     pub ttl: Option<u64>,
+}
+
+/// `keyward encrypt`
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// The key ring.
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// Where the output goes.
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// A file to write instead of standard output.
+#[derive(Debug, Args)]
+pub struct OutArgs {
+    /// Write to this file (mode 0600, written atomically) instead of standard output; a shell
+    /// redirection would create it with the umask (often 0644).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 #[cfg(test)]
