@@ -455,8 +455,8 @@ pub struct KeyIdArgs {
 /// `keyward nonce next`
 #[derive(Debug, Args)]
 pub struct NonceNextArgs {
-    /// Output format: text prints and flushes one nonce per line as it is issued; json prints
-    /// one array at the end.
+    /// Output format: text prints and flushes one nonce per line as it is issued; json streams
+    /// one object, `{"nonces":[...]}`, each nonce flushed as it is issued.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The state file holding the high-water mark.
