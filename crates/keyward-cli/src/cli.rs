@@ -193,7 +193,7 @@ const TESTNET_HELP: &str = "\
 Serves every venue preset (binance, bybit, okx, coinbase-exchange, coinbase-advanced, kraken,
 bitmex, deribit, bitmart), each on its own port, the service schemes under
 /svc/<scheme>/ on one more port, and an admin port for faults (POST {admin}/faults with a JSON
-object of the --faults fields; DELETE clears them). The first line on standard output is one JSON
+object of the --faults fields and Content-Type: application/json; DELETE clears them). The first line on standard output is one JSON
 object mapping each venue, scheme and \"admin\" to its base URL. Runs until interrupted.
 
 --credentials FILE is JSON {\"credentials\":[{\"venue\":NAME,\"api_key\":..,\"secret\":..,
