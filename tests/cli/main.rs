@@ -229,3 +229,45 @@ fn help_documents_examples_and_exit_codes() {
         assert!(String::from_utf8(out.stdout).unwrap().contains("Example"));
     }
 }
+
+/// Finding 21: `--out` writes the token (or the plaintext) with mode 0600, atomically, never
+/// over an existing file unless `--force`; nothing goes to standard output.
+#[test]
+fn encrypt_and_decrypt_out_write_0600_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = new_key_file(dir.path(), "master.key");
+    let k = key.to_str().unwrap();
+    let token_path = dir.path().join("secret.token");
+    let t = token_path.to_str().unwrap();
+    let out = keyward(
+        &["encrypt", "--key-file", k, "--out", t],
+        b"my api secret",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&token_path), 0o600);
+    let token = std::fs::read(&token_path).unwrap();
+
+    let plain_path = dir.path().join("secret.txt");
+    let p = plain_path.to_str().unwrap();
+    let out = keyward(&["decrypt", "--key-file", k, "--out", p], &token, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(mode(&plain_path), 0o600);
+    assert_eq!(std::fs::read(&plain_path).unwrap(), b"my api secret");
+
+    // An existing file is kept unless --force.
+    let again = keyward(&["encrypt", "--key-file", k, "--out", t], b"other", &[]);
+    assert_fails(&again, "exists already");
+    assert_eq!(std::fs::read(&token_path).unwrap(), token);
+    let forced = keyward(
+        &["encrypt", "--key-file", k, "--out", t, "--force"],
+        b"other",
+        &[],
+    );
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_ne!(std::fs::read(&token_path).unwrap(), token);
+    assert_eq!(mode(&token_path), 0o600);
+}

@@ -130,3 +130,39 @@ fn a_url_needs_its_venue_and_a_name_must_be_a_venue() {
         common::assert_fails(&common::keyward(&all, b"", &[]), needle);
     }
 }
+
+/// Finding 19: a --clock-skew URL, refused or unparsable, is echoed without its user info
+/// and query.
+#[test]
+fn a_refused_url_is_echoed_without_user_info_or_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec![
+                "--clock-skew",
+                "https://u:CANARY-pw@venue.example/?key=CANARY-q",
+            ],
+            "https://venue.example/ needs --venue",
+        ),
+        (
+            vec![
+                "--clock-skew",
+                "https://u:CANARY-pw@bad host/?key=CANARY-q",
+                "--venue",
+                "binance",
+            ],
+            "is not a URL",
+        ),
+    ] {
+        let mut all = vec!["doctor", path];
+        all.extend(args);
+        let out = common::keyward(&all, b"", &[]);
+        common::assert_fails(&out, needle);
+        assert!(
+            !common::stderr(&out).contains("CANARY"),
+            "{}",
+            common::stderr(&out)
+        );
+    }
+}

@@ -8,6 +8,7 @@
 mod common;
 
 mod clock;
+mod untrusted;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -209,7 +210,7 @@ fn plaintext_secrets_in_tracked_files_are_found_by_line_without_the_secret() {
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
     )
     .unwrap();
-    // An untracked file with a secret is not git's problem (it is ignored or not yet added).
+    // An untracked file that git would add is reported apart (untracked.rs).
     fs::write(
         dir.path().join("scratch.py"),
         format!("token = \"{HIGH_ENTROPY}\"\n"),
@@ -226,6 +227,10 @@ fn plaintext_secrets_in_tracked_files_are_found_by_line_without_the_secret() {
             ("critical".into(), "settings.py".into(), Some(2)),
             ("high".into(), "settings.py".into(), Some(4)),
         ]
+    );
+    assert_eq!(
+        of(&doc, "untracked-secret"),
+        vec![("high".into(), "scratch.py".into(), Some(1))]
     );
     assert_eq!(out.status.code(), Some(6));
 }

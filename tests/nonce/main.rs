@@ -180,3 +180,68 @@ fn usage_errors_exit_with_2_and_help_shows_an_example() {
     let text = String::from_utf8(help.stdout).unwrap();
     assert!(text.contains("keyward nonce next --state"), "{text}");
 }
+
+/// Finding 20: `--format json` streams the array (each nonce written as it is issued), so a
+/// huge `--count` neither holds every nonce in memory nor prints nothing until the end; a
+/// finished run is still one JSON document.
+#[test]
+fn json_output_is_streamed_and_stays_one_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("stream.nonce");
+    let mut child = spawn(&state, &["--format", "json", "--count", "1000000000000"]);
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // The opening and two whole nonces, or whatever came before the end of the stream.
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while seen.iter().filter(|b| **b == b',').count() < 2 {
+            match stdout.read(&mut byte) {
+                Ok(1) => seen.push(byte[0]),
+                _ => break,
+            }
+        }
+        let _ = tx.send(seen);
+    });
+    // A ceiling on a wait that the fixed binary ends at once; not a measured duration.
+    let seen = rx.recv_timeout(std::time::Duration::from_secs(120));
+    let _ = child.kill();
+    let _ = child.wait();
+    let seen =
+        String::from_utf8(seen.expect("no nonce was streamed before the run ended")).unwrap();
+    assert!(seen.starts_with("{\"nonces\":["), "{seen}");
+    let first: Vec<u64> = seen["{\"nonces\":[".len()..]
+        .trim_end_matches(',')
+        .split(',')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(first.len(), 2);
+    assert_strictly_increasing(&first);
+
+    let out = keyward(
+        &[
+            "nonce",
+            "next",
+            "--state",
+            state.to_str().unwrap(),
+            "--format",
+            "json",
+            "--count",
+            "3",
+        ],
+        b"",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nonces: Vec<u64> = doc["nonces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(nonces.len(), 3);
+    assert!(nonces[0] > first[1]);
+    assert_strictly_increasing(&nonces);
+    assert!(out.stdout.ends_with(b"]}\n"));
+}

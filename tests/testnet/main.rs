@@ -205,3 +205,53 @@ fn bad_hosts_and_fault_specs_are_refused() {
     let help = keyward(&["testnet", "serve", "--help"], b"", &[]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
 }
+
+/// Finding 21: the vault directory `testnet serve` creates is 0700 (the umask would give
+/// 0755), and a directory that others can write is refused before any secret is stored.
+#[test]
+fn serve_creates_its_vault_directory_0700_and_refuses_one_others_can_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("state/keyward");
+    let served = serve(&[], &home);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&home), 0o700);
+    assert_eq!(mode(&dir.path().join("state")), 0o700);
+    drop(served);
+
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let env = [("KEYWARD_HOME", open.to_str().unwrap())];
+    let out = keyward(&["testnet", "serve"], b"", &env);
+    assert_fails(&out, "group or others can write");
+    assert!(!open.join("vault.db").exists());
+    // A new directory under a parent others can write (and that is not sticky) is refused too.
+    let nested = open.join("keyward");
+    let env = [("KEYWARD_HOME", nested.to_str().unwrap())];
+    let out = keyward(&["testnet", "serve"], b"", &env);
+    assert_fails(&out, "group or others can write");
+    assert!(!nested.exists());
+}
+
+/// Finding 20: the long-running server holds every venue's secret; it writes no core file
+/// (RLIMIT_CORE 0, soft and hard, read from /proc). The same call makes it non-dumpable
+/// (PR_SET_DUMPABLE 0), which the unit test `harden::tests` checks with PR_GET_DUMPABLE, since
+/// /proc shows it only as a change of owner, invisible to a test that runs as root.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_writes_no_core_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(&[], dir.path());
+    let pid = served.child.id();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    drop(served);
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap()
+        .split_whitespace()
+        .skip(4)
+        .take(2)
+        .collect::<Vec<_>>();
+    assert_eq!(core, vec!["0", "0"], "{limits}");
+}

@@ -45,12 +45,12 @@ pub enum Command {
         after_help = "Examples:\n  keyward key generate --out master.key\n  keyward key id --key-file master.key"
     )]
     Key(KeyCommand),
-    /// Encrypt standard input into a Fernet token on standard output.
+    /// Encrypt standard input into a Fernet token on standard output (or a 0600 file).
     #[command(
-        after_help = "Example:\n  echo -n 'my api secret' | keyward encrypt --key-file master.key"
+        after_help = "Example:\n  echo -n 'my api secret' | keyward encrypt --key-file master.key --out secret.token"
     )]
-    Encrypt(RingArgs),
-    /// Decrypt a Fernet token on standard input to standard output.
+    Encrypt(EncryptArgs),
+    /// Decrypt a Fernet token on standard input to standard output (or a 0600 file).
     #[command(
         after_help = "Example:\n  keyward decrypt --key-file master.key --ttl 3600 < secret.token"
     )]
@@ -139,11 +139,15 @@ const DOCTOR_HELP: &str = "\
 Checks:
   permissions     .env, key (*.key, *.pem, id_*), token (*.token) and vault files that group or
                   others can access (fix: chmod 600)
-  gitignore       .gitignore must ignore .env*, *.key, *.token and vault.db*
+  gitignore       .gitignore must ignore .env*, *.key, *.token, and vault.db* when the project
+                  holds a vault or --vault/KEYWARD_HOME puts one inside it
   tracked-file    secret files that git tracks
+  unignored-file  secret files that git does not ignore (`git add .` would commit them)
   tracked-secret  plaintext secrets in files git tracks (every file without git): private-key
                   blocks, AWS/GitHub/Slack tokens, keyward master keys, and high-entropy values
                   assigned to names such as *_SECRET, *_API_KEY, *TOKEN, *PASSWORD
+  untracked-secret  the same in untracked files that git does not ignore
+  environment     info: KEYWARD_MASTER_KEY is exported in doctor's environment
   vault           the local vault and its key file must be 0600 and readable
   rotation        credentials in the local vault due for rotation (older than 90 days)
   clock-skew      with --clock-skew only: this machine's clock against a venue's public time
@@ -151,6 +155,8 @@ Checks:
                   info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
                   requests off by more than their window); an unreachable venue is a low finding
 Findings name the file and line, never the secret. Each comes with the command that fixes it.
+The directory is untrusted: doctor reads the git index and .gitignore files itself and runs no
+program (no git, so no hook, fsmonitor, filter or other program a repository's config names).
 
 Exit codes: the worst finding's: 0 none (or info only), 3 low, 4 medium, 5 high, 6 critical;
 1 failure, 2 usage error.
@@ -187,7 +193,7 @@ const TESTNET_HELP: &str = "\
 Serves every venue preset (binance, bybit, okx, coinbase-exchange, coinbase-advanced, kraken,
 bitmex, deribit, bitmart), each on its own port, the service schemes under
 /svc/<scheme>/ on one more port, and an admin port for faults (POST {admin}/faults with a JSON
-object of the --faults fields; DELETE clears them). The first line on standard output is one JSON
+object of the --faults fields and Content-Type: application/json; DELETE clears them). The first line on standard output is one JSON
 object mapping each venue, scheme and \"admin\" to its base URL. Runs until interrupted.
 
 --credentials FILE is JSON {\"credentials\":[{\"venue\":NAME,\"api_key\":..,\"secret\":..,
@@ -451,8 +457,8 @@ pub struct KeyIdArgs {
 /// `keyward nonce next`
 #[derive(Debug, Args)]
 pub struct NonceNextArgs {
-    /// Output format: text prints and flushes one nonce per line as it is issued; json prints
-    /// one array at the end.
+    /// Output format: text prints and flushes one nonce per line as it is issued; json streams
+    /// one object, `{"nonces":[...]}`, each nonce flushed as it is issued.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The state file holding the high-water mark.
@@ -549,9 +555,35 @@ pub struct DecryptArgs {
     /// The key ring.
     #[command(flatten)]
     pub ring: RingArgs,
+    /// Where the output goes.
+    #[command(flatten)]
+    pub out: OutArgs,
     /// Refuse tokens older than this many seconds (and more than 60 s in the future).
     #[arg(long, value_name = "SECONDS")]
     pub ttl: Option<u64>,
+}
+
+/// `keyward encrypt`
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// The key ring.
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// Where the output goes.
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// A file to write instead of standard output.
+#[derive(Debug, Args)]
+pub struct OutArgs {
+    /// Write to this file (mode 0600, written atomically) instead of standard output; a shell
+    /// redirection would create it with the umask (often 0644).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 
 mod cli;
 mod commands;
+mod harden;
 mod keys;
+mod private_dir;
 mod stdio;
 
 use std::process::ExitCode;

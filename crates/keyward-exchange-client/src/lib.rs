@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod body_limit;
 mod builder;
 mod credentials;
 mod error;
@@ -13,6 +14,7 @@ mod url_policy;
 mod venue;
 pub mod ws;
 
+pub use body_limit::MAX_RESPONSE_BODY;
 pub use builder::ClientBuilder;
 pub use error::{Error, ErrorKind, Result, VenueDetail};
 pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};

@@ -15,6 +15,7 @@ use keyward_signing::{NonceSource, Request, Scheme, SignOptions, Signer};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::body_limit::{BodyError, MAX_RESPONSE_BODY, read_capped};
 use crate::credentials::{CredentialSource, KeyHint, differ, key_hint};
 use crate::error::{Error, Result};
 use crate::nonce_order::KeyOrder;
@@ -429,11 +430,19 @@ impl Inner {
                     .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
             );
         }
-        let bytes = match response.bytes().await {
+        let bytes = match read_capped(response, MAX_RESPONSE_BODY).await {
             Ok(b) => b,
-            Err(e) => {
+            Err(BodyError::Transport(e)) => {
                 permit.failure();
                 return Err(self.transport_error(endpoint, &e));
+            }
+            Err(BodyError::TooLarge { limit }) => {
+                permit.failure();
+                return Err(Error::Decode {
+                    venue,
+                    endpoint: endpoint.to_owned(),
+                    reason: format!("the answer is larger than the {} MiB limit", limit >> 20),
+                });
             }
         };
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

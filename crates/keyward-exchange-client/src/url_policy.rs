@@ -38,8 +38,12 @@ impl BaseUrl {
 
 /// Checks `base` against the policy.
 pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
-    let url = Url::parse(base)
-        .map_err(|e| Error::Config(format!("base URL {base:?} is not a URL: {e}")))?;
+    let url = Url::parse(base).map_err(|e| {
+        Error::Config(format!(
+            "base URL {:?} is not a URL: {e}",
+            redact_unparsed(base)
+        ))
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::Config(
             "the base URL must not carry credentials; give them through a secret store".into(),
@@ -83,6 +87,25 @@ pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
     })
 }
 
+/// A URL that did not parse, as errors show it: `scheme://host/path` with the user info, the
+/// query and the fragment cut off by hand (there is no parsed URL to take them from).
+pub(crate) fn redact_unparsed(text: &str) -> String {
+    let text = text.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, text),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
+    }
+}
+
 fn redact(url: &Url) -> String {
     format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
 }
@@ -98,6 +121,25 @@ fn is_loopback(host: &Host<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finding 19: a base URL that does not parse is named without its user info, query or
+    /// fragment.
+    #[test]
+    fn an_unparsable_base_url_is_echoed_redacted() {
+        for bad in [
+            "https://user:CANARY-pw@exa mple.com/api?key=CANARY-q",
+            "https://CANARY-user@[::1/api#CANARY-f",
+            "htt ps://CANARY-x@host/?CANARY-q",
+        ] {
+            let err = check_base_url(bad).unwrap_err().to_string();
+            assert!(!err.contains("CANARY"), "{err}");
+            assert!(err.contains("is not a URL"), "{err}");
+        }
+        assert_eq!(
+            redact_unparsed("https://u:p@exa mple.com/api/v1?k=v#f"),
+            "https://exa mple.com/api/v1"
+        );
+    }
 
     #[test]
     fn https_anywhere_http_only_on_loopback() {

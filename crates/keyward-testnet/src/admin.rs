@@ -1,10 +1,16 @@
 //! The admin listener: `POST /faults` (JSON with the fields of [`Faults`]) applies faults,
 //! `DELETE /faults` removes them all.
+//!
+//! `POST` takes `Content-Type: application/json` only (415 otherwise): a web page can send a
+//! form or `text/plain` to a loopback port with no CORS preflight, while `application/json`
+//! needs one, which this listener never grants, so a browser cannot inject faults.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::Response;
 use serde_json::json;
 
@@ -12,7 +18,17 @@ use crate::faults::{FaultControl, Faults};
 use crate::reply;
 
 /// `POST /faults`.
-pub(crate) async fn set(State(faults): State<Arc<FaultControl>>, body: Bytes) -> Response {
+pub(crate) async fn set(
+    State(faults): State<Arc<FaultControl>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_json(&headers) {
+        return reply::json(
+            415,
+            json!({"error": "POST /faults takes Content-Type: application/json"}),
+        );
+    }
     match serde_json::from_slice::<Faults>(&body) {
         Ok(f) => {
             faults.apply(&f);
@@ -20,6 +36,15 @@ pub(crate) async fn set(State(faults): State<Arc<FaultControl>>, body: Bytes) ->
         }
         Err(e) => reply::json(400, json!({"error": format!("invalid faults: {e}")})),
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, parameters allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// `DELETE /faults`.

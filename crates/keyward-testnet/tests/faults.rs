@@ -152,6 +152,7 @@ async fn drop_ws_closes_open_websockets_through_the_admin_endpoint() {
     let client = reqwest::Client::new();
     let r = client
         .post(format!("{admin}/faults"))
+        .header("content-type", "application/json")
         .body(json!({"drop_ws": true}).to_string())
         .send()
         .await
@@ -167,6 +168,7 @@ async fn drop_ws_closes_open_websockets_through_the_admin_endpoint() {
     }
     let bad = client
         .post(format!("{admin}/faults"))
+        .header("content-type", "application/json")
         .body(r#"{"no_such_fault": 1}"#)
         .send()
         .await
@@ -174,6 +176,7 @@ async fn drop_ws_closes_open_websockets_through_the_admin_endpoint() {
     assert_eq!(bad.status().as_u16(), 400);
     let r = client
         .post(format!("{admin}/faults"))
+        .header("content-type", "application/json")
         .body(json!({"fail_5xx": 1, "venue": "okx"}).to_string())
         .send()
         .await
@@ -191,6 +194,41 @@ async fn drop_ws_closes_open_websockets_through_the_admin_endpoint() {
         .unwrap();
     assert_eq!(cleared.status().as_u16(), 200);
     assert_eq!(time(&t, "okx").await.status, 200);
+    t.shutdown().await;
+}
+
+/// Finding 20: the admin port takes JSON only. A web page can POST `text/plain` or a form to a
+/// loopback port without a CORS preflight; `application/json` needs one, which the testnet
+/// never grants, so a browser cannot inject faults.
+#[tokio::test]
+async fn the_admin_endpoint_refuses_anything_but_json_with_415() {
+    let t = start().await;
+    let admin = t.url("admin").unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let body = json!({"fail_5xx": 1, "venue": "okx"}).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/jsonp"),
+    ] {
+        let mut req = client.post(format!("{admin}/faults")).body(body.clone());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 415, "{content_type:?}");
+        assert_eq!(time(&t, "okx").await.status, 200, "{content_type:?}");
+    }
+    let r = client
+        .post(format!("{admin}/faults"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(time(&t, "okx").await.status, 503);
     t.shutdown().await;
 }
 

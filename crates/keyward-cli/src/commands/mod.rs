@@ -21,7 +21,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Doctor(args) => return doctor::run(&args),
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Key(cmd) => key::run(cmd),
-        Command::Encrypt(ring) => crypt::encrypt(&ring),
+        Command::Encrypt(args) => crypt::encrypt(&args),
         Command::Decrypt(args) => crypt::decrypt(&args),
         Command::RotateToken(ring) => crypt::rotate(&ring),
         Command::Sign(args) => sign::run(&args),

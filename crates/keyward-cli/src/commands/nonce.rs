@@ -28,13 +28,20 @@ fn next(args: &NonceNextArgs) -> Result<()> {
     let nonces = FileNonce::open(&args.state, unit, Arc::new(SystemClock))?.with_block(args.block);
     let mut out = std::io::stdout().lock();
     if args.format == Format::Json {
-        let mut issued = Vec::new();
-        for _ in 0..args.count {
-            issued.push(nonces.next_nonce()?);
+        // Streamed: `{"nonces":[` then each nonce as it is issued, flushed like the lines
+        // below, so a large --count never holds its nonces in memory.
+        let write = |out: &mut std::io::StdoutLock<'_>, text: &str| {
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .context("could not write standard output")
+        };
+        write(&mut out, "{\"nonces\":[")?;
+        for i in 0..args.count {
+            let nonce = nonces.next_nonce()?;
+            let sep = if i == 0 { "" } else { "," };
+            write(&mut out, &format!("{sep}{nonce}"))?;
         }
-        writeln!(out, "{}", serde_json::json!({ "nonces": issued }))
-            .context("could not write standard output")?;
-        return Ok(());
+        return write(&mut out, "]}\n");
     }
     for _ in 0..args.count {
         let nonce = nonces.next_nonce()?;

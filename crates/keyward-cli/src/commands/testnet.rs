@@ -28,6 +28,8 @@ pub fn run(cmd: TestnetCommand) -> Result<()> {
 }
 
 async fn serve(args: &TestnetServeArgs) -> Result<()> {
+    // Before any secret is read or made.
+    crate::harden::protect_process_memory()?;
     let faults: Faults = match &args.faults {
         Some(spec) => spec.parse()?,
         None => Faults::default(),
@@ -97,8 +99,7 @@ async fn store_in_vault(testnet: &Testnet) -> Result<()> {
         super::vault::open(Some(path.clone()))?
     } else {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("could not create {}", dir.display()))?;
+            crate::private_dir::create_private_dir_all(dir)?;
         }
         let (vault, key) = SqliteVault::create(&path)?;
         eprintln!(

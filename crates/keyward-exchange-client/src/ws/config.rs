@@ -293,7 +293,7 @@ impl fmt::Debug for WsConfig {
 /// Parses a WebSocket URL: `wss://` anywhere, `ws://` only to a loopback address.
 pub(crate) fn parse_url(text: &str) -> Result<Url, WsError> {
     let url = Url::parse(text).map_err(|_| WsError::InvalidUrl {
-        url: text.split('?').next().unwrap_or_default().to_owned(),
+        url: redact_text(text),
         reason: "it is not a valid URL",
     })?;
     match url.scheme() {
@@ -320,13 +320,51 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// `scheme://host[:port]/path`: no query, no fragment, no user info.
+/// `scheme://host[:port]/path`: no query, no fragment, no user info, and no path segment that
+/// can be a credential (see [`redact_path`]).
 pub(crate) fn redact_url(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
+    let path = redact_path(url.path());
     match url.port() {
-        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
-        None => format!("{}://{host}{}", url.scheme(), url.path()),
+        Some(port) => format!("{}://{host}:{port}{path}", url.scheme()),
+        None => format!("{}://{host}{path}", url.scheme()),
     }
+}
+
+/// A URL that did not parse, as errors show it: no user info, query or fragment, and no path
+/// segment that can be a credential.
+fn redact_text(text: &str) -> String {
+    let shown = crate::url_policy::redact_unparsed(text);
+    let (origin, path) = match shown.split_once("://") {
+        Some((scheme, rest)) => match rest.find('/') {
+            Some(i) => (format!("{scheme}://{}", &rest[..i]), &rest[i..]),
+            None => return shown,
+        },
+        None => (String::new(), shown.as_str()),
+    };
+    format!("{origin}{}", redact_path(path))
+}
+
+/// The shortest path segment taken for a credential.
+const SECRET_SEGMENT_LEN: usize = 20;
+
+/// `text` with every path segment that can be a credential replaced by `[REDACTED]`: venues put
+/// session keys in the path (Binance's user-data stream is `/ws/<listenKey>`, a 60-character
+/// token). A segment of at least 20 characters drawn only from token characters (letters,
+/// digits, `-`, `_`, `.`, `=`, `%`) is taken for one; route names are short and stream names
+/// carry `@` (`btcusdt@depth20@100ms`), so they stay. No venue is named here: the rule is
+/// about the shape of the segment.
+pub(crate) fn redact_path(text: &str) -> String {
+    text.split('/')
+        .map(|segment| {
+            let token_like = segment.len() >= SECRET_SEGMENT_LEN
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.=%".contains(c));
+            if token_like { "[REDACTED]" } else { segment }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -344,6 +382,37 @@ mod tests {
         assert!(!err.to_string().contains("abc"));
         assert!(parse_url("http://127.0.0.1/ws").is_err());
         assert!(parse_url("not a url").is_err());
+    }
+
+    /// Finding 19: a path segment that can be a credential (Binance's `/ws/<listenKey>`) is
+    /// not shown, and neither is anything of a URL that does not parse.
+    #[test]
+    fn redaction_hides_listen_keys_in_paths_and_unparsable_urls() {
+        let key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1";
+        let url = Url::parse(&format!("wss://stream.binance.com:9443/ws/{key}")).unwrap();
+        let shown = redact_url(&url);
+        assert!(!shown.contains(key), "{shown}");
+        assert_eq!(shown, "wss://stream.binance.com:9443/ws/[REDACTED]");
+        let public = Url::parse("wss://stream.binance.com/ws/btcusdt@depth20@100ms").unwrap();
+        assert_eq!(
+            redact_url(&public),
+            "wss://stream.binance.com/ws/btcusdt@depth20@100ms"
+        );
+        let err = parse_url("wss://user:CANARY-pw@bad host/ws?token=CANARY-q")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("CANARY"), "{err}");
+        assert!(err.contains("wss://bad host/ws"), "{err}");
+        let err = parse_url(&format!(
+            "wss://ws-api.testnet.binance.vision:99999/ws/{key}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("wss://ws-api.testnet.binance.vision:99999/ws/[REDACTED]")
+                && !err.contains(key),
+            "{err}"
+        );
     }
 
     #[test]

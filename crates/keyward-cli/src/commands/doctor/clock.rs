@@ -48,7 +48,8 @@ pub fn target(target: &str, venue: Option<&str>) -> Result<(Venue, String)> {
     if target.contains("://") {
         let Some(name) = venue else {
             bail!(
-                "--clock-skew {target} needs --venue NAME, the venue whose time endpoint it serves ({})",
+                "--clock-skew {} needs --venue NAME, the venue whose time endpoint it serves ({})",
+                redact(target),
                 known()
             );
         };
@@ -58,7 +59,10 @@ pub fn target(target: &str, venue: Option<&str>) -> Result<(Venue, String)> {
         ));
     }
     if venue.is_some() {
-        bail!("--venue goes with a base URL; --clock-skew {target} names the venue already");
+        bail!(
+            "--venue goes with a base URL; --clock-skew {} names the venue already",
+            redact(target)
+        );
     }
     let scheme = parse(target, &known())?;
     let (_, url) = PRODUCTION
@@ -66,11 +70,25 @@ pub fn target(target: &str, venue: Option<&str>) -> Result<(Venue, String)> {
         .find(|(n, _)| *n == scheme.name())
         .ok_or_else(|| {
             anyhow::anyhow!(
-                "{target} has no time endpoint keyward reads; use one of {}",
+                "{} has no time endpoint keyward reads; use one of {}",
+                redact(target),
                 known()
             )
         })?;
     Ok((scheme, (*url).to_owned()))
+}
+
+/// A --clock-skew argument as errors show it: a URL without its user info, query or fragment
+/// (a URL with credentials is refused later, but must not be echoed first). Hand-written: the
+/// text may not parse as a URL, and this cut needs no parser.
+fn redact(target: &str) -> String {
+    let text = target.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}://{host}{path}")
 }
 
 fn parse(name: &str, known: &str) -> Result<Venue> {
@@ -152,6 +170,14 @@ mod tests {
 
     #[test]
     fn targets_are_a_venue_or_a_url_with_its_venue() {
+        // Finding 19: a URL is echoed without its user info or query.
+        let err = target("https://u:CANARY-pw@venue.example/api?key=CANARY-q", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("https://venue.example/api") && !err.contains("CANARY"),
+            "{err}"
+        );
         let (v, url) = target("binance", None).unwrap();
         assert_eq!(
             (v, url.as_str()),

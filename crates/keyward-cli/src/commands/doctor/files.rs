@@ -1,10 +1,9 @@
-//! Which files of a project hold secrets, and which of them git tracks.
+//! Which files of a project hold secrets (what git knows of them is in `git.rs`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Directories never walked: build output, dependencies, virtual environments, git itself.
-const SKIPPED_DIRS: &[&str] = &[
+pub const SKIPPED_DIRS: &[&str] = &[
     ".git",
     "target",
     "node_modules",
@@ -89,64 +88,24 @@ pub fn walk(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The files git tracks under `root`, relative to it, or `None` when `root` is not in a git
-/// work tree (or git cannot be run).
-pub fn tracked(root: &Path) -> Option<Vec<PathBuf>> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["ls-files", "-z", "--full-name", "--", "."])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
+/// Whether `path` (which need not exist) lies under the directory `dir`, compared as absolute
+/// paths and, where they exist, as canonical ones.
+pub fn is_inside(path: &Path, dir: &Path) -> bool {
+    let absolute = |p: &Path| std::path::absolute(p).ok();
+    let canonical = |p: &Path| {
+        // The nearest existing ancestor, canonical, with the rest appended.
+        p.ancestors().find_map(|a| {
+            let rest = p.strip_prefix(a).ok()?;
+            a.canonicalize().ok().map(|c| c.join(rest))
+        })
+    };
+    let (Some(path_abs), Some(dir_abs)) = (absolute(path), absolute(dir)) else {
+        return false;
+    };
+    if path_abs.starts_with(&dir_abs) {
+        return true;
     }
-    let prefix = git_prefix(root)?;
-    Some(
-        out.stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .filter_map(|p| std::str::from_utf8(p).ok())
-            .filter_map(|p| {
-                Path::new(p)
-                    .strip_prefix(&prefix)
-                    .ok()
-                    .map(Path::to_path_buf)
-            })
-            .collect(),
-    )
-}
-
-/// Where `root` is inside its work tree (`git rev-parse --show-prefix`).
-fn git_prefix(root: &Path) -> Option<PathBuf> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["rev-parse", "--show-prefix"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end()))
-}
-
-/// Whether git would ignore `probe` (a path relative to `root` that need not exist), or
-/// `None` when git cannot tell (not a work tree).
-pub fn ignored(root: &Path, probe: &str) -> Option<bool> {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["check-ignore", "-q", "--no-index", "--", probe])
-        // Outside a work tree git says "fatal: not a git repository": the finding says it.
-        .stderr(Stdio::null())
-        .status()
-        .ok()?;
-    // 0: ignored, 1: not ignored, 128: not a work tree or another fatal error.
-    match status.code() {
-        Some(0) => Some(true),
-        Some(1) => Some(false),
-        _ => None,
-    }
+    matches!((canonical(&path_abs), canonical(&dir_abs)), (Some(p), Some(d)) if p.starts_with(&d))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod checks;
 mod clock;
 mod files;
 mod finding;
+mod git;
 mod scan;
 mod vault;
 
@@ -39,13 +40,21 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
 
     let mut findings = Vec::new();
     let all = files::walk(&root);
-    checks::permissions(&root, &all, &mut findings);
-    checks::gitignore(&root, &mut findings);
-    checks::tracked(&root, &all, &mut findings);
+    let repo = git::Repo::discover(&root);
     let vault_path = match &args.vault {
         Some(path) => Some(path.clone()),
         None => super::vault::default_path().ok(),
     };
+    let vault_in_project = all
+        .iter()
+        .any(|rel| files::classify(rel) == Some(files::Kind::Vault))
+        || vault_path
+            .as_deref()
+            .is_some_and(|vault| files::is_inside(vault, &root));
+    checks::permissions(&root, &all, &mut findings);
+    checks::gitignore(&root, repo.as_ref(), vault_in_project, &mut findings);
+    checks::tracked(&root, repo.as_ref(), &all, &mut findings);
+    checks::environment(&mut findings);
     runtime.block_on(async {
         if let Some(path) = &vault_path {
             vault::check(path, &mut findings).await;

@@ -32,7 +32,7 @@ pub fn instructions(sb: &Sandbox) -> String {
   keyward sign --venue binance --secret-env BINANCE_SECRET --method GET --path /api/v3/account \\
       --api-key \"$(keyward secret get testnet/binance --store {store} --reveal --field api_key)\"
   curl {binance}/api/v3/time
-  curl -X POST {admin}/faults -d '{{\"fail_5xx\":3,\"venue\":\"binance\"}}'
+  curl -X POST {admin}/faults -H 'content-type: application/json' -d '{{\"fail_5xx\":3,\"venue\":\"binance\"}}'
   keyward quickstart --help
 
 Press Ctrl-C to stop the testnet. The vault stays in {}: remove it with rm -r {} when done.

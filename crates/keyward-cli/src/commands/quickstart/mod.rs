@@ -33,6 +33,8 @@ const STEP_LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs `keyward quickstart`.
 pub fn run(args: &QuickstartArgs) -> Result<()> {
+    // The tour holds a vault key and every venue's secret (until Ctrl-C with --keep).
+    crate::harden::protect_process_memory()?;
     let faults: Faults = match &args.faults {
         Some(spec) => spec.parse()?,
         None => Faults::default(),
