@@ -1,7 +1,7 @@
 //! Repository rules as ordinary tests (rust-analyzer's `xtask/src/tidy.rs` style): they run with
 //! the rest of the workspace's tests, so `cargo test` and `cargo xtask ci` both enforce them.
 //!
-//! - `layers`: internal dependencies follow the layer table of `DESIGN.md`.
+//! - `layers`: internal dependencies follow the layer table of `docs/ARCHITECTURE.md`.
 //! - `manifests`: every member opts into the workspace lints, and a crate's directory under
 //!   `crates/` is named after its package.
 
@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-/// The layer table from DESIGN.md: each workspace package and the internal (`keyward*`) packages
-/// it may depend on, with any kind of dependency (normal, dev or build). Nothing else is allowed,
-/// and a package missing from this table fails the `layers` test, so that adding a crate means
-/// deciding its place here.
+/// The layer table from docs/ARCHITECTURE.md: each workspace package and the internal
+/// (`keyward*`) packages it may depend on, with any kind of dependency (normal, dev or build).
+/// Nothing else is allowed, and a package missing from this table fails the `layers` test, so
+/// that adding a crate means deciding its place here.
 const LAYERS: &[(&str, &[&str])] = &[
     ("keyward-core-crypto", &[]),
     ("keyward-resilience", &[]),
@@ -43,7 +43,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     // The CLI reaches the SDK through the facade only (`keyward::crypto`, `keyward::signing`,
-    // ...), as DESIGN.md says; the testnet is not part of the facade.
+    // ...), as docs/ARCHITECTURE.md says; the testnet is not part of the facade.
     ("keyward-cli", &["keyward", "keyward-testnet"]),
     ("xtask", &[]),
 ];
@@ -72,7 +72,7 @@ fn layer_violations(packages: &[String], edges: &[Edge], table: &[(&str, &[&str]
         if allowed(package).is_none() {
             problems.insert(format!(
                 "package `{package}` is not in the layer table (LAYERS in xtask/src/tidy.rs): \
-                 add it with the internal crates it may depend on (see DESIGN.md)"
+                 add it with the internal crates it may depend on (see docs/ARCHITECTURE.md)"
             ));
         }
     }
@@ -180,7 +180,7 @@ fn layers() {
     let problems = layer_violations(&packages, &edges, LAYERS);
     assert!(
         problems.is_empty(),
-        "the crate graph breaks the layer table of DESIGN.md:\n  {}",
+        "the crate graph breaks the layer table of docs/ARCHITECTURE.md:\n  {}",
         problems.join("\n  ")
     );
 }

@@ -87,9 +87,10 @@ pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
     })
 }
 
-/// A URL that did not parse, as errors show it: `scheme://host/path` with the user info, the
-/// query and the fragment cut off by hand (there is no parsed URL to take them from).
-pub(crate) fn redact_unparsed(text: &str) -> String {
+/// A URL as errors, logs and `Debug` show it, parsed or not: `scheme://host/path` with the user
+/// info, the query and the fragment cut off by hand (a URL that did not parse has no parsed
+/// form to take them from).
+pub fn redact_unparsed(text: &str) -> String {
     let text = text.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = match text.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),

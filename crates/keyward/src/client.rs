@@ -52,7 +52,13 @@ impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("venue", &self.venue)
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self
+                    .base_url
+                    .as_deref()
+                    .map(keyward_exchange_client::redact_url),
+            )
             .field("credentials", &self.source.as_ref().map(|_| "[REDACTED]"))
             .field("adjustments", &self.adjust.len())
             .finish()
@@ -180,6 +186,19 @@ mod tests {
 
     fn creds() -> Credentials {
         Credentials::new("key-1", "canary-secret-5c1d".into())
+    }
+
+    #[test]
+    fn debug_shows_the_base_url_without_user_info_or_query() {
+        let builder = Client::builder()
+            .venue(Venue::Binance)
+            .base_url("https://user:CANARYpw@api.example.com/v1?token=CANARYq#frag")
+            .with_credentials(creds());
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("https://api.example.com/v1"), "{shown}");
+        for leak in ["CANARY", "user", "frag", "canary-secret"] {
+            assert!(!shown.contains(leak), "{leak} in {shown}");
+        }
     }
 
     #[tokio::test]
