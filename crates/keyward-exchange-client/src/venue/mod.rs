@@ -128,6 +128,15 @@ impl Venue {
         matches!(self.scheme, Scheme::Kraken)
     }
 
+    /// Whether a WebSocket authentication signed again within the same second is refused as a
+    /// replay. Only keyward's own `hmac-newline-v0` is: its signed upgrade covers a time in whole
+    /// seconds and its verifiers keep a replay cache. The venues' only guard is their freshness
+    /// window (OKX, Coinbase Exchange and BitMEX sign whole seconds too, and take the same auth
+    /// again), so re-authenticating with them never waits.
+    pub(crate) fn ws_auth_repeat_refused_within_a_second(self) -> bool {
+        matches!(self.scheme, Scheme::HmacNewlineV0)
+    }
+
     /// Whether signatures carry a timestamp the venue checks against its clock.
     pub(crate) fn uses_timestamps(self) -> bool {
         self.time_path().is_some() && !self.uses_nonces()

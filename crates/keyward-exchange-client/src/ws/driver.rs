@@ -19,6 +19,7 @@ use super::error::WsError;
 use super::reauth::authenticate;
 use super::session::{ReconnectReason, WsEvent};
 use super::stats::Counters;
+use crate::venue::Venue;
 
 /// What a [`WsSession`](super::WsSession) asks of its task.
 pub(crate) enum Command {
@@ -286,15 +287,15 @@ impl Driver {
         Ok(())
     }
 
-    /// Venues whose auth message (or, for hmac-newline-v0, signed upgrade request) is signed
-    /// over a time in whole seconds send the very same signature twice within one second, which
-    /// a venue that rejects replays refuses: the wait until the next second, if the last auth
-    /// was sent in this one.
+    /// A scheme whose auth is signed over a time in whole seconds and refused when repeated (see
+    /// [`Venue::ws_auth_repeat_refused_within_a_second`]) would send the very same signature
+    /// twice within one second: the wait until the next second, if the last auth was sent in
+    /// this one.
     fn same_second_wait(&self) -> Option<Duration> {
-        if !matches!(
-            self.cfg.venue,
-            Scheme::Okx | Scheme::CoinbaseExchange | Scheme::Bitmex | Scheme::HmacNewlineV0
-        ) {
+        let venue = Venue {
+            scheme: self.cfg.venue,
+        };
+        if !venue.ws_auth_repeat_refused_within_a_second() {
             return None;
         }
         let now = now_ms();
