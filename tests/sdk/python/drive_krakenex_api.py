@@ -8,13 +8,28 @@ its `uri` attribute.
 
 import json
 import sys
+import time
 
 import krakenex
+
+_last_nonce = 0
+
+
+def increasing_nonce():
+    """krakenex's default nonce is the clock in milliseconds, so two calls within one millisecond
+    send the same nonce and Kraken (and the testnet) refuse the second: the test would then pass or
+    fail by the machine's speed. `API._nonce` is krakenex's hook for a nonce source ("an
+    always-increasing unsigned integer"); this one is the clock in milliseconds, made strictly
+    increasing, and shared by every API object of this key."""
+    global _last_nonce
+    _last_nonce = max(_last_nonce + 1, int(1000 * time.time()))
+    return _last_nonce
 
 
 def api(url, key, secret):
     k = krakenex.API(key=key, secret=secret)
     k.uri = url
+    k._nonce = increasing_nonce
     return k
 
 
@@ -39,7 +54,7 @@ def main():
     out["ws_token"] = {"error": w["error"], "has_token": bool(w["result"].get("token"))}
     out["wrong_secret"] = api(url, key, cfg["wrong_secret"]).query_private("Balance", timeout=10)
     out["unknown_key"] = api(url, "nobody", cfg["secret"]).query_private("Balance", timeout=10)
-    # krakenex's nonce is the clock in milliseconds: a nonce below the last one is refused.
+    # A nonce below the last one is refused.
     stale = api(url, key, cfg["secret"])
     stale._nonce = lambda: 1
     out["stale_nonce"] = stale.query_private("Balance", timeout=10)
