@@ -245,7 +245,7 @@ Examples:
 pub enum VaultCommand {
     /// Create a vault and its master key file (both mode 0600).
     #[command(
-        after_help = "A directory it creates gets mode 0700; an existing directory that group or others can\nwrite is refused.\n\nExamples:\n  keyward vault init\n  keyward vault init ./bot/vault.db"
+        after_help = "A directory it creates gets mode 0700, never under one that group or others can write\n(unless its sticky bit is set, as on /tmp); an existing vault directory that group or\nothers can write is refused.\n\nExamples:\n  keyward vault init\n  keyward vault init ./bot/vault.db"
     )]
     Init(VaultPath),
     /// Re-encrypt every row under a new master key (all or nothing), then replace the key file.

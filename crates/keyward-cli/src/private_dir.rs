@@ -38,8 +38,9 @@ fn refuse_loose(dir: &Path, sticky_ok: bool) -> Result<()> {
     let sticky = mode & 0o1000 != 0;
     if mode & 0o022 != 0 && !(sticky_ok && sticky) {
         bail!(
-            "{} has mode {mode:04o}: group or others can write it, so they could swap the vault \
-             or its key; run chmod go-w {} or choose another KEYWARD_HOME",
+            "{} has mode {mode:04o}, so group or others can write it: a directory writable by \
+             group or others lets them swap the vault or its key; run chmod go-w {} or choose \
+             another directory",
             dir.display(),
             dir.display()
         );

@@ -39,39 +39,6 @@ pub fn open(path: Option<PathBuf>) -> Result<SqliteVault> {
     Ok(SqliteVault::open_with_key_file(&path, &key)?)
 }
 
-/// Makes sure the vault's directory exists and only its owner can change what is in it: the
-/// directories it creates get mode 0700, and an existing directory that group or others can
-/// write is refused (they could swap the vault or its key file for their own).
-fn private_dir(dir: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .with_context(|| format!("could not create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)
-            .with_context(|| format!("could not inspect {}", dir.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o022 != 0 {
-            anyhow::bail!(
-                "the directory {} is writable by group or others (mode {:04o}); run chmod go-w {} or choose another directory",
-                dir.display(),
-                mode & 0o7777,
-                dir.display()
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Runs a `keyward vault` subcommand.
 pub fn run(cmd: VaultCommand) -> Result<()> {
     match cmd {
@@ -84,7 +51,7 @@ pub fn run(cmd: VaultCommand) -> Result<()> {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            private_dir(dir)?;
+            crate::private_dir::create_private_dir_all(dir)?;
             let (_, key) = SqliteVault::create(&path)?;
             eprintln!(
                 "created vault {} with master key {} (both mode 0600); keep a copy of the key: without it the vault cannot be read",
