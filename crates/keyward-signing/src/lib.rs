@@ -4,6 +4,7 @@
 pub mod axum;
 mod clock;
 mod credentials;
+mod descriptor;
 mod error;
 mod mac;
 mod nonce;
@@ -17,6 +18,8 @@ mod server_clock;
 mod signer;
 #[cfg(test)]
 mod test_support;
+mod timestamp;
+mod timestamp_method_path;
 pub mod verify;
 
 pub use clock::{Clock, FixedClock, SystemClock};

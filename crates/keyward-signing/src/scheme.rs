@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::mac::Algorithm;
+use crate::descriptor::Descriptor;
+use crate::{presets, schemes};
 
 /// A signing scheme: a venue's rules or one of the service schemes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,15 +36,6 @@ pub enum Scheme {
     KeywardV1,
 }
 
-/// How a scheme turns the secret text into HMAC key bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SecretEncoding {
-    /// The secret's UTF-8 bytes are the key.
-    Raw,
-    /// The secret is standard base64 of the key.
-    Base64,
-}
-
 impl Scheme {
     /// Every scheme.
     pub const ALL: [Scheme; 12] = [
@@ -63,47 +55,36 @@ impl Scheme {
 
     /// The scheme's name, as the CLI spells it.
     pub fn name(self) -> &'static str {
-        match self {
-            Scheme::Binance => "binance",
-            Scheme::Bybit => "bybit",
-            Scheme::Okx => "okx",
-            Scheme::CoinbaseExchange => "coinbase-exchange",
-            Scheme::CoinbaseAdvanced => "coinbase-advanced",
-            Scheme::Kraken => "kraken",
-            Scheme::Bitmex => "bitmex",
-            Scheme::Deribit => "deribit",
-            Scheme::Bitmart => "bitmart",
-            Scheme::HmacNewlineV0 => "hmac-newline-v0",
-            Scheme::HmacConcat => "hmac-concat",
-            Scheme::KeywardV1 => "keyward-v1",
-        }
-    }
-
-    pub(crate) fn algorithm(self) -> Algorithm {
-        match self {
-            Scheme::Kraken => Algorithm::Sha512,
-            _ => Algorithm::Sha256,
-        }
-    }
-
-    pub(crate) fn secret_encoding(self) -> SecretEncoding {
-        match self {
-            Scheme::Kraken | Scheme::CoinbaseExchange => SecretEncoding::Base64,
-            _ => SecretEncoding::Raw,
-        }
+        self.descriptor().name
     }
 
     /// Whether the scheme signs REST requests.
     pub fn has_rest(self) -> bool {
-        !matches!(self, Scheme::Bitmart)
+        self.descriptor().rest.is_some()
     }
 
     /// Whether the scheme builds a WebSocket auth message (or signed WebSocket parameters).
     pub fn has_ws(self) -> bool {
-        !matches!(
-            self,
-            Scheme::CoinbaseAdvanced | Scheme::Kraken | Scheme::HmacNewlineV0 | Scheme::KeywardV1
-        )
+        self.descriptor().ws.is_some()
+    }
+
+    /// The scheme's descriptor, declared in its module: the one place that picks a scheme's
+    /// rules by its name.
+    pub(crate) fn descriptor(self) -> &'static Descriptor {
+        match self {
+            Scheme::Binance => &presets::binance::DESCRIPTOR,
+            Scheme::Bybit => &presets::bybit::DESCRIPTOR,
+            Scheme::Okx => &presets::okx::DESCRIPTOR,
+            Scheme::CoinbaseExchange => &presets::coinbase::EXCHANGE,
+            Scheme::CoinbaseAdvanced => &presets::coinbase::ADVANCED,
+            Scheme::Kraken => &presets::kraken::DESCRIPTOR,
+            Scheme::Bitmex => &presets::bitmex::DESCRIPTOR,
+            Scheme::Deribit => &presets::deribit::DESCRIPTOR,
+            Scheme::Bitmart => &presets::bitmart::DESCRIPTOR,
+            Scheme::HmacNewlineV0 => &schemes::hmac_newline_v0::DESCRIPTOR,
+            Scheme::HmacConcat => &schemes::hmac_concat::DESCRIPTOR,
+            Scheme::KeywardV1 => &schemes::keyward_v1::DESCRIPTOR,
+        }
     }
 }
 

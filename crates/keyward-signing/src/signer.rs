@@ -11,13 +11,13 @@ use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock};
 use crate::credentials::{Credentials, short_key};
+use crate::descriptor::{Descriptor, SecretEncoding, Timing};
 use crate::error::{Error, Result};
 use crate::mac::PreparedMac;
 use crate::nonce::{MonotonicNonce, NonceSource};
 use crate::options::SignOptions;
 use crate::request::Request;
-use crate::scheme::{Scheme, SecretEncoding};
-use crate::{presets, schemes};
+use crate::scheme::Scheme;
 
 /// A credential prepared for one [`Scheme`]: the keyed HMAC state is built once here and cloned
 /// per request.
@@ -39,7 +39,8 @@ use crate::{presets, schemes};
 /// # Ok::<(), keyward_signing::Error>(())
 /// ```
 pub struct Signer {
-    pub(crate) scheme: Scheme,
+    /// The scheme's rules, resolved once.
+    pub(crate) descriptor: &'static Descriptor,
     pub(crate) api_key: String,
     pub(crate) mac: PreparedMac,
     pub(crate) passphrase: Option<SecretString>,
@@ -54,10 +55,11 @@ impl Signer {
     /// Prepares `credentials` for `scheme`. Fails only if the secret is not in the form the
     /// venue issues (Kraken and Coinbase Exchange secrets are base64).
     pub fn new(scheme: Scheme, credentials: &Credentials) -> Result<Self> {
+        let descriptor = scheme.descriptor();
         Ok(Self {
-            scheme,
+            descriptor,
             api_key: credentials.api_key().to_owned(),
-            mac: prepare(scheme, credentials.secret())?,
+            mac: prepare(descriptor, credentials.secret())?,
             passphrase: credentials.passphrase().cloned(),
             additional: Vec::new(),
             clock: Arc::new(SystemClock),
@@ -84,13 +86,10 @@ impl Signer {
     /// Attaches a signature by a further key too (keyward-v1 only), so a server that knows either
     /// key accepts the request during a key rotation.
     pub fn with_additional_key(mut self, credentials: &Credentials) -> Result<Self> {
-        if self.scheme != Scheme::KeywardV1 {
-            return Err(Error::Unsupported {
-                scheme: self.scheme.name(),
-                what: "several signatures",
-            });
+        if !self.descriptor.several_keys {
+            return Err(self.unsupported("several signatures"));
         }
-        let mac = prepare(self.scheme, credentials.secret())?;
+        let mac = prepare(self.descriptor, credentials.secret())?;
         self.additional
             .push((credentials.api_key().to_owned(), mac));
         Ok(self)
@@ -98,7 +97,7 @@ impl Signer {
 
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        self.descriptor.scheme
     }
 
     /// The API key (public identifier).
@@ -108,20 +107,12 @@ impl Signer {
 
     /// Signs `request` and returns it as it must be sent.
     pub fn sign(&self, request: Request, options: &SignOptions) -> Result<Request> {
-        match self.scheme {
-            Scheme::Binance => presets::binance::sign(self, request, options),
-            Scheme::Bybit => presets::bybit::sign(self, request, options),
-            Scheme::Okx => presets::okx::sign(self, request, options),
-            Scheme::CoinbaseExchange => presets::coinbase::sign_exchange(self, request, options),
-            Scheme::CoinbaseAdvanced => presets::coinbase::sign_advanced(self, request, options),
-            Scheme::Kraken => presets::kraken::sign(self, request, options),
-            Scheme::Bitmex => presets::bitmex::sign(self, request, options),
-            Scheme::Deribit => presets::deribit::sign(self, request, options),
-            Scheme::HmacNewlineV0 => schemes::hmac_newline_v0::sign(self, request, options),
-            Scheme::HmacConcat => schemes::hmac_concat::sign(self, request, options),
-            Scheme::KeywardV1 => schemes::keyward_v1::sign(self, request, options),
-            Scheme::Bitmart => Err(self.unsupported("REST signing")),
-        }
+        let rest = self
+            .descriptor
+            .rest
+            .as_ref()
+            .ok_or_else(|| self.unsupported("REST signing"))?;
+        (rest.sign)(self, request, options)
     }
 
     /// Builds the WebSocket auth message (or, for Binance's WebSocket API, signs the request
@@ -129,25 +120,34 @@ impl Signer {
     /// fields of the subscribe message for Coinbase Exchange, ignored where the venue's auth
     /// message has none.
     pub fn ws_auth(&self, params: &Map<String, Value>, options: &SignOptions) -> Result<Value> {
-        match self.scheme {
-            Scheme::Binance => presets::binance::ws_params(self, params, options),
-            Scheme::Bybit => presets::bybit::ws_auth(self, options),
-            Scheme::Okx => presets::okx::ws_login(self, options),
-            Scheme::CoinbaseExchange => presets::coinbase::ws_subscribe(self, params, options),
-            Scheme::Bitmex => presets::bitmex::ws_auth(self, options),
-            Scheme::Deribit => presets::deribit::ws_auth(self, options),
-            Scheme::Bitmart => presets::bitmart::ws_login(self, options),
-            Scheme::HmacConcat => schemes::hmac_concat::ws_auth(self, options),
-            Scheme::CoinbaseAdvanced
-            | Scheme::Kraken
-            | Scheme::HmacNewlineV0
-            | Scheme::KeywardV1 => Err(self.unsupported("WebSocket auth")),
-        }
+        let ws = self
+            .descriptor
+            .ws
+            .as_ref()
+            .ok_or_else(|| self.unsupported("WebSocket auth"))?;
+        (ws.auth)(self, params, options)
     }
 
     /// The timestamp to use: the caller's, or the clock's.
     pub(crate) fn timestamp_ms(&self, options: &SignOptions) -> u64 {
         options.timestamp_ms.unwrap_or_else(|| self.clock.now_ms())
+    }
+
+    /// The REST timestamp (the caller's, or the clock's), in the form the scheme declares.
+    pub(crate) fn rest_timestamp(&self, options: &SignOptions) -> Result<String> {
+        self.timestamp_in(self.descriptor.rest.as_ref().map(|r| &r.time), options)
+    }
+
+    /// The WebSocket timestamp (the caller's, or the clock's), in the form the scheme declares.
+    pub(crate) fn ws_timestamp(&self, options: &SignOptions) -> Result<String> {
+        self.timestamp_in(self.descriptor.ws.as_ref().map(|w| &w.time), options)
+    }
+
+    fn timestamp_in(&self, timing: Option<&Timing>, options: &SignOptions) -> Result<String> {
+        let form = timing
+            .and_then(|t| t.form)
+            .ok_or_else(|| self.unsupported("timestamps"))?;
+        form.format(self.timestamp_ms(options))
     }
 
     /// The next nonce from the configured source (or a monotonic one over the clock). An error
@@ -164,44 +164,44 @@ impl Signer {
             .as_ref()
             .map(|p| p.expose_secret())
             .ok_or(Error::MissingPassphrase {
-                scheme: self.scheme.name(),
+                scheme: self.descriptor.name,
             })
     }
 
     fn unsupported(&self, what: &'static str) -> Error {
         Error::Unsupported {
-            scheme: self.scheme.name(),
+            scheme: self.descriptor.name,
             what,
         }
     }
 }
 
 /// The keyed HMAC state for a scheme's secret.
-fn prepare(scheme: Scheme, secret: &SecretString) -> Result<PreparedMac> {
+fn prepare(scheme: &Descriptor, secret: &SecretString) -> Result<PreparedMac> {
     let text = secret.expose_secret();
     let key =
-        match scheme.secret_encoding() {
+        match scheme.secret {
             SecretEncoding::Raw => Zeroizing::new(text.as_bytes().to_vec()),
             SecretEncoding::Base64 => Zeroizing::new(STANDARD.decode(text.trim()).map_err(
                 |_| Error::InvalidSecret {
-                    scheme: scheme.name(),
+                    scheme: scheme.name,
                     reason: "it is not standard base64, as the venue issues it",
                 },
             )?),
         };
     if key.is_empty() {
         return Err(Error::InvalidSecret {
-            scheme: scheme.name(),
+            scheme: scheme.name,
             reason: "it is empty",
         });
     }
-    Ok(PreparedMac::new(scheme.algorithm(), &key))
+    Ok(PreparedMac::new(scheme.algorithm, &key))
 }
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
-            .field("scheme", &self.scheme)
+            .field("scheme", &self.descriptor.scheme)
             .field("api_key", &short_key(&self.api_key))
             .field("secret", &"[REDACTED]")
             .field("additional_keys", &self.additional.len())

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::descriptor::SecretEncoding;
 use crate::{Credentials, FixedClock, Scheme, Signer};
 
 /// The secret every unit test signs with.
@@ -16,9 +17,9 @@ pub(crate) const SECRET: &str = "test-secret";
 /// A signer for `scheme` over `test-key` / [`SECRET`] (base64 of it where the venue wants
 /// base64), with `passphrase`, on a clock stopped at 1_700_000_000_000 ms.
 pub(crate) fn signer(scheme: Scheme, passphrase: Option<&str>) -> Signer {
-    let secret = match scheme {
-        Scheme::Kraken | Scheme::CoinbaseExchange => STANDARD.encode(SECRET),
-        _ => SECRET.to_owned(),
+    let secret = match scheme.descriptor().secret {
+        SecretEncoding::Base64 => STANDARD.encode(SECRET),
+        SecretEncoding::Raw => SECRET.to_owned(),
     };
     let mut creds = Credentials::new("test-key", secret.into());
     if let Some(p) = passphrase {

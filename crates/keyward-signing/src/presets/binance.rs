@@ -18,14 +18,56 @@
 
 use serde_json::{Map, Value};
 
+use crate::descriptor::{
+    Check, Context, Descriptor, ReceiveWindow, Rest, SecretEncoding, Timing, WindowRule, Ws,
+};
 use crate::error::{Error, Result};
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::params::{append_number, append_param, has_params, raw_param, remove_param};
 use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::verify::{Claim, TimeRule, VerifyError, Window, parse_u64, required_header};
+use crate::timestamp::TimeForm;
+use crate::verify::{
+    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, parse_u64, required_header, text,
+    whole,
+};
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+/// Binance's receive window, on REST and the WebSocket API: 5000 ms unless the request names
+/// one, at most 60000 ms, and a timestamp at most 1000 ms ahead of the server.
+const RECEIVE: ReceiveWindow = ReceiveWindow {
+    default_ms: 5000,
+    max_ms: 60_000,
+    future_ms: 1000,
+};
+
+/// `timestamp` in milliseconds, within the receive window.
+const TIME: Timing = Timing {
+    form: Some(TimeForm::Millis),
+    window: WindowRule::Receive(RECEIVE),
+};
+
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::Binance,
+    name: "binance",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign,
+        check: Check::Claim(claim),
+        time: TIME,
+    }),
+    ws: Some(Ws {
+        auth: ws_params,
+        claim: ws_claim,
+        time: TIME,
+    }),
+    several_keys: false,
+    signs_origin: false,
+};
+
+fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     const NAMES: [&str; 3] = ["signature", "recvWindow", "timestamp"];
     let in_query = has_params(&req.query, NAMES);
     let in_body = has_params(req.body_text()?, NAMES);
@@ -67,7 +109,7 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
     Ok(req)
 }
 
-pub(crate) fn ws_params(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
+fn ws_params(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let mut params = params.clone();
     if params.contains_key("signature") {
         return Err(Error::InvalidParams(
@@ -101,7 +143,7 @@ pub(crate) fn ws_params(s: &Signer, params: &Map<String, Value>, o: &SignOptions
 }
 
 /// A parameter value as Binance signs it: strings raw, numbers and booleans as JSON prints them.
-pub(crate) fn scalar_text(name: &str, value: &Value) -> Result<String> {
+fn scalar_text(name: &str, value: &Value) -> Result<String> {
     match value {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
@@ -114,7 +156,7 @@ pub(crate) fn scalar_text(name: &str, value: &Value) -> Result<String> {
 
 /// Binance's acceptance rules: `timestamp` no more than 1000 ms ahead of the server and no
 /// older than `recvWindow` (default 5000 ms, at most 60000 ms, up to three decimals).
-pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
+fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
     let key = required_header(req, "X-MBX-APIKEY")?.to_owned();
     let body = std::str::from_utf8(&req.body)
         .map_err(|_| VerifyError::malformed("the body is not valid UTF-8"))?;
@@ -131,33 +173,58 @@ pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
     let param = |name: &str| raw_param(&unsigned.query, name).or_else(|| raw_param(body, name));
     let timestamp = param("timestamp")
         .ok_or_else(|| VerifyError::malformed("parameter timestamp is missing"))
-        .and_then(|t| parse_u64("parameter timestamp", t))?;
-    let recv_window = match param("recvWindow") {
-        Some(r) => recv_window_ms("parameter recvWindow", r)?,
-        None => DEFAULT_RECV_WINDOW_MS,
-    };
+        .and_then(|t| ctx.time("parameter timestamp", t))?;
+    let recv_window = param("recvWindow")
+        .map(|r| recv_window_ms("parameter recvWindow", r))
+        .transpose()?;
     Ok(Claim {
         key_id: Some(key),
         provided,
         passphrase: None,
-        time: TimeRule::Window {
-            timestamp_ms: timestamp,
-            window: Window {
-                past_ms: recv_window,
-                future_ms: 1000,
-            },
-            expires_ms: None,
-        },
+        time: TimeRule::at(timestamp, RECEIVE.window(recv_window)),
         unsigned,
         options: SignOptions::default(),
-        signature_of: |r| {
+        signature_at: SignatureAt::Read(|r| {
             let body = std::str::from_utf8(&r.body).unwrap_or_default();
             raw_param(&r.query, "signature")
                 .or_else(|| raw_param(body, "signature"))
                 .map(str::to_owned)
-        },
+        }),
         replay_basis: None,
     })
+}
+
+/// A WebSocket API request (or its `params`): the same rules as REST, the parameters re-signed
+/// without their `signature`.
+fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> {
+    let params = message
+        .get("params")
+        .unwrap_or(message)
+        .as_object()
+        .ok_or_else(|| VerifyError::malformed("params must be an object"))?;
+    let key = text(params.get("apiKey"), "params.apiKey")?;
+    let provided = text(params.get("signature"), "params.signature")?;
+    let timestamp = ctx.time_number(
+        "params.timestamp",
+        whole(params.get("timestamp"), "params.timestamp")?,
+    )?;
+    let recv_window = match params.get("recvWindow") {
+        Some(Value::Number(n)) => Some(recv_window_ms("params.recvWindow", &n.to_string())?),
+        Some(Value::String(s)) => Some(recv_window_ms("params.recvWindow", s)?),
+        Some(_) => {
+            return Err(VerifyError::malformed("params.recvWindow is not a number"));
+        }
+        None => None,
+    };
+    let mut claim = WsClaim::new(
+        key,
+        provided,
+        TimeRule::at(timestamp, RECEIVE.window(recv_window)),
+        Resign::Rebuilt("/signature"),
+    );
+    claim.params = params.clone();
+    claim.params.remove("signature");
+    Ok(claim)
 }
 
 /// A `recvWindow` as Binance reads it, in whole milliseconds: a decimal number of milliseconds
@@ -166,7 +233,7 @@ pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
 /// WebSocket API: <https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/authentication-requests>),
 /// at most 60000. Timestamps are whole milliseconds, so `now - timestamp <= recvWindow` holds
 /// exactly when it holds for the window's whole part: the fraction is dropped.
-pub(crate) fn recv_window_ms(what: &str, text: &str) -> Result<u64, VerifyError> {
+fn recv_window_ms(what: &str, text: &str) -> Result<u64, VerifyError> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let fraction_ok = fraction.len() <= 3 && fraction.bytes().all(|b| b.is_ascii_digit());
     if !fraction_ok || (text.contains('.') && fraction.is_empty()) {
@@ -175,18 +242,14 @@ pub(crate) fn recv_window_ms(what: &str, text: &str) -> Result<u64, VerifyError>
         )));
     }
     let ms = parse_u64(what, whole)?;
-    if ms > MAX_RECV_WINDOW_MS || (ms == MAX_RECV_WINDOW_MS && fraction.bytes().any(|b| b != b'0'))
-    {
+    let max = RECEIVE.max_ms;
+    if ms > max || (ms == max && fraction.bytes().any(|b| b != b'0')) {
         return Err(VerifyError::malformed(format!(
-            "{what} must be at most {MAX_RECV_WINDOW_MS}"
+            "{what} must be at most {max}"
         )));
     }
     Ok(ms)
 }
-
-/// Binance's default and largest `recvWindow`, in milliseconds.
-const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
-const MAX_RECV_WINDOW_MS: u64 = 60_000;
 
 #[cfg(test)]
 mod tests {

@@ -3,17 +3,41 @@
 //! <https://developer-pro.bitmart.com/en/spot/#private-login>:
 //! `{"op":"login","args":[apiKey, timestamp, sign]}` with the timestamp in milliseconds and
 //! `sign = hex(HMAC-SHA256(secret, timestamp || "#" || memo || "#" || "bitmart.WebSocket"))`;
-//! the memo is the credentials' passphrase.
+//! the memo is the credentials' passphrase. BitMart signs no REST requests here. Verifying: the
+//! timestamp within the verifier's window (BitMart documents none).
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::descriptor::{Descriptor, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
+use crate::timestamp::TimeForm;
+use crate::verify::timestamped_claim;
 
-pub(crate) fn ws_login(s: &Signer, o: &SignOptions) -> Result<Value> {
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::Bitmart,
+    name: "bitmart",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: None,
+    ws: Some(Ws {
+        auth: ws_login,
+        claim: timestamped_claim,
+        time: Timing {
+            form: Some(TimeForm::Millis),
+            window: WindowRule::Configured,
+        },
+    }),
+    several_keys: false,
+    signs_origin: false,
+};
+
+fn ws_login(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let memo = s.passphrase()?;
-    let ts = s.timestamp_ms(o).to_string();
+    let ts = s.ws_timestamp(o)?;
     let sign = s
         .mac
         .hex(&[ts.as_bytes(), b"#", memo.as_bytes(), b"#bitmart.WebSocket"]);

@@ -15,26 +15,55 @@
 //! [`Window::MAX`](crate::verify::Window::MAX), 1 hour): an expiry in 2100 is refused, and no
 //! request is remembered for longer.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
-use crate::presets::secs;
 use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
+use crate::timestamp::{TimeForm, secs};
 use crate::verify::{
-    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_time_signature, parse_u64,
+    required_header, whole, without_header,
 };
 
 /// How long a signature stays valid when no expiry is given, in seconds.
 const VALIDITY_SECS: u64 = 60;
+
+/// `expires` in Unix seconds, at most the verifier's past window ahead.
+const TIME: Timing = Timing {
+    form: Some(TimeForm::Seconds),
+    window: WindowRule::Configured,
+};
+
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::Bitmex,
+    name: "bitmex",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign,
+        check: Check::Claim(claim),
+        time: TIME,
+    }),
+    ws: Some(Ws {
+        auth: ws_auth,
+        claim: ws_claim,
+        time: TIME,
+    }),
+    several_keys: false,
+    signs_origin: false,
+};
 
 fn expires(s: &Signer, o: &SignOptions) -> u64 {
     o.expires
         .unwrap_or_else(|| secs(s.timestamp_ms(o)).saturating_add(VALIDITY_SECS))
 }
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let expires = expires(s, o).to_string();
     let url = req.url();
     let sig = s.mac.hex(&[
@@ -49,7 +78,7 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
     Ok(req)
 }
 
-pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
+fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let expires = expires(s, o);
     let sig = s
         .mac
@@ -60,27 +89,38 @@ pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
 /// BitMEX's acceptance rule: `api-expires` (Unix seconds) must be in the future, and no
 /// further ahead than the verifier's past window (default 300 s), so a signature cannot be made
 /// to last for ever.
-pub(crate) fn claim(req: &Request, window: Window) -> Result<Claim, VerifyError> {
+fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
     let expires = parse_u64("header api-expires", required_header(req, "api-expires")?)?;
-    let expires_ms = expires
-        .checked_mul(1000)
-        .ok_or_else(|| VerifyError::malformed("header api-expires is out of range"))?;
+    let expires_ms = ctx.time_number("header api-expires", expires)?;
     Ok(Claim {
         key_id: Some(required_header(req, "api-key")?.to_owned()),
         provided: required_header(req, "api-signature")?.to_owned(),
         passphrase: None,
         time: TimeRule::Expires {
             expires_ms,
-            max_ahead_ms: window.past_ms,
+            max_ahead_ms: ctx.window.past_ms,
         },
         unsigned: without_header(req, "api-signature"),
         options: SignOptions {
             expires: Some(expires),
             ..SignOptions::default()
         },
-        signature_of: |r| r.header("api-signature").map(str::to_owned),
+        signature_at: SignatureAt::Header("api-signature"),
         replay_basis: None,
     })
+}
+
+/// `{"op":"authKeyExpires","args":[key, expires, signature]}`: the same rule as REST.
+fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> {
+    let (key, expires, sig) = key_time_signature(message)?;
+    let expires = whole(Some(expires), "args[1]")?;
+    let time = TimeRule::Expires {
+        expires_ms: ctx.time_number("args[1]", expires)?,
+        max_ahead_ms: ctx.window.past_ms,
+    };
+    let mut claim = WsClaim::new(key, sig, time, Resign::Rebuilt("/args/2"));
+    claim.options.expires = Some(expires);
+    Ok(claim)
 }
 
 #[cfg(test)]

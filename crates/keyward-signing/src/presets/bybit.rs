@@ -12,36 +12,71 @@
 //!
 //! Verifying: Bybit's rule is `server_time - recv_window <= timestamp < server_time + 1000`.
 //! Bybit documents no largest `X-BAPI-RECV-WINDOW`, so the verifier caps it at
-//! [`MAX_RECV_WINDOW_MS`] (60 s, Binance's documented maximum; Bybit's own SDK sends 5000 and
+//! `MAX_RECV_WINDOW_MS` (60 s, Binance's documented maximum; Bybit's own SDK sends 5000 and
 //! adds 2500 per retry): a larger value is still signed as sent, but the request is judged by
 //! the 60 s window, so no request can ask to be remembered for longer. A WebSocket `expires` may
 //! lie no further ahead than the verifier's window (default 300 s, at most
 //! [`Window::MAX`](crate::verify::Window::MAX)).
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::descriptor::{
+    Check, Context, Descriptor, ReceiveWindow, Rest, SecretEncoding, Timing, WindowRule, Ws,
+};
 use crate::error::Result;
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
+use crate::timestamp::TimeForm;
 use crate::verify::{
-    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_time_signature, number_text,
+    parse_u64, required_header, whole, without_header,
 };
 
-/// Bybit's default receive window, in milliseconds.
-pub(crate) const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
+/// Bybit's receive window: 5000 ms unless the request names one, honoured up to
+/// [`MAX_RECV_WINDOW_MS`], and a timestamp less than 1000 ms ahead of the server.
+const RECEIVE: ReceiveWindow = ReceiveWindow {
+    default_ms: 5000,
+    max_ms: MAX_RECV_WINDOW_MS,
+    future_ms: 999,
+};
 /// The largest receive window the verifier honours, in milliseconds (Bybit documents none; see
 /// the module docs).
-pub(crate) const MAX_RECV_WINDOW_MS: u64 = 60_000;
+const MAX_RECV_WINDOW_MS: u64 = 60_000;
 /// How long a WebSocket auth message stays valid when no expiry is given.
 const WS_VALIDITY_MS: u64 = 10_000;
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let ts = s.timestamp_ms(o).to_string();
-    let recv = o
-        .recv_window_ms
-        .unwrap_or(DEFAULT_RECV_WINDOW_MS)
-        .to_string();
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::Bybit,
+    name: "bybit",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign,
+        check: Check::Claim(claim),
+        time: Timing {
+            form: Some(TimeForm::Millis),
+            window: WindowRule::Receive(RECEIVE),
+        },
+    }),
+    ws: Some(Ws {
+        auth: ws_auth,
+        claim: ws_claim,
+        // `expires` in milliseconds, at most the verifier's past window ahead.
+        time: Timing {
+            form: Some(TimeForm::Millis),
+            window: WindowRule::Configured,
+        },
+    }),
+    several_keys: false,
+    signs_origin: false,
+};
+
+fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+    let ts = s.rest_timestamp(o)?;
+    let recv = o.recv_window_ms.unwrap_or(RECEIVE.default_ms).to_string();
     let payload: &[u8] = if req.method == "GET" {
         req.query.as_bytes()
     } else {
@@ -60,50 +95,67 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
     Ok(req)
 }
 
-pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
+fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let expires = match o.expires {
         Some(secs) => secs.saturating_mul(1000),
         None => s.timestamp_ms(o).saturating_add(WS_VALIDITY_MS),
     };
-    let sig = s
-        .mac
-        .hex(&[b"GET/realtime", expires.to_string().as_bytes()]);
-    Ok(json!({"op": "auth", "args": [s.api_key, expires, sig]}))
+    Ok(json!({"op": "auth", "args": [s.api_key, expires, ws_signature(s, &expires.to_string())]}))
+}
+
+/// `hex(HMAC-SHA256(secret, "GET/realtime" || expires))`.
+fn ws_signature(s: &Signer, expires: &str) -> String {
+    s.mac.hex(&[b"GET/realtime", expires.as_bytes()])
 }
 
 /// Bybit's acceptance rule: `server_time - recv_window <= timestamp < server_time + 1000`, with
 /// `recv_window` capped at [`MAX_RECV_WINDOW_MS`].
-pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
+fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
     let key = required_header(req, "X-BAPI-API-KEY")?.to_owned();
-    let timestamp = parse_u64(
+    let timestamp = ctx.time(
         "header X-BAPI-TIMESTAMP",
         required_header(req, "X-BAPI-TIMESTAMP")?,
     )?;
     let recv_window = match req.header("X-BAPI-RECV-WINDOW") {
         Some(r) => parse_u64("header X-BAPI-RECV-WINDOW", r)?,
-        None => DEFAULT_RECV_WINDOW_MS,
+        None => RECEIVE.default_ms,
     };
     Ok(Claim {
         key_id: Some(key),
         provided: required_header(req, "X-BAPI-SIGN")?.to_owned(),
         passphrase: None,
-        time: TimeRule::Window {
-            timestamp_ms: timestamp,
-            window: Window {
-                past_ms: recv_window.min(MAX_RECV_WINDOW_MS),
-                future_ms: 999,
-            },
-            expires_ms: None,
-        },
+        time: TimeRule::at(
+            timestamp,
+            RECEIVE.window(Some(recv_window.min(RECEIVE.max_ms))),
+        ),
         unsigned: without_header(req, "X-BAPI-SIGN"),
         options: SignOptions {
             timestamp_ms: Some(timestamp),
             recv_window_ms: Some(recv_window),
             ..SignOptions::default()
         },
-        signature_of: |r| r.header("X-BAPI-SIGN").map(str::to_owned),
+        signature_at: SignatureAt::Header("X-BAPI-SIGN"),
         replay_basis: None,
     })
+}
+
+/// `{"op":"auth","args":[key, expires, signature]}`: `expires` (ms) in the future and at most
+/// the verifier's past window ahead. Its signature is recomputed over `expires` exactly as
+/// received, which [`SignOptions::expires`] (seconds) cannot carry.
+fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> {
+    let (key, expires, sig) = key_time_signature(message)?;
+    let expires_ms = ctx.time_number("args[1]", whole(Some(expires), "args[1]")?)?;
+    let time = TimeRule::Expires {
+        expires_ms,
+        max_ahead_ms: ctx.window.past_ms,
+    };
+    let resign = Resign::Computed(|s, claim| {
+        let expires = claim.params.get("expires").map(number_text)?;
+        Some(ws_signature(s, &expires))
+    });
+    let mut claim = WsClaim::new(key, sig, time, resign);
+    claim.params.insert("expires".into(), expires.clone());
+    Ok(claim)
 }
 
 #[cfg(test)]

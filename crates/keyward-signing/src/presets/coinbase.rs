@@ -13,42 +13,95 @@
 //! (<https://docs.cdp.coinbase.com/advanced-trade/docs/rest-api-auth#legacy-api-keys>):
 //! `CB-ACCESS-SIGN = hex(HMAC-SHA256(secret, timestamp || METHOD || path || body))` in lowercase
 //! hex, the timestamp in Unix seconds, and the path without its query string.
+//!
+//! Verifying: the timestamp (whole Unix seconds) within 30 s of the server's time, either way;
+//! for Exchange, the passphrase must match the key's.
 
 use serde_json::{Map, Value};
 
+use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
-use crate::presets::okx::VENUE_WINDOW;
-use crate::presets::secs;
-use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::verify::{Claim, TimeRule, VerifyError, parse_u64, required_header, without_header};
+use crate::timestamp::TimeForm;
+use crate::timestamp_method_path::{Encoding, Layout, Login};
+use crate::verify::Window;
 
-pub(crate) fn sign_exchange(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let passphrase = s.passphrase()?.to_owned();
-    let ts = secs(s.timestamp_ms(o)).to_string();
-    let url = req.url();
-    let sig = s.mac.base64(&[
-        ts.as_bytes(),
-        req.method.as_bytes(),
-        url.as_bytes(),
-        &req.body,
-    ]);
-    req.set_header("CB-ACCESS-KEY", s.api_key.clone());
-    req.set_header("CB-ACCESS-SIGN", sig);
-    req.set_header("CB-ACCESS-TIMESTAMP", ts);
-    req.set_header("CB-ACCESS-PASSPHRASE", passphrase);
-    Ok(req)
-}
+/// Whole Unix seconds, within 30 s either way, as Coinbase documents.
+const TIME: Timing = Timing {
+    form: Some(TimeForm::Seconds),
+    window: WindowRule::Documented(Window {
+        past_ms: 30_000,
+        future_ms: 30_000,
+    }),
+};
 
-pub(crate) fn ws_subscribe(
-    s: &Signer,
-    params: &Map<String, Value>,
-    o: &SignOptions,
-) -> Result<Value> {
+const EXCHANGE_LAYOUT: Layout = Layout {
+    key: "CB-ACCESS-KEY",
+    sign: "CB-ACCESS-SIGN",
+    timestamp: "CB-ACCESS-TIMESTAMP",
+    passphrase: Some("CB-ACCESS-PASSPHRASE"),
+    encoding: Encoding::Base64,
+    signs_query: true,
+};
+
+const ADVANCED_LAYOUT: Layout = Layout {
+    passphrase: None,
+    encoding: Encoding::Hex,
+    signs_query: false,
+    ..EXCHANGE_LAYOUT
+};
+
+const SUBSCRIBE: Login = Login {
+    object: "",
+    key: "key",
+    sign: "signature",
+    passphrase: "passphrase",
+    timestamp: "timestamp",
+    signature_at: "/signature",
+};
+
+/// Coinbase Exchange.
+pub(crate) static EXCHANGE: Descriptor = Descriptor {
+    scheme: Scheme::CoinbaseExchange,
+    name: "coinbase-exchange",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Base64,
+    rest: Some(Rest {
+        sign: |s, req, o| EXCHANGE_LAYOUT.sign(s, req, o),
+        check: Check::Claim(|req, ctx| EXCHANGE_LAYOUT.claim(req, ctx)),
+        time: TIME,
+    }),
+    ws: Some(Ws {
+        auth: ws_subscribe,
+        claim: |message, ctx| SUBSCRIBE.claim(message, ctx),
+        time: TIME,
+    }),
+    several_keys: false,
+    signs_origin: false,
+};
+
+/// Coinbase Advanced Trade with legacy HMAC keys.
+pub(crate) static ADVANCED: Descriptor = Descriptor {
+    scheme: Scheme::CoinbaseAdvanced,
+    name: "coinbase-advanced",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign: |s, req, o| ADVANCED_LAYOUT.sign(s, req, o),
+        check: Check::Claim(|req, ctx| ADVANCED_LAYOUT.claim(req, ctx)),
+        time: TIME,
+    }),
+    ws: None,
+    several_keys: false,
+    signs_origin: false,
+};
+
+fn ws_subscribe(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let passphrase = s.passphrase()?;
-    let ts = secs(s.timestamp_ms(o)).to_string();
-    let sig = s.mac.base64(&[ts.as_bytes(), b"GET/users/self/verify"]);
+    let (ts, sig) = EXCHANGE_LAYOUT.login(s, o)?;
     let mut msg = params.clone();
     msg.entry("type").or_insert_with(|| "subscribe".into());
     msg.insert("signature".into(), sig.into());
@@ -56,54 +109,6 @@ pub(crate) fn ws_subscribe(
     msg.insert("passphrase".into(), passphrase.into());
     msg.insert("timestamp".into(), ts.into());
     Ok(Value::Object(msg))
-}
-
-pub(crate) fn sign_advanced(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let ts = secs(s.timestamp_ms(o)).to_string();
-    let sig = s.mac.hex(&[
-        ts.as_bytes(),
-        req.method.as_bytes(),
-        req.path.as_bytes(),
-        &req.body,
-    ]);
-    req.set_header("CB-ACCESS-KEY", s.api_key.clone());
-    req.set_header("CB-ACCESS-SIGN", sig);
-    req.set_header("CB-ACCESS-TIMESTAMP", ts);
-    Ok(req)
-}
-
-/// Coinbase Exchange's acceptance rule: the timestamp (whole Unix seconds) within 30 s of the
-/// server's time; the passphrase must match the key's.
-pub(crate) fn claim_exchange(req: &Request) -> Result<Claim, VerifyError> {
-    let mut claim = claim_advanced(req)?;
-    claim.passphrase = Some(required_header(req, "CB-ACCESS-PASSPHRASE")?.to_owned());
-    Ok(claim)
-}
-
-/// Coinbase Advanced (legacy keys): the timestamp (whole Unix seconds) within 30 s of the
-/// server's time.
-pub(crate) fn claim_advanced(req: &Request) -> Result<Claim, VerifyError> {
-    let secs = parse_u64(
-        "header CB-ACCESS-TIMESTAMP",
-        required_header(req, "CB-ACCESS-TIMESTAMP")?,
-    )?;
-    let timestamp = secs
-        .checked_mul(1000)
-        .ok_or_else(|| VerifyError::malformed("header CB-ACCESS-TIMESTAMP is out of range"))?;
-    Ok(Claim {
-        key_id: Some(required_header(req, "CB-ACCESS-KEY")?.to_owned()),
-        provided: required_header(req, "CB-ACCESS-SIGN")?.to_owned(),
-        passphrase: None,
-        time: TimeRule::Window {
-            timestamp_ms: timestamp,
-            window: VENUE_WINDOW,
-            expires_ms: None,
-        },
-        unsigned: without_header(req, "CB-ACCESS-SIGN"),
-        options: SignOptions::at(timestamp),
-        signature_of: |r| r.header("CB-ACCESS-SIGN").map(str::to_owned),
-        replay_basis: None,
-    })
 }
 
 #[cfg(test)]

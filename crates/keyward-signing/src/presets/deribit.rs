@@ -8,16 +8,49 @@
 //! `public/auth` (<https://docs.deribit.com/#public-auth>), `grant_type` `client_signature`:
 //! `signature = hex(HMAC-SHA256(secret, timestamp \n nonce \n data))`; the data part is empty
 //! unless given. Without a given nonce, a random one is used.
+//!
+//! Verifying: Deribit documents no window; the verifier's (default 300 s past, 5 s future)
+//! applies to the timestamp (milliseconds), on REST and WebSocket.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::mac::Algorithm;
 use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
+use crate::timestamp::TimeForm;
 use crate::verify::{
-    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, required_header, text, whole,
+    without_header,
+};
+
+/// Milliseconds, within the verifier's window.
+const TIME: Timing = Timing {
+    form: Some(TimeForm::Millis),
+    window: WindowRule::Configured,
+};
+
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::Deribit,
+    name: "deribit",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign,
+        check: Check::Claim(claim),
+        time: TIME,
+    }),
+    ws: Some(Ws {
+        auth: ws_auth,
+        claim: ws_claim,
+        time: TIME,
+    }),
+    several_keys: false,
+    signs_origin: false,
 };
 
 fn nonce(o: &SignOptions) -> Result<String> {
@@ -27,8 +60,8 @@ fn nonce(o: &SignOptions) -> Result<String> {
     }
 }
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let ts = s.timestamp_ms(o).to_string();
+fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+    let ts = s.rest_timestamp(o)?;
     let nonce = nonce(o)?;
     let url = req.url();
     let sig = s.mac.hex(&[
@@ -51,7 +84,7 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
     Ok(req)
 }
 
-pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
+fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let ts = s.timestamp_ms(o);
     let nonce = nonce(o)?;
     let data = o.data.clone().unwrap_or_default();
@@ -70,37 +103,66 @@ pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
     )
 }
 
-/// Deribit documents no window; the verifier's (default 300 s past, 5 s future) applies to the
-/// header's `ts` (milliseconds).
-pub(crate) fn claim(req: &Request, window: Window) -> Result<Claim, VerifyError> {
+/// The `Authorization` header's fields; `ts` (milliseconds) within the verifier's window.
+fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
     let header = required_header(req, "Authorization")?;
     let fields = authorization_fields(header).ok_or_else(|| {
         VerifyError::malformed(
             "header Authorization is not deri-hmac-sha256 id=..,ts=..,sig=..,nonce=..",
         )
     })?;
-    let timestamp = parse_u64("Authorization ts", fields.ts)?;
+    let timestamp = ctx.time("Authorization ts", fields.ts)?;
     Ok(Claim {
         key_id: Some(fields.id.to_owned()),
         provided: fields.sig.to_owned(),
         passphrase: None,
-        time: TimeRule::Window {
-            timestamp_ms: timestamp,
-            window,
-            expires_ms: None,
-        },
+        time: TimeRule::at(timestamp, ctx.window),
         unsigned: without_header(req, "Authorization"),
         options: SignOptions {
             nonce: Some(fields.nonce.to_owned()),
             ..SignOptions::at(timestamp)
         },
-        signature_of: |r| {
+        signature_at: SignatureAt::Read(|r| {
             r.header("Authorization")
                 .and_then(authorization_fields)
                 .map(|f| f.sig.to_owned())
-        },
+        }),
         replay_basis: None,
     })
+}
+
+/// `public/auth` with `grant_type` `client_signature`: `timestamp` (milliseconds) within the
+/// verifier's window, re-signed with the message's nonce and data.
+fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> {
+    let params = message
+        .get("params")
+        .ok_or_else(|| VerifyError::malformed("params is missing"))?;
+    if params.get("grant_type").and_then(Value::as_str) != Some("client_signature") {
+        return Err(VerifyError::malformed(
+            "params.grant_type must be client_signature",
+        ));
+    }
+    let key = text(params.get("client_id"), "params.client_id")?;
+    let provided = text(params.get("signature"), "params.signature")?;
+    let ms = ctx.time_number(
+        "params.timestamp",
+        whole(params.get("timestamp"), "params.timestamp")?,
+    )?;
+    let mut claim = WsClaim::new(
+        key,
+        provided,
+        TimeRule::at(ms, ctx.window),
+        Resign::Rebuilt("/params/signature"),
+    );
+    claim.options = SignOptions {
+        nonce: Some(text(params.get("nonce"), "params.nonce")?.to_owned()),
+        data: params
+            .get("data")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        ..SignOptions::at(ms)
+    };
+    Ok(claim)
 }
 
 /// The fields of a `deri-hmac-sha256` Authorization header.

@@ -10,14 +10,38 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule};
 use crate::error::{Error, Result};
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::params::raw_param;
 use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::verify::{Claim, TimeRule, VerifyError, parse_u64, required_header, without_header};
+use crate::verify::{
+    Claim, SignatureAt, TimeRule, VerifyError, parse_u64, required_header, without_header,
+};
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::Kraken,
+    name: "kraken",
+    algorithm: Algorithm::Sha512,
+    secret: SecretEncoding::Base64,
+    rest: Some(Rest {
+        sign,
+        check: Check::Claim(claim),
+        // No timestamp: a nonce that must grow for each key.
+        time: Timing {
+            form: None,
+            window: WindowRule::Nonce,
+        },
+    }),
+    ws: None,
+    several_keys: false,
+    signs_origin: false,
+};
+
+fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let body = req.body_text()?;
     let nonce = match (raw_param(body, "nonce"), &o.nonce) {
         (Some(in_body), Some(given)) if in_body != given => {
@@ -57,7 +81,7 @@ pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Requ
 
 /// Kraken's acceptance rule: the body's `nonce` must exceed the last nonce accepted for the
 /// key ("EAPI:Invalid nonce" otherwise); there is no timestamp.
-pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
+fn claim(req: &Request, _: &Context<'_>) -> Result<Claim, VerifyError> {
     let body = std::str::from_utf8(&req.body)
         .map_err(|_| VerifyError::malformed("the body is not valid UTF-8"))?;
     let nonce = raw_param(body, "nonce")
@@ -70,7 +94,7 @@ pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
         time: TimeRule::Nonce(nonce),
         unsigned: without_header(req, "API-Sign"),
         options: SignOptions::default(),
-        signature_of: |r| r.header("API-Sign").map(str::to_owned),
+        signature_at: SignatureAt::Header("API-Sign"),
         replay_basis: None,
     })
 }

@@ -9,78 +9,78 @@
 //! WebSocket (<https://www.okx.com/docs-v5/en/#overview-websocket-login>):
 //! `{"op":"login","args":[{"apiKey","passphrase","timestamp","sign"}]}` with the timestamp in
 //! Unix seconds and `sign = base64(HMAC-SHA256(secret, timestamp || "GET" || "/users/self/verify"))`.
+//!
+//! Verifying: the timestamp within 30 s of the server's time, either way (error 50102
+//! "Timestamp request expired"), on REST and WebSocket. A REST timestamp must be in the
+//! documented form (ISO 8601 with milliseconds), which is what the signature covers.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
-use crate::presets::{iso8601_ms, secs};
-use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::verify::{Claim, TimeRule, VerifyError, Window, required_header, without_header};
+use crate::timestamp::TimeForm;
+use crate::timestamp_method_path::{Encoding, Layout, Login};
+use crate::verify::Window;
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let passphrase = s.passphrase()?.to_owned();
-    let ts = iso8601_ms(s.timestamp_ms(o))?;
-    let url = req.url();
-    let sig = s.mac.base64(&[
-        ts.as_bytes(),
-        req.method.as_bytes(),
-        url.as_bytes(),
-        &req.body,
-    ]);
-    req.set_header("OK-ACCESS-KEY", s.api_key.clone());
-    req.set_header("OK-ACCESS-SIGN", sig);
-    req.set_header("OK-ACCESS-TIMESTAMP", ts);
-    req.set_header("OK-ACCESS-PASSPHRASE", passphrase);
-    Ok(req)
-}
+/// 30 s either way, as OKX documents.
+const WINDOW: WindowRule = WindowRule::Documented(Window {
+    past_ms: 30_000,
+    future_ms: 30_000,
+});
 
-pub(crate) fn ws_login(s: &Signer, o: &SignOptions) -> Result<Value> {
+const LAYOUT: Layout = Layout {
+    key: "OK-ACCESS-KEY",
+    sign: "OK-ACCESS-SIGN",
+    timestamp: "OK-ACCESS-TIMESTAMP",
+    passphrase: Some("OK-ACCESS-PASSPHRASE"),
+    encoding: Encoding::Base64,
+    signs_query: true,
+};
+
+const LOGIN: Login = Login {
+    object: "/args/0",
+    key: "apiKey",
+    sign: "sign",
+    passphrase: "passphrase",
+    timestamp: "timestamp",
+    signature_at: "/args/0/sign",
+};
+
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::Okx,
+    name: "okx",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign: |s, req, o| LAYOUT.sign(s, req, o),
+        check: Check::Claim(|req, ctx| LAYOUT.claim(req, ctx)),
+        time: Timing {
+            form: Some(TimeForm::Iso8601Millis),
+            window: WINDOW,
+        },
+    }),
+    ws: Some(Ws {
+        auth: ws_login,
+        claim: |message, ctx| LOGIN.claim(message, ctx),
+        time: Timing {
+            form: Some(TimeForm::Seconds),
+            window: WINDOW,
+        },
+    }),
+    several_keys: false,
+    signs_origin: false,
+};
+
+fn ws_login(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let passphrase = s.passphrase()?;
-    let ts = secs(s.timestamp_ms(o)).to_string();
-    let sign = s.mac.base64(&[ts.as_bytes(), b"GET/users/self/verify"]);
+    let (ts, sign) = LAYOUT.login(s, o)?;
     Ok(json!({"op": "login", "args": [{
         "apiKey": s.api_key, "passphrase": passphrase, "timestamp": ts, "sign": sign
     }]}))
-}
-
-/// OKX's acceptance rule: the timestamp within 30 s of the server's time, either way
-/// (error 50102 "Timestamp request expired"). The timestamp must be in the documented form
-/// (ISO 8601 with milliseconds), which is what the signature covers.
-pub(crate) fn claim(req: &Request) -> Result<Claim, VerifyError> {
-    let text = required_header(req, "OK-ACCESS-TIMESTAMP")?;
-    let timestamp = parse_iso_ms(text).ok_or_else(|| {
-        VerifyError::malformed("header OK-ACCESS-TIMESTAMP is not ISO 8601 UTC with milliseconds")
-    })?;
-    Ok(Claim {
-        key_id: Some(required_header(req, "OK-ACCESS-KEY")?.to_owned()),
-        provided: required_header(req, "OK-ACCESS-SIGN")?.to_owned(),
-        passphrase: Some(required_header(req, "OK-ACCESS-PASSPHRASE")?.to_owned()),
-        time: TimeRule::Window {
-            timestamp_ms: timestamp,
-            window: VENUE_WINDOW,
-            expires_ms: None,
-        },
-        unsigned: without_header(req, "OK-ACCESS-SIGN"),
-        options: SignOptions::at(timestamp),
-        signature_of: |r| r.header("OK-ACCESS-SIGN").map(str::to_owned),
-        replay_basis: None,
-    })
-}
-
-/// 30 s either way, as OKX and Coinbase document.
-pub(crate) const VENUE_WINDOW: Window = Window {
-    past_ms: 30_000,
-    future_ms: 30_000,
-};
-
-/// `2020-12-08T09:08:57.715Z` as milliseconds since the epoch; None for any other form.
-fn parse_iso_ms(text: &str) -> Option<u64> {
-    let at =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
-    (iso8601_ms(ms).ok()? == text).then_some(ms)
 }
 
 #[cfg(test)]

@@ -2,59 +2,60 @@
 //! signature = hex(HMAC-SHA256(secret, prehash)); headers `API-KEY`, `API-SIGN`,
 //! `API-TIMESTAMP`. The WebSocket auth message is `{"op":"auth","args":[key, ts, sig]}` with
 //! `sig = hex(HMAC-SHA256(secret, ts || "GET/realtime"))`. Bitvavo's WebSocket authentication
-//! is this scheme's prehash for `GET /v2/websocket`. See [`crate::schemes`] for why this
-//! scheme is weaker than `keyward-v1`.
+//! is this scheme's prehash for `GET /v2/websocket`. Verifying: the timestamp (milliseconds)
+//! within the verifier's window. See [`crate::schemes`] for why this scheme is weaker than
+//! `keyward-v1`.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
-use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::verify::{
-    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+use crate::timestamp::TimeForm;
+use crate::timestamp_method_path::{Encoding, Layout};
+use crate::verify::timestamped_claim;
+
+const LAYOUT: Layout = Layout {
+    key: "API-KEY",
+    sign: "API-SIGN",
+    timestamp: "API-TIMESTAMP",
+    passphrase: None,
+    encoding: Encoding::Hex,
+    signs_query: false,
 };
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let ts = s.timestamp_ms(o).to_string();
-    let sig = s.mac.hex(&[
-        ts.as_bytes(),
-        req.method.as_bytes(),
-        req.path.as_bytes(),
-        &req.body,
-    ]);
-    req.set_header("API-KEY", s.api_key.clone());
-    req.set_header("API-SIGN", sig);
-    req.set_header("API-TIMESTAMP", ts);
-    Ok(req)
-}
+/// Milliseconds, within the verifier's window.
+const TIME: Timing = Timing {
+    form: Some(TimeForm::Millis),
+    window: WindowRule::Configured,
+};
 
-pub(crate) fn ws_auth(s: &Signer, o: &SignOptions) -> Result<Value> {
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::HmacConcat,
+    name: "hmac-concat",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign: |s, req, o| LAYOUT.sign(s, req, o),
+        check: Check::Claim(|req, ctx| LAYOUT.claim(req, ctx)),
+        time: TIME,
+    }),
+    ws: Some(Ws {
+        auth: ws_auth,
+        claim: timestamped_claim,
+        time: TIME,
+    }),
+    several_keys: false,
+    signs_origin: false,
+};
+
+fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let ts = s.timestamp_ms(o);
     let sig = s.mac.hex(&[ts.to_string().as_bytes(), b"GET/realtime"]);
     Ok(json!({"op": "auth", "args": [s.api_key, ts, sig]}))
-}
-
-/// `API-TIMESTAMP` (milliseconds) within the verifier's window.
-pub(crate) fn claim(req: &Request, window: Window) -> Result<Claim, VerifyError> {
-    let timestamp = parse_u64(
-        "header API-TIMESTAMP",
-        required_header(req, "API-TIMESTAMP")?,
-    )?;
-    Ok(Claim {
-        key_id: Some(required_header(req, "API-KEY")?.to_owned()),
-        provided: required_header(req, "API-SIGN")?.to_owned(),
-        passphrase: None,
-        time: TimeRule::Window {
-            timestamp_ms: timestamp,
-            window,
-            expires_ms: None,
-        },
-        unsigned: without_header(req, "API-SIGN"),
-        options: SignOptions::at(timestamp),
-        signature_of: |r| r.header("API-SIGN").map(str::to_owned),
-        replay_basis: None,
-    })
 }
 
 #[cfg(test)]

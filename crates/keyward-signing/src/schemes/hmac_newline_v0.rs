@@ -17,20 +17,40 @@
 //! [`crate::SignOptions::origin`]. See [`crate::schemes`] for why this scheme is weaker than
 //! `keyward-v1`.
 
+use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule};
 use crate::error::{Error, Result};
+use crate::mac::Algorithm;
 use crate::options::SignOptions;
-use crate::presets::secs;
 use crate::request::Request;
+use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::verify::{
-    Claim, TimeRule, VerifyError, Window, parse_u64, required_header, without_header,
+use crate::timestamp::TimeForm;
+use crate::verify::{Claim, SignatureAt, TimeRule, VerifyError, required_header, without_header};
+
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::HmacNewlineV0,
+    name: "hmac-newline-v0",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign,
+        check: Check::Claim(claim),
+        // Whole Unix seconds, within the verifier's window.
+        time: Timing {
+            form: Some(TimeForm::Seconds),
+            window: WindowRule::Configured,
+        },
+    }),
+    ws: None,
+    several_keys: false,
+    signs_origin: true,
 };
 
 /// The message this scheme MACs, for a request that carries the signed headers.
 pub(crate) fn message(
     req: &Request,
     url: &str,
-    timestamp_secs: u64,
+    timestamp_secs: &str,
     signed_headers: &[String],
 ) -> Result<Vec<u8>> {
     let mut msg = format!("{}\n{url}\n{timestamp_secs}", req.method).into_bytes();
@@ -52,50 +72,40 @@ pub(crate) fn message(
     Ok(msg)
 }
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
-    let ts = secs(s.timestamp_ms(o));
+fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+    let ts = s.rest_timestamp(o)?;
     let url = match &o.origin {
         Some(origin) => format!("{}{}", origin.trim_end_matches('/'), req.url()),
         None => req.url(),
     };
-    let msg = message(&req, &url, ts, &o.signed_headers)?;
+    let msg = message(&req, &url, &ts, &o.signed_headers)?;
     let sig = s.mac.hex(&[&msg]);
-    req.set_header("X-Timestamp", ts.to_string());
+    req.set_header("X-Timestamp", ts);
     req.set_header("X-Signature", sig);
     req.set_header("X-Algorithm", "sha256");
     Ok(req)
 }
 
 /// The request carries no key id: the verifier tries every secret it knows. The url may have
-/// been signed as `path?query` or under one of the verifier's origins.
-pub(crate) fn claim(
-    req: &Request,
-    window: Window,
-    signed_headers: &[String],
-) -> Result<Claim, VerifyError> {
+/// been signed as `path?query` or under one of the verifier's origins (the descriptor's
+/// `signs_origin`).
+fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
     let algorithm = required_header(req, "X-Algorithm")?;
     if algorithm != "sha256" {
         return Err(VerifyError::malformed("header X-Algorithm must be sha256"));
     }
-    let secs = parse_u64("header X-Timestamp", required_header(req, "X-Timestamp")?)?;
-    let timestamp = secs
-        .checked_mul(1000)
-        .ok_or_else(|| VerifyError::malformed("header X-Timestamp is out of range"))?;
+    let timestamp = ctx.time("header X-Timestamp", required_header(req, "X-Timestamp")?)?;
     Ok(Claim {
         key_id: None,
         provided: required_header(req, "X-Signature")?.to_owned(),
         passphrase: None,
-        time: TimeRule::Window {
-            timestamp_ms: timestamp,
-            window,
-            expires_ms: None,
-        },
+        time: TimeRule::at(timestamp, ctx.window),
         unsigned: without_header(req, "X-Signature"),
         options: SignOptions {
-            signed_headers: signed_headers.to_vec(),
+            signed_headers: ctx.signed_headers.to_vec(),
             ..SignOptions::at(timestamp)
         },
-        signature_of: |r| r.header("X-Signature").map(str::to_owned),
+        signature_at: SignatureAt::Header("X-Signature"),
         replay_basis: None,
     })
 }

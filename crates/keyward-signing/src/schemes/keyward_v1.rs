@@ -33,14 +33,16 @@ use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{percent_decode_str, percent_encode};
 use sha2::{Digest, Sha256};
 
+use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule};
 use crate::error::{Error, Result};
+use crate::mac::Algorithm;
 use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::params::RFC3986;
-use crate::presets::secs;
 use crate::request::Request;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
+use crate::timestamp::{TimeForm, secs};
 use crate::verify::{TimeRule, Verified, Verifier, VerifyError};
 use keyward_core_crypto::ct::ct_eq;
 
@@ -48,6 +50,25 @@ use keyward_core_crypto::ct::ct_eq;
 pub const ALG: &str = "hmac-sha256";
 /// How long a signature is valid when no expiry is given, in seconds.
 pub const DEFAULT_VALIDITY_SECS: u64 = 300;
+
+pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    scheme: Scheme::KeywardV1,
+    name: "keyward-v1",
+    algorithm: Algorithm::Sha256,
+    secret: SecretEncoding::Raw,
+    rest: Some(Rest {
+        sign,
+        check: Check::Own(verify),
+        // `created` and `expires` in whole Unix seconds, within the verifier's window.
+        time: Timing {
+            form: Some(TimeForm::Seconds),
+            window: WindowRule::Configured,
+        },
+    }),
+    ws: None,
+    several_keys: true,
+    signs_origin: false,
+};
 
 /// The signature parameters of one signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,7 +237,7 @@ fn covered_components(request: &Request, params: &SignatureParams) -> Result<Str
     Ok(base)
 }
 
-pub(crate) fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     req.query = canonical_query(&req.query)?;
     req.set_header("Content-Digest", content_digest(&req.body));
     let created = secs(s.timestamp_ms(o));
@@ -334,7 +355,7 @@ fn signature_for<'a>(header: &'a str, label: &str) -> Option<&'a str> {
 }
 
 /// Verifies a keyward-v1 request: any attached signature by an active key is enough.
-pub(crate) fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyError> {
+fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyError> {
     let inputs = crate::verify::required_header(req, "Signature-Input")?;
     let signatures = crate::verify::required_header(req, "Signature")?;
     let digest = crate::verify::required_header(req, "Content-Digest")?;

@@ -64,6 +64,15 @@ pub(crate) enum TimeRule {
 }
 
 impl TimeRule {
+    /// `timestamp_ms` within `window`.
+    pub(crate) fn at(timestamp_ms: u64, window: Window) -> TimeRule {
+        TimeRule::Window {
+            timestamp_ms,
+            window,
+            expires_ms: None,
+        }
+    }
+
     /// Checks the rule at `now_ms`; on success, until when the request must be remembered to
     /// refuse a replay (None for nonce rules, which refuse replays by themselves).
     pub(crate) fn check(&self, now_ms: u64) -> Result<Option<u64>, VerifyError> {
@@ -133,10 +142,29 @@ pub(crate) struct Claim {
     /// The request without its signature, and the options that re-sign it identically.
     pub(crate) unsigned: Request,
     pub(crate) options: SignOptions,
-    /// Reads the signature out of a re-signed request.
-    pub(crate) signature_of: fn(&Request) -> Option<String>,
+    /// Where the signature sits in a re-signed request.
+    pub(crate) signature_at: SignatureAt,
     /// What identifies the request for the replay cache when it is not the signature (a nonce).
     pub(crate) replay_basis: Option<String>,
+}
+
+/// Where a scheme puts the signature in a signed request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SignatureAt {
+    /// The whole value of this header.
+    Header(&'static str),
+    /// Read by the scheme (inside a header, or a parameter).
+    Read(fn(&Request) -> Option<String>),
+}
+
+impl SignatureAt {
+    /// The signature in `request`, if there is one.
+    pub(crate) fn read(self, request: &Request) -> Option<String> {
+        match self {
+            SignatureAt::Header(name) => request.header(name).map(str::to_owned),
+            SignatureAt::Read(read) => read(request),
+        }
+    }
 }
 
 /// The value of a header that must be present.

@@ -31,14 +31,17 @@ pub use error::VerifyError;
 pub use keys::{KeyResolver, StaticKeys};
 pub use replay::{MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
 
-pub(crate) use claim::{Claim, TimeRule, parse_u64, required_header, without_header};
+pub(crate) use claim::{Claim, SignatureAt, TimeRule, parse_u64, required_header, without_header};
+pub(crate) use ws::{
+    Resign, WsClaim, key_time_signature, number_text, text, timestamped_claim, whole,
+};
 
 use crate::clock::{Clock, SystemClock};
 use crate::credentials::Credentials;
+use crate::descriptor::{Check, Context, Descriptor, Timing};
 use crate::request::Request;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::{presets, schemes};
 
 /// A request that passed verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +71,8 @@ pub struct Verified {
 /// # Ok::<(), keyward_signing::Error>(())
 /// ```
 pub struct Verifier {
-    scheme: Scheme,
+    /// The scheme's rules, resolved once.
+    descriptor: &'static Descriptor,
     keys: Arc<dyn KeyResolver>,
     cache: Arc<dyn ReplayCache>,
     clock: Arc<dyn Clock>,
@@ -87,7 +91,7 @@ impl Verifier {
     /// an in-memory replay cache of [`Self::DEFAULT_CACHE_CAPACITY`] entries.
     pub fn new(scheme: Scheme, keys: Arc<dyn KeyResolver>) -> Self {
         Self {
-            scheme,
+            descriptor: scheme.descriptor(),
             keys,
             cache: Arc::new(ShardedReplayCache::new(Self::DEFAULT_CACHE_CAPACITY)),
             clock: Arc::new(SystemClock),
@@ -138,15 +142,21 @@ impl Verifier {
 
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        self.descriptor.scheme
     }
 
     /// Verifies `request` as received (method, path, query and body exactly as they arrived).
     pub fn verify(&self, request: &Request) -> Result<Verified, VerifyError> {
-        if self.scheme == Scheme::KeywardV1 {
-            return schemes::keyward_v1::verify(self, request);
-        }
-        let claim = self.claim(request)?;
+        let rest = self.descriptor.rest.as_ref().ok_or_else(|| {
+            VerifyError::malformed(format!(
+                "{} requests are not verified this way",
+                self.descriptor.name
+            ))
+        })?;
+        let claim = match rest.check {
+            Check::Own(verify) => return verify(self, request),
+            Check::Claim(claim) => claim(request, &self.context(&rest.time))?,
+        };
         let candidates = match &claim.key_id {
             Some(id) => self.keys.resolve(id),
             None => self.keys.all(),
@@ -169,30 +179,17 @@ impl Verifier {
         }
         Ok(Verified {
             key_id,
-            scheme: self.scheme,
+            scheme: self.descriptor.scheme,
         })
     }
 
-    /// Takes the request apart with its scheme's rules.
-    fn claim(&self, request: &Request) -> Result<Claim, VerifyError> {
-        let w = self.window;
-        match self.scheme {
-            Scheme::Binance => presets::binance::claim(request),
-            Scheme::Bybit => presets::bybit::claim(request),
-            Scheme::Okx => presets::okx::claim(request),
-            Scheme::CoinbaseExchange => presets::coinbase::claim_exchange(request),
-            Scheme::CoinbaseAdvanced => presets::coinbase::claim_advanced(request),
-            Scheme::Kraken => presets::kraken::claim(request),
-            Scheme::Bitmex => presets::bitmex::claim(request, w),
-            Scheme::Deribit => presets::deribit::claim(request, w),
-            Scheme::HmacNewlineV0 => {
-                schemes::hmac_newline_v0::claim(request, w, &self.signed_headers)
-            }
-            Scheme::HmacConcat => schemes::hmac_concat::claim(request, w),
-            Scheme::Bitmart | Scheme::KeywardV1 => Err(VerifyError::malformed(format!(
-                "{} requests are not verified this way",
-                self.scheme
-            ))),
+    /// What a claim function is given: the scheme's time rules as they apply for this
+    /// verifier, and its settings.
+    pub(crate) fn context(&self, timing: &Timing) -> Context<'_> {
+        Context {
+            window: timing.window(self.window),
+            form: timing.form,
+            signed_headers: &self.signed_headers,
         }
     }
 
@@ -204,7 +201,7 @@ impl Verifier {
     ) -> Result<Option<String>, VerifyError> {
         for creds in candidates {
             // A stored secret the scheme cannot use (say, not base64 for Kraken) matches nothing.
-            let Ok(signer) = Signer::new(self.scheme, creds) else {
+            let Ok(signer) = Signer::new(self.descriptor.scheme, creds) else {
                 continue;
             };
             if !self.signature_matches(&signer, claim) {
@@ -227,7 +224,7 @@ impl Verifier {
         let origins = std::iter::once(None).chain(
             self.origins
                 .iter()
-                .filter(|_| self.scheme == Scheme::HmacNewlineV0)
+                .filter(|_| self.descriptor.signs_origin)
                 .map(Some),
         );
         for origin in origins {
@@ -236,7 +233,9 @@ impl Verifier {
             let Ok(resigned) = signer.sign(claim.unsigned.clone(), &options) else {
                 return false;
             };
-            if (claim.signature_of)(&resigned)
+            if claim
+                .signature_at
+                .read(&resigned)
                 .is_some_and(|expected| ct_eq(expected.as_bytes(), claim.provided.as_bytes()))
             {
                 return true;
@@ -265,7 +264,7 @@ impl Verifier {
             return Err(too_long());
         }
         let digest = Sha256::new()
-            .chain_update(self.scheme.name())
+            .chain_update(self.descriptor.name)
             .chain_update([0])
             .chain_update(basis)
             .finalize();
@@ -313,7 +312,7 @@ impl Verifier {
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("scheme", &self.scheme)
+            .field("scheme", &self.descriptor.scheme)
             .field("keys", &self.keys)
             .field("window", &self.window)
             .finish_non_exhaustive()

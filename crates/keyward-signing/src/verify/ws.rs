@@ -1,38 +1,81 @@
 //! Verifying WebSocket auth messages: the receiving side of [`Signer::ws_auth`].
 //!
-//! Each scheme's message is taken apart, re-signed with each candidate secret exactly as
-//! [`Signer::ws_auth`] builds it, and the signatures compared in constant time. The checks run
-//! in the same order as for REST requests (malformed, unknown key, signature, time, replay), and
-//! only a message whose signature verified enters the replay cache.
+//! Each scheme's `ws_claim`, next to its `ws_auth` in its module, takes its message apart: the
+//! key, the signature, the time rule, and how to re-sign it. Here the shared flow re-signs the
+//! message with each candidate secret exactly as [`Signer::ws_auth`] builds it and compares the
+//! signatures in constant time. The checks run in the same order as for REST requests
+//! (malformed, unknown key, signature, time, replay), and only a message whose signature
+//! verified enters the replay cache.
 //!
-//! Time rules: Binance `timestamp` within `recvWindow` (default 5000 ms) past and 1000 ms ahead;
-//! OKX and Coinbase Exchange `timestamp` (seconds) within 30 s either way; Bybit and BitMEX
-//! `expires` in the future and no further ahead than the verifier's past window (at most
-//! [`Window::MAX`]'s); Deribit, BitMart and hmac-concat `timestamp` (ms) within the verifier's
-//! window (capped at [`Window::MAX`]).
+//! Time rules, declared in each scheme's descriptor: Binance `timestamp` within `recvWindow`
+//! (default 5000 ms) past and 1000 ms ahead; OKX and Coinbase Exchange `timestamp` (seconds)
+//! within 30 s either way; Bybit and BitMEX `expires` in the future and no further ahead than
+//! the verifier's past window (at most [`Window::MAX`]'s); Deribit, BitMart and hmac-concat
+//! `timestamp` (ms) within the verifier's window (capped at [`Window::MAX`]).
 
 use keyward_core_crypto::ct::ct_eq;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
+use crate::descriptor::Context;
 use crate::options::SignOptions;
-use crate::presets::okx::VENUE_WINDOW;
-use crate::scheme::Scheme;
 use crate::signer::Signer;
-use crate::verify::{TimeRule, Verified, Verifier, VerifyError, Window, parse_u64};
+#[cfg(doc)]
+use crate::verify::Window;
+use crate::verify::{TimeRule, Verified, Verifier, VerifyError, parse_u64};
 
-/// Binance's default `recvWindow`, in milliseconds.
-const BINANCE_RECV_DEFAULT_MS: u64 = 5000;
-
-/// A WebSocket auth message taken apart.
-struct WsClaim {
-    key_id: String,
-    provided: String,
-    passphrase: Option<String>,
-    time: TimeRule,
+/// A WebSocket auth message taken apart by its scheme.
+#[derive(Debug)]
+pub(crate) struct WsClaim {
+    /// The key the message names.
+    pub(crate) key_id: String,
+    /// The signature as received.
+    pub(crate) provided: String,
+    /// The passphrase as received (OKX, Coinbase Exchange), compared with the key's.
+    pub(crate) passphrase: Option<String>,
+    /// The time rule.
+    pub(crate) time: TimeRule,
     /// The parameters and options that re-sign the message identically.
-    params: Map<String, Value>,
-    options: SignOptions,
+    pub(crate) params: Map<String, Value>,
+    pub(crate) options: SignOptions,
+    /// How the expected signature is computed.
+    pub(crate) resign: Resign,
+}
+
+/// How the verifier computes the signature a message should carry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Resign {
+    /// Rebuild the message with [`Signer::ws_auth`] from the claim's parameters and options,
+    /// and read the signature at this JSON pointer.
+    Rebuilt(&'static str),
+    /// The scheme computes it from the claim (when the options cannot carry what was signed).
+    Computed(fn(&Signer, &WsClaim) -> Option<String>),
+}
+
+impl WsClaim {
+    /// A claim with no passphrase, parameters or options.
+    pub(crate) fn new(key_id: &str, provided: &str, time: TimeRule, resign: Resign) -> Self {
+        Self {
+            key_id: key_id.to_owned(),
+            provided: provided.to_owned(),
+            passphrase: None,
+            time,
+            params: Map::new(),
+            options: SignOptions::default(),
+            resign,
+        }
+    }
+
+    /// The signature `signer` computes for this message.
+    fn expected(&self, signer: &Signer) -> Option<String> {
+        match self.resign {
+            Resign::Rebuilt(pointer) => {
+                let rebuilt = signer.ws_auth(&self.params, &self.options).ok()?;
+                rebuilt.pointer(pointer)?.as_str().map(str::to_owned)
+            }
+            Resign::Computed(compute) => compute(signer, self),
+        }
+    }
 }
 
 impl Verifier {
@@ -58,16 +101,20 @@ impl Verifier {
     /// # Ok::<(), keyward_signing::Error>(())
     /// ```
     pub fn verify_ws(&self, message: &Value) -> Result<Verified, VerifyError> {
-        let claim = ws_claim(self.scheme(), message, self.window())?;
+        let scheme = self.descriptor.scheme;
+        let ws = self.descriptor.ws.as_ref().ok_or_else(|| {
+            VerifyError::malformed(format!("{scheme} has no WebSocket auth message"))
+        })?;
+        let claim = (ws.claim)(message, &self.context(&ws.time))?;
         let candidates = self.keys().resolve(&claim.key_id);
         if candidates.is_empty() {
             return Err(VerifyError::UnknownKey);
         }
         let matched = candidates.iter().any(|creds| {
-            let Ok(signer) = Signer::new(self.scheme(), creds) else {
+            let Ok(signer) = Signer::new(scheme, creds) else {
                 return false;
             };
-            let Some(expected) = resign(&signer, &claim) else {
+            let Some(expected) = claim.expected(&signer) else {
                 return false;
             };
             if !ct_eq(expected.as_bytes(), claim.provided.as_bytes()) {
@@ -89,31 +136,13 @@ impl Verifier {
         }
         Ok(Verified {
             key_id: claim.key_id,
-            scheme: self.scheme(),
+            scheme,
         })
     }
 }
 
-/// The signature `signer` computes for the claim's message, read out of the re-built message.
-fn resign(signer: &Signer, claim: &WsClaim) -> Option<String> {
-    if signer.scheme() == Scheme::Bybit {
-        // Bybit's expires is in milliseconds, which `SignOptions::expires` (seconds) cannot carry.
-        let expires = claim.params.get("expires").map(number_text)?;
-        return Some(signer.mac.hex(&[b"GET/realtime", expires.as_bytes()]));
-    }
-    let rebuilt = signer.ws_auth(&claim.params, &claim.options).ok()?;
-    let text = match signer.scheme() {
-        Scheme::Binance | Scheme::CoinbaseExchange => rebuilt.get("signature"),
-        Scheme::Okx => rebuilt.pointer("/args/0/sign"),
-        Scheme::Bitmex | Scheme::Bitmart | Scheme::HmacConcat => rebuilt.pointer("/args/2"),
-        Scheme::Deribit => rebuilt.pointer("/params/signature"),
-        _ => None,
-    }?;
-    text.as_str().map(str::to_owned)
-}
-
 /// A number or a string of digits as text, exactly as signed.
-fn number_text(value: &Value) -> String {
+pub(crate) fn number_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -124,15 +153,15 @@ fn malformed(what: &str) -> VerifyError {
     VerifyError::malformed(what.to_owned())
 }
 
-/// A string field.
-fn text<'a>(value: Option<&'a Value>, what: &str) -> Result<&'a str, VerifyError> {
+/// A string field of an auth message.
+pub(crate) fn text<'a>(value: Option<&'a Value>, what: &str) -> Result<&'a str, VerifyError> {
     value
         .and_then(Value::as_str)
         .ok_or_else(|| malformed(&format!("{what} is missing or not a string")))
 }
 
 /// A whole number given as a JSON number or a string of digits.
-fn whole(value: Option<&Value>, what: &str) -> Result<u64, VerifyError> {
+pub(crate) fn whole(value: Option<&Value>, what: &str) -> Result<u64, VerifyError> {
     match value {
         Some(Value::Number(n)) => n
             .as_u64()
@@ -142,14 +171,8 @@ fn whole(value: Option<&Value>, what: &str) -> Result<u64, VerifyError> {
     }
 }
 
-/// Seconds to milliseconds, refusing overflow.
-fn secs_to_ms(secs: u64, what: &str) -> Result<u64, VerifyError> {
-    secs.checked_mul(1000)
-        .ok_or_else(|| malformed(&format!("{what} is out of range")))
-}
-
-/// `[key, time, signature]` from an `args` array.
-fn triple(message: &Value) -> Result<(&str, &Value, &str), VerifyError> {
+/// `[key, time, signature]` from an `args` array (Bybit, BitMEX, BitMart, hmac-concat).
+pub(crate) fn key_time_signature(message: &Value) -> Result<(&str, &Value, &str), VerifyError> {
     let args = message
         .get("args")
         .and_then(Value::as_array)
@@ -162,123 +185,21 @@ fn triple(message: &Value) -> Result<(&str, &Value, &str), VerifyError> {
     ))
 }
 
-fn window_rule(timestamp_ms: u64, window: Window) -> TimeRule {
-    TimeRule::Window {
-        timestamp_ms,
-        window,
-        expires_ms: None,
-    }
-}
-
-fn ws_claim(scheme: Scheme, message: &Value, window: Window) -> Result<WsClaim, VerifyError> {
-    let mut claim = WsClaim {
-        key_id: String::new(),
-        provided: String::new(),
-        passphrase: None,
-        time: TimeRule::Nonce(0),
-        params: Map::new(),
-        options: SignOptions::default(),
-    };
-    match scheme {
-        Scheme::Binance => {
-            let params = message
-                .get("params")
-                .unwrap_or(message)
-                .as_object()
-                .ok_or_else(|| malformed("params must be an object"))?;
-            claim.key_id = text(params.get("apiKey"), "params.apiKey")?.to_owned();
-            claim.provided = text(params.get("signature"), "params.signature")?.to_owned();
-            let timestamp = whole(params.get("timestamp"), "params.timestamp")?;
-            let recv = match params.get("recvWindow") {
-                Some(Value::Number(n)) => {
-                    crate::presets::binance::recv_window_ms("params.recvWindow", &n.to_string())?
-                }
-                Some(Value::String(s)) => {
-                    crate::presets::binance::recv_window_ms("params.recvWindow", s)?
-                }
-                Some(_) => return Err(malformed("params.recvWindow is not a number")),
-                None => BINANCE_RECV_DEFAULT_MS,
-            };
-            claim.time = window_rule(
-                timestamp,
-                Window {
-                    past_ms: recv,
-                    future_ms: 1000,
-                },
-            );
-            claim.params = params.clone();
-            claim.params.remove("signature");
-        }
-        Scheme::Bybit | Scheme::Bitmex => {
-            let (key, expires, sig) = triple(message)?;
-            let expires_num = whole(Some(expires), "args[1]")?;
-            let expires_ms = if scheme == Scheme::Bybit {
-                expires_num
-            } else {
-                claim.options.expires = Some(expires_num);
-                secs_to_ms(expires_num, "args[1]")?
-            };
-            claim.key_id = key.to_owned();
-            claim.provided = sig.to_owned();
-            claim.time = TimeRule::Expires {
-                expires_ms,
-                max_ahead_ms: window.past_ms,
-            };
-            claim.params.insert("expires".into(), expires.clone());
-        }
-        Scheme::Okx => {
-            let arg = message
-                .pointer("/args/0")
-                .ok_or_else(|| malformed("args[0] is missing"))?;
-            claim.key_id = text(arg.get("apiKey"), "apiKey")?.to_owned();
-            claim.provided = text(arg.get("sign"), "sign")?.to_owned();
-            claim.passphrase = Some(text(arg.get("passphrase"), "passphrase")?.to_owned());
-            let ms = secs_to_ms(whole(arg.get("timestamp"), "timestamp")?, "timestamp")?;
-            claim.time = window_rule(ms, VENUE_WINDOW);
-            claim.options = SignOptions::at(ms);
-        }
-        Scheme::CoinbaseExchange => {
-            claim.key_id = text(message.get("key"), "key")?.to_owned();
-            claim.provided = text(message.get("signature"), "signature")?.to_owned();
-            claim.passphrase = Some(text(message.get("passphrase"), "passphrase")?.to_owned());
-            let ms = secs_to_ms(whole(message.get("timestamp"), "timestamp")?, "timestamp")?;
-            claim.time = window_rule(ms, VENUE_WINDOW);
-            claim.options = SignOptions::at(ms);
-        }
-        Scheme::Deribit => {
-            let params = message
-                .get("params")
-                .ok_or_else(|| malformed("params is missing"))?;
-            if params.get("grant_type").and_then(Value::as_str) != Some("client_signature") {
-                return Err(malformed("params.grant_type must be client_signature"));
-            }
-            claim.key_id = text(params.get("client_id"), "params.client_id")?.to_owned();
-            claim.provided = text(params.get("signature"), "params.signature")?.to_owned();
-            let ms = whole(params.get("timestamp"), "params.timestamp")?;
-            claim.time = window_rule(ms, window);
-            claim.options = SignOptions {
-                nonce: Some(text(params.get("nonce"), "params.nonce")?.to_owned()),
-                data: params
-                    .get("data")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                ..SignOptions::at(ms)
-            };
-        }
-        Scheme::Bitmart | Scheme::HmacConcat => {
-            let (key, ts, sig) = triple(message)?;
-            let ms = whole(Some(ts), "args[1]")?;
-            claim.key_id = key.to_owned();
-            claim.provided = sig.to_owned();
-            claim.time = window_rule(ms, window);
-            claim.options = SignOptions::at(ms);
-        }
-        _ => {
-            return Err(VerifyError::malformed(format!(
-                "{scheme} has no WebSocket auth message"
-            )));
-        }
-    }
+/// `{"args": [key, timestamp, signature]}` with the timestamp in the scheme's form within its
+/// window, re-signed at `/args/2` (BitMart `login`, hmac-concat `auth`).
+pub(crate) fn timestamped_claim(
+    message: &Value,
+    ctx: &Context<'_>,
+) -> Result<WsClaim, VerifyError> {
+    let (key, ts, sig) = key_time_signature(message)?;
+    let ms = ctx.time_number("args[1]", whole(Some(ts), "args[1]")?)?;
+    let mut claim = WsClaim::new(
+        key,
+        sig,
+        TimeRule::at(ms, ctx.window),
+        Resign::Rebuilt("/args/2"),
+    );
+    claim.options = SignOptions::at(ms);
     Ok(claim)
 }
 
@@ -288,13 +209,14 @@ mod tests {
 
     use serde_json::{Map, Value, json};
 
+    use crate::descriptor::SecretEncoding;
     use crate::verify::{StaticKeys, Verifier, VerifyError};
     use crate::{Credentials, FixedClock, Scheme, SignOptions, Signer};
 
     const NOW: u64 = 1_700_000_000_000;
 
     fn creds(scheme: Scheme, secret: &str) -> Credentials {
-        let secret = if scheme == Scheme::CoinbaseExchange {
+        let secret = if scheme.descriptor().secret == SecretEncoding::Base64 {
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret)
         } else {
             secret.to_owned()
