@@ -41,6 +41,23 @@ pub(crate) struct Descriptor {
     pub(crate) signs_origin: bool,
 }
 
+impl Descriptor {
+    /// The scheme `name`: HMAC-SHA256 keyed with the secret's bytes, and nothing more. Each
+    /// module states the rest (`..Descriptor::hmac_sha256(..)` after its own fields).
+    pub(crate) const fn hmac_sha256(scheme: Scheme, name: &'static str) -> Descriptor {
+        Descriptor {
+            scheme,
+            name,
+            algorithm: Algorithm::Sha256,
+            secret: SecretEncoding::Raw,
+            rest: None,
+            ws: None,
+            several_keys: false,
+            signs_origin: false,
+        }
+    }
+}
+
 /// How a scheme turns the secret text into HMAC key bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SecretEncoding {
@@ -72,6 +89,17 @@ pub(crate) struct Rest {
     pub(crate) time: Timing,
 }
 
+impl Rest {
+    /// REST whose received requests are taken apart by `claim` and checked by the shared flow.
+    pub(crate) const fn claimed(sign: SignFn, claim: ClaimFn, time: Timing) -> Rest {
+        Rest {
+            sign,
+            check: Check::Claim(claim),
+            time,
+        }
+    }
+}
+
 /// How a received REST request is checked.
 #[derive(Debug)]
 pub(crate) enum Check {
@@ -90,6 +118,13 @@ pub(crate) struct Ws {
     pub(crate) claim: WsClaimFn,
     /// The form and window of the message's time.
     pub(crate) time: Timing,
+}
+
+impl Ws {
+    /// A WebSocket auth message built by `auth` and taken apart by `claim`.
+    pub(crate) const fn new(auth: WsAuthFn, claim: WsClaimFn, time: Timing) -> Ws {
+        Ws { auth, claim, time }
+    }
 }
 
 /// How a scheme writes its time and how fresh a request must be.
@@ -140,6 +175,20 @@ impl ReceiveWindow {
 }
 
 impl Timing {
+    /// No time: a nonce that must grow for each key (Kraken).
+    pub(crate) const NONCE: Timing = Timing {
+        form: None,
+        window: WindowRule::Nonce,
+    };
+
+    /// Times written in `form`, judged by `window`.
+    pub(crate) const fn new(form: TimeForm, window: WindowRule) -> Timing {
+        Timing {
+            form: Some(form),
+            window,
+        }
+    }
+
     /// The window a request is judged by, given the verifier's configured one.
     pub(crate) fn window(&self, configured: Window) -> Window {
         match self.window {

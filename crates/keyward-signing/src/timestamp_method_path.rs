@@ -13,8 +13,8 @@ use crate::options::SignOptions;
 use crate::request::Request;
 use crate::signer::Signer;
 use crate::verify::{
-    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, required_header, text, whole,
-    without_header,
+    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_signature_time,
+    required_header, text, without_header,
 };
 
 /// How a scheme lays out the signature: its header names, the signature's encoding and
@@ -102,12 +102,17 @@ impl Layout {
         })
     }
 
-    /// The WebSocket login's timestamp (in the scheme's WebSocket form) and signature, of
-    /// `timestamp || "GET" || "/users/self/verify"`.
-    pub(crate) fn login(&self, s: &Signer, o: &SignOptions) -> Result<(String, String)> {
+    /// The WebSocket login's passphrase, timestamp (in the scheme's WebSocket form) and
+    /// signature, of `timestamp || "GET" || "/users/self/verify"`.
+    pub(crate) fn login<'s>(
+        &self,
+        s: &'s Signer,
+        o: &SignOptions,
+    ) -> Result<(&'s str, String, String)> {
+        let passphrase = s.passphrase()?;
         let ts = s.ws_timestamp(o)?;
         let sig = self.mac(s, &[ts.as_bytes(), b"GET/users/self/verify"]);
-        Ok((ts, sig))
+        Ok((passphrase, ts, sig))
     }
 }
 
@@ -132,13 +137,9 @@ impl Login {
         let fields = message
             .pointer(self.object)
             .ok_or_else(|| VerifyError::malformed(format!("{} is missing", self.object)))?;
-        let key = text(fields.get(self.key), self.key)?;
-        let sign = text(fields.get(self.sign), self.sign)?;
+        let (key, sign, ms) =
+            key_signature_time(fields, "", [self.key, self.sign, self.timestamp], ctx)?;
         let passphrase = text(fields.get(self.passphrase), self.passphrase)?;
-        let ms = ctx.time_number(
-            self.timestamp,
-            whole(fields.get(self.timestamp), self.timestamp)?,
-        )?;
         let mut claim = WsClaim::new(
             key,
             sign,

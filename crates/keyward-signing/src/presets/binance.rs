@@ -18,11 +18,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::descriptor::{
-    Check, Context, Descriptor, ReceiveWindow, Rest, SecretEncoding, Timing, WindowRule, Ws,
-};
+use crate::descriptor::{Context, Descriptor, ReceiveWindow, Rest, Timing, WindowRule, Ws};
 use crate::error::{Error, Result};
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::params::{append_number, append_param, has_params, raw_param, remove_param};
 use crate::request::Request;
@@ -30,8 +27,8 @@ use crate::scheme::Scheme;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{
-    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, parse_u64, required_header, text,
-    whole,
+    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_signature_time, parse_u64,
+    required_header,
 };
 
 /// Binance's receive window, on REST and the WebSocket API: 5000 ms unless the request names
@@ -43,28 +40,12 @@ const RECEIVE: ReceiveWindow = ReceiveWindow {
 };
 
 /// `timestamp` in milliseconds, within the receive window.
-const TIME: Timing = Timing {
-    form: Some(TimeForm::Millis),
-    window: WindowRule::Receive(RECEIVE),
-};
+const TIME: Timing = Timing::new(TimeForm::Millis, WindowRule::Receive(RECEIVE));
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::Binance,
-    name: "binance",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
-        sign,
-        check: Check::Claim(claim),
-        time: TIME,
-    }),
-    ws: Some(Ws {
-        auth: ws_params,
-        claim: ws_claim,
-        time: TIME,
-    }),
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(sign, claim, TIME)),
+    ws: Some(Ws::new(ws_params, ws_claim, TIME)),
+    ..Descriptor::hmac_sha256(Scheme::Binance, "binance")
 };
 
 fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
@@ -197,17 +178,12 @@ fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
 /// A WebSocket API request (or its `params`): the same rules as REST, the parameters re-signed
 /// without their `signature`.
 fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> {
-    let params = message
-        .get("params")
-        .unwrap_or(message)
+    let fields = message.get("params").unwrap_or(message);
+    let params = fields
         .as_object()
         .ok_or_else(|| VerifyError::malformed("params must be an object"))?;
-    let key = text(params.get("apiKey"), "params.apiKey")?;
-    let provided = text(params.get("signature"), "params.signature")?;
-    let timestamp = ctx.time_number(
-        "params.timestamp",
-        whole(params.get("timestamp"), "params.timestamp")?,
-    )?;
+    let (key, provided, timestamp) =
+        key_signature_time(fields, "params.", ["apiKey", "signature", "timestamp"], ctx)?;
     let recv_window = match params.get("recvWindow") {
         Some(Value::Number(n)) => Some(recv_window_ms("params.recvWindow", &n.to_string())?),
         Some(Value::String(s)) => Some(recv_window_ms("params.recvWindow", s)?),

@@ -8,9 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptor::{Descriptor, SecretEncoding, Timing, WindowRule, Ws};
+use crate::descriptor::{Descriptor, Timing, WindowRule, Ws};
 use crate::error::Result;
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
@@ -18,21 +17,12 @@ use crate::timestamp::TimeForm;
 use crate::verify::timestamped_claim;
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::Bitmart,
-    name: "bitmart",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: None,
-    ws: Some(Ws {
-        auth: ws_login,
-        claim: timestamped_claim,
-        time: Timing {
-            form: Some(TimeForm::Millis),
-            window: WindowRule::Configured,
-        },
-    }),
-    several_keys: false,
-    signs_origin: false,
+    ws: Some(Ws::new(
+        ws_login,
+        timestamped_claim,
+        Timing::new(TimeForm::Millis, WindowRule::Configured),
+    )),
+    ..Descriptor::hmac_sha256(Scheme::Bitmart, "bitmart")
 };
 
 fn ws_login(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {

@@ -17,9 +17,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
+use crate::descriptor::{Context, Descriptor, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
@@ -34,28 +33,12 @@ use crate::verify::{
 const VALIDITY_SECS: u64 = 60;
 
 /// `expires` in Unix seconds, at most the verifier's past window ahead.
-const TIME: Timing = Timing {
-    form: Some(TimeForm::Seconds),
-    window: WindowRule::Configured,
-};
+const TIME: Timing = Timing::new(TimeForm::Seconds, WindowRule::Configured);
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::Bitmex,
-    name: "bitmex",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
-        sign,
-        check: Check::Claim(claim),
-        time: TIME,
-    }),
-    ws: Some(Ws {
-        auth: ws_auth,
-        claim: ws_claim,
-        time: TIME,
-    }),
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(sign, claim, TIME)),
+    ws: Some(Ws::new(ws_auth, ws_claim, TIME)),
+    ..Descriptor::hmac_sha256(Scheme::Bitmex, "bitmex")
 };
 
 fn expires(s: &Signer, o: &SignOptions) -> u64 {

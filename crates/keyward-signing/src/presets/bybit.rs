@@ -20,11 +20,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptor::{
-    Check, Context, Descriptor, ReceiveWindow, Rest, SecretEncoding, Timing, WindowRule, Ws,
-};
+use crate::descriptor::{Context, Descriptor, ReceiveWindow, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
@@ -49,29 +46,18 @@ const MAX_RECV_WINDOW_MS: u64 = 60_000;
 const WS_VALIDITY_MS: u64 = 10_000;
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::Bybit,
-    name: "bybit",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
+    rest: Some(Rest::claimed(
         sign,
-        check: Check::Claim(claim),
-        time: Timing {
-            form: Some(TimeForm::Millis),
-            window: WindowRule::Receive(RECEIVE),
-        },
-    }),
-    ws: Some(Ws {
-        auth: ws_auth,
-        claim: ws_claim,
-        // `expires` in milliseconds, at most the verifier's past window ahead.
-        time: Timing {
-            form: Some(TimeForm::Millis),
-            window: WindowRule::Configured,
-        },
-    }),
-    several_keys: false,
-    signs_origin: false,
+        claim,
+        Timing::new(TimeForm::Millis, WindowRule::Receive(RECEIVE)),
+    )),
+    // `expires` in milliseconds, at most the verifier's past window ahead.
+    ws: Some(Ws::new(
+        ws_auth,
+        ws_claim,
+        Timing::new(TimeForm::Millis, WindowRule::Configured),
+    )),
+    ..Descriptor::hmac_sha256(Scheme::Bybit, "bybit")
 };
 
 fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {

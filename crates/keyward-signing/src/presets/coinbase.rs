@@ -19,9 +19,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
+use crate::descriptor::{Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
@@ -30,13 +29,13 @@ use crate::timestamp_method_path::{Encoding, Layout, Login};
 use crate::verify::Window;
 
 /// Whole Unix seconds, within 30 s either way, as Coinbase documents.
-const TIME: Timing = Timing {
-    form: Some(TimeForm::Seconds),
-    window: WindowRule::Documented(Window {
+const TIME: Timing = Timing::new(
+    TimeForm::Seconds,
+    WindowRule::Documented(Window {
         past_ms: 30_000,
         future_ms: 30_000,
     }),
-};
+);
 
 const EXCHANGE_LAYOUT: Layout = Layout {
     key: "CB-ACCESS-KEY",
@@ -65,43 +64,32 @@ const SUBSCRIBE: Login = Login {
 
 /// Coinbase Exchange.
 pub(crate) static EXCHANGE: Descriptor = Descriptor {
-    scheme: Scheme::CoinbaseExchange,
-    name: "coinbase-exchange",
-    algorithm: Algorithm::Sha256,
     secret: SecretEncoding::Base64,
-    rest: Some(Rest {
-        sign: |s, req, o| EXCHANGE_LAYOUT.sign(s, req, o),
-        check: Check::Claim(|req, ctx| EXCHANGE_LAYOUT.claim(req, ctx)),
-        time: TIME,
-    }),
-    ws: Some(Ws {
-        auth: ws_subscribe,
-        claim: |message, ctx| SUBSCRIBE.claim(message, ctx),
-        time: TIME,
-    }),
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(
+        |s, req, o| EXCHANGE_LAYOUT.sign(s, req, o),
+        |req, ctx| EXCHANGE_LAYOUT.claim(req, ctx),
+        TIME,
+    )),
+    ws: Some(Ws::new(
+        ws_subscribe,
+        |message, ctx| SUBSCRIBE.claim(message, ctx),
+        TIME,
+    )),
+    ..Descriptor::hmac_sha256(Scheme::CoinbaseExchange, "coinbase-exchange")
 };
 
 /// Coinbase Advanced Trade with legacy HMAC keys.
 pub(crate) static ADVANCED: Descriptor = Descriptor {
-    scheme: Scheme::CoinbaseAdvanced,
-    name: "coinbase-advanced",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
-        sign: |s, req, o| ADVANCED_LAYOUT.sign(s, req, o),
-        check: Check::Claim(|req, ctx| ADVANCED_LAYOUT.claim(req, ctx)),
-        time: TIME,
-    }),
-    ws: None,
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(
+        |s, req, o| ADVANCED_LAYOUT.sign(s, req, o),
+        |req, ctx| ADVANCED_LAYOUT.claim(req, ctx),
+        TIME,
+    )),
+    ..Descriptor::hmac_sha256(Scheme::CoinbaseAdvanced, "coinbase-advanced")
 };
 
 fn ws_subscribe(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
-    let passphrase = s.passphrase()?;
-    let (ts, sig) = EXCHANGE_LAYOUT.login(s, o)?;
+    let (passphrase, ts, sig) = EXCHANGE_LAYOUT.login(s, o)?;
     let mut msg = params.clone();
     msg.entry("type").or_insert_with(|| "subscribe".into());
     msg.insert("signature".into(), sig.into());

@@ -14,9 +14,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
+use crate::descriptor::{Context, Descriptor, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
-use crate::mac::Algorithm;
 use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::request::Request;
@@ -24,33 +23,17 @@ use crate::scheme::Scheme;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{
-    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, required_header, text, whole,
-    without_header,
+    Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_signature_time,
+    required_header, text, without_header,
 };
 
 /// Milliseconds, within the verifier's window.
-const TIME: Timing = Timing {
-    form: Some(TimeForm::Millis),
-    window: WindowRule::Configured,
-};
+const TIME: Timing = Timing::new(TimeForm::Millis, WindowRule::Configured);
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::Deribit,
-    name: "deribit",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
-        sign,
-        check: Check::Claim(claim),
-        time: TIME,
-    }),
-    ws: Some(Ws {
-        auth: ws_auth,
-        claim: ws_claim,
-        time: TIME,
-    }),
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(sign, claim, TIME)),
+    ws: Some(Ws::new(ws_auth, ws_claim, TIME)),
+    ..Descriptor::hmac_sha256(Scheme::Deribit, "deribit")
 };
 
 fn nonce(o: &SignOptions) -> Result<String> {
@@ -142,11 +125,11 @@ fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> 
             "params.grant_type must be client_signature",
         ));
     }
-    let key = text(params.get("client_id"), "params.client_id")?;
-    let provided = text(params.get("signature"), "params.signature")?;
-    let ms = ctx.time_number(
-        "params.timestamp",
-        whole(params.get("timestamp"), "params.timestamp")?,
+    let (key, provided, ms) = key_signature_time(
+        params,
+        "params.",
+        ["client_id", "signature", "timestamp"],
+        ctx,
     )?;
     let mut claim = WsClaim::new(
         key,

@@ -10,7 +10,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule};
+use crate::descriptor::{Context, Descriptor, Rest, SecretEncoding, Timing};
 use crate::error::{Error, Result};
 use crate::mac::Algorithm;
 use crate::options::SignOptions;
@@ -23,22 +23,10 @@ use crate::verify::{
 };
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::Kraken,
-    name: "kraken",
     algorithm: Algorithm::Sha512,
     secret: SecretEncoding::Base64,
-    rest: Some(Rest {
-        sign,
-        check: Check::Claim(claim),
-        // No timestamp: a nonce that must grow for each key.
-        time: Timing {
-            form: None,
-            window: WindowRule::Nonce,
-        },
-    }),
-    ws: None,
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(sign, claim, Timing::NONCE)),
+    ..Descriptor::hmac_sha256(Scheme::Kraken, "kraken")
 };
 
 fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {

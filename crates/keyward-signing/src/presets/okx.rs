@@ -16,9 +16,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
+use crate::descriptor::{Descriptor, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
@@ -51,33 +50,21 @@ const LOGIN: Login = Login {
 };
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::Okx,
-    name: "okx",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
-        sign: |s, req, o| LAYOUT.sign(s, req, o),
-        check: Check::Claim(|req, ctx| LAYOUT.claim(req, ctx)),
-        time: Timing {
-            form: Some(TimeForm::Iso8601Millis),
-            window: WINDOW,
-        },
-    }),
-    ws: Some(Ws {
-        auth: ws_login,
-        claim: |message, ctx| LOGIN.claim(message, ctx),
-        time: Timing {
-            form: Some(TimeForm::Seconds),
-            window: WINDOW,
-        },
-    }),
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(
+        |s, req, o| LAYOUT.sign(s, req, o),
+        |req, ctx| LAYOUT.claim(req, ctx),
+        Timing::new(TimeForm::Iso8601Millis, WINDOW),
+    )),
+    ws: Some(Ws::new(
+        ws_login,
+        |message, ctx| LOGIN.claim(message, ctx),
+        Timing::new(TimeForm::Seconds, WINDOW),
+    )),
+    ..Descriptor::hmac_sha256(Scheme::Okx, "okx")
 };
 
 fn ws_login(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
-    let passphrase = s.passphrase()?;
-    let (ts, sign) = LAYOUT.login(s, o)?;
+    let (passphrase, ts, sign) = LAYOUT.login(s, o)?;
     Ok(json!({"op": "login", "args": [{
         "apiKey": s.api_key, "passphrase": passphrase, "timestamp": ts, "sign": sign
     }]}))

@@ -8,9 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
+use crate::descriptor::{Descriptor, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
@@ -28,28 +27,16 @@ const LAYOUT: Layout = Layout {
 };
 
 /// Milliseconds, within the verifier's window.
-const TIME: Timing = Timing {
-    form: Some(TimeForm::Millis),
-    window: WindowRule::Configured,
-};
+const TIME: Timing = Timing::new(TimeForm::Millis, WindowRule::Configured);
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::HmacConcat,
-    name: "hmac-concat",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
-        sign: |s, req, o| LAYOUT.sign(s, req, o),
-        check: Check::Claim(|req, ctx| LAYOUT.claim(req, ctx)),
-        time: TIME,
-    }),
-    ws: Some(Ws {
-        auth: ws_auth,
-        claim: timestamped_claim,
-        time: TIME,
-    }),
-    several_keys: false,
-    signs_origin: false,
+    rest: Some(Rest::claimed(
+        |s, req, o| LAYOUT.sign(s, req, o),
+        |req, ctx| LAYOUT.claim(req, ctx),
+        TIME,
+    )),
+    ws: Some(Ws::new(ws_auth, timestamped_claim, TIME)),
+    ..Descriptor::hmac_sha256(Scheme::HmacConcat, "hmac-concat")
 };
 
 fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {

@@ -17,9 +17,8 @@
 //! [`crate::SignOptions::origin`]. See [`crate::schemes`] for why this scheme is weaker than
 //! `keyward-v1`.
 
-use crate::descriptor::{Check, Context, Descriptor, Rest, SecretEncoding, Timing, WindowRule};
+use crate::descriptor::{Context, Descriptor, Rest, Timing, WindowRule};
 use crate::error::{Error, Result};
-use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
@@ -28,22 +27,14 @@ use crate::timestamp::TimeForm;
 use crate::verify::{Claim, SignatureAt, TimeRule, VerifyError, required_header, without_header};
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::HmacNewlineV0,
-    name: "hmac-newline-v0",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
-    rest: Some(Rest {
+    // Whole Unix seconds, within the verifier's window.
+    rest: Some(Rest::claimed(
         sign,
-        check: Check::Claim(claim),
-        // Whole Unix seconds, within the verifier's window.
-        time: Timing {
-            form: Some(TimeForm::Seconds),
-            window: WindowRule::Configured,
-        },
-    }),
-    ws: None,
-    several_keys: false,
+        claim,
+        Timing::new(TimeForm::Seconds, WindowRule::Configured),
+    )),
     signs_origin: true,
+    ..Descriptor::hmac_sha256(Scheme::HmacNewlineV0, "hmac-newline-v0")
 };
 
 /// The message this scheme MACs, for a request that carries the signed headers.

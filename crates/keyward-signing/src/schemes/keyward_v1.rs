@@ -33,9 +33,8 @@ use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{percent_decode_str, percent_encode};
 use sha2::{Digest, Sha256};
 
-use crate::descriptor::{Check, Descriptor, Rest, SecretEncoding, Timing, WindowRule};
+use crate::descriptor::{Check, Descriptor, Rest, Timing, WindowRule};
 use crate::error::{Error, Result};
-use crate::mac::Algorithm;
 use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::params::RFC3986;
@@ -52,22 +51,15 @@ pub const ALG: &str = "hmac-sha256";
 pub const DEFAULT_VALIDITY_SECS: u64 = 300;
 
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
-    scheme: Scheme::KeywardV1,
-    name: "keyward-v1",
-    algorithm: Algorithm::Sha256,
-    secret: SecretEncoding::Raw,
+    // `created` and `expires` in whole Unix seconds, within the verifier's window; verified by
+    // this module's own flow.
     rest: Some(Rest {
         sign,
         check: Check::Own(verify),
-        // `created` and `expires` in whole Unix seconds, within the verifier's window.
-        time: Timing {
-            form: Some(TimeForm::Seconds),
-            window: WindowRule::Configured,
-        },
+        time: Timing::new(TimeForm::Seconds, WindowRule::Configured),
     }),
-    ws: None,
     several_keys: true,
-    signs_origin: false,
+    ..Descriptor::hmac_sha256(Scheme::KeywardV1, "keyward-v1")
 };
 
 /// The signature parameters of one signature.

@@ -33,7 +33,8 @@ pub use replay::{MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, Sh
 
 pub(crate) use claim::{Claim, SignatureAt, TimeRule, parse_u64, required_header, without_header};
 pub(crate) use ws::{
-    Resign, WsClaim, key_time_signature, number_text, text, timestamped_claim, whole,
+    Resign, WsClaim, key_signature_time, key_time_signature, number_text, text, timestamped_claim,
+    whole,
 };
 
 use crate::clock::{Clock, SystemClock};

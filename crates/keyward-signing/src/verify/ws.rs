@@ -171,6 +171,23 @@ pub(crate) fn whole(value: Option<&Value>, what: &str) -> Result<u64, VerifyErro
     }
 }
 
+/// The key, the signature and the time (in the scheme's form, as milliseconds) of the object
+/// `fields` of an auth message, read from the fields named `names` (key, signature, time) and
+/// called `prefix` + name in errors.
+pub(crate) fn key_signature_time<'a>(
+    fields: &'a Value,
+    prefix: &str,
+    [key, sign, time]: [&str; 3],
+    ctx: &Context<'_>,
+) -> Result<(&'a str, &'a str, u64), VerifyError> {
+    let named = |name: &str| format!("{prefix}{name}");
+    let key = text(fields.get(key), &named(key))?;
+    let sign = text(fields.get(sign), &named(sign))?;
+    let time_name = named(time);
+    let ms = ctx.time_number(&time_name, whole(fields.get(time), &time_name)?)?;
+    Ok((key, sign, ms))
+}
+
 /// `[key, time, signature]` from an `args` array (Bybit, BitMEX, BitMart, hmac-concat).
 pub(crate) fn key_time_signature(message: &Value) -> Result<(&str, &Value, &str), VerifyError> {
     let args = message
