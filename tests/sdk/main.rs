@@ -18,6 +18,9 @@
 
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -395,6 +398,69 @@ async fn ccxt_coinbaseexchange_rest_and_websocket_subscribe() {
         out["ws_wrong_secret"]["reason"], "invalid signature",
         "{out}"
     );
+}
+
+/// Coinbase Exchange signs a GET's query string with its path; the testnet serves no Coinbase
+/// Exchange GET that takes one, so ccxt's headers for a fixed time, sent nowhere, are compared
+/// with `keyward sign`'s for the same request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccxt_coinbaseexchange_get_with_a_query_matches_keyward_sign() {
+    let Some(python) = python() else {
+        return;
+    };
+    if !imports(&python, "ccxt.pro").await {
+        return;
+    }
+    const BASE: &str = "http://127.0.0.1";
+    let (secret, _) = secrets("coinbase-exchange");
+    let input = json!({"mode": "fixed", "url": BASE, "api_key": "sdk-coinbase-exchange-key",
+        "secret": secret, "passphrase": PASSPHRASE, "timestamp_s": 1_700_000_000});
+    let out = drive(&python, "drive_ccxt_coinbaseexchange.py", &input).await;
+    let ccxt = &out["fixed"];
+    let url = ccxt["url"].as_str().unwrap();
+    let (path, query) = url.strip_prefix(BASE).unwrap().split_once('?').unwrap();
+    assert_eq!((path, query), ("/orders", "status=open&product_id=BTC-USD"));
+    let signed = common::keyward(
+        &[
+            "sign",
+            "--venue",
+            "coinbase-exchange",
+            "--api-key",
+            "sdk-coinbase-exchange-key",
+            "--secret-env",
+            "SDK_TEST_SECRET",
+            "--passphrase-env",
+            "SDK_TEST_PASSPHRASE",
+            "--method",
+            "GET",
+            "--path",
+            path,
+            "--query",
+            query,
+            "--timestamp",
+            "1700000000000",
+        ],
+        b"",
+        &[
+            ("SDK_TEST_SECRET", secret),
+            ("SDK_TEST_PASSPHRASE", PASSPHRASE),
+        ],
+    );
+    assert!(signed.status.success(), "{}", common::stderr(&signed));
+    let keyward: Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(keyward["url"], format!("{path}?{query}"), "{keyward}");
+    for header in [
+        "CB-ACCESS-KEY",
+        "CB-ACCESS-SIGN",
+        "CB-ACCESS-TIMESTAMP",
+        "CB-ACCESS-PASSPHRASE",
+    ] {
+        assert!(ccxt["headers"][header].is_string(), "{header}: {out}");
+        assert_eq!(
+            keyward["headers"][header], ccxt["headers"][header],
+            "{header}: keyward {keyward}, ccxt {out}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

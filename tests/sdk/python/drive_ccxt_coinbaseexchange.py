@@ -12,6 +12,11 @@ a wrong secret and an unknown key refused with Coinbase's messages, and an authe
 (`public_get_time`, ...), not its unified ones, which would first load Coinbase's market list; its
 base URLs are `urls['api']`. For the same reason the driver sends the `subscribe` itself, with the
 fields ccxt's `authenticate()` signed, over aiohttp (the WebSocket library ccxt itself uses).
+
+With `"mode": "fixed"` and a `timestamp_s`, it prints instead what ccxt's `sign` makes of a GET
+with a query string (`/orders?status=open&product_id=BTC-USD`) at that time, sent nowhere: the
+testnet serves no Coinbase Exchange GET that takes a query, so the caller compares the headers
+with `keyward sign`'s.
 """
 
 import asyncio
@@ -60,9 +65,21 @@ async def subscribe(ws_url, key, secret, passphrase):
             "timestamp_type": type(auth["timestamp"]).__name__}
 
 
+def fixed(url, key, secret, passphrase, timestamp_s):
+    """ccxt's signed GET /orders with a query, at `timestamp_s` (ccxt's nonce is its clock in
+    seconds, replaced here by the fixed value)."""
+    ex = exchange(url, key, secret, passphrase)
+    ex.nonce = lambda: timestamp_s
+    signed = ex.sign("orders", ["private"], "GET", {"status": "open", "product_id": "BTC-USD"})
+    return {"url": signed["url"], "headers": signed["headers"]}
+
+
 def main():
     cfg = json.load(sys.stdin)
     url, key, secret, passphrase = cfg["url"], cfg["api_key"], cfg["secret"], cfg["passphrase"]
+    if cfg.get("mode") == "fixed":
+        print(json.dumps({"fixed": fixed(url, key, secret, passphrase, cfg["timestamp_s"])}))
+        return
     out = {}
     ex = exchange(url, key, secret, passphrase)
     t = ex.public_get_time()

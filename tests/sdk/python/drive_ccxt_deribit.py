@@ -81,8 +81,9 @@ def main():
     summary = ex.private_get_get_account_summary({"currency": "BTC"})
     out["summary"] = {"currency": summary["result"]["currency"],
                       "balance_type": type(summary["result"]["balance"]).__name__}
+    # ccxt percent-encodes the query it signs and sends ("ccxt+deribit%2F%C3%BC").
     buy = ex.private_get_buy({"instrument_name": "BTC-PERPETUAL", "amount": 10, "type": "limit",
-                              "price": 50000, "label": "ccxt-deribit-1"})
+                              "price": 50000, "label": "ccxt deribit/ü"})
     order = buy["result"]["order"]
     out["order"] = {"order_id": order["order_id"], "order_state": order["order_state"],
                     "direction": order["direction"]}
