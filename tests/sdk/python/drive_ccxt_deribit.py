@@ -58,7 +58,7 @@ class Deribit(ccxt.pro.deribit):
 async def public_auth(ws_url, key, secret):
     """ccxt's authenticate() over the WebSocket API: Deribit's answer, or its refusal."""
     pro = Deribit({"apiKey": key, "secret": secret})
-    pro.urls["api"] = {"ws": ws_url, "rest": ws_url}
+    pro.urls["api"] = {"ws": ws_url}
     try:
         answer = await asyncio.wait_for(pro.authenticate(), WS_LIMIT_S)
         result = answer["result"]
