@@ -2,7 +2,10 @@
 //! run by a small Python driver in `tests/sdk/python/`, reads the server time and the account,
 //! places and cancels an order with the options its venue documents, and is refused with the
 //! venue's own code for a wrong secret and an unknown key. Binance's SDK also drives the
-//! WebSocket API.
+//! WebSocket API. Where a venue has no official Python SDK that signs its keys (Coinbase
+//! Exchange, Coinbase Advanced Trade legacy HMAC keys, Deribit; issue 14), ccxt, the reference
+//! multi-venue library, does the same with its own signing code, and signs Coinbase Exchange's
+//! WebSocket `subscribe` and Deribit's `public/auth` too.
 //!
 //! Python comes from `KEYWARD_PYTHON` (set by `cargo xtask ci` to the virtualenv that
 //! `xtask/requirements-test.txt` fills), else `.venv/bin/python` at the workspace root. When
@@ -14,6 +17,9 @@
 //! if it has not finished within [`CHILD_LIMIT`].
 
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
+
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -35,6 +41,13 @@ fn secrets(venue: &str) -> (&'static str, &'static str) {
             "c2RrLXRlc3Qta3Jha2VuLXNlY3JldC1mb3ItdGhlLWxvY2FsLXRlc3RuZXQ=",
             "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==",
         ),
+        // Coinbase Exchange's secrets are base64, and ccxt decodes them before it signs.
+        "coinbase-exchange" => (
+            "c2RrLXRlc3QtY29pbmJhc2UtZXhjaGFuZ2Utc2VjcmV0",
+            "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==",
+        ),
+        // Any other secret is text; none ends in "=" or is 88 characters long, which ccxt's
+        // `coinbase` would take for a CDP key rather than a legacy HMAC key.
         _ => ("sdk-test-secret-for-the-local-testnet", "wrong-secret"),
     }
 }
@@ -42,17 +55,26 @@ fn secrets(venue: &str) -> (&'static str, &'static str) {
 const PASSPHRASE: &str = "sdk-test-passphrase";
 
 async fn testnet() -> Testnet {
-    let creds = ["binance", "bybit", "okx", "kraken", "bitmex"]
-        .into_iter()
-        .map(|venue| {
-            let c = VenueCredentials::new(venue, format!("sdk-{venue}-key"), secrets(venue).0);
-            if venue == "okx" {
-                c.with_passphrase(PASSPHRASE)
-            } else {
-                c
-            }
-        })
-        .collect();
+    let creds = [
+        "binance",
+        "bybit",
+        "okx",
+        "kraken",
+        "bitmex",
+        "coinbase-exchange",
+        "coinbase-advanced",
+        "deribit",
+    ]
+    .into_iter()
+    .map(|venue| {
+        let c = VenueCredentials::new(venue, format!("sdk-{venue}-key"), secrets(venue).0);
+        if venue == "okx" || venue == "coinbase-exchange" {
+            c.with_passphrase(PASSPHRASE)
+        } else {
+            c
+        }
+    })
+    .collect();
     Testnet::start(TestnetConfig::default().with_credentials(creds))
         .await
         .unwrap()
@@ -342,4 +364,157 @@ async fn bitmex_api_key_authenticator() {
     );
     assert_eq!(out["unknown_key"]["status"], 401, "{out}");
     assert_eq!(out["unknown_key"]["message"], "Invalid API Key.", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccxt_coinbaseexchange_rest_and_websocket_subscribe() {
+    let Some(out) = run(
+        "coinbase-exchange",
+        "ccxt.pro",
+        "drive_ccxt_coinbaseexchange.py",
+    )
+    .await
+    else {
+        return;
+    };
+    // Coinbase's /time gives epoch seconds as a number with a fraction.
+    assert_eq!(out["time"]["epoch_type"], "float", "{out}");
+    assert_eq!(out["accounts"]["currency"], "USD", "{out}");
+    assert_eq!(out["accounts"]["balance_type"], "str", "{out}");
+    assert_eq!(out["order"]["status"], "pending", "{out}");
+    assert_eq!(out["order"]["product_id"], "BTC-USD", "{out}");
+    // Coinbase answers a cancel with the id of the order, as a bare JSON string.
+    let id = out["order"]["id"].as_str().unwrap();
+    assert_eq!(out["cancel"]["body"], format!("\"{id}\""), "{out}");
+    assert_eq!(out["wrong_secret"]["error"], "AuthenticationError", "{out}");
+    assert_eq!(out["wrong_secret"]["message"], "invalid signature", "{out}");
+    assert_eq!(out["unknown_key"]["error"], "AuthenticationError", "{out}");
+    assert_eq!(out["unknown_key"]["message"], "Invalid API Key", "{out}");
+    assert_eq!(out["ws_subscribe"]["type"], "subscriptions", "{out}");
+    // ccxt sends the subscribe's timestamp as a JSON number, Coinbase's examples as a string.
+    assert_eq!(out["ws_subscribe"]["timestamp_type"], "int", "{out}");
+    assert_eq!(out["ws_wrong_secret"]["type"], "error", "{out}");
+    assert_eq!(
+        out["ws_wrong_secret"]["reason"], "invalid signature",
+        "{out}"
+    );
+}
+
+/// Coinbase Exchange signs a GET's query string with its path; the testnet serves no Coinbase
+/// Exchange GET that takes one, so ccxt's headers for a fixed time, sent nowhere, are compared
+/// with `keyward sign`'s for the same request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccxt_coinbaseexchange_get_with_a_query_matches_keyward_sign() {
+    let Some(python) = python() else {
+        return;
+    };
+    if !imports(&python, "ccxt.pro").await {
+        return;
+    }
+    const BASE: &str = "http://127.0.0.1";
+    let (secret, _) = secrets("coinbase-exchange");
+    let input = json!({"mode": "fixed", "url": BASE, "api_key": "sdk-coinbase-exchange-key",
+        "secret": secret, "passphrase": PASSPHRASE, "timestamp_s": 1_700_000_000});
+    let out = drive(&python, "drive_ccxt_coinbaseexchange.py", &input).await;
+    let ccxt = &out["fixed"];
+    let url = ccxt["url"].as_str().unwrap();
+    let (path, query) = url.strip_prefix(BASE).unwrap().split_once('?').unwrap();
+    assert_eq!((path, query), ("/orders", "status=open&product_id=BTC-USD"));
+    let signed = common::keyward(
+        &[
+            "sign",
+            "--venue",
+            "coinbase-exchange",
+            "--api-key",
+            "sdk-coinbase-exchange-key",
+            "--secret-env",
+            "SDK_TEST_SECRET",
+            "--passphrase-env",
+            "SDK_TEST_PASSPHRASE",
+            "--method",
+            "GET",
+            "--path",
+            path,
+            "--query",
+            query,
+            "--timestamp",
+            "1700000000000",
+        ],
+        b"",
+        &[
+            ("SDK_TEST_SECRET", secret),
+            ("SDK_TEST_PASSPHRASE", PASSPHRASE),
+        ],
+    );
+    assert!(signed.status.success(), "{}", common::stderr(&signed));
+    let keyward: Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(keyward["url"], format!("{path}?{query}"), "{keyward}");
+    for header in [
+        "CB-ACCESS-KEY",
+        "CB-ACCESS-SIGN",
+        "CB-ACCESS-TIMESTAMP",
+        "CB-ACCESS-PASSPHRASE",
+    ] {
+        assert!(ccxt["headers"][header].is_string(), "{header}: {out}");
+        assert_eq!(
+            keyward["headers"][header], ccxt["headers"][header],
+            "{header}: keyward {keyward}, ccxt {out}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccxt_coinbase_advanced_legacy_hmac_key() {
+    let Some(out) = run(
+        "coinbase-advanced",
+        "ccxt.pro",
+        "drive_ccxt_coinbase_advanced.py",
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(out["time"]["epochMillis_type"], "str", "{out}");
+    assert_eq!(out["time"]["time_difference_type"], "int", "{out}");
+    assert_eq!(out["accounts"]["currency"], "USD", "{out}");
+    assert_eq!(out["accounts"]["has_next"], false, "{out}");
+    assert_eq!(out["order"]["success"], true, "{out}");
+    assert_eq!(out["order"]["client_order_id"], "ccxt-advanced-1", "{out}");
+    assert_eq!(out["cancel"]["success"], true, "{out}");
+    assert_eq!(out["cancel"]["order_id"], out["order"]["order_id"], "{out}");
+    assert_eq!(out["wrong_secret"]["error"], "AuthenticationError", "{out}");
+    assert_eq!(out["wrong_secret"]["message"], "invalid signature", "{out}");
+    assert_eq!(out["unknown_key"]["error"], "AuthenticationError", "{out}");
+    assert_eq!(out["unknown_key"]["message"], "Invalid API Key", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccxt_deribit_rest_and_websocket_public_auth() {
+    let Some(out) = run("deribit", "ccxt.pro", "drive_ccxt_deribit.py").await else {
+        return;
+    };
+    assert!(
+        out["time"]["result"].as_u64().unwrap() > 1_600_000_000_000,
+        "{out}"
+    );
+    assert_eq!(out["summary"]["currency"], "BTC", "{out}");
+    assert_eq!(out["summary"]["balance_type"], "float", "{out}");
+    assert_eq!(out["order"]["order_state"], "open", "{out}");
+    assert_eq!(out["order"]["direction"], "buy", "{out}");
+    assert_eq!(out["cancel"]["order_id"], out["order"]["order_id"], "{out}");
+    assert_eq!(out["cancel"]["order_state"], "cancelled", "{out}");
+    assert_eq!(out["wrong_secret"]["code"], 13009, "{out}");
+    assert_eq!(out["wrong_secret"]["message"], "unauthorized", "{out}");
+    assert_eq!(out["unknown_key"]["code"], 13004, "{out}");
+    assert_eq!(
+        out["unknown_key"]["message"], "invalid_credentials",
+        "{out}"
+    );
+    assert_eq!(out["ws_auth"]["accepted"], true, "{out}");
+    assert_eq!(out["ws_auth"]["token_type"], "bearer", "{out}");
+    assert_eq!(out["ws_auth"]["has_access_token"], true, "{out}");
+    assert_eq!(out["ws_wrong_secret"]["accepted"], false, "{out}");
+    assert_eq!(out["ws_wrong_secret"]["code"], 13009, "{out}");
+    assert_eq!(out["ws_unknown_key"]["accepted"], false, "{out}");
+    assert_eq!(out["ws_unknown_key"]["code"], 13004, "{out}");
 }

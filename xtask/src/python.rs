@@ -1,8 +1,9 @@
 //! The Python virtualenv the interop tests use: `<root>/.venv`, with the packages listed in
 //! `xtask/requirements-test.txt` (Python's `cryptography`, to check that Fernet tokens interoperate
 //! both ways, `moto[server]`, whose `moto_server` stands in for AWS Secrets Manager, and the
-//! venues' official SDKs that `tests/sdk` runs against the testnet). Every pin installs on the
-//! Python 3.11 this project uses, so one `pip install -r` suffices.
+//! venues' official SDKs, or ccxt where a venue has none, that `tests/sdk` runs against the
+//! testnet). Every pin installs on the Python 3.11 this project uses, so one `pip install -r`
+//! suffices.
 //!
 //! pip runs only when the requirements changed: after a successful install the requirements file's
 //! exact contents are copied into a stamp file in the virtualenv, and the next run compares the two.
@@ -34,6 +35,7 @@ const IMPORTS: &[&str] = &[
     "okx",
     "krakenex",
     "BitMEXAPIKeyAuthenticator",
+    "ccxt.pro",
 ];
 
 /// The interpreter that creates the virtualenv.
