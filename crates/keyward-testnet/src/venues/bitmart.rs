@@ -23,10 +23,6 @@ impl Rules for Bitmart {
         true
     }
 
-    fn has_rest(&self) -> bool {
-        false
-    }
-
     fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {
         (method == "GET" && path == "/system/time").then_some(Endpoint::Time)
     }

@@ -99,10 +99,6 @@ pub(crate) trait Rules: Send + Sync + 'static {
     fn needs_passphrase(&self) -> bool {
         false
     }
-    /// Whether the venue has signed REST endpoints (else it is served for WebSocket auth only).
-    fn has_rest(&self) -> bool {
-        true
-    }
 }
 
 /// The text form of a venue's secrets.
@@ -266,7 +262,7 @@ mod registry_tests {
         assert_eq!(names, crate::VENUES);
         let rest: Vec<&str> = ALL
             .iter()
-            .filter(|r| r.has_rest())
+            .filter(|r| r.scheme().has_rest())
             .map(|r| r.name())
             .collect();
         assert_eq!(rest, crate::REST_VENUES);
