@@ -8,6 +8,7 @@ use keyward_signing::secrecy::{ExposeSecret, SecretString};
 use keyward_signing::{Credentials, Scheme, Signer};
 
 use crate::error::{Error, Result};
+use crate::venues::{self, SecretForm};
 
 /// The credentials a venue (or service scheme) of the testnet accepts. `Debug` shows the venue
 /// and a shortened API key, never the secret or passphrase.
@@ -44,9 +45,9 @@ impl VenueCredentials {
     /// Kraken and Coinbase Exchange; a passphrase where the venue needs one; no API key for
     /// `hmac-newline-v0`.
     pub fn generate(venue: &str) -> Result<Self> {
-        let secret = match venue {
-            "kraken" | "coinbase-exchange" => STANDARD.encode(random_bytes(64)?),
-            _ => hex(&random_bytes(32)?),
+        let secret = match secret_form(venue) {
+            SecretForm::Base64 => STANDARD.encode(random_bytes(64)?),
+            SecretForm::Hex => hex(&random_bytes(32)?),
         };
         let api_key = (venue != "hmac-newline-v0")
             .then(|| random_bytes(16).map(|b| hex(&b)))
@@ -99,9 +100,15 @@ impl VenueCredentials {
     }
 }
 
-/// Whether the venue's credentials carry a passphrase.
+/// Whether the venue's credentials carry a passphrase: the venue's rules say (the service
+/// schemes take none).
 fn needs_passphrase(venue: &str) -> bool {
-    matches!(venue, "okx" | "coinbase-exchange" | "bitmart")
+    venues::rules(venue).is_some_and(|r| r.needs_passphrase())
+}
+
+/// The form of the venue's secrets: the venue's rules say (the service schemes take hex).
+fn secret_form(venue: &str) -> SecretForm {
+    venues::rules(venue).map_or(SecretForm::Hex, |r| r.secret_form())
 }
 
 impl fmt::Debug for VenueCredentials {

@@ -19,6 +19,10 @@ impl Rules for Bitmart {
         Scheme::Bitmart
     }
 
+    fn needs_passphrase(&self) -> bool {
+        true
+    }
+
     fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {
         (method == "GET" && path == "/system/time").then_some(Endpoint::Time)
     }

@@ -11,7 +11,7 @@ use keyward_signing::Scheme;
 use keyward_signing::verify::VerifyError;
 use serde_json::{Value, json};
 
-use super::{Echo, Endpoint, Rules, VenueCtx, last_segment};
+use super::{Echo, Endpoint, Rules, SecretForm, VenueCtx, last_segment};
 use crate::reply::{iso8601_ms as iso, json};
 
 pub(crate) struct CoinbaseExchange;
@@ -42,6 +42,14 @@ impl Rules for CoinbaseExchange {
 
     fn scheme(&self) -> Scheme {
         Scheme::CoinbaseExchange
+    }
+
+    fn needs_passphrase(&self) -> bool {
+        true
+    }
+
+    fn secret_form(&self) -> SecretForm {
+        SecretForm::Base64
     }
 
     fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {

@@ -12,7 +12,7 @@ use keyward_signing::Scheme;
 use keyward_signing::verify::VerifyError;
 use serde_json::{Value, json};
 
-use super::{Echo, Endpoint, Rules, VenueCtx};
+use super::{Echo, Endpoint, Rules, SecretForm, VenueCtx};
 use crate::reply::json;
 
 pub(crate) struct Kraken;
@@ -24,6 +24,10 @@ impl Rules for Kraken {
 
     fn scheme(&self) -> Scheme {
         Scheme::Kraken
+    }
+
+    fn secret_form(&self) -> SecretForm {
+        SecretForm::Base64
     }
 
     fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {

@@ -91,22 +91,41 @@ pub(crate) trait Rules: Send + Sync + 'static {
     fn not_found(&self) -> Response {
         reply::json(404, json!({"error": "not found"}))
     }
+    /// The form of the secrets the venue issues (what generated credentials look like).
+    fn secret_form(&self) -> SecretForm {
+        SecretForm::Hex
+    }
+    /// Whether the venue's keys come with a passphrase (or memo).
+    fn needs_passphrase(&self) -> bool {
+        false
+    }
 }
+
+/// The text form of a venue's secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecretForm {
+    /// 32 random bytes in lowercase hex.
+    Hex,
+    /// 64 random bytes in standard base64.
+    Base64,
+}
+
+/// Every venue's rules, in the order of [`crate::VENUES`].
+pub(crate) const ALL: [&'static dyn Rules; 9] = [
+    &binance::Binance,
+    &bybit::Bybit,
+    &okx::Okx,
+    &coinbase::CoinbaseExchange,
+    &coinbase::CoinbaseAdvanced,
+    &kraken::Kraken,
+    &bitmex::Bitmex,
+    &deribit::Deribit,
+    &bitmart::Bitmart,
+];
 
 /// The rules of every venue, by name.
 pub(crate) fn rules(name: &str) -> Option<&'static dyn Rules> {
-    let all: [&'static dyn Rules; 9] = [
-        &binance::Binance,
-        &bybit::Bybit,
-        &okx::Okx,
-        &coinbase::CoinbaseExchange,
-        &coinbase::CoinbaseAdvanced,
-        &kraken::Kraken,
-        &bitmex::Bitmex,
-        &deribit::Deribit,
-        &bitmart::Bitmart,
-    ];
-    all.into_iter().find(|r| r.name() == name)
+    ALL.into_iter().find(|r| r.name() == name)
 }
 
 /// One venue's state: its rules, verifier, clock, issued WebSocket tokens and order ids.
@@ -230,4 +249,25 @@ pub(crate) async fn rest(
 /// The last path segment (Coinbase Exchange's `DELETE /orders/{id}`).
 pub(crate) fn last_segment(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::ALL;
+
+    /// The public lists are the registry's: a venue added to one and not the other fails here.
+    #[test]
+    fn the_public_venue_lists_are_the_registry() {
+        let names: Vec<&str> = ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names, crate::VENUES);
+        let rest: Vec<&str> = ALL
+            .iter()
+            .filter(|r| r.scheme().has_rest())
+            .map(|r| r.name())
+            .collect();
+        assert_eq!(rest, crate::REST_VENUES);
+        for rules in ALL {
+            assert_eq!(rules.scheme().name(), rules.name());
+        }
+    }
 }

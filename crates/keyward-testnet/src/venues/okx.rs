@@ -24,6 +24,10 @@ impl Rules for Okx {
         Scheme::Okx
     }
 
+    fn needs_passphrase(&self) -> bool {
+        true
+    }
+
     fn endpoint(&self, method: &str, path: &str) -> Option<Endpoint> {
         match (method, path) {
             ("GET", "/api/v5/public/time") => Some(Endpoint::Time),
