@@ -40,6 +40,10 @@ pub(super) const MAX_AGE: Duration = Duration::from_secs(24 * 3600 - 300);
 const INSUFFICIENT_BALANCE: &str = "Account has insufficient balance for requested action.";
 
 impl VenueRules for Binance {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://api.binance.com")
+    }
+
     /// `GET /api/v3/time`: `{"serverTime": 1499827319559}`, milliseconds.
     fn server_time(&self) -> Option<ServerTime> {
         Some(ServerTime {

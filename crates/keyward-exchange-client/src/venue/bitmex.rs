@@ -47,6 +47,10 @@ const MESSAGES: &[(&str, ErrorKind)] = &[
 ];
 
 impl VenueRules for Bitmex {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://www.bitmex.com")
+    }
+
     fn query_encoding(&self) -> QueryEncoding {
         QueryEncoding::Form
     }

@@ -26,6 +26,10 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
 };
 
 impl VenueRules for Bybit {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://api.bybit.com")
+    }
+
     /// `GET /v5/market/time`: `{"result":{"timeSecond":"..","timeNano":".."},"time":..}`;
     /// `timeNano` is the finest, in nanoseconds.
     fn server_time(&self) -> Option<ServerTime> {

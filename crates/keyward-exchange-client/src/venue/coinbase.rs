@@ -78,6 +78,10 @@ fn by_status(status: u16) -> ErrorKind {
 }
 
 impl VenueRules for Exchange {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://api.exchange.coinbase.com")
+    }
+
     /// `GET /time`: `{"iso":"..","epoch":1420674445.201}`, seconds with a fraction.
     fn server_time(&self) -> Option<ServerTime> {
         Some(ServerTime {
@@ -162,6 +166,10 @@ impl VenueRules for Exchange {
 }
 
 impl VenueRules for Advanced {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://api.coinbase.com")
+    }
+
     /// `GET /api/v3/brokerage/time`: `{"epochSeconds":"..","epochMillis":".."}`, ms.
     fn server_time(&self) -> Option<ServerTime> {
         Some(ServerTime {

@@ -31,6 +31,10 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
 };
 
 impl VenueRules for Deribit {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://www.deribit.com")
+    }
+
     /// `GET /api/v2/public/get_time`: `{"jsonrpc":"2.0","result":1550147385946}`, ms.
     fn server_time(&self) -> Option<ServerTime> {
         Some(ServerTime {

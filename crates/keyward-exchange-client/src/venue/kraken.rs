@@ -45,6 +45,10 @@ const ERRORS: &[(&str, ErrorKind)] = &[
 ];
 
 impl VenueRules for Kraken {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://api.kraken.com")
+    }
+
     fn query_encoding(&self) -> QueryEncoding {
         QueryEncoding::Form
     }

@@ -64,6 +64,13 @@ fn rules_of(scheme: Scheme) -> &'static dyn VenueRules {
     }
 }
 
+/// The production REST origin of `scheme`'s venue (`https://api.binance.com`), from the
+/// venue's API documentation; None for the service schemes and for venues keyward signs no
+/// REST request to (BitMart).
+pub fn production_origin(scheme: Scheme) -> Option<&'static str> {
+    rules_of(scheme).production_origin()
+}
+
 /// A venue error found in an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {

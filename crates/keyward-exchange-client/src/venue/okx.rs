@@ -26,6 +26,10 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
 };
 
 impl VenueRules for Okx {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://www.okx.com")
+    }
+
     /// `GET /api/v5/public/time`: `{"code":"0","data":[{"ts":"1597026383085"}]}`, ms.
     fn server_time(&self) -> Option<ServerTime> {
         Some(ServerTime {

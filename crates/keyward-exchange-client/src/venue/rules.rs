@@ -21,6 +21,12 @@ use crate::ws::WsError;
 pub(crate) trait VenueRules: Sync {
     // -- REST -------------------------------------------------------------------------------
 
+    /// The production REST origin, from the venue's API documentation; None where keyward
+    /// signs no REST request.
+    fn production_origin(&self) -> Option<&'static str> {
+        None
+    }
+
     /// How query strings and form bodies are encoded.
     fn query_encoding(&self) -> QueryEncoding {
         QueryEncoding::Rfc3986

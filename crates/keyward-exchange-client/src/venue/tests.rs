@@ -449,3 +449,24 @@ fn websocket_facts_agree_with_the_signer() {
     assert!(venue("hmac-newline-v0").ws_auth_repeat_refused_within_a_second());
     assert!(!venue("okx").ws_auth_repeat_refused_within_a_second());
 }
+
+/// The production origins (moved from the CLI's `doctor --clock-skew`): every venue with a
+/// REST client has one, https, and nothing else has one.
+#[test]
+fn every_rest_venue_names_its_production_origin() {
+    for scheme in Scheme::ALL {
+        let rest_venue = scheme.has_rest() && Venue::new(scheme).time_path().is_some();
+        let origin = production_origin(scheme);
+        assert_eq!(origin.is_some(), rest_venue, "{scheme}");
+        if let Some(origin) = origin {
+            assert!(
+                origin.starts_with("https://") && !origin.ends_with('/'),
+                "{origin}"
+            );
+        }
+    }
+    assert_eq!(
+        production_origin(Scheme::Binance),
+        Some("https://api.binance.com")
+    );
+}
