@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
-use super::ws_auth::{Ack, WsAuthBy, WsMessage, field_text, str_field};
+use super::ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, field_text, str_field};
 use super::{Call, Found};
 use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest, Side};
@@ -31,7 +31,9 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
     },
 };
 
-/// The error strings of the spot errors page keyward acts on, whole.
+/// The error strings of the spot errors page keyward acts on. Kraken's errors read
+/// `<severity><category>:<message>[:<additional text>]`: a string matches a code when it is the
+/// code, or the code followed by `:` and more.
 const ERRORS: &[(&str, ErrorKind)] = &[
     ("EAPI:Invalid key", ErrorKind::Authentication),
     ("EAPI:Invalid signature", ErrorKind::Authentication),
@@ -43,6 +45,23 @@ const ERRORS: &[(&str, ErrorKind)] = &[
     ("EGeneral:Permission denied", ErrorKind::Permission),
     ("EOrder:Insufficient funds", ErrorKind::InsufficientFunds),
 ];
+
+/// The kind of Kraken error string `error`: a documented code's, else Rejected.
+fn kind_of(error: &str) -> ErrorKind {
+    ERRORS
+        .iter()
+        .find(|(code, _)| {
+            error
+                .strip_prefix(code)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+        })
+        .map_or(ErrorKind::Rejected, |(_, kind)| *kind)
+}
+
+/// The first error of a Kraken answer (`{"error":["EAPI:Invalid key"]}`).
+fn first_error(v: &Value) -> Option<&str> {
+    v.get("error")?.as_array()?.first()?.as_str()
+}
 
 impl VenueRules for Kraken {
     fn production_origin(&self) -> Option<&'static str> {
@@ -114,16 +133,31 @@ impl VenueRules for Kraken {
     }
 
     fn classify(&self, _status: u16, v: &Value) -> Option<Found> {
-        let first = v.get("error")?.as_array()?.first()?.as_str()?;
-        let kind = ERRORS
-            .iter()
-            .find(|(code, _)| *code == first)
-            .map_or(ErrorKind::Rejected, |(_, kind)| *kind);
-        Some(Found::new(kind, Some(first.to_owned()), first))
+        let first = first_error(v)?;
+        Some(Found::new(kind_of(first), Some(first.to_owned()), first))
     }
 
     fn ws_auth(&self) -> Option<WsAuthBy> {
         Some(WsAuthBy::Token)
+    }
+
+    /// `POST /0/private/GetWebSocketsToken` (valid 15 minutes unless used):
+    /// `{"result":{"token":..,"expires":900}}`. A refused key or permission is final; anything
+    /// else (a rate limit, a nonce out of order) is worth another attempt.
+    fn ws_token(&self) -> Option<WsToken> {
+        Some(WsToken {
+            path: "/0/private/GetWebSocketsToken",
+            field: "result.token",
+            error: |v| {
+                let error = v.get("error")?.as_array()?.first()?;
+                let text = error.as_str().unwrap_or("unknown error");
+                let refused = matches!(
+                    kind_of(text),
+                    ErrorKind::Authentication | ErrorKind::Permission
+                );
+                Some((text.to_owned(), refused))
+            },
+        })
     }
 
     /// `{"event":"subscribe","subscription":{"name":"ownTrades","token":..},"reqid":id}`.

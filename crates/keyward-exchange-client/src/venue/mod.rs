@@ -42,7 +42,7 @@ use crate::params::Params;
 pub(crate) use call::Call;
 use order_id::OrderIdRule;
 use rules::VenueRules;
-pub(crate) use ws_auth::{Ack, WsAuthBy, WsMessage, value_text};
+pub(crate) use ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, value_text};
 pub(crate) use ws_refusal::WsRefusal;
 
 /// The descriptor of `scheme`'s venue: the one place that matches on a [`Scheme`].
@@ -186,6 +186,11 @@ impl Venue {
     /// How a WebSocket session authenticates; None if keyward cannot authenticate one.
     pub(crate) fn ws_auth(self) -> Option<WsAuthBy> {
         self.rules.ws_auth()
+    }
+
+    /// Where the venue's WebSocket token comes from, for [`WsAuthBy::Token`].
+    pub(crate) fn ws_token(self) -> Option<WsToken> {
+        self.rules.ws_token()
     }
 
     /// The WebSocket auth message and the id its answer carries.

@@ -12,7 +12,7 @@ use super::Found;
 use super::call::Call;
 use super::order_id::OrderIdRule;
 use super::time::ServerTime;
-use super::ws_auth::{Ack, WsAuthBy, WsMessage};
+use super::ws_auth::{Ack, WsAuthBy, WsMessage, WsToken};
 use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest};
 use crate::ws::WsError;
@@ -81,6 +81,11 @@ pub(crate) trait VenueRules: Sync {
 
     /// How a WebSocket session authenticates; None if keyward cannot authenticate one.
     fn ws_auth(&self) -> Option<WsAuthBy> {
+        None
+    }
+
+    /// Where the REST token comes from, for [`WsAuthBy::Token`].
+    fn ws_token(&self) -> Option<WsToken> {
         None
     }
 

@@ -470,3 +470,27 @@ fn every_rest_venue_names_its_production_origin() {
         Some("https://api.binance.com")
     );
 }
+
+/// Kraken's error strings are codes with optional additional text after a colon; a longer
+/// word is not the code.
+#[test]
+fn kraken_codes_take_additional_text_but_not_longer_words() {
+    let kraken = venue("kraken");
+    let kind = |e: &str| {
+        kraken
+            .interpret(
+                "/x",
+                200,
+                None,
+                json!({"error": [e]}).to_string().as_bytes(),
+            )
+            .unwrap_err()
+            .kind()
+    };
+    assert_eq!(
+        kind("EOrder:Insufficient funds:margin"),
+        ErrorKind::InsufficientFunds
+    );
+    assert_eq!(kind("EAPI:Invalid keyboard"), ErrorKind::Rejected);
+    assert_eq!(kind("EAPI:Invalid nonce"), ErrorKind::Nonce);
+}

@@ -20,6 +20,19 @@ pub(crate) enum WsAuthBy {
 /// Signs WebSocket auth parameters ([`Signer::ws_auth`](keyward_signing::Signer::ws_auth)).
 pub(crate) type SignParams<'a> = dyn Fn(&Map<String, Value>) -> Result<Value, WsError> + 'a;
 
+/// Where a venue that authenticates WebSocket sessions with a REST token
+/// ([`WsAuthBy::Token`]) gets one: a signed form `POST` of `path`, the token at `field` of the
+/// answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WsToken {
+    pub(crate) path: &'static str,
+    /// A dotted path in the answer.
+    pub(crate) field: &'static str,
+    /// The venue's error in an answer, if it carries one: its text, and whether it refuses the
+    /// credentials (final) rather than something worth another attempt.
+    pub(crate) error: fn(&Value) -> Option<(String, bool)>,
+}
+
 /// What an auth message is made from.
 pub(crate) struct WsMessage<'a> {
     /// Signs auth parameters.
