@@ -160,14 +160,3 @@ async fn wallet(
     )
     .await
 }
-
-#[tokio::test]
-async fn bitmex_clients_default_to_the_documented_limit_with_its_header() {
-    let limits = keyward_resilience::limiter::bitmex();
-    assert_eq!(limits.len(), 1);
-    assert_eq!(limits[0].capacity, 120);
-    assert_eq!(
-        limits[0].remaining_header.as_deref(),
-        Some("x-ratelimit-remaining")
-    );
-}

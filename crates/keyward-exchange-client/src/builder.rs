@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use keyward_resilience::limiter::{DEFAULT_MAX_WAIT, Limit, RateLimiter, binance_spot, bitmex};
+use keyward_resilience::limiter::{DEFAULT_MAX_WAIT, Limit, RateLimiter};
 use keyward_resilience::{
     BreakerConfig, CircuitBreaker, Clock, MonotonicClock, RetryPolicy, Sleep, TokioSleep,
 };
@@ -231,9 +231,7 @@ impl ClientBuilder {
     /// Checks the configuration, reads the credentials and builds the client. No request is
     /// sent: the clock is synced lazily before the first signed call.
     pub async fn build(self) -> Result<RestClient> {
-        let venue = Venue {
-            scheme: self.scheme,
-        };
+        let venue = Venue::new(self.scheme);
         if !self.scheme.has_rest() {
             return Err(Error::Config(format!(
                 "{} has no signed REST API",
@@ -265,7 +263,7 @@ impl ClientBuilder {
         let clock: Arc<dyn Clock> = self
             .clock
             .unwrap_or_else(|| Arc::new(MonotonicClock::new()));
-        let limits = self.limits.unwrap_or_else(|| default_limits(self.scheme));
+        let limits = self.limits.unwrap_or_else(|| venue.default_limits());
         let limiter = if limits.is_empty() {
             None
         } else {
@@ -309,20 +307,6 @@ impl ClientBuilder {
             sleep: self.sleep.unwrap_or_else(|| Arc::new(TokioSleep)),
             options,
         }))
-    }
-}
-
-/// The venue's documented limits where keyward has a preset, else 10 requests per second.
-fn default_limits(scheme: Scheme) -> Vec<Limit> {
-    match scheme {
-        Scheme::Binance => binance_spot(),
-        Scheme::Bitmex => bitmex(),
-        _ => vec![Limit::new(
-            "requests/1s",
-            "weight",
-            10,
-            Duration::from_secs(1),
-        )],
     }
 }
 

@@ -22,6 +22,7 @@ pub use params::Params;
 pub use rest::RestClient;
 pub use transport::{DEFAULT_USER_AGENT, RootCertificate, Transport};
 pub use url_policy::redact_unparsed as redact_url;
+pub use venue::production_origin;
 pub use ws::{WsConfig, WsError, WsEvent, WsSession};
 
 /// Re-exported: the request classes that decide retries, and the signing schemes.

@@ -106,7 +106,9 @@ impl CancelRequest {
 /// The venue's acknowledgement of an order placement or cancellation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderAck {
-    /// The venue's order id, when the answer names one.
+    /// The venue's order id, read from the field the venue documents for its answer
+    /// (Binance `orderId`, OKX `data[0].ordId`, Kraken `result.txid[0]`...); None when the
+    /// answer names none there.
     pub order_id: Option<String>,
     /// The client order id the placement carried (the caller's, or the one the client
     /// generated), for venues that take one; None for a cancellation.
@@ -116,67 +118,20 @@ pub struct OrderAck {
 }
 
 impl OrderAck {
-    pub(crate) fn from_raw(raw: Value) -> Self {
+    /// The acknowledgement in `raw`, its order id read from the field the venue documents
+    /// (`order_id_at`, a dotted path; None when the venue's answer names no order).
+    pub(crate) fn from_raw(raw: Value, order_id_at: Option<&str>) -> Self {
+        let order_id = order_id_at
+            .and_then(|path| crate::venue::lookup(&raw, path))
+            .and_then(|v| match v {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
         Self {
-            order_id: find_order_id(&raw, 0),
+            order_id,
             client_order_id: None,
             raw,
         }
-    }
-}
-
-/// The first order id in an answer, whatever the venue calls it.
-fn find_order_id(v: &Value, depth: u8) -> Option<String> {
-    const NAMES: [&str; 6] = ["orderId", "ordId", "order_id", "orderID", "txid", "id"];
-    if depth > 6 {
-        return None;
-    }
-    match v {
-        Value::Object(map) => {
-            for name in NAMES {
-                match map.get(name) {
-                    Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
-                    Some(Value::Number(n)) => return Some(n.to_string()),
-                    Some(Value::Array(a)) => {
-                        if let Some(Value::String(s)) = a.first() {
-                            return Some(s.clone());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            map.values().find_map(|v| find_order_id(v, depth + 1))
-        }
-        Value::Array(items) => items.iter().find_map(|v| find_order_id(v, depth + 1)),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn order_ids_are_found_in_each_venues_answer() {
-        let cases = [
-            (json!({"orderId": 28, "symbol": "BTCUSDT"}), "28"),
-            (json!({"retCode": 0, "result": {"orderId": "b-1"}}), "b-1"),
-            (
-                json!({"code": "0", "data": [{"ordId": "o-1", "sCode": "0"}]}),
-                "o-1",
-            ),
-            (json!({"error": [], "result": {"txid": ["K-1"]}}), "K-1"),
-            (json!({"orderID": "x-1"}), "x-1"),
-            (json!({"result": {"order": {"order_id": "d-1"}}}), "d-1"),
-            (
-                json!({"success": true, "success_response": {"order_id": "a-1"}}),
-                "a-1",
-            ),
-        ];
-        for (raw, id) in cases {
-            assert_eq!(OrderAck::from_raw(raw).order_id.as_deref(), Some(id));
-        }
-        assert_eq!(OrderAck::from_raw(json!({"ok": true})).order_id, None);
     }
 }

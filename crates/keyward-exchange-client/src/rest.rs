@@ -141,7 +141,10 @@ impl RestClient {
             .venue
             .place(&order)
             .ok_or_else(|| i.unsupported("orders"))?;
-        let mut ack = i.execute(&call).await.map(OrderAck::from_raw)?;
+        let mut ack = i
+            .execute(&call)
+            .await
+            .map(|raw| OrderAck::from_raw(raw, call.answer_order_id))?;
         ack.client_order_id = order.client_order_id;
         Ok(ack)
     }
@@ -153,7 +156,9 @@ impl RestClient {
             .venue
             .cancel(cancel)
             .ok_or_else(|| i.unsupported("orders"))?;
-        i.execute(&call).await.map(OrderAck::from_raw)
+        i.execute(&call)
+            .await
+            .map(|raw| OrderAck::from_raw(raw, call.answer_order_id))
     }
 
     /// Sends any signed request: `path` below the base URL (no query: give parameters in

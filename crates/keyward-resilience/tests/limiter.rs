@@ -5,8 +5,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyward_resilience::limiter::{Limit, RateLimiter, binance_spot};
+use keyward_resilience::limiter::{Limit, RateLimiter};
 use keyward_resilience::{Error, ManualClock, ManualSleep};
+
+/// Binance spot's documented limits, as a fixture (the venue's preset lives in
+/// keyward-exchange-client's `venue/binance.rs`; this crate is venue-agnostic).
+fn binance_spot() -> Vec<Limit> {
+    vec![
+        Limit::new("weight/1m", "weight", 6_000, Duration::from_secs(60))
+            .with_usage_header("X-MBX-USED-WEIGHT-1M"),
+        Limit::new("orders/10s", "orders", 50, Duration::from_secs(10))
+            .with_usage_header("X-MBX-ORDER-COUNT-10S"),
+        Limit::new("orders/1d", "orders", 160_000, Duration::from_secs(86_400))
+            .with_usage_header("X-MBX-ORDER-COUNT-1D"),
+    ]
+}
+
+/// BitMEX's documented limit, as a fixture (its preset lives in keyward-exchange-client's
+/// `venue/bitmex.rs`).
+fn bitmex() -> Vec<Limit> {
+    vec![
+        Limit::new("requests/1m", "weight", 120, Duration::from_secs(60))
+            .with_remaining_header("x-ratelimit-remaining"),
+    ]
+}
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -318,7 +340,7 @@ fn a_huge_usage_header_is_clamped_to_the_capacity() {
     assert!(wait <= Duration::from_secs(61), "{wait:?}");
     // A remaining header above the capacity (a venue with a larger quota) is no usage at all.
     let clock = Arc::new(ManualClock::new());
-    let limiter = RateLimiter::new(keyward_resilience::limiter::bitmex(), clock).unwrap();
+    let limiter = RateLimiter::new(bitmex(), clock).unwrap();
     limiter.resync(&key(), [("x-ratelimit-remaining", "4294967295")]);
     limiter.check(&key(), &[("weight", 1)]).unwrap();
 }

@@ -1,16 +1,28 @@
-//! Binance spot: form-encoded writes, `{"code":-1022,"msg":...}` errors, request weights.
+//! Binance spot: form-encoded writes, `{"code":-1022,"msg":...}` errors, request weights, the
+//! WebSocket API's `userDataStream.subscribe.signature`, a 24-hour connection limit.
 //! Codes: <https://developers.binance.com/docs/binance-spot-api-docs/errors>.
 
-use serde_json::Value;
+use std::time::Duration;
+
+use keyward_resilience::limiter::Limit;
+use serde_json::{Value, json};
 
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
-use super::{Call, Found, Kind, by_text, text};
+use super::rules::VenueRules;
+use super::time::{ServerTime, TimeUnit};
+use super::ws_auth::{Ack, WsAuthBy, WsMessage, field_text, same_id};
+use super::{Call, Found, text};
+use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+use crate::ws::WsError;
+
+/// Binance spot.
+pub(super) struct Binance;
 
 /// `newClientOrderId`: 1 to 36 characters of `[.A-Za-z:/0-9_-]`, the range Binance's error
 /// -1100 names (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/trading-endpoints>).
-pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+const ORDER_ID: OrderIdRule = OrderIdRule {
     field: "newClientOrderId",
     form: IdForm::Token {
         max_len: 36,
@@ -18,63 +30,148 @@ pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
     },
 };
 
-pub(super) fn balance() -> Call {
-    Call::new("GET", "/api/v3/account", Params::None).weight(20)
-}
+/// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
+/// before.
+pub(super) const MAX_AGE: Duration = Duration::from_secs(24 * 3600 - 300);
 
-pub(super) fn place(o: &OrderRequest) -> Call {
-    let side = match o.side {
-        Side::Buy => "BUY",
-        Side::Sell => "SELL",
-    };
-    let mut p = vec![
-        ("symbol", o.symbol.as_str()),
-        ("side", side),
-        ("quantity", o.quantity.as_str()),
-    ];
-    match o.price() {
-        None => p.push(("type", "MARKET")),
-        Some(price) => p.extend([("type", "LIMIT"), ("timeInForce", "GTC"), ("price", price)]),
+/// The one -2010 NEW_ORDER_REJECTED message that means a lack of funds, as the errors page's
+/// "Messages for -1010 ERROR_MSG_RECEIVED, -2010 NEW_ORDER_REJECTED, and -2011
+/// CANCEL_REJECTED" lists it.
+const INSUFFICIENT_BALANCE: &str = "Account has insufficient balance for requested action.";
+
+impl VenueRules for Binance {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://api.binance.com")
     }
-    if let Some(id) = &o.client_order_id {
-        p.push((ORDER_ID.field, id));
+
+    /// `GET /api/v3/time`: `{"serverTime": 1499827319559}`, milliseconds.
+    fn server_time(&self) -> Option<ServerTime> {
+        Some(ServerTime {
+            path: "/api/v3/time",
+            field: "serverTime",
+            unit: TimeUnit::Millis,
+        })
     }
-    Call::new("POST", "/api/v3/order", Params::form(p)).orders(1)
-}
 
-pub(super) fn cancel(c: &CancelRequest) -> Call {
-    Call::new(
-        "DELETE",
-        "/api/v3/order",
-        Params::query([
-            ("symbol", c.symbol.as_str()),
-            ("orderId", c.order_id.as_str()),
-        ]),
-    )
-}
-
-pub(super) fn classify(status: u16, v: &Value) -> Option<Found> {
-    if status < 400 {
-        return None;
+    fn balance(&self) -> Option<Call> {
+        Some(Call::new("GET", "/api/v3/account", Params::None).weight(20))
     }
-    let code = text(v, "code")?;
-    let msg = text(v, "msg").unwrap_or_default();
-    let kind = match code.as_str() {
-        "-1022" | "-2014" | "-2015" | "-1002" => Kind::Auth,
-        "-1021" => Kind::Timestamp,
-        "-1003" | "-1015" => Kind::RateLimited,
-        "-2010" if msg.to_ascii_lowercase().contains("insufficient") => Kind::Funds,
-        _ => by_text(&msg).unwrap_or(Kind::Rejected),
-    };
-    Some(Found::new(kind, Some(code), &msg))
-}
 
-/// The WebSocket API's refusal codes for a `session.logon` that may succeed later (Binance's
-/// "Error codes" page): -1021 INVALID_TIMESTAMP (outside `recvWindow`), -1003 TOO_MANY_REQUESTS.
-pub(super) fn ws_auth_refusal(code: &str) -> Option<Kind> {
-    match code {
-        "-1021" => Some(Kind::Timestamp),
-        "-1003" => Some(Kind::RateLimited),
-        _ => None,
+    fn order_id(&self) -> Option<OrderIdRule> {
+        Some(ORDER_ID)
+    }
+
+    /// The answer names the order in `orderId`.
+    fn place(&self, o: &OrderRequest) -> Option<Call> {
+        let side = match o.side {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        };
+        let mut p = vec![
+            ("symbol", o.symbol.as_str()),
+            ("side", side),
+            ("quantity", o.quantity.as_str()),
+        ];
+        match o.price() {
+            None => p.push(("type", "MARKET")),
+            Some(price) => p.extend([("type", "LIMIT"), ("timeInForce", "GTC"), ("price", price)]),
+        }
+        if let Some(id) = &o.client_order_id {
+            p.push((ORDER_ID.field, id));
+        }
+        Some(
+            Call::new("POST", "/api/v3/order", Params::form(p))
+                .orders(1)
+                .answer_order_id("orderId"),
+        )
+    }
+
+    fn cancel(&self, c: &CancelRequest) -> Option<Call> {
+        Some(
+            Call::new(
+                "DELETE",
+                "/api/v3/order",
+                Params::query([
+                    ("symbol", c.symbol.as_str()),
+                    ("orderId", c.order_id.as_str()),
+                ]),
+            )
+            .answer_order_id("orderId"),
+        )
+    }
+
+    /// -1021 INVALID_TIMESTAMP ("outside of the recvWindow", "ahead of the server's time") is
+    /// a request Binance refused before processing it.
+    fn classify(&self, status: u16, v: &Value) -> Option<Found> {
+        if status < 400 {
+            return None;
+        }
+        let code = text(v, "code")?;
+        let msg = text(v, "msg").unwrap_or_default();
+        let kind = match code.as_str() {
+            "-1022" | "-2014" | "-2015" | "-1002" => ErrorKind::Authentication,
+            "-1021" => ErrorKind::Timestamp,
+            "-1003" | "-1015" => ErrorKind::RateLimited,
+            "-2010" if msg == INSUFFICIENT_BALANCE => ErrorKind::InsufficientFunds,
+            _ => ErrorKind::Rejected,
+        };
+        Some(Found::new(kind, Some(code), &msg))
+    }
+
+    /// Binance spot's documented limits
+    /// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits>): 6,000
+    /// request weight per minute (`X-MBX-USED-WEIGHT-1M`), 50 orders per 10 s
+    /// (`X-MBX-ORDER-COUNT-10S`) and 160,000 orders per day (`X-MBX-ORDER-COUNT-1D`). An order
+    /// costs its weight on `weight` and 1 on `orders`.
+    fn default_limits(&self) -> Vec<Limit> {
+        vec![
+            Limit::new("weight/1m", "weight", 6_000, Duration::from_secs(60))
+                .with_usage_header("X-MBX-USED-WEIGHT-1M"),
+            Limit::new("orders/10s", "orders", 50, Duration::from_secs(10))
+                .with_usage_header("X-MBX-ORDER-COUNT-10S"),
+            Limit::new("orders/1d", "orders", 160_000, Duration::from_secs(86_400))
+                .with_usage_header("X-MBX-ORDER-COUNT-1D"),
+        ]
+    }
+
+    fn ws_auth(&self) -> Option<WsAuthBy> {
+        Some(WsAuthBy::Message)
+    }
+
+    /// `session.logon` takes Ed25519 keys only; with an HMAC key Binance answers -1022.
+    /// `userDataStream.subscribe.signature` takes a signed request from any key type
+    /// (<https://developers.binance.com/en/docs/catalog/core-trading-spot-trading/api/ws-api/user-data-stream#user-data-stream-subscribe-signature>).
+    fn ws_message(&self, m: &WsMessage<'_>) -> Result<(Value, Value), WsError> {
+        let id = Value::from(format!("keyward-auth-{}", m.id));
+        let params = (m.sign)(m.params)?;
+        Ok((
+            json!({"id": id, "method": "userDataStream.subscribe.signature", "params": params}),
+            id,
+        ))
+    }
+
+    /// `{"id":..,"status":200,"result":..}`, or a `status` with `error: {code, msg}`.
+    fn ws_ack(&self, id: &Value, msg: &Value) -> Ack {
+        if msg.get("status").is_none() || !same_id(msg, id) {
+            return Ack::Other;
+        }
+        if msg.get("status").and_then(Value::as_u64) == Some(200) {
+            return Ack::Accepted;
+        }
+        let err = msg.get("error").unwrap_or(&Value::Null);
+        Ack::refused(field_text(err, "code"), field_text(err, "msg"))
+    }
+
+    /// -1021 INVALID_TIMESTAMP (outside `recvWindow`), -1003 TOO_MANY_REQUESTS.
+    fn ws_auth_refusal(&self, code: &str) -> Option<ErrorKind> {
+        match code {
+            "-1021" => Some(ErrorKind::Timestamp),
+            "-1003" => Some(ErrorKind::RateLimited),
+            _ => None,
+        }
+    }
+
+    fn ws_max_age(&self) -> Option<Duration> {
+        Some(MAX_AGE)
     }
 }

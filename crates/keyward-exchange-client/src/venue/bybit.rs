@@ -1,16 +1,23 @@
-//! Bybit v5: JSON writes, HTTP 200 answers with `retCode`.
+//! Bybit v5: JSON writes, HTTP 200 answers with `retCode`, WebSocket `{"op":"auth"}`.
 //! Codes: <https://bybit-exchange.github.io/docs/v5/error>.
 
 use serde_json::{Value, json};
 
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
-use super::{Call, Found, Kind, by_text, text};
+use super::rules::VenueRules;
+use super::time::{ServerTime, TimeUnit};
+use super::ws_auth::{Ack, WsAuthBy, field_text, str_field};
+use super::{Call, Found, text};
+use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
 
+/// Bybit v5.
+pub(super) struct Bybit;
+
 /// `orderLinkId`: up to 36 letters, digits, dashes and underscores
 /// (<https://bybit-exchange.github.io/docs/v5/order/create-order>).
-pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+const ORDER_ID: OrderIdRule = OrderIdRule {
     field: "orderLinkId",
     form: IdForm::Token {
         max_len: 36,
@@ -18,55 +25,108 @@ pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
     },
 };
 
-pub(super) fn balance() -> Call {
-    Call::new(
-        "GET",
-        "/v5/account/wallet-balance",
-        Params::query([("accountType", "UNIFIED")]),
-    )
+impl VenueRules for Bybit {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://api.bybit.com")
+    }
+
+    /// `GET /v5/market/time`: `{"result":{"timeSecond":"..","timeNano":".."},"time":..}`;
+    /// `timeNano` is the finest, in nanoseconds.
+    fn server_time(&self) -> Option<ServerTime> {
+        Some(ServerTime {
+            path: "/v5/market/time",
+            field: "result.timeNano",
+            unit: TimeUnit::Nanos,
+        })
+    }
+
+    fn balance(&self) -> Option<Call> {
+        Some(Call::new(
+            "GET",
+            "/v5/account/wallet-balance",
+            Params::query([("accountType", "UNIFIED")]),
+        ))
+    }
+
+    fn order_id(&self) -> Option<OrderIdRule> {
+        Some(ORDER_ID)
+    }
+
+    /// The answer names the order in `result.orderId`.
+    fn place(&self, o: &OrderRequest) -> Option<Call> {
+        let mut body = json!({
+            "category": "spot",
+            "symbol": o.symbol,
+            "side": match o.side { Side::Buy => "Buy", Side::Sell => "Sell" },
+            "orderType": if o.price().is_some() { "Limit" } else { "Market" },
+            "qty": o.quantity,
+        });
+        if let Some(price) = o.price() {
+            body["price"] = json!(price);
+        }
+        if let Some(id) = &o.client_order_id {
+            body[ORDER_ID.field] = json!(id);
+        }
+        Some(
+            Call::new("POST", "/v5/order/create", Params::Json(body))
+                .answer_order_id("result.orderId"),
+        )
+    }
+
+    fn cancel(&self, c: &CancelRequest) -> Option<Call> {
+        let body = json!({"category": "spot", "symbol": c.symbol, "orderId": c.order_id});
+        Some(
+            Call::new("POST", "/v5/order/cancel", Params::Json(body))
+                .answer_order_id("result.orderId"),
+        )
+    }
+
+    /// 10002 "The request time exceeds the time window range" is a request Bybit refused
+    /// before processing it.
+    fn classify(&self, _status: u16, v: &Value) -> Option<Found> {
+        let code = text(v, "retCode")?;
+        if code == "0" {
+            return None;
+        }
+        let mut msg = text(v, "retMsg").unwrap_or_default();
+        // Bybit's sign errors echo the signed string (key, timestamp, payload): keep the words only.
+        if let Some(at) = msg.find("origin_string") {
+            msg.truncate(at);
+            msg = msg.trim_end().to_owned();
+        }
+        let kind = match code.as_str() {
+            "10003" | "10004" | "33004" => ErrorKind::Authentication,
+            "10005" | "10010" => ErrorKind::Permission,
+            "10002" => ErrorKind::Timestamp,
+            "10006" | "10018" => ErrorKind::RateLimited,
+            "110004" | "110007" | "170131" => ErrorKind::InsufficientFunds,
+            _ => ErrorKind::Rejected,
+        };
+        Some(Found::new(kind, Some(code), &msg))
+    }
+
+    fn ws_auth(&self) -> Option<WsAuthBy> {
+        Some(WsAuthBy::Message)
+    }
+
+    /// `{"op":"auth","success":true}`, or `success: false` with `ret_msg`.
+    fn ws_ack(&self, _id: &Value, msg: &Value) -> Ack {
+        op_auth_ack(msg)
+    }
 }
 
-pub(super) fn place(o: &OrderRequest) -> Call {
-    let mut body = json!({
-        "category": "spot",
-        "symbol": o.symbol,
-        "side": match o.side { Side::Buy => "Buy", Side::Sell => "Sell" },
-        "orderType": if o.price().is_some() { "Limit" } else { "Market" },
-        "qty": o.quantity,
-    });
-    if let Some(price) = o.price() {
-        body["price"] = json!(price);
+/// The `{"op":"auth","success":..}` answer Bybit gives (and keyward's hmac-concat verifier
+/// copies).
+pub(super) fn op_auth_ack(msg: &Value) -> Ack {
+    if str_field(msg, "op") != Some("auth") {
+        return Ack::Other;
     }
-    if let Some(id) = &o.client_order_id {
-        body[ORDER_ID.field] = json!(id);
+    if msg.get("success").and_then(Value::as_bool) == Some(true) {
+        return Ack::Accepted;
     }
-    Call::new("POST", "/v5/order/create", Params::Json(body))
-}
-
-pub(super) fn cancel(c: &CancelRequest) -> Call {
-    let body = json!({"category": "spot", "symbol": c.symbol, "orderId": c.order_id});
-    Call::new("POST", "/v5/order/cancel", Params::Json(body))
-}
-
-pub(super) fn classify(status: u16, v: &Value) -> Option<Found> {
-    let code = text(v, "retCode")?;
-    if code == "0" {
-        return None;
-    }
-    let mut msg = text(v, "retMsg").unwrap_or_default();
-    // Bybit's sign errors echo the signed string (key, timestamp, payload): keep the words only.
-    if let Some(at) = msg.find("origin_string") {
-        msg.truncate(at);
-        msg = msg.trim_end().to_owned();
-    }
-    let kind = match code.as_str() {
-        "10003" | "10004" | "33004" => Kind::Auth,
-        "10005" | "10010" => Kind::Permission,
-        "10002" => Kind::Timestamp,
-        "10006" | "10018" => Kind::RateLimited,
-        "110004" | "110007" | "170131" => Kind::Funds,
-        _ => by_text(&msg).unwrap_or(Kind::Rejected),
-    };
-    let _ = status;
-    Some(Found::new(kind, Some(code), &msg))
+    let code = field_text(msg, "ret_code")
+        .or_else(|| field_text(msg, "retCode"))
+        .or_else(|| field_text(msg, "error"));
+    let message = field_text(msg, "ret_msg").or_else(|| field_text(msg, "error"));
+    Ack::refused(code, message)
 }

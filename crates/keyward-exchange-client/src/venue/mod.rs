@@ -1,109 +1,86 @@
-//! Per-venue knowledge: endpoint paths (those of `docs/TESTNET.md`, the venues' own), how order
-//! parameters are spelt, where the server time is, and how error answers map to [`Error`] kinds.
-//! One module per venue; this one holds what they share.
+//! Per-venue knowledge, one module per venue, each declaring a [`VenueRules`] descriptor:
+//! endpoint paths (those of `docs/TESTNET.md`, the venues' own), how order parameters are
+//! spelt, where the server time is and in which unit, the error codes the venue documents,
+//! the field of its answers that names the order id, how it takes a WebSocket authentication,
+//! and its default rate limits. [`rules_of`] is the one place that picks a descriptor for a
+//! [`Scheme`]; a [`Venue`] holds it from the moment a client or session is built. This module
+//! holds what the venues share: reading an answer into a value or an [`Error`].
+//!
+//! Classification is from facts only: a venue's documented codes (and, for the venues that
+//! answer without codes, their documented messages, matched whole), then HTTP's own meaning
+//! of 401, 403 and 429. A message's words are never searched: an unknown code or message is
+//! [`ErrorKind::Rejected`].
 
 mod binance;
+mod bitmart;
 mod bitmex;
 mod bybit;
+mod call;
 mod coinbase;
 mod deribit;
 mod kraken;
 mod okx;
 mod order_id;
+mod rules;
 mod service;
+mod time;
+mod ws_auth;
 mod ws_refusal;
 
+use std::fmt;
 use std::time::Duration;
 
 use keyward_resilience::RequestClass;
+use keyward_resilience::limiter::Limit;
 use keyward_signing::{QueryEncoding, Scheme};
 use serde_json::Value;
 
-use crate::error::{Error, VenueDetail};
+use crate::error::{Error, ErrorKind, VenueDetail};
 use crate::order::{CancelRequest, OrderRequest};
 use crate::params::Params;
-use order_id::OrderIdRule;
 
+pub(crate) use call::Call;
+use order_id::OrderIdRule;
+use rules::VenueRules;
+pub(crate) use ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, value_text};
 pub(crate) use ws_refusal::WsRefusal;
 
-/// One call to make: method, path (below the base URL), parameters, class and rate costs.
-#[derive(Debug, Clone)]
-pub(crate) struct Call {
-    pub(crate) method: &'static str,
-    pub(crate) path: String,
-    pub(crate) params: Params,
-    pub(crate) class: RequestClass,
-    /// Units charged to the rate limiter: request weight and orders placed (inline, so a
-    /// call allocates nothing for them).
-    pub(crate) weight: u32,
-    pub(crate) orders: u32,
-    pub(crate) signed: bool,
-    /// The client order id an order placement carries, to name in an unknown outcome.
-    pub(crate) client_order_id: Option<String>,
-}
-
-impl Call {
-    pub(crate) fn new(method: &'static str, path: impl Into<String>, params: Params) -> Self {
-        Self {
-            method,
-            path: path.into(),
-            params,
-            class: RequestClass::Read,
-            weight: 1,
-            orders: 0,
-            signed: true,
-            client_order_id: None,
-        }
-    }
-
-    pub(crate) fn class(mut self, class: RequestClass) -> Self {
-        self.class = class;
-        self
-    }
-
-    pub(crate) fn weight(mut self, weight: u32) -> Self {
-        self.weight = weight;
-        self
-    }
-
-    pub(crate) fn orders(mut self, orders: u32) -> Self {
-        self.orders = orders;
-        self
-    }
-
-    /// The rate-limiter costs, as (unit, amount); a zero amount charges nothing.
-    pub(crate) fn costs(&self) -> [(&'static str, u32); 2] {
-        [("weight", self.weight), ("orders", self.orders)]
-    }
-
-    fn public(mut self) -> Self {
-        self.signed = false;
-        self
+/// The descriptor of `scheme`'s venue: the one place that matches on a [`Scheme`].
+fn rules_of(scheme: Scheme) -> &'static dyn VenueRules {
+    match scheme {
+        Scheme::Binance => &binance::Binance,
+        Scheme::Bybit => &bybit::Bybit,
+        Scheme::Okx => &okx::Okx,
+        Scheme::CoinbaseExchange => &coinbase::Exchange,
+        Scheme::CoinbaseAdvanced => &coinbase::Advanced,
+        Scheme::Kraken => &kraken::Kraken,
+        Scheme::Bitmex => &bitmex::Bitmex,
+        Scheme::Deribit => &deribit::Deribit,
+        Scheme::Bitmart => &bitmart::Bitmart,
+        Scheme::HmacNewlineV0 => &service::HmacNewlineV0,
+        Scheme::HmacConcat => &service::HmacConcat,
+        Scheme::KeywardV1 => &service::KeywardV1,
+        _ => &rules::Undescribed,
     }
 }
 
-/// An error kind a venue answer maps to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Auth,
-    Permission,
-    RateLimited,
-    Timestamp,
-    Nonce,
-    Funds,
-    Rejected,
+/// The production REST origin of `scheme`'s venue (`https://api.binance.com`), from the
+/// venue's API documentation; None for the service schemes and for venues keyward signs no
+/// REST request to (BitMart).
+pub fn production_origin(scheme: Scheme) -> Option<&'static str> {
+    rules_of(scheme).production_origin()
 }
 
 /// A venue error found in an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
-    pub(crate) kind: Kind,
+    pub(crate) kind: ErrorKind,
     pub(crate) code: Option<String>,
     pub(crate) message: String,
 }
 
 impl Found {
-    fn new(kind: Kind, code: Option<String>, message: &str) -> Self {
+    fn new(kind: ErrorKind, code: Option<String>, message: &str) -> Self {
         Self {
             kind,
             code,
@@ -112,29 +89,35 @@ impl Found {
     }
 }
 
-/// The venue a scheme talks to, as far as the client cares.
-#[derive(Debug, Clone, Copy)]
+/// The venue a client or session talks to: its scheme and its descriptor, resolved once.
+#[derive(Clone, Copy)]
 pub(crate) struct Venue {
     pub(crate) scheme: Scheme,
+    rules: &'static dyn VenueRules,
+}
+
+impl fmt::Debug for Venue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Venue").field(&self.scheme).finish()
+    }
 }
 
 impl Venue {
+    /// `scheme`'s venue, its descriptor resolved.
+    pub(crate) fn new(scheme: Scheme) -> Self {
+        Self {
+            scheme,
+            rules: rules_of(scheme),
+        }
+    }
+
     pub(crate) fn name(self) -> &'static str {
         self.scheme.name()
     }
 
     /// Whether requests carry a nonce that must reach the venue in increasing order.
     pub(crate) fn uses_nonces(self) -> bool {
-        matches!(self.scheme, Scheme::Kraken)
-    }
-
-    /// Whether a WebSocket authentication signed again within the same second is refused as a
-    /// replay. Only keyward's own `hmac-newline-v0` is: its signed upgrade covers a time in whole
-    /// seconds and its verifiers keep a replay cache. The venues' only guard is their freshness
-    /// window (OKX, Coinbase Exchange and BitMEX sign whole seconds too, and take the same auth
-    /// again), so re-authenticating with them never waits.
-    pub(crate) fn ws_auth_repeat_refused_within_a_second(self) -> bool {
-        matches!(self.scheme, Scheme::HmacNewlineV0)
+        self.rules.uses_nonces()
     }
 
     /// Whether signatures carry a timestamp the venue checks against its clock.
@@ -144,26 +127,12 @@ impl Venue {
 
     /// How query strings and form bodies are encoded.
     pub(crate) fn query_encoding(self) -> QueryEncoding {
-        match self.scheme {
-            Scheme::Kraken | Scheme::Bitmex => QueryEncoding::Form,
-            _ => QueryEncoding::Rfc3986,
-        }
+        self.rules.query_encoding()
     }
 
     /// The public server-time endpoint; None for the service schemes.
     pub(crate) fn time_path(self) -> Option<&'static str> {
-        Some(match self.scheme {
-            Scheme::Binance => "/api/v3/time",
-            Scheme::Bybit => "/v5/market/time",
-            Scheme::Okx => "/api/v5/public/time",
-            Scheme::CoinbaseExchange => "/time",
-            Scheme::CoinbaseAdvanced => "/api/v3/brokerage/time",
-            Scheme::Kraken => "/0/public/Time",
-            Scheme::Bitmex => "/api/v1",
-            Scheme::Deribit => "/api/v2/public/get_time",
-            Scheme::Bitmart => "/system/time",
-            _ => return None,
-        })
+        self.rules.server_time().map(|t| t.path)
     }
 
     pub(crate) fn time_call(self) -> Option<Call> {
@@ -171,51 +140,20 @@ impl Venue {
             .map(|p| Call::new("GET", p, Params::None).public())
     }
 
-    /// Server time in milliseconds from the time endpoint's answer.
+    /// Server time in milliseconds from the time endpoint's answer, read from the field and
+    /// in the unit the venue declares.
     pub(crate) fn parse_time(self, v: &Value) -> Option<u64> {
-        let paths: &[&str] = match self.scheme {
-            Scheme::Binance => &["serverTime"],
-            Scheme::Bybit => &["time", "result.timeSecond", "result.timeNano"],
-            Scheme::Okx => &["data.0.ts"],
-            Scheme::CoinbaseExchange => &["epoch"],
-            Scheme::CoinbaseAdvanced => &["epochMillis", "epochSeconds"],
-            Scheme::Kraken => &["result.unixtime"],
-            Scheme::Bitmex => &["timestamp"],
-            Scheme::Deribit => &["result"],
-            _ => &["serverTime", "time", "timestamp"],
-        };
-        paths.iter().find_map(|p| lookup(v, p).and_then(as_millis))
+        self.rules.server_time()?.millis(v)
     }
 
     /// The balance call.
     pub(crate) fn balance(self) -> Option<Call> {
-        let (method, path) = match self.scheme {
-            Scheme::Binance => return Some(binance::balance()),
-            Scheme::Bybit => return Some(bybit::balance()),
-            Scheme::Okx => ("GET", "/api/v5/account/balance"),
-            Scheme::CoinbaseExchange => ("GET", "/accounts"),
-            Scheme::CoinbaseAdvanced => ("GET", "/api/v3/brokerage/accounts"),
-            Scheme::Kraken => return Some(kraken::balance()),
-            Scheme::Bitmex => ("GET", "/api/v1/user/wallet"),
-            Scheme::Deribit => return Some(deribit::balance()),
-            _ => return None,
-        };
-        Some(Call::new(method, path, Params::None))
+        self.rules.balance()
     }
 
     /// Where the venue takes a client order id, and in which form; None if it takes none.
     pub(crate) fn order_id(self) -> Option<OrderIdRule> {
-        Some(match self.scheme {
-            Scheme::Binance => binance::ORDER_ID,
-            Scheme::Bybit => bybit::ORDER_ID,
-            Scheme::Okx => okx::ORDER_ID,
-            Scheme::CoinbaseExchange => coinbase::EXCHANGE_ORDER_ID,
-            Scheme::CoinbaseAdvanced => coinbase::ADVANCED_ORDER_ID,
-            Scheme::Kraken => kraken::ORDER_ID,
-            Scheme::Bitmex => bitmex::ORDER_ID,
-            Scheme::Deribit => deribit::ORDER_ID,
-            _ => return None,
-        })
+        self.rules.order_id()
     }
 
     /// `o` ready to place: with the caller's client order id checked against the venue's
@@ -230,50 +168,56 @@ impl Venue {
     /// The order placement call (a non-idempotent write) for an order made ready by
     /// [`Venue::prepare_order`].
     pub(crate) fn place(self, o: &OrderRequest) -> Option<Call> {
-        let call = match self.scheme {
-            Scheme::Binance => binance::place(o),
-            Scheme::Bybit => bybit::place(o),
-            Scheme::Okx => okx::place(o),
-            Scheme::CoinbaseExchange => coinbase::place_exchange(o),
-            Scheme::CoinbaseAdvanced => coinbase::place_advanced(o),
-            Scheme::Kraken => kraken::place(o),
-            Scheme::Bitmex => bitmex::place(o),
-            Scheme::Deribit => deribit::place(o),
-            _ => return None,
-        };
-        let mut call = call.class(RequestClass::NonIdempotentWrite);
+        let mut call = self.rules.place(o)?.class(RequestClass::NonIdempotentWrite);
         call.client_order_id.clone_from(&o.client_order_id);
         Some(call)
     }
 
     /// The cancel call (an idempotent write: cancelling twice cancels once).
     pub(crate) fn cancel(self, c: &CancelRequest) -> Option<Call> {
-        let call = match self.scheme {
-            Scheme::Binance => binance::cancel(c),
-            Scheme::Bybit => bybit::cancel(c),
-            Scheme::Okx => okx::cancel(c),
-            Scheme::CoinbaseExchange => coinbase::cancel_exchange(c),
-            Scheme::CoinbaseAdvanced => coinbase::cancel_advanced(c),
-            Scheme::Kraken => kraken::cancel(c),
-            Scheme::Bitmex => bitmex::cancel(c),
-            Scheme::Deribit => deribit::cancel(c),
-            _ => return None,
-        };
-        Some(call.class(RequestClass::IdempotentWrite))
+        Some(self.rules.cancel(c)?.class(RequestClass::IdempotentWrite))
     }
 
-    /// The venue's own error in an answer, if it is one.
-    fn classify(self, status: u16, v: &Value) -> Option<Found> {
-        match self.scheme {
-            Scheme::Binance => binance::classify(status, v),
-            Scheme::Bybit => bybit::classify(status, v),
-            Scheme::Okx => okx::classify(status, v),
-            Scheme::CoinbaseExchange | Scheme::CoinbaseAdvanced => coinbase::classify(status, v),
-            Scheme::Kraken => kraken::classify(status, v),
-            Scheme::Bitmex => bitmex::classify(status, v),
-            Scheme::Deribit => deribit::classify(status, v),
-            _ => service::classify(status, v),
-        }
+    /// The rate limits a client starts with when given none.
+    pub(crate) fn default_limits(self) -> Vec<Limit> {
+        self.rules.default_limits()
+    }
+
+    /// How a WebSocket session authenticates; None if keyward cannot authenticate one.
+    pub(crate) fn ws_auth(self) -> Option<WsAuthBy> {
+        self.rules.ws_auth()
+    }
+
+    /// Where the venue's WebSocket token comes from, for [`WsAuthBy::Token`].
+    pub(crate) fn ws_token(self) -> Option<WsToken> {
+        self.rules.ws_token()
+    }
+
+    /// The WebSocket auth message and the id its answer carries.
+    pub(crate) fn ws_message(
+        self,
+        m: &WsMessage<'_>,
+    ) -> Result<(Value, Value), crate::ws::WsError> {
+        self.rules.ws_message(m)
+    }
+
+    /// Reads a message received while waiting for the answer to the auth message `id`.
+    pub(crate) fn ws_ack(self, id: &Value, msg: &Value) -> Ack {
+        self.rules.ws_ack(id, msg)
+    }
+
+    /// The age at which the venue closes a WebSocket connection.
+    pub(crate) fn ws_max_age(self) -> Option<Duration> {
+        self.rules.ws_max_age()
+    }
+
+    /// Whether a WebSocket authentication signed again within the same second is refused as a
+    /// replay. Only keyward's own `hmac-newline-v0` is: its signed upgrade covers a time in whole
+    /// seconds and its verifiers keep a replay cache. The venues' only guard is their freshness
+    /// window (OKX, Coinbase Exchange and BitMEX sign whole seconds too, and take the same auth
+    /// again), so re-authenticating with them never waits.
+    pub(crate) fn ws_auth_repeat_refused_within_a_second(self) -> bool {
+        self.rules.ws_auth_repeat_refused_within_a_second()
     }
 
     /// The answer as a value, or the error it carries.
@@ -291,23 +235,27 @@ impl Venue {
             serde_json::from_slice(body).ok()
         };
         let v = parsed.as_ref().unwrap_or(&Value::Null);
-        let found = self.classify(status, v);
-        let detail = |found: &Option<Found>| match found {
+        let found = self.rules.classify(status, v);
+        let detail = match &found {
             Some(f) => VenueDetail::new(status, f.code.clone(), &f.message),
             None => VenueDetail::new(status, None, &generic_message(v)),
         };
-        if status == 429 || found.as_ref().is_some_and(|f| f.kind == Kind::RateLimited) {
+        if status == 429
+            || found
+                .as_ref()
+                .is_some_and(|f| f.kind == ErrorKind::RateLimited)
+        {
             return Err(Error::RateLimited {
                 venue,
                 retry_after,
-                detail: detail(&found),
+                detail,
             });
         }
         if status >= 500 {
             return Err(Error::Server {
                 venue,
                 retry_after,
-                detail: detail(&found),
+                detail,
             });
         }
         // Only a 2xx is a success: a 1xx or a 3xx (redirects are not followed) read as one
@@ -319,39 +267,35 @@ impl Venue {
                 status,
             });
         }
-        if let Some(f) = &found {
-            let d = detail(&found);
-            return Err(match f.kind {
-                Kind::Auth => Error::Authentication { venue, detail: d },
-                Kind::Permission => Error::Permission { venue, detail: d },
-                Kind::Timestamp => Error::Timestamp { venue, detail: d },
-                Kind::Nonce => Error::Nonce { venue, detail: d },
-                Kind::Funds => Error::InsufficientFunds { venue, detail: d },
-                Kind::RateLimited | Kind::Rejected => Error::Rejected { venue, detail: d },
-            });
-        }
-        if status >= 400 {
-            let d = detail(&found);
-            return Err(
-                match by_text(&d.message).or(match status {
-                    401 => Some(Kind::Auth),
-                    403 => Some(Kind::Permission),
-                    _ => None,
-                }) {
-                    Some(Kind::Auth) => Error::Authentication { venue, detail: d },
-                    Some(Kind::Permission) => Error::Permission { venue, detail: d },
-                    Some(Kind::Timestamp) => Error::Timestamp { venue, detail: d },
-                    Some(Kind::Nonce) => Error::Nonce { venue, detail: d },
-                    Some(Kind::Funds) => Error::InsufficientFunds { venue, detail: d },
-                    _ => Error::Rejected { venue, detail: d },
-                },
-            );
+        // The venue's documented code first; without one, HTTP's documented meaning of 401
+        // and 403; anything else is a plain refusal.
+        let kind = match (&found, status) {
+            (Some(f), _) => Some(f.kind),
+            (None, 401) => Some(ErrorKind::Authentication),
+            (None, 403) => Some(ErrorKind::Permission),
+            (None, 400..) => Some(ErrorKind::Rejected),
+            (None, _) => None,
+        };
+        if let Some(kind) = kind {
+            return Err(refusal(kind, venue, detail));
         }
         parsed.ok_or_else(|| Error::Decode {
             venue,
             endpoint: endpoint.to_owned(),
             reason: format!("HTTP {status} with a body that is not JSON"),
         })
+    }
+}
+
+/// The error for a venue's refusal of `kind`.
+fn refusal(kind: ErrorKind, venue: &'static str, detail: VenueDetail) -> Error {
+    match kind {
+        ErrorKind::Authentication => Error::Authentication { venue, detail },
+        ErrorKind::Permission => Error::Permission { venue, detail },
+        ErrorKind::Timestamp => Error::Timestamp { venue, detail },
+        ErrorKind::Nonce => Error::Nonce { venue, detail },
+        ErrorKind::InsufficientFunds => Error::InsufficientFunds { venue, detail },
+        _ => Error::Rejected { venue, detail },
     }
 }
 
@@ -373,27 +317,8 @@ pub(crate) fn text(v: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// A time in seconds, milliseconds, microseconds or nanoseconds (number or numeric string) as
-/// milliseconds.
-fn as_millis(v: &Value) -> Option<u64> {
-    let f = match v {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    if !f.is_finite() || f <= 0.0 {
-        return None;
-    }
-    let mut ms = if f < 1e11 { f * 1000.0 } else { f };
-    while ms >= 1e14 {
-        ms /= 1000.0;
-    }
-    // In range by the loop above: below 1e14, well inside u64.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    Some(ms as u64)
-}
-
-/// The message of an error answer, whatever the venue calls it.
+/// The message of an error answer without a code the venue documents, whatever the venue
+/// calls it: only shown to the user, never classified.
 fn generic_message(v: &Value) -> String {
     [
         "msg",
@@ -406,37 +331,6 @@ fn generic_message(v: &Value) -> String {
     .iter()
     .find_map(|p| text(v, p))
     .unwrap_or_default()
-}
-
-/// A kind from an error message's words, for answers without a known code.
-pub(crate) fn by_text(message: &str) -> Option<Kind> {
-    let m = message.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
-    if has(&["nonce"]) {
-        Some(Kind::Nonce)
-    } else if has(&["timestamp", "expired", "recvwindow", "recv_window"]) {
-        Some(Kind::Timestamp)
-    } else if has(&["insufficient", "not_enough_funds", "not enough"]) {
-        Some(Kind::Funds)
-    } else if has(&["rate limit", "too many", "too_many"]) {
-        Some(Kind::RateLimited)
-    } else if has(&["permission", "forbidden", "not allowed"]) {
-        Some(Kind::Permission)
-    } else if has(&[
-        "signature",
-        "api key",
-        "api-key",
-        "apikey",
-        "invalid key",
-        "credential",
-        "passphrase",
-        "unauthorized",
-        "sign",
-    ]) {
-        Some(Kind::Auth)
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,23 @@
-//! OKX v5: JSON writes, `{"code":"50113","msg":...}` errors, per-order `sCode` in `data`.
-//! Codes: <https://www.okx.com/docs-v5/en/#error-code>.
+//! OKX v5: JSON writes, `{"code":"50113","msg":...}` errors, per-order `sCode` in `data`,
+//! WebSocket `login`. Codes: <https://www.okx.com/docs-v5/en/#error-code>.
 
 use serde_json::{Value, json};
 
 use super::order_id::{IdForm, OrderIdRule};
-use super::{Call, Found, Kind, by_text, lookup, text};
+use super::rules::VenueRules;
+use super::time::{ServerTime, TimeUnit};
+use super::ws_auth::{Ack, WsAuthBy, field_text, str_field};
+use super::{Call, Found, lookup, text};
+use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
 
+/// OKX v5.
+pub(super) struct Okx;
+
 /// `clOrdId`: 1 to 32 case-sensitive letters and digits
 /// (<https://www.okx.com/docs-v5/en/#order-book-trading-trade-post-place-order>).
-pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
+const ORDER_ID: OrderIdRule = OrderIdRule {
     field: "clOrdId",
     form: IdForm::Token {
         max_len: 32,
@@ -18,56 +25,105 @@ pub(super) const ORDER_ID: OrderIdRule = OrderIdRule {
     },
 };
 
-pub(super) fn place(o: &OrderRequest) -> Call {
-    let mut body = json!({
-        "instId": o.symbol,
-        "tdMode": "cash",
-        "side": match o.side { Side::Buy => "buy", Side::Sell => "sell" },
-        "ordType": if o.price().is_some() { "limit" } else { "market" },
-        "sz": o.quantity,
-    });
-    if let Some(price) = o.price() {
-        body["px"] = json!(price);
+impl VenueRules for Okx {
+    fn production_origin(&self) -> Option<&'static str> {
+        Some("https://www.okx.com")
     }
-    if let Some(id) = &o.client_order_id {
-        body[ORDER_ID.field] = json!(id);
+
+    /// `GET /api/v5/public/time`: `{"code":"0","data":[{"ts":"1597026383085"}]}`, ms.
+    fn server_time(&self) -> Option<ServerTime> {
+        Some(ServerTime {
+            path: "/api/v5/public/time",
+            field: "data.0.ts",
+            unit: TimeUnit::Millis,
+        })
     }
-    Call::new("POST", "/api/v5/trade/order", Params::Json(body))
-}
 
-pub(super) fn cancel(c: &CancelRequest) -> Call {
-    let body = json!({"instId": c.symbol, "ordId": c.order_id});
-    Call::new("POST", "/api/v5/trade/cancel-order", Params::Json(body))
-}
-
-pub(super) fn classify(_status: u16, v: &Value) -> Option<Found> {
-    let code = text(v, "code")?;
-    if code == "0" {
-        return None;
+    fn balance(&self) -> Option<Call> {
+        Some(Call::new("GET", "/api/v5/account/balance", Params::None))
     }
-    // A batch-style answer (code 1) names the real reason per order.
-    let (code, msg) = match (text(v, "data.0.sCode"), lookup(v, "data.0.sMsg")) {
-        (Some(s), Some(m)) if s != "0" => (s, m.as_str().unwrap_or_default().to_owned()),
-        _ => (code, text(v, "msg").unwrap_or_default()),
-    };
-    let kind = match code.as_str() {
-        "50111" | "50113" | "50112" | "50114" | "50105" | "50100" => Kind::Auth,
-        "50030" | "50120" | "50110" => Kind::Permission,
-        "50102" | "50101" => Kind::Timestamp,
-        "50011" | "50061" => Kind::RateLimited,
-        "51008" | "51131" => Kind::Funds,
-        _ => by_text(&msg).unwrap_or(Kind::Rejected),
-    };
-    Some(Found::new(kind, Some(code), &msg))
-}
 
-/// The WebSocket `login` refusal codes that may succeed later (OKX API v5, "WebSocket error
-/// codes"): 60004 invalid timestamp, 60006 timestamp request expired, 60014 requests too
-/// frequent.
-pub(super) fn ws_auth_refusal(code: &str) -> Option<Kind> {
-    match code {
-        "60004" | "60006" => Some(Kind::Timestamp),
-        "60014" => Some(Kind::RateLimited),
-        _ => None,
+    fn order_id(&self) -> Option<OrderIdRule> {
+        Some(ORDER_ID)
+    }
+
+    /// The answer names the order in `data.0.ordId`.
+    fn place(&self, o: &OrderRequest) -> Option<Call> {
+        let mut body = json!({
+            "instId": o.symbol,
+            "tdMode": "cash",
+            "side": match o.side { Side::Buy => "buy", Side::Sell => "sell" },
+            "ordType": if o.price().is_some() { "limit" } else { "market" },
+            "sz": o.quantity,
+        });
+        if let Some(price) = o.price() {
+            body["px"] = json!(price);
+        }
+        if let Some(id) = &o.client_order_id {
+            body[ORDER_ID.field] = json!(id);
+        }
+        Some(
+            Call::new("POST", "/api/v5/trade/order", Params::Json(body))
+                .answer_order_id("data.0.ordId"),
+        )
+    }
+
+    fn cancel(&self, c: &CancelRequest) -> Option<Call> {
+        let body = json!({"instId": c.symbol, "ordId": c.order_id});
+        Some(
+            Call::new("POST", "/api/v5/trade/cancel-order", Params::Json(body))
+                .answer_order_id("data.0.ordId"),
+        )
+    }
+
+    /// 50102 "Timestamp request expired" is a request OKX refused before processing it.
+    /// 50101 is "APIKey does not match current environment" and 50112 "Invalid
+    /// OK-ACCESS-TIMESTAMP" (a malformed header, which a resync cannot fix): credentials.
+    fn classify(&self, _status: u16, v: &Value) -> Option<Found> {
+        let code = text(v, "code")?;
+        if code == "0" {
+            return None;
+        }
+        // A batch-style answer (code 1) names the real reason per order.
+        let (code, msg) = match (text(v, "data.0.sCode"), lookup(v, "data.0.sMsg")) {
+            (Some(s), Some(m)) if s != "0" => (s, m.as_str().unwrap_or_default().to_owned()),
+            _ => (code, text(v, "msg").unwrap_or_default()),
+        };
+        let kind = match code.as_str() {
+            "50111" | "50113" | "50112" | "50114" | "50105" | "50100" | "50101" => {
+                ErrorKind::Authentication
+            }
+            "50030" | "50120" | "50110" => ErrorKind::Permission,
+            "50102" => ErrorKind::Timestamp,
+            "50011" | "50061" => ErrorKind::RateLimited,
+            "51008" | "51131" => ErrorKind::InsufficientFunds,
+            _ => ErrorKind::Rejected,
+        };
+        Some(Found::new(kind, Some(code), &msg))
+    }
+
+    fn ws_auth(&self) -> Option<WsAuthBy> {
+        Some(WsAuthBy::Message)
+    }
+
+    /// `{"event":"login","code":"0"}`, or a `login`/`error` event with `code` and `msg`.
+    fn ws_ack(&self, _id: &Value, msg: &Value) -> Ack {
+        match str_field(msg, "event") {
+            Some("login") if field_text(msg, "code").is_none_or(|c| c == "0") => Ack::Accepted,
+            Some("login" | "error") => {
+                Ack::refused(field_text(msg, "code"), field_text(msg, "msg"))
+            }
+            _ => Ack::Other,
+        }
+    }
+
+    /// "WebSocket error codes": 60004 invalid timestamp, 60006 timestamp request expired,
+    /// 60014 requests too frequent.
+    fn ws_auth_refusal(&self, code: &str) -> Option<ErrorKind> {
+        match code {
+            "60004" | "60006" => Some(ErrorKind::Timestamp),
+            "60014" => Some(ErrorKind::RateLimited),
+            _ => None,
+        }
     }
 }

@@ -3,9 +3,8 @@
 //! or none) a refusal of the credentials. Each venue's codes are declared in its own module;
 //! a message's words are never read.
 
-use keyward_signing::Scheme;
-
-use super::{Kind, Venue, binance, bitmex, deribit, okx};
+use super::Venue;
+use crate::error::ErrorKind;
 
 /// How a WebSocket authentication refusal reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,20 +18,13 @@ pub(crate) enum WsRefusal {
 }
 
 impl Venue {
-    /// What the venue meant by refusing a WebSocket authentication with `code`.
+    /// What the venue meant by refusing a WebSocket authentication with `code`. Bybit,
+    /// Coinbase Exchange, Kraken, BitMart and the service schemes document no code that tells
+    /// a transient refusal of a WebSocket login from a bad key.
     pub(crate) fn ws_auth_refusal(self, code: Option<&str>) -> WsRefusal {
-        let declared = code.and_then(|code| match self.scheme {
-            Scheme::Binance => binance::ws_auth_refusal(code),
-            Scheme::Okx => okx::ws_auth_refusal(code),
-            Scheme::Deribit => deribit::ws_auth_refusal(code),
-            Scheme::Bitmex => bitmex::ws_auth_refusal(code),
-            // Bybit, Coinbase Exchange, Kraken, BitMart and the service schemes document no
-            // code that tells a transient refusal of a WebSocket login from a bad key.
-            _ => None,
-        });
-        match declared {
-            Some(Kind::Timestamp) => WsRefusal::Timestamp,
-            Some(Kind::RateLimited) => WsRefusal::RateLimited,
+        match code.and_then(|code| self.rules.ws_auth_refusal(code)) {
+            Some(ErrorKind::Timestamp) => WsRefusal::Timestamp,
+            Some(ErrorKind::RateLimited) => WsRefusal::RateLimited,
             _ => WsRefusal::Credentials,
         }
     }
@@ -41,9 +33,10 @@ impl Venue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keyward_signing::Scheme;
 
     fn refusal(scheme: Scheme, code: Option<&str>) -> WsRefusal {
-        Venue { scheme }.ws_auth_refusal(code)
+        Venue::new(scheme).ws_auth_refusal(code)
     }
 
     #[test]

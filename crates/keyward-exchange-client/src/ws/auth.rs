@@ -1,27 +1,26 @@
-//! Each venue's WebSocket authentication: the message to send (built by
-//! [`Signer::ws_auth`](keyward_signing::Signer::ws_auth), wrapped as the venue expects) and how
-//! to read the venue's answer: success, rejection, or a message that is not the answer.
+//! WebSocket authentication, as each venue's descriptor declares it: the message to send
+//! (built by [`Signer::ws_auth`](keyward_signing::Signer::ws_auth), wrapped as the venue
+//! expects) and how to read the venue's answer: success, rejection, or a message that is not
+//! the answer. The wrapping and the answer's shapes live in the venue's module
+//! (`crate::venue`); this file holds what all venues share.
 
 use keyward_signing::{Request, Scheme, SignOptions, Signer};
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value, json};
+use secrecy::SecretString;
+use serde_json::{Map, Value};
 use url::Url;
 
 use super::error::{AuthFailure, WsError};
+use crate::venue::{Ack, Venue, WsAuthBy, WsMessage};
 
 /// Whether keyward can authenticate a WebSocket for `venue`.
-pub(crate) fn supports(venue: Scheme) -> bool {
-    venue.has_ws()
-        || matches!(
-            venue,
-            Scheme::Kraken | Scheme::HmacNewlineV0 | Scheme::KeywardV1
-        )
+pub(crate) fn supports(venue: Venue) -> bool {
+    venue.ws_auth().is_some()
 }
 
 /// Whether `venue` authenticates by signing the handshake request's headers (the service
 /// schemes without a WebSocket auth message) rather than with a message.
-pub(crate) fn by_handshake(venue: Scheme) -> bool {
-    matches!(venue, Scheme::HmacNewlineV0 | Scheme::KeywardV1)
+pub(crate) fn by_handshake(venue: Venue) -> bool {
+    venue.ws_auth() == Some(WsAuthBy::Handshake)
 }
 
 /// The signed headers for the handshake `GET` of `url`.
@@ -42,67 +41,33 @@ pub(crate) fn handshake_headers(
 /// What identifies the venue's answer to one auth message.
 #[derive(Debug, Clone)]
 pub(crate) struct Expect {
-    venue: Scheme,
+    venue: Venue,
     id: Value,
 }
 
-/// The auth message for one connection, as text, and what identifies its answer. `id` is unique
-/// per connection; `token` is Kraken's.
+/// The auth message for one connection to `venue`, as text, and what identifies its answer.
+/// `id` is unique per connection; `token` is Kraken's.
 pub(crate) fn message(
+    venue: Venue,
     signer: &Signer,
     params: &Map<String, Value>,
     id: u64,
     token: Option<&SecretString>,
 ) -> Result<(String, Expect), WsError> {
-    let venue = signer.scheme();
     let sign = |params: &Map<String, Value>| {
         signer
             .ws_auth(params, &SignOptions::default())
-            .map_err(|source| WsError::Signing { venue, source })
+            .map_err(|source| WsError::Signing {
+                venue: venue.scheme,
+                source,
+            })
     };
-    let (msg, id) = match venue {
-        Scheme::Binance => {
-            // `session.logon` takes Ed25519 keys only; with an HMAC key Binance answers -1022.
-            // `userDataStream.subscribe.signature` takes a signed request from any key type
-            // (<https://developers.binance.com/en/docs/catalog/core-trading-spot-trading/api/ws-api/user-data-stream#user-data-stream-subscribe-signature>).
-            let id = Value::from(format!("keyward-auth-{id}"));
-            let params = sign(params)?;
-            (
-                json!({"id": id, "method": "userDataStream.subscribe.signature", "params": params}),
-                id,
-            )
-        }
-        Scheme::Deribit => {
-            let mut msg = sign(params)?;
-            if let Some(obj) = msg.as_object_mut() {
-                obj.insert("id".into(), id.into());
-            }
-            (msg, Value::from(id))
-        }
-        Scheme::CoinbaseExchange => {
-            let mut params = params.clone();
-            params.entry("channels").or_insert_with(|| json!(["user"]));
-            params
-                .entry("product_ids")
-                .or_insert_with(|| json!(["BTC-USD"]));
-            (sign(&params)?, Value::Null)
-        }
-        Scheme::Kraken => {
-            let token = token.ok_or(WsError::Token {
-                reason: "no token was obtained".into(),
-            })?;
-            let mut subscription = params.clone();
-            subscription
-                .entry("name")
-                .or_insert_with(|| "ownTrades".into());
-            subscription.insert("token".into(), token.expose_secret().into());
-            (
-                json!({"event": "subscribe", "subscription": subscription, "reqid": id}),
-                Value::from(id),
-            )
-        }
-        _ => (sign(params)?, Value::Null),
-    };
+    let (msg, id) = venue.ws_message(&WsMessage {
+        sign: &sign,
+        params,
+        id,
+        token,
+    })?;
     Ok((msg.to_string(), Expect { venue, id }))
 }
 
@@ -119,116 +84,14 @@ pub(crate) enum Verdict {
 
 /// Reads `msg` as the venue's answer to the auth message described by `expect`.
 pub(crate) fn classify(expect: &Expect, msg: &Value) -> Verdict {
-    let venue = expect.venue;
-    let text = |v: &Value, key: &str| v.get(key).map(value_text);
-    let reject = |code: Option<String>, message: Option<String>| {
-        Verdict::Rejected(AuthFailure::new(
-            venue,
+    match expect.venue.ws_ack(&expect.id, msg) {
+        Ack::Accepted => Verdict::Accepted,
+        Ack::Refused { code, message } => Verdict::Rejected(AuthFailure::new(
+            expect.venue.scheme,
             code,
             message.as_deref().unwrap_or(""),
-        ))
-    };
-    let same_id = |msg: &Value| msg.get("id").is_none_or(|id| *id == expect.id);
-    match venue {
-        Scheme::Binance if msg.get("status").is_some() && same_id(msg) => {
-            if msg.get("status").and_then(Value::as_u64) == Some(200) {
-                Verdict::Accepted
-            } else {
-                let err = msg.get("error").unwrap_or(&Value::Null);
-                reject(text(err, "code"), text(err, "msg"))
-            }
-        }
-        Scheme::Bybit | Scheme::HmacConcat if str_field(msg, "op") == Some("auth") => {
-            if msg.get("success").and_then(Value::as_bool) == Some(true) {
-                Verdict::Accepted
-            } else {
-                let code = text(msg, "ret_code")
-                    .or_else(|| text(msg, "retCode"))
-                    .or_else(|| text(msg, "error"));
-                let message = text(msg, "ret_msg").or_else(|| text(msg, "error"));
-                reject(code, message)
-            }
-        }
-        Scheme::Okx => match str_field(msg, "event") {
-            Some("login") if text(msg, "code").is_none_or(|c| c == "0") => Verdict::Accepted,
-            Some("login" | "error") => reject(text(msg, "code"), text(msg, "msg")),
-            _ => Verdict::Other,
-        },
-        Scheme::CoinbaseExchange => match str_field(msg, "type") {
-            Some("subscriptions") => Verdict::Accepted,
-            Some("error") => {
-                let message = match (text(msg, "message"), text(msg, "reason")) {
-                    (Some(m), Some(r)) => Some(format!("{m}: {r}")),
-                    (m, r) => m.or(r),
-                };
-                reject(None, message)
-            }
-            _ => Verdict::Other,
-        },
-        Scheme::Kraken if str_field(msg, "method") == Some("subscribe") => {
-            if msg.get("req_id").is_some_and(|id| *id != expect.id) {
-                Verdict::Other
-            } else if msg.get("success").and_then(Value::as_bool) == Some(true) {
-                Verdict::Accepted
-            } else {
-                let message = text(msg, "error");
-                let code = message
-                    .as_deref()
-                    .and_then(|m| m.split(':').next())
-                    .map(str::to_owned);
-                reject(code, message)
-            }
-        }
-        Scheme::Kraken if str_field(msg, "event") == Some("subscriptionStatus") => {
-            if msg.get("reqid").is_some_and(|id| *id != expect.id) {
-                return Verdict::Other;
-            }
-            match str_field(msg, "status") {
-                Some("subscribed") => Verdict::Accepted,
-                _ => {
-                    let message = text(msg, "errorMessage");
-                    let code = message
-                        .as_deref()
-                        .and_then(|m| m.split(':').next())
-                        .map(str::to_owned);
-                    reject(code, message)
-                }
-            }
-        }
-        Scheme::Bitmex => {
-            if msg.get("success").and_then(Value::as_bool) == Some(true) {
-                Verdict::Accepted
-            } else if let Some(err) = msg
-                .get("error")
-                .filter(|_| msg.get("status").is_some() || msg.get("request").is_some())
-            {
-                let message = err
-                    .get("message")
-                    .map(value_text)
-                    .unwrap_or_else(|| value_text(err));
-                reject(text(msg, "status"), Some(message))
-            } else {
-                Verdict::Other
-            }
-        }
-        Scheme::Deribit if same_id(msg) => {
-            if msg.get("result").is_some() {
-                Verdict::Accepted
-            } else if let Some(err) = msg.get("error") {
-                reject(text(err, "code"), text(err, "message"))
-            } else {
-                Verdict::Other
-            }
-        }
-        Scheme::Bitmart => {
-            let code = text(msg, "errorCode").filter(|c| !c.is_empty() && c != "0");
-            match (str_field(msg, "event"), code) {
-                (_, Some(code)) => reject(Some(code), text(msg, "errorMessage")),
-                (Some("login"), None) => Verdict::Accepted,
-                _ => Verdict::Other,
-            }
-        }
-        _ => Verdict::Other,
+        )),
+        Ack::Other => Verdict::Other,
     }
 }
 
@@ -239,29 +102,21 @@ pub(crate) fn handshake_rejection(venue: Scheme, status: u16, body: Option<&[u8]
     let kind = parsed
         .as_ref()
         .and_then(|v| v.get("error"))
-        .map(value_text)
+        .map(crate::venue::value_text)
         .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
     AuthFailure::new(venue, Some(status.to_string()), &kind)
-}
-
-fn str_field<'v>(msg: &'v Value, key: &str) -> Option<&'v str> {
-    msg.get(key).and_then(Value::as_str)
-}
-
-/// A JSON value as text: strings without their quotes, anything else as JSON.
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn expect(venue: Scheme, id: Value) -> Expect {
-        Expect { venue, id }
+        Expect {
+            venue: Venue::new(venue),
+            id,
+        }
     }
 
     fn verdict(venue: Scheme, id: Value, msg: &str) -> Verdict {
@@ -442,7 +297,8 @@ mod tests {
         ] {
             let signer = Signer::new(venue, &creds).unwrap();
             let token = SecretString::from("tok");
-            let (text, expect) = message(&signer, &Map::new(), 5, Some(&token)).unwrap();
+            let (text, expect) =
+                message(Venue::new(venue), &signer, &Map::new(), 5, Some(&token)).unwrap();
             let msg: Value = serde_json::from_str(&text).unwrap();
             match venue {
                 Scheme::Binance => {

@@ -15,10 +15,7 @@ use super::error::WsError;
 use super::kraken::TokenProvider;
 use super::live::Live;
 use crate::transport::{RootCertificate, Transport};
-
-/// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
-/// before.
-pub const BINANCE_MAX_AGE: Duration = Duration::from_secs(24 * 3600 - 300);
+use crate::venue::Venue;
 
 /// The longest ping interval taken (a year): longer ones are cut to it.
 const MAX_PING_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -33,6 +30,8 @@ const MAX_PING_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 #[derive(Clone)]
 pub struct WsConfig {
     pub(crate) venue: Scheme,
+    /// The venue's descriptor, resolved once here.
+    pub(crate) rules: Venue,
     pub(crate) url: Url,
     pub(crate) signer: Arc<Signer>,
     pub(crate) auth_params: Map<String, Value>,
@@ -68,11 +67,13 @@ impl WsConfig {
                 reason: "the signer is prepared for another scheme than the session's venue",
             });
         }
-        if !super::auth::supports(venue) {
+        let rules = Venue::new(venue);
+        if !super::auth::supports(rules) {
             return Err(WsError::Unsupported { venue });
         }
         Ok(Self {
             venue,
+            rules,
             url,
             signer,
             auth_params: Map::new(),
@@ -80,7 +81,7 @@ impl WsConfig {
             pong_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             ack_timeout: Duration::from_secs(10),
-            max_age: (venue == Scheme::Binance).then_some(BINANCE_MAX_AGE),
+            max_age: rules.ws_max_age(),
             backoff: Backoff::exponential(Duration::from_millis(500)),
             backoff_cap: Duration::from_secs(30),
             jitter: Jitter::Full,
@@ -452,6 +453,9 @@ mod tests {
         let signer = Signer::new(Scheme::Bybit, &creds).unwrap();
         assert!(WsConfig::new(Scheme::Okx, "ws://127.0.0.1:1/ws", signer).is_err());
         let binance = WsConfig::from_credentials(Scheme::Binance, "wss://x.example/ws", &creds);
-        assert_eq!(binance.unwrap().max_age, Some(BINANCE_MAX_AGE));
+        assert_eq!(
+            binance.unwrap().max_age,
+            Some(Duration::from_secs(24 * 3600 - 300))
+        );
     }
 }

@@ -39,7 +39,7 @@ pub(crate) async fn establish(cfg: &WsConfig, id: u64) -> Result<Connected, WsEr
             url: cfg.redacted_url(),
             reason: e.to_string(),
         })?;
-    let handshake = auth::by_handshake(venue);
+    let handshake = auth::by_handshake(cfg.rules);
     if handshake {
         for (name, value) in auth::handshake_headers(&cfg.signer, &cfg.url)? {
             let (Ok(name), Ok(value)) = (
@@ -85,7 +85,8 @@ pub(crate) async fn establish(cfg: &WsConfig, id: u64) -> Result<Connected, WsEr
             early: Vec::new(),
         });
     }
-    let (text, expect) = auth::message(&cfg.signer, &cfg.auth_params, id, token.as_ref())?;
+    let (text, expect) =
+        auth::message(cfg.rules, &cfg.signer, &cfg.auth_params, id, token.as_ref())?;
     stream
         .send(Message::text(text))
         .await
@@ -145,7 +146,7 @@ fn handshake_error(cfg: &WsConfig, e: tungstenite::Error) -> WsError {
     match e {
         tungstenite::Error::Http(response) => {
             let status = response.status().as_u16();
-            if auth::by_handshake(cfg.venue) && matches!(status, 401 | 403) {
+            if auth::by_handshake(cfg.rules) && matches!(status, 401 | 403) {
                 let body = response.body().as_deref();
                 WsError::from(auth::handshake_rejection(cfg.venue, status, body))
             } else {

@@ -19,7 +19,6 @@ use super::error::WsError;
 use super::reauth::authenticate;
 use super::session::{ReconnectReason, WsEvent};
 use super::stats::Counters;
-use crate::venue::Venue;
 
 /// What a [`WsSession`](super::WsSession) asks of its task.
 pub(crate) enum Command {
@@ -288,14 +287,11 @@ impl Driver {
     }
 
     /// A scheme whose auth is signed over a time in whole seconds and refused when repeated (see
-    /// [`Venue::ws_auth_repeat_refused_within_a_second`]) would send the very same signature
+    /// `Venue::ws_auth_repeat_refused_within_a_second`) would send the very same signature
     /// twice within one second: the wait until the next second, if the last auth was sent in
     /// this one.
     fn same_second_wait(&self) -> Option<Duration> {
-        let venue = Venue {
-            scheme: self.cfg.venue,
-        };
-        if !venue.ws_auth_repeat_refused_within_a_second() {
+        if !self.cfg.rules.ws_auth_repeat_refused_within_a_second() {
             return None;
         }
         let now = now_ms();

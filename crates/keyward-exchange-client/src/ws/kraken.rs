@@ -1,5 +1,6 @@
-//! Kraken: its private WebSocket channels take a token obtained from REST
-//! (`POST /0/private/GetWebSocketsToken`, valid 15 minutes unless used), sent in each subscribe.
+//! Kraken: its private WebSocket channels take a token obtained from REST, sent in each
+//! subscribe. Where the token comes from and how its errors read are Kraken's descriptor's
+//! (`venue/kraken.rs`, [`WsToken`]); this file makes the request.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use url::Url;
 use super::config::{is_loopback, redact_url};
 use super::error::{AuthFailure, WsError};
 use crate::transport::Transport;
+use crate::venue::{Venue, WsToken, lookup};
 
 /// A future that yields a Kraken WebSocket token.
 pub type TokenFuture = Pin<Box<dyn Future<Output = Result<SecretString, WsError>> + Send>>;
@@ -21,8 +23,6 @@ pub type TokenFuture = Pin<Box<dyn Future<Output = Result<SecretString, WsError>
 /// Where a Kraken WebSocket token comes from: called before each (re)connection, since a token
 /// is good for one connection's subscriptions.
 pub type TokenProvider = Arc<dyn Fn() -> TokenFuture + Send + Sync>;
-
-const TOKEN_PATH: &str = "/0/private/GetWebSocketsToken";
 
 /// The token request's timeout when none is given ([`kraken_rest_token`]).
 const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,6 +53,10 @@ pub fn kraken_rest_token_with(
         reason: "it is not a valid URL",
     })?;
     check_rest_origin(&origin)?;
+    let venue = signer.scheme();
+    let token = Venue::new(venue)
+        .ws_token()
+        .ok_or(WsError::Unsupported { venue })?;
     // The REST client's own construction: keyward's TLS configuration, no redirects, no proxy
     // (a token request is not venue traffic that a proxy option covers), the User-Agent.
     let client = transport
@@ -62,13 +66,13 @@ pub fn kraken_rest_token_with(
         .map_err(|e| WsError::Token {
             reason: e.to_string(),
         })?;
-    let endpoint = origin.join(TOKEN_PATH).map_err(|_| WsError::InvalidUrl {
+    let endpoint = origin.join(token.path).map_err(|_| WsError::InvalidUrl {
         url: redact_url(&origin),
         reason: "the token path cannot be joined to it",
     })?;
     Ok(Arc::new(move || {
         let (client, signer, endpoint) = (client.clone(), signer.clone(), endpoint.clone());
-        Box::pin(async move { fetch(&client, &signer, endpoint, timeout).await })
+        Box::pin(async move { fetch(&client, &signer, token, endpoint, timeout).await })
     }))
 }
 
@@ -96,11 +100,12 @@ fn check_rest_origin(origin: &Url) -> Result<(), WsError> {
 async fn fetch(
     client: &reqwest::Client,
     signer: &Signer,
+    token: WsToken,
     endpoint: Url,
     timeout: Duration,
 ) -> Result<SecretString, WsError> {
     let signed = signer
-        .sign(Request::post(TOKEN_PATH), &SignOptions::default())
+        .sign(Request::post(token.path), &SignOptions::default())
         .map_err(|source| WsError::Signing {
             venue: signer.scheme(),
             source,
@@ -128,21 +133,14 @@ async fn fetch(
             }
         }
     })?;
-    if let Some(first) = body
-        .get("error")
-        .and_then(Value::as_array)
-        .and_then(|errors| errors.first())
-    {
-        return Err(token_error(
-            signer.scheme(),
-            first.as_str().unwrap_or("unknown error"),
-        ));
+    if let Some((text, refused)) = (token.error)(&body) {
+        return Err(token_error(signer.scheme(), &text, refused));
     }
-    body.pointer("/result/token")
+    lookup(&body, token.field)
         .and_then(Value::as_str)
         .map(|t| SecretString::from(t.to_owned()))
         .ok_or_else(|| WsError::Token {
-            reason: format!("HTTP {status} without result.token"),
+            reason: format!("HTTP {status} without {}", token.field),
         })
 }
 
@@ -163,15 +161,10 @@ fn send_error(e: reqwest::Error, timeout: Duration) -> WsError {
     WsError::Token { reason }
 }
 
-/// Kraken's error for the token request: a rejection of the key (final) or anything else, such
-/// as a rate limit or a nonce out of order (worth another attempt).
-fn token_error(venue: keyward_signing::Scheme, text: &str) -> WsError {
-    const REJECTIONS: [&str; 3] = [
-        "EAPI:Invalid key",
-        "EAPI:Invalid signature",
-        "EGeneral:Permission denied",
-    ];
-    if REJECTIONS.iter().any(|r| text.starts_with(r)) {
+/// The venue's error for the token request: a refusal of the key (final) or anything else,
+/// such as a rate limit or a nonce out of order (worth another attempt).
+fn token_error(venue: keyward_signing::Scheme, text: &str, refused: bool) -> WsError {
+    if refused {
         let code = text.split(':').next().map(str::to_owned);
         AuthFailure::new(venue, code, text).into()
     } else {
@@ -193,15 +186,22 @@ mod tests {
         assert_eq!(rest_origin_of(&wss), "https://ws-auth.kraken.com");
     }
 
+    /// The error of a token answer `{"error":[text]}`, read by Kraken's descriptor.
+    fn token_error_of(text: &str) -> WsError {
+        let venue = keyward_signing::Scheme::Kraken;
+        let token = Venue::new(venue).ws_token().unwrap();
+        let (text, refused) = (token.error)(&serde_json::json!({"error": [text]})).unwrap();
+        token_error(venue, &text, refused)
+    }
+
     #[test]
     fn only_a_rejected_key_is_final() {
-        let venue = keyward_signing::Scheme::Kraken;
         for text in [
             "EAPI:Invalid key",
             "EAPI:Invalid signature",
             "EGeneral:Permission denied",
         ] {
-            assert!(token_error(venue, text).auth_failure().is_some(), "{text}");
+            assert!(token_error_of(text).auth_failure().is_some(), "{text}");
         }
         for text in [
             "EAPI:Rate limit exceeded",
@@ -209,7 +209,7 @@ mod tests {
             "EService:Unavailable",
         ] {
             assert!(
-                matches!(token_error(venue, text), WsError::Token { .. }),
+                matches!(token_error_of(text), WsError::Token { .. }),
                 "{text}"
             );
         }

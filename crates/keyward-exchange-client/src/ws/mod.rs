@@ -32,7 +32,7 @@ mod reauth;
 mod session;
 mod stats;
 
-pub use config::{BINANCE_MAX_AGE, WsConfig};
+pub use config::WsConfig;
 pub use error::{AuthFailure, WsError};
 pub use kraken::{TokenFuture, TokenProvider, kraken_rest_token, kraken_rest_token_with};
 pub use session::{ReconnectReason, WsEvent, WsSession};

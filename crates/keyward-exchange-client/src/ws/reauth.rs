@@ -12,7 +12,7 @@
 use super::config::WsConfig;
 use super::connect::{Connected, establish};
 use super::error::WsError;
-use crate::venue::{Venue, WsRefusal};
+use crate::venue::WsRefusal;
 
 /// The most times a rate-limited authentication is tried again.
 pub(crate) const MAX_RATE_LIMIT_RETRIES: u32 = 3;
@@ -20,7 +20,7 @@ pub(crate) const MAX_RATE_LIMIT_RETRIES: u32 = 3;
 /// Opens and authenticates a connection; `id` is the last auth message id used and is advanced
 /// for each attempt.
 pub(crate) async fn authenticate(cfg: &WsConfig, id: &mut u64) -> Result<Connected, WsError> {
-    let venue = Venue { scheme: cfg.venue };
+    let venue = cfg.rules;
     let url = cfg.redacted_url();
     let (mut resynced, mut reread, mut waits) = (false, false, 0u32);
     loop {

@@ -15,6 +15,7 @@ use super::error::{AuthFailure, WsError};
 use super::kraken::{kraken_rest_token_with, rest_origin_of};
 use super::reauth::authenticate;
 use super::stats::{Counters, WsStats};
+use crate::venue::WsAuthBy;
 
 /// Why a session is reconnecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +100,7 @@ impl WsSession {
     /// [`WsError::Connect`] when it cannot be reached; the first event is
     /// [`WsEvent::Authenticated`].
     pub async fn connect(mut config: WsConfig) -> Result<Self, WsError> {
-        if config.venue == keyward_signing::Scheme::Kraken && config.token_provider.is_none() {
+        if config.rules.ws_auth() == Some(WsAuthBy::Token) && config.token_provider.is_none() {
             let origin = rest_origin_of(&config.url);
             config.token_provider = Some(kraken_rest_token_with(
                 &origin,

@@ -83,29 +83,3 @@ impl Limit {
         self.usage_header.is_some() || self.remaining_header.is_some()
     }
 }
-
-/// BitMEX's documented REST limit
-/// (<https://www.bitmex.com/app/restAPI#Request-Rate-Limits>): 120 requests per minute per
-/// account, reported as what is left in `x-ratelimit-remaining`. Every request costs 1 `weight`.
-pub fn bitmex() -> Vec<Limit> {
-    vec![
-        Limit::new("requests/1m", "weight", 120, Duration::from_secs(60))
-            .with_remaining_header("x-ratelimit-remaining"),
-    ]
-}
-
-/// Binance spot's documented limits
-/// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits>): 6,000
-/// request weight per minute (`X-MBX-USED-WEIGHT-1M`), 50 orders per 10 s
-/// (`X-MBX-ORDER-COUNT-10S`) and 160,000 orders per day (`X-MBX-ORDER-COUNT-1D`). An order
-/// costs its weight on `weight` and 1 on `orders`.
-pub fn binance_spot() -> Vec<Limit> {
-    vec![
-        Limit::new("weight/1m", "weight", 6_000, Duration::from_secs(60))
-            .with_usage_header("X-MBX-USED-WEIGHT-1M"),
-        Limit::new("orders/10s", "orders", 50, Duration::from_secs(10))
-            .with_usage_header("X-MBX-ORDER-COUNT-10S"),
-        Limit::new("orders/1d", "orders", 160_000, Duration::from_secs(86_400))
-            .with_usage_header("X-MBX-ORDER-COUNT-1D"),
-    ]
-}

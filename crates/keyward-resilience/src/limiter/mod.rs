@@ -15,7 +15,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::{InsufficientCapacity, Quota};
 
-pub use limit::{Limit, binance_spot, bitmex};
+pub use limit::Limit;
 
 use store::{GovClock, TatStore};
 
@@ -64,11 +64,16 @@ impl<K: Hash + Eq + Clone> Window<K> {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use keyward_resilience::limiter::{RateLimiter, binance_spot};
+/// use keyward_resilience::limiter::{Limit, RateLimiter};
 /// use keyward_resilience::{Error, ManualClock};
 ///
+/// // A venue's windows: 6,000 weight per minute and 50 orders per 10 s.
+/// let limits = vec![
+///     Limit::new("weight/1m", "weight", 6_000, Duration::from_secs(60)),
+///     Limit::new("orders/10s", "orders", 50, Duration::from_secs(10)),
+/// ];
 /// let clock = Arc::new(ManualClock::new());
-/// let limiter = RateLimiter::new(binance_spot(), clock.clone())?;
+/// let limiter = RateLimiter::new(limits, clock.clone())?;
 /// let order = [("weight", 1), ("orders", 1)];
 /// for _ in 0..25 {
 ///     limiter.check(&"api-key".to_owned(), &order)?;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use keyward::exchange::production_origin;
 use keyward::resilience::RetryPolicy;
 use keyward::{Client, Credentials, RestClient, Venue};
 
@@ -19,19 +20,6 @@ const SAMPLES: usize = 3;
 /// The time each request may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The production REST origin of each venue whose time endpoint keyward reads, from the venues'
-/// API documentation.
-const PRODUCTION: &[(&str, &str)] = &[
-    ("binance", "https://api.binance.com"),
-    ("bybit", "https://api.bybit.com"),
-    ("okx", "https://www.okx.com"),
-    ("coinbase-exchange", "https://api.exchange.coinbase.com"),
-    ("coinbase-advanced", "https://api.coinbase.com"),
-    ("kraken", "https://api.kraken.com"),
-    ("bitmex", "https://www.bitmex.com"),
-    ("deribit", "https://www.deribit.com"),
-];
-
 const FIX: &str = "sync the system clock: `sudo chronyc makestep` (chrony) or \
                    `sudo timedatectl set-ntp true` (systemd-timesyncd); keyward's clients also \
                    correct for the offset (clock sync is on by default), other tools may not";
@@ -39,9 +27,10 @@ const FIX: &str = "sync the system clock: `sudo chronyc makestep` (chrony) or \
 /// What `--clock-skew TARGET [--venue NAME]` points at: the venue and its base URL.
 pub fn target(target: &str, venue: Option<&str>) -> Result<(Venue, String)> {
     let known = || {
-        PRODUCTION
-            .iter()
-            .map(|(n, _)| *n)
+        Venue::ALL
+            .into_iter()
+            .filter(|v| production_origin(*v).is_some())
+            .map(Venue::name)
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -65,17 +54,14 @@ pub fn target(target: &str, venue: Option<&str>) -> Result<(Venue, String)> {
         );
     }
     let scheme = parse(target, &known())?;
-    let (_, url) = PRODUCTION
-        .iter()
-        .find(|(n, _)| *n == scheme.name())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{} has no time endpoint keyward reads; use one of {}",
-                redact(target),
-                known()
-            )
-        })?;
-    Ok((scheme, (*url).to_owned()))
+    let url = production_origin(scheme).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} has no time endpoint keyward reads; use one of {}",
+            redact(target),
+            known()
+        )
+    })?;
+    Ok((scheme, url.to_owned()))
 }
 
 /// A --clock-skew argument as errors show it: a URL without its user info, query or fragment
@@ -93,7 +79,7 @@ fn redact(target: &str) -> String {
 
 fn parse(name: &str, known: &str) -> Result<Venue> {
     match name.parse::<Venue>() {
-        Ok(v) if PRODUCTION.iter().any(|(n, _)| *n == v.name()) => Ok(v),
+        Ok(v) if production_origin(v).is_some() => Ok(v),
         _ => {
             bail!("{name:?} is not a venue with a time endpoint keyward reads; use one of {known}")
         }
