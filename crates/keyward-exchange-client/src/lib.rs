@@ -16,7 +16,7 @@ pub mod ws;
 
 pub use body_limit::MAX_RESPONSE_BODY;
 pub use builder::ClientBuilder;
-pub use error::{Error, ErrorKind, Result, VenueDetail};
+pub use error::{Cause, Error, ErrorKind, Result, VenueDetail};
 pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};
 pub use params::Params;
 pub use rest::RestClient;

@@ -19,7 +19,7 @@ use keyward_resilience::RequestClass;
 use keyward_signing::{QueryEncoding, Scheme};
 use serde_json::Value;
 
-use crate::error::{Error, VenueDetail};
+use crate::error::{Error, ErrorKind, VenueDetail};
 use crate::order::{CancelRequest, OrderRequest};
 use crate::params::Params;
 use order_id::OrderIdRule;
@@ -284,7 +284,7 @@ impl Venue {
         retry_after: Option<Duration>,
         body: &[u8],
     ) -> Result<Value, Error> {
-        let venue = self.name();
+        let venue = self.scheme;
         let parsed: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
             Some(Value::Null)
         } else {
@@ -297,18 +297,20 @@ impl Venue {
             None => VenueDetail::new(status, None, &generic_message(v)),
         };
         if status == 429 || found.as_ref().is_some_and(|f| f.kind == Kind::RateLimited) {
-            return Err(Error::RateLimited {
+            return Err(Error::refused(
+                ErrorKind::RateLimited,
                 venue,
+                detail(&found),
                 retry_after,
-                detail: detail(&found),
-            });
+            ));
         }
         if status >= 500 {
-            return Err(Error::Server {
+            return Err(Error::refused(
+                ErrorKind::Server,
                 venue,
+                detail(&found),
                 retry_after,
-                detail: detail(&found),
-            });
+            ));
         }
         // Only a 2xx is a success: a 1xx or a 3xx (redirects are not followed) read as one
         // would return an order that was never placed as placed.
@@ -321,31 +323,31 @@ impl Venue {
         }
         if let Some(f) = &found {
             let d = detail(&found);
-            return Err(match f.kind {
-                Kind::Auth => Error::Authentication { venue, detail: d },
-                Kind::Permission => Error::Permission { venue, detail: d },
-                Kind::Timestamp => Error::Timestamp { venue, detail: d },
-                Kind::Nonce => Error::Nonce { venue, detail: d },
-                Kind::Funds => Error::InsufficientFunds { venue, detail: d },
-                Kind::RateLimited | Kind::Rejected => Error::Rejected { venue, detail: d },
-            });
+            let kind = match f.kind {
+                Kind::Auth => ErrorKind::Authentication,
+                Kind::Permission => ErrorKind::Permission,
+                Kind::Timestamp => ErrorKind::Timestamp,
+                Kind::Nonce => ErrorKind::Nonce,
+                Kind::Funds => ErrorKind::InsufficientFunds,
+                Kind::RateLimited | Kind::Rejected => ErrorKind::Rejected,
+            };
+            return Err(Error::refused(kind, venue, d, None));
         }
         if status >= 400 {
             let d = detail(&found);
-            return Err(
-                match by_text(&d.message).or(match status {
-                    401 => Some(Kind::Auth),
-                    403 => Some(Kind::Permission),
-                    _ => None,
-                }) {
-                    Some(Kind::Auth) => Error::Authentication { venue, detail: d },
-                    Some(Kind::Permission) => Error::Permission { venue, detail: d },
-                    Some(Kind::Timestamp) => Error::Timestamp { venue, detail: d },
-                    Some(Kind::Nonce) => Error::Nonce { venue, detail: d },
-                    Some(Kind::Funds) => Error::InsufficientFunds { venue, detail: d },
-                    _ => Error::Rejected { venue, detail: d },
-                },
-            );
+            let kind = match by_text(&d.message).or(match status {
+                401 => Some(Kind::Auth),
+                403 => Some(Kind::Permission),
+                _ => None,
+            }) {
+                Some(Kind::Auth) => ErrorKind::Authentication,
+                Some(Kind::Permission) => ErrorKind::Permission,
+                Some(Kind::Timestamp) => ErrorKind::Timestamp,
+                Some(Kind::Nonce) => ErrorKind::Nonce,
+                Some(Kind::Funds) => ErrorKind::InsufficientFunds,
+                _ => ErrorKind::Rejected,
+            };
+            return Err(Error::refused(kind, venue, d, None));
         }
         parsed.ok_or_else(|| Error::Decode {
             venue,
