@@ -21,7 +21,6 @@ pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};
 pub use params::Params;
 pub use rest::RestClient;
 pub use transport::{DEFAULT_USER_AGENT, RootCertificate, Transport};
-pub use url_policy::redact_unparsed as redact_url;
 pub use ws::{WsConfig, WsError, WsEvent, WsSession};
 
 /// Re-exported: the request classes that decide retries, and the signing schemes.

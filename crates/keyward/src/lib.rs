@@ -6,9 +6,12 @@ pub use keyward_resilience as resilience;
 pub use keyward_secrets_backends as secrets;
 pub use keyward_signing as signing;
 
+/// The one client builder: the exchange client's, reached through
+/// [`RestClient::builder`]. The facade has no builder of its own.
+#[doc(no_inline)]
+pub use keyward_exchange_client::ClientBuilder;
 pub use keyward_exchange_client::{
-    ClientBuilder, Error, ErrorKind, OrderRequest, RestClient, RootCertificate, Side, WsConfig,
-    WsEvent, WsSession,
+    Error, ErrorKind, OrderRequest, RestClient, RootCertificate, Side, WsConfig, WsEvent, WsSession,
 };
 pub use keyward_secrets_backends::{SecretStore, SecretValue};
 pub use keyward_signing::{Credentials, Scheme};
