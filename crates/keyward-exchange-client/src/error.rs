@@ -487,4 +487,26 @@ mod tests {
         let d = VenueDetail::new(400, None, &"x".repeat(1000));
         assert_eq!(d.message.len(), 200);
     }
+
+    #[test]
+    fn a_lower_layer_error_is_kept_whole_as_the_source() {
+        let signing = keyward_signing::Signer::new(
+            Scheme::Kraken,
+            &keyward_signing::Credentials::new("k", "not base64!".into()),
+        )
+        .unwrap_err();
+        let shown = signing.to_string();
+        let e = Error::config_from("the credentials cannot sign for kraken", signing);
+        assert_eq!(e.kind(), ErrorKind::Config);
+        let source = std::error::Error::source(&e).unwrap();
+        assert_eq!(source.to_string(), shown);
+        assert!(matches!(
+            source.downcast_ref::<Cause>(),
+            Some(Cause::Signing(_))
+        ));
+        assert_eq!(
+            e.to_string(),
+            "invalid client configuration: the credentials cannot sign for kraken"
+        );
+    }
 }

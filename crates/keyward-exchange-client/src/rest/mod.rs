@@ -422,3 +422,55 @@ pub(crate) fn build_signer(
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use keyward_resilience::limiter::Limit;
+    use keyward_resilience::{ManualClock, ManualSleep};
+    use keyward_signing::Credentials;
+
+    use super::*;
+    use crate::params::Params;
+
+    /// The limiter stage comes before the breaker: a wait past the ceiling fails the call
+    /// unsent, and the breaker never hears of it (no permit taken, none refused).
+    #[tokio::test]
+    async fn a_limiter_refusal_takes_no_breaker_permit() {
+        let clock = Arc::new(ManualClock::new());
+        let client = RestClient::builder(Scheme::KeywardV1, "http://127.0.0.1:9/svc/keyward-v1")
+            .credentials(Credentials::new("key-1", "secret".into()))
+            .rate_limits(vec![Limit::new(
+                "weight/1h",
+                "weight",
+                1,
+                Duration::from_secs(3600),
+            )])
+            .max_rate_limit_wait(Duration::from_secs(1))
+            .clock(clock.clone())
+            .sleep(Arc::new(ManualSleep::new(clock)))
+            .build()
+            .await
+            .unwrap();
+        let limiter = client.inner.limiter.as_ref().unwrap();
+        limiter
+            .until_ready(
+                &Scheme::KeywardV1.name(),
+                &[("weight", 1)],
+                &*client.inner.sleep,
+            )
+            .await
+            .unwrap();
+        let err = client
+            .send("GET", "/a", Params::None, RequestClass::Read, 1)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimitWait, "{err}");
+        let m = client.breaker().metrics();
+        assert_eq!(
+            (m.buffered_calls, m.not_permitted_calls, m.cancelled_calls),
+            (0, 0, 0)
+        );
+    }
+}
