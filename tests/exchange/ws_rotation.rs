@@ -1,5 +1,5 @@
 //! Rotation and refusals across REST and WebSocket (finding 12): a client built by the facade's
-//! `.credentials(store, name)` follows the store's rotation notices on its next REST call and
+//! `.secret_store(store, name)` follows the store's rotation notices on its next REST call and
 //! its next WebSocket (re)authentication; a WebSocket auth refused for its timestamp resyncs the
 //! clock once, one refused for a rate limit is retried after a bounded backoff, and one refused
 //! for the key re-reads the store (past its cache) once before the refusal is final.
@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use keyward::{Client, Venue};
+use keyward::Scheme;
 use keyward_exchange_client::RestClient;
 use keyward_exchange_client::ws::{WsConfig, WsError, WsEvent, WsSession};
 use keyward_resilience::{Backoff, Jitter};
@@ -125,11 +125,9 @@ async fn testnet() -> Testnet {
 }
 
 /// A facade client of `venue` at `base`, with its credentials from `store`.
-async fn client(venue: Venue, base: &str, store: Arc<dyn SecretStore>) -> RestClient {
-    Client::builder()
-        .venue(venue)
-        .base_url(base)
-        .credentials(store, NAME)
+async fn client(venue: Scheme, base: &str, store: Arc<dyn SecretStore>) -> RestClient {
+    RestClient::builder(venue, base)
+        .secret_store(store, NAME)
         .rate_limits(Vec::new())
         .build()
         .await
@@ -173,7 +171,7 @@ async fn a_rotation_notice_reaches_the_next_rest_call_and_the_next_ws_auth() {
     let old = Credentials::new(ws_common::GOOD_KEY, "old-secret-0001".into());
     let inner = Queue::of(&[(old.api_key(), "old-secret-0001")]);
     let store = cached(inner.clone());
-    let c = client(Venue::Bybit, t.url("bybit").unwrap(), store.clone()).await;
+    let c = client(Scheme::Bybit, t.url("bybit").unwrap(), store.clone()).await;
     let mut mock = MockVenue::start(keyward_signing::Scheme::Bybit).await;
     let sleep = GatedSleep::new(AGE);
     let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep))
@@ -223,7 +221,7 @@ async fn a_ws_auth_refused_for_its_timestamp_resyncs_the_clock_once_then_succeed
     let t = testnet().await;
     let right = t.credentials("binance").unwrap().to_signing();
     let store = Queue::of(&[(right.api_key(), right.secret().expose_secret())]);
-    let c = client(Venue::Binance, t.url("binance").unwrap(), store).await;
+    let c = client(Scheme::Binance, t.url("binance").unwrap(), store).await;
     c.sync_clock().await.unwrap();
     assert_eq!(c.clock_syncs(), 1);
     // The venue's clock steps a minute ahead: an auth signed on the old offset is refused
@@ -296,7 +294,12 @@ async fn a_refused_key_is_read_again_past_the_cache_once_then_the_refusal_is_fin
         (right.api_key(), "wrong-secret-one"),
         (right.api_key(), "wrong-secret-two"),
     ]);
-    let c = client(Venue::Bybit, t.url("bybit").unwrap(), cached(inner.clone())).await;
+    let c = client(
+        Scheme::Bybit,
+        t.url("bybit").unwrap(),
+        cached(inner.clone()),
+    )
+    .await;
     assert_eq!(inner.reads(), 1);
     let sleep = GatedSleep::new(AGE);
     let err = WsSession::connect(timing(c.ws_config(&ws_url(&t, "bybit")).unwrap(), &sleep))
@@ -326,10 +329,8 @@ async fn a_session_bound_to_a_client_authenticates_for_every_venue_with_both_api
         "deribit",
     ] {
         let creds = t.credentials(venue).unwrap().to_signing();
-        let c = Client::builder()
-            .venue(venue.parse().unwrap())
-            .base_url(t.url(venue).unwrap())
-            .with_credentials(creds)
+        let c = RestClient::builder(venue.parse().unwrap(), t.url(venue).unwrap())
+            .credentials(creds)
             .rate_limits(Vec::new())
             .build()
             .await

@@ -91,7 +91,7 @@ pub enum Command {
 const QUICKSTART_HELP: &str = "\
 Creates a vault and its master key in a temporary directory, stores fresh testnet credentials in
 it as testnet/<venue>, starts the local testnet on 127.0.0.1 (in this process) and, with clients
-built by keyward::Client::builder() that read those credentials back from the vault:
+built by keyward::RestClient::builder() that read those credentials back from the vault:
   rest             each venue preset: server time, balance, place order, cancel order (signed)
   service          each service scheme: a signed POST and GET, verified by the testnet
   websocket        each venue and scheme with WebSocket auth: connect and authenticate

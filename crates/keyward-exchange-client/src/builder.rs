@@ -1,5 +1,6 @@
-//! [`ClientBuilder`]: a client with safe defaults (clock sync, the venue's rate limits, retries
-//! by request class, a circuit breaker per venue), each adjustable.
+//! [`ClientBuilder`]: the one builder of a signed client (the facade re-exports it), with safe
+//! defaults (clock sync, the venue's rate limits, retries by request class, a circuit breaker
+//! per venue), each adjustable.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +31,12 @@ use crate::venue::Venue;
 /// and no proxy (the proxy environment variables are never read). TLS verification is always on,
 /// with the webpki roots and any root added by [`add_root_certificate`](Self::add_root_certificate);
 /// `http://` is accepted only for loopback addresses.
+///
+/// Credentials come from a secret store by name ([`secret_store`](Self::secret_store): read
+/// again after a rotation notice or a refusal) or are given directly
+/// ([`credentials`](Self::credentials)). WebSocket sessions come from the built client:
+/// [`RestClient::ws_config`] gives a configuration on the same venue, credentials source and
+/// clock, so nothing is wired twice.
 #[must_use = "a builder does nothing until build() is awaited"]
 pub struct ClientBuilder {
     scheme: Scheme,
@@ -55,10 +62,13 @@ impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("scheme", &self.scheme)
+            .field(
+                "base_url",
+                &crate::url_policy::redact_unparsed(&self.base_url),
+            )
             .field("credentials", &self.source)
             .field("clock_sync", &self.clock_sync)
             .field("timeout", &self.timeout)
-            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -233,14 +243,16 @@ impl ClientBuilder {
     pub async fn build(self) -> Result<RestClient> {
         let venue = Venue::new(self.scheme);
         if !self.scheme.has_rest() {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "{} has no signed REST API",
                 self.scheme
             )));
         }
         let base = check_base_url(&self.base_url)?;
         let source = self.source.ok_or_else(|| {
-            Error::Config("no credentials: call credentials() or secret_store()".into())
+            Error::config(
+                "no credentials: call .credentials(credentials) or .secret_store(store, name)",
+            )
         })?;
         let creds = source.load().await?;
         let local: Arc<dyn keyward_signing::Clock> = Arc::new(SystemClock);
@@ -251,11 +263,11 @@ impl ClientBuilder {
             #[cfg(unix)]
             (None, Some(path)) => Arc::new(
                 keyward_signing::FileNonce::open(&path, keyward_signing::NonceUnit::Millis, local)
-                    .map_err(|e| Error::Config(e.to_string()))?,
+                    .map_err(|e| Error::config_from("the nonce file cannot be used", e))?,
             ),
             #[cfg(not(unix))]
             (None, Some(_)) => {
-                return Err(Error::Config("nonce files need a Unix system".into()));
+                return Err(Error::config("nonce files need a Unix system"));
             }
             (None, None) => key_order.nonces.clone(),
         };
@@ -269,7 +281,7 @@ impl ClientBuilder {
         } else {
             Some(
                 RateLimiter::new(limits, clock.clone())
-                    .map_err(|e| Error::Config(e.to_string()))?
+                    .map_err(|e| Error::config_from("the rate limits cannot be used", e))?
                     .with_max_wait(self.max_rate_limit_wait),
             )
         };
@@ -277,7 +289,7 @@ impl ClientBuilder {
             Some(r) => r,
             None => RetryPolicy::builder()
                 .build()
-                .map_err(|e| Error::Config(e.to_string()))?,
+                .map_err(|e| Error::config_from("the default retry policy cannot be built", e))?,
         };
         let breaker = self.breaker.unwrap_or_else(|| {
             CircuitBreaker::new(venue.name(), self.breaker_config.unwrap_or_default())

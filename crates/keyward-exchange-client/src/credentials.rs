@@ -70,7 +70,10 @@ impl CredentialSource {
                 } else {
                     store.get(name, &Selector::Current).await
                 }
-                .map_err(|e| Error::Credentials(e.to_string()))?;
+                .map_err(|e| Error::Credentials {
+                    reason: format!("the secret store could not give {name:?}"),
+                    source: Some(e.into()),
+                })?;
                 from_value(name, &secret.value)
             }
         }
@@ -79,10 +82,11 @@ impl CredentialSource {
 
 /// Credentials from a secret's fields.
 pub(crate) fn from_value(name: &str, value: &SecretValue) -> Result<Credentials> {
-    let missing = |field: &str| {
-        Error::Credentials(format!(
+    let missing = |field: &str| Error::Credentials {
+        reason: format!(
             "secret {name:?} has no field {field:?}; store api_key, secret and (for OKX, Coinbase Exchange) passphrase"
-        ))
+        ),
+        source: None,
     };
     let api_key = value
         .field("api_key")

@@ -2,9 +2,11 @@
 //! own failures. No variant holds a secret, a signature, a signed URL or a request body.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_resilience::FailureKind;
+use keyward_signing::Scheme;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -46,79 +48,32 @@ impl fmt::Display for VenueDetail {
 }
 
 /// Everything a call can fail with. Match on [`Error::kind`] for a stable, data-free view.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// The venue's own refusals are one variant, [`Error::Venue`], whose [`ErrorKind`] says what
+/// the venue meant; the client's own failures have a variant each. Errors from the layers
+/// below (signing, the secret store, the resilience policies) are kept whole as the
+/// [`source`](std::error::Error::source) of [`Error::Config`], [`Error::Credentials`] and
+/// [`Error::Signing`], never flattened to text.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The venue refused the credentials (wrong key, wrong secret, bad signature). Not retried.
-    #[error("{venue} refused the credentials ({detail}); check the API key, secret and passphrase")]
-    Authentication {
-        /// The venue (preset name).
-        venue: &'static str,
+    /// The venue refused the request. `kind` is one of [`ErrorKind::Authentication`] (wrong
+    /// key, secret or signature; not retried), [`ErrorKind::Permission`] (the key may not do
+    /// this), [`ErrorKind::RateLimited`] (wait at least `retry_after` when given),
+    /// [`ErrorKind::Timestamp`] (outside the venue's window; resynced and retried once),
+    /// [`ErrorKind::Nonce`] (not greater than the last one the venue saw for the key),
+    /// [`ErrorKind::InsufficientFunds`], [`ErrorKind::Rejected`] (any other refusal) or
+    /// [`ErrorKind::Server`] (a 5xx that retrying did not cure).
+    #[error("{}", refusal(*.kind, *.venue, .detail, *.retry_after))]
+    Venue {
+        /// What the venue meant.
+        kind: ErrorKind,
+        /// The venue (preset).
+        venue: Scheme,
         /// What the venue said.
         detail: VenueDetail,
-    },
-    /// The key is valid but may not do this (missing permission, IP not allowed).
-    #[error("{venue} says the key may not do this ({detail}); check the key's permissions")]
-    Permission {
-        /// The venue.
-        venue: &'static str,
-        /// What the venue said.
-        detail: VenueDetail,
-    },
-    /// The venue's rate limit was hit; wait at least `retry_after` when given.
-    #[error("{venue} rate limit hit ({detail}){}", retry_hint(.retry_after))]
-    RateLimited {
-        /// The venue.
-        venue: &'static str,
         /// The venue's `Retry-After`, if it sent one.
         retry_after: Option<Duration>,
-        /// What the venue said.
-        detail: VenueDetail,
-    },
-    /// The request's timestamp was outside the venue's window (it was resynced and retried once).
-    #[error(
-        "{venue} refused the request's timestamp ({detail}); the local clock is too far from the server's"
-    )]
-    Timestamp {
-        /// The venue.
-        venue: &'static str,
-        /// What the venue said.
-        detail: VenueDetail,
-    },
-    /// The nonce was not greater than the last one the venue saw for the key (another process
-    /// uses the key, or a persistent nonce file was not used across restarts).
-    #[error("{venue} refused the nonce ({detail}); share one persistent nonce source per key")]
-    Nonce {
-        /// The venue.
-        venue: &'static str,
-        /// What the venue said.
-        detail: VenueDetail,
-    },
-    /// The account lacks the funds for the order.
-    #[error("{venue}: insufficient funds ({detail})")]
-    InsufficientFunds {
-        /// The venue.
-        venue: &'static str,
-        /// What the venue said.
-        detail: VenueDetail,
-    },
-    /// Any other refusal by the venue (bad parameter, unknown order, ...).
-    #[error("{venue} rejected the request ({detail})")]
-    Rejected {
-        /// The venue.
-        venue: &'static str,
-        /// What the venue said.
-        detail: VenueDetail,
-    },
-    /// The venue answered with a server error (5xx), and retrying did not help.
-    #[error("{venue} answered with a server error ({detail})")]
-    Server {
-        /// The venue.
-        venue: &'static str,
-        /// The server's `Retry-After`, if it sent one.
-        retry_after: Option<Duration>,
-        /// What the venue said.
-        detail: VenueDetail,
     },
     /// A non-idempotent write (an order placement) may or may not have been executed: the
     /// venue answered 5xx, something other than 2xx or 4xx (a 1xx or a 3xx), a 2xx that could
@@ -130,7 +85,7 @@ pub enum Error {
     )]
     UnknownOutcome {
         /// The venue.
-        venue: &'static str,
+        venue: Scheme,
         /// The method.
         method: String,
         /// The endpoint (path without query).
@@ -150,7 +105,7 @@ pub enum Error {
     )]
     UnexpectedStatus {
         /// The venue.
-        venue: &'static str,
+        venue: Scheme,
         /// The endpoint (path without query).
         endpoint: String,
         /// The HTTP status.
@@ -165,7 +120,7 @@ pub enum Error {
     )]
     RateLimitWait {
         /// The venue.
-        venue: &'static str,
+        venue: Scheme,
         /// The local limit that refused (`weight/1m`, `orders/1d`).
         limit: String,
         /// How long the call would have had to wait.
@@ -175,7 +130,7 @@ pub enum Error {
     #[error("{venue} did not answer {endpoint} in time")]
     Timeout {
         /// The venue.
-        venue: &'static str,
+        venue: Scheme,
         /// The endpoint (path without query).
         endpoint: String,
     },
@@ -184,7 +139,7 @@ pub enum Error {
     #[error("could not reach {venue} at {endpoint}: {reason}")]
     Transport {
         /// The venue.
-        venue: &'static str,
+        venue: Scheme,
         /// The endpoint (path without query).
         endpoint: String,
         /// Whether the connection itself failed (the request never left).
@@ -196,7 +151,7 @@ pub enum Error {
     #[error("could not read {venue}'s answer from {endpoint}: {reason}")]
     Decode {
         /// The venue.
-        venue: &'static str,
+        venue: Scheme,
         /// The endpoint (path without query).
         endpoint: String,
         /// What was wrong.
@@ -207,22 +162,107 @@ pub enum Error {
     #[error("circuit for {venue} is open; calls resume{}", open_hint(.retry_after))]
     CircuitOpen {
         /// The venue.
-        venue: &'static str,
+        venue: Scheme,
         /// How long until the breaker lets trial calls through, if known.
         retry_after: Option<Duration>,
     },
-    /// The client is configured wrongly (base URL, credentials, limits).
-    #[error("invalid client configuration: {0}")]
-    Config(String),
-    /// The credentials could not be read from the secret store.
-    #[error("could not load credentials: {0}")]
-    Credentials(String),
+    /// The client is configured wrongly (base URL, credentials, limits); `source` is the lower
+    /// layer's error, when one refused.
+    #[error("invalid client configuration: {reason}")]
+    Config {
+        /// What is wrong, and what to do about it.
+        reason: String,
+        /// The error underneath, if any.
+        #[source]
+        source: Option<Cause>,
+    },
+    /// The credentials could not be read from the secret store (`source`: the store's error),
+    /// or the secret lacks a field.
+    #[error("could not load credentials: {reason}")]
+    Credentials {
+        /// What failed (never a secret's value).
+        reason: String,
+        /// The store's error, if it refused.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The request could not be signed (missing passphrase, exhausted nonce source, ...).
-    #[error("could not sign the request: {0}")]
-    Signing(String),
+    #[error("could not sign the request for {venue}")]
+    Signing {
+        /// The venue.
+        venue: Scheme,
+        /// The signer's error (it names no secret).
+        #[source]
+        source: Cause,
+    },
 }
 
-fn retry_hint(retry_after: &Option<Duration>) -> String {
+/// The error of a lower layer under an [`Error::Config`], [`Error::Credentials`] or
+/// [`Error::Signing`], kept whole (its own [`source`](std::error::Error::source) chain
+/// included) rather than turned into text.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Cause {
+    /// From `keyward-signing` (a key that does not fit the scheme, a nonce source, a clock).
+    #[error(transparent)]
+    Signing(Arc<keyward_signing::Error>),
+    /// From `keyward-secrets-backends` (the secret store).
+    #[error(transparent)]
+    Store(Arc<keyward_secrets_backends::Error>),
+    /// From `keyward-resilience` (a rate limit or retry policy that cannot be built).
+    #[error(transparent)]
+    Resilience(keyward_resilience::Error),
+}
+
+impl From<keyward_signing::Error> for Cause {
+    fn from(e: keyward_signing::Error) -> Self {
+        Self::Signing(Arc::new(e))
+    }
+}
+
+impl From<keyward_secrets_backends::Error> for Cause {
+    fn from(e: keyward_secrets_backends::Error) -> Self {
+        Self::Store(Arc::new(e))
+    }
+}
+
+impl From<keyward_resilience::Error> for Cause {
+    fn from(e: keyward_resilience::Error) -> Self {
+        Self::Resilience(e)
+    }
+}
+
+/// The sentence of a venue's refusal: one per kind, naming what to do.
+fn refusal(
+    kind: ErrorKind,
+    venue: Scheme,
+    detail: &VenueDetail,
+    retry_after: Option<Duration>,
+) -> String {
+    match kind {
+        ErrorKind::Authentication => format!(
+            "{venue} refused the credentials ({detail}); check the API key, secret and passphrase"
+        ),
+        ErrorKind::Permission => {
+            format!("{venue} says the key may not do this ({detail}); check the key's permissions")
+        }
+        ErrorKind::RateLimited => format!(
+            "{venue} rate limit hit ({detail}){}",
+            retry_hint(retry_after)
+        ),
+        ErrorKind::Timestamp => format!(
+            "{venue} refused the request's timestamp ({detail}); the local clock is too far from the server's"
+        ),
+        ErrorKind::Nonce => format!(
+            "{venue} refused the nonce ({detail}); share one persistent nonce source per key"
+        ),
+        ErrorKind::InsufficientFunds => format!("{venue}: insufficient funds ({detail})"),
+        ErrorKind::Server => format!("{venue} answered with a server error ({detail})"),
+        _ => format!("{venue} rejected the request ({detail})"),
+    }
+}
+
+fn retry_hint(retry_after: Option<Duration>) -> String {
     retry_after.map_or_else(String::new, |d| format!("; retry after {d:?}"))
 }
 
@@ -239,25 +279,27 @@ fn open_hint(retry_after: &Option<Duration>) -> String {
     )
 }
 
-/// The kind of an [`Error`], without its data.
+/// The kind of an [`Error`], without its data: the variant's name, or for [`Error::Venue`]
+/// what the venue meant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// [`Error::Authentication`].
+    /// The venue refused the credentials (wrong key, wrong secret, bad signature).
     Authentication,
-    /// [`Error::Permission`].
+    /// The key is valid but may not do this (missing permission, IP not allowed).
     Permission,
-    /// [`Error::RateLimited`].
+    /// The venue's rate limit was hit.
     RateLimited,
-    /// [`Error::Timestamp`].
+    /// The request's timestamp was outside the venue's window.
     Timestamp,
-    /// [`Error::Nonce`].
+    /// The nonce was not greater than the last one the venue saw for the key (another
+    /// process uses the key, or a persistent nonce file was not used across restarts).
     Nonce,
-    /// [`Error::InsufficientFunds`].
+    /// The account lacks the funds for the order.
     InsufficientFunds,
-    /// [`Error::Rejected`].
+    /// Any other refusal by the venue (bad parameter, unknown order, ...).
     Rejected,
-    /// [`Error::Server`].
+    /// The venue answered with a server error (5xx).
     Server,
     /// [`Error::UnknownOutcome`].
     UnknownOutcome,
@@ -285,14 +327,7 @@ impl Error {
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Authentication { .. } => ErrorKind::Authentication,
-            Self::Permission { .. } => ErrorKind::Permission,
-            Self::RateLimited { .. } => ErrorKind::RateLimited,
-            Self::Timestamp { .. } => ErrorKind::Timestamp,
-            Self::Nonce { .. } => ErrorKind::Nonce,
-            Self::InsufficientFunds { .. } => ErrorKind::InsufficientFunds,
-            Self::Rejected { .. } => ErrorKind::Rejected,
-            Self::Server { .. } => ErrorKind::Server,
+            Self::Venue { kind, .. } => *kind,
             Self::UnknownOutcome { .. } => ErrorKind::UnknownOutcome,
             Self::UnexpectedStatus { .. } => ErrorKind::UnexpectedStatus,
             Self::RateLimitWait { .. } => ErrorKind::RateLimitWait,
@@ -300,72 +335,86 @@ impl Error {
             Self::Transport { .. } => ErrorKind::Transport,
             Self::Decode { .. } => ErrorKind::Decode,
             Self::CircuitOpen { .. } => ErrorKind::CircuitOpen,
-            Self::Config(_) => ErrorKind::Config,
-            Self::Credentials(_) => ErrorKind::Credentials,
-            Self::Signing(_) => ErrorKind::Signing,
+            Self::Config { .. } => ErrorKind::Config,
+            Self::Credentials { .. } => ErrorKind::Credentials,
+            Self::Signing { .. } => ErrorKind::Signing,
         }
     }
 
-    /// The venue's answer, for errors that carry one.
+    /// The venue's answer, for the venue's refusals ([`Error::Venue`]).
     pub fn venue_detail(&self) -> Option<&VenueDetail> {
         match self {
-            Self::Authentication { detail, .. }
-            | Self::Permission { detail, .. }
-            | Self::RateLimited { detail, .. }
-            | Self::Timestamp { detail, .. }
-            | Self::Nonce { detail, .. }
-            | Self::InsufficientFunds { detail, .. }
-            | Self::Rejected { detail, .. }
-            | Self::Server { detail, .. } => Some(detail),
+            Self::Venue { detail, .. } => Some(detail),
             _ => None,
+        }
+    }
+
+    /// A refusal by `venue` of kind `kind` (one of the venue kinds listed on [`Error::Venue`]).
+    pub(crate) fn refused(
+        kind: ErrorKind,
+        venue: Scheme,
+        detail: VenueDetail,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Self::Venue {
+            kind,
+            venue,
+            detail,
+            retry_after,
+        }
+    }
+
+    /// A configuration error with nothing underneath.
+    pub(crate) fn config(reason: impl Into<String>) -> Self {
+        Self::Config {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A configuration error a lower layer's `source` caused.
+    pub(crate) fn config_from(reason: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self::Config {
+            reason: reason.into(),
+            source: Some(source.into()),
         }
     }
 
     /// The error with every occurrence of `api_key` in the venue's message shortened to its
     /// first four characters (Bybit's sign errors echo the signed string, key included).
     pub(crate) fn without_key(mut self, api_key: &str) -> Self {
-        if api_key.len() >= 4 {
-            if let Some(d) = self.detail_mut() {
-                if d.message.contains(api_key) {
-                    d.message = d
-                        .message
-                        .replace(api_key, &crate::credentials::key_hint(api_key));
-                }
+        if let Self::Venue { detail, .. } = &mut self {
+            if api_key.len() >= 4 && detail.message.contains(api_key) {
+                detail.message = detail
+                    .message
+                    .replace(api_key, &crate::credentials::key_hint(api_key));
             }
         }
         self
     }
 
-    fn detail_mut(&mut self) -> Option<&mut VenueDetail> {
-        match self {
-            Self::Authentication { detail, .. }
-            | Self::Permission { detail, .. }
-            | Self::RateLimited { detail, .. }
-            | Self::Timestamp { detail, .. }
-            | Self::Nonce { detail, .. }
-            | Self::InsufficientFunds { detail, .. }
-            | Self::Rejected { detail, .. }
-            | Self::Server { detail, .. } => Some(detail),
-            _ => None,
-        }
-    }
-
-    /// How the retry policy sees this error (see `keyward_resilience::retry`).
+    /// How the retry policy sees this error (see `keyward_resilience::retry`): the one place
+    /// the client's errors meet the resilience crate's [`FailureKind`].
     pub fn failure_kind(&self) -> FailureKind {
         match self {
-            Self::RateLimited { retry_after, .. } => FailureKind::RateLimited {
-                retry_after: *retry_after,
-            },
-            Self::Server { retry_after, .. } => FailureKind::ServerError {
-                retry_after: *retry_after,
+            Self::Venue {
+                kind, retry_after, ..
+            } => match kind {
+                ErrorKind::RateLimited => FailureKind::RateLimited {
+                    retry_after: *retry_after,
+                },
+                ErrorKind::Server => FailureKind::ServerError {
+                    retry_after: *retry_after,
+                },
+                // A nonce refusal proves the request was not executed; the retry draws a new one.
+                ErrorKind::Nonce => FailureKind::RejectedBeforeExecution,
+                // Timestamps are resynced and retried once inside the attempt; not again here.
+                _ => FailureKind::ClientError,
             },
             Self::Timeout { .. } => FailureKind::Timeout,
             Self::Transport { connect: true, .. } => FailureKind::ConnectRefused,
             // Sent, but the answer was lost: it may have been executed.
             Self::Transport { connect: false, .. } => FailureKind::Other { retryable: true },
-            // A nonce refusal proves the request was not executed; the retry draws a new one.
-            Self::Nonce { .. } => FailureKind::RejectedBeforeExecution,
-            // Timestamps are resynced and retried once inside the attempt; not again here.
             _ => FailureKind::ClientError,
         }
     }
@@ -377,14 +426,16 @@ mod tests {
 
     #[test]
     fn display_reads_as_a_sentence_with_the_venue_code() {
-        let e = Error::Authentication {
-            venue: "binance",
-            detail: VenueDetail::new(
+        let e = Error::refused(
+            ErrorKind::Authentication,
+            Scheme::Binance,
+            VenueDetail::new(
                 400,
                 Some("-1022".into()),
                 "Signature for this request is not valid.",
             ),
-        };
+            None,
+        );
         assert_eq!(
             e.to_string(),
             "binance refused the credentials (HTTP 400, code -1022: Signature for this request is not valid.); check the API key, secret and passphrase"
@@ -396,15 +447,16 @@ mod tests {
     #[test]
     fn retry_classification() {
         let d = VenueDetail::new(429, None, "");
-        let e = Error::RateLimited {
-            venue: "okx",
-            retry_after: Some(Duration::from_secs(2)),
-            detail: d,
-        };
+        let e = Error::refused(
+            ErrorKind::RateLimited,
+            Scheme::Okx,
+            d,
+            Some(Duration::from_secs(2)),
+        );
         assert!(e.to_string().contains("retry after 2s"));
         assert_eq!(e.failure_kind().retry_after(), Some(Duration::from_secs(2)));
         let t = Error::Transport {
-            venue: "okx",
+            venue: Scheme::Okx,
             endpoint: "/x".into(),
             connect: true,
             reason: "refused".into(),
@@ -414,14 +466,16 @@ mod tests {
 
     #[test]
     fn the_api_key_is_cut_out_of_venue_messages() {
-        let e = Error::Authentication {
-            venue: "bybit",
-            detail: VenueDetail::new(
+        let e = Error::refused(
+            ErrorKind::Authentication,
+            Scheme::Bybit,
+            VenueDetail::new(
                 200,
                 Some("10004".into()),
                 "error sign! origin_string[1700000000000LONGAPIKEY12345000category=spot]",
             ),
-        }
+            None,
+        )
         .without_key("LONGAPIKEY123");
         let shown = format!("{e} {e:?}");
         assert!(!shown.contains("LONGAPIKEY123"), "{shown}");
@@ -432,5 +486,27 @@ mod tests {
     fn long_messages_are_cut() {
         let d = VenueDetail::new(400, None, &"x".repeat(1000));
         assert_eq!(d.message.len(), 200);
+    }
+
+    #[test]
+    fn a_lower_layer_error_is_kept_whole_as_the_source() {
+        let signing = keyward_signing::Signer::new(
+            Scheme::Kraken,
+            &keyward_signing::Credentials::new("k", "not base64!".into()),
+        )
+        .unwrap_err();
+        let shown = signing.to_string();
+        let e = Error::config_from("the credentials cannot sign for kraken", signing);
+        assert_eq!(e.kind(), ErrorKind::Config);
+        let source = std::error::Error::source(&e).unwrap();
+        assert_eq!(source.to_string(), shown);
+        assert!(matches!(
+            source.downcast_ref::<Cause>(),
+            Some(Cause::Signing(_))
+        ));
+        assert_eq!(
+            e.to_string(),
+            "invalid client configuration: the credentials cannot sign for kraken"
+        );
     }
 }

@@ -16,12 +16,11 @@ pub mod ws;
 
 pub use body_limit::MAX_RESPONSE_BODY;
 pub use builder::ClientBuilder;
-pub use error::{Error, ErrorKind, Result, VenueDetail};
+pub use error::{Cause, Error, ErrorKind, Result, VenueDetail};
 pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};
 pub use params::Params;
 pub use rest::RestClient;
 pub use transport::{DEFAULT_USER_AGENT, RootCertificate, Transport};
-pub use url_policy::redact_unparsed as redact_url;
 pub use venue::production_origin;
 pub use ws::{WsConfig, WsError, WsEvent, WsSession};
 

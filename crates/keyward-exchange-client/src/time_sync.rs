@@ -110,7 +110,7 @@ impl TimeSync {
         let offset = self
             .clock
             .record_sample(sent, server, received)
-            .map_err(|e| Error::Config(e.to_string()))?;
+            .map_err(|e| Error::config_from("the server time cannot be used", e))?;
         self.synced.store(true, Ordering::SeqCst);
         self.epoch.fetch_add(1, Ordering::SeqCst);
         tracing::debug!(
@@ -152,10 +152,13 @@ mod tests {
         let t = TimeSync::new(false, Arc::new(FixedClock::new(5)));
         t.ensure(|| async { panic!("disabled") }).await.unwrap();
         let err = t
-            .sync_now(|| async { Err(Error::Config("down".into())) })
+            .sync_now(|| async { Err(Error::config("down")) })
             .await
             .unwrap_err();
-        assert_eq!(err, Error::Config("down".into()));
+        assert!(
+            matches!(&err, Error::Config { reason, .. } if reason == "down"),
+            "{err}"
+        );
         assert_eq!(t.syncs(), 0);
     }
 }

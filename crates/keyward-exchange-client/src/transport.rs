@@ -36,7 +36,7 @@ impl RootCertificate {
     pub fn from_der(der: impl Into<Vec<u8>>) -> Result<Self> {
         let der = CertificateDer::from(der.into());
         RootCertStore::empty().add(der.clone()).map_err(|e| {
-            Error::Config(format!(
+            Error::config(format!(
                 "the root certificate cannot be used as a trust anchor: {e}"
             ))
         })?;
@@ -48,8 +48,8 @@ impl RootCertificate {
     pub fn from_pem(pem: &[u8]) -> Result<Self> {
         let der = CertificateDer::pem_slice_iter(pem)
             .next()
-            .ok_or_else(|| Error::Config("the PEM text holds no CERTIFICATE block".into()))?
-            .map_err(|e| Error::Config(format!("the PEM text cannot be read: {e}")))?;
+            .ok_or_else(|| Error::config("the PEM text holds no CERTIFICATE block"))?
+            .map_err(|e| Error::config(format!("the PEM text cannot be read: {e}")))?;
         Self::from_der(der.to_vec())
     }
 
@@ -59,14 +59,12 @@ impl RootCertificate {
         let roots = CertificateDer::pem_slice_iter(pem)
             .map(|der| {
                 let der =
-                    der.map_err(|e| Error::Config(format!("the PEM text cannot be read: {e}")))?;
+                    der.map_err(|e| Error::config(format!("the PEM text cannot be read: {e}")))?;
                 Self::from_der(der.to_vec())
             })
             .collect::<Result<Vec<_>>>()?;
         if roots.is_empty() {
-            return Err(Error::Config(
-                "the PEM text holds no CERTIFICATE block".into(),
-            ));
+            return Err(Error::config("the PEM text holds no CERTIFICATE block"));
         }
         Ok(roots)
     }
@@ -152,7 +150,7 @@ impl Transport {
     /// The User-Agent as a header value, checked.
     pub(crate) fn user_agent_header(&self) -> Result<reqwest::header::HeaderValue> {
         reqwest::header::HeaderValue::from_str(&self.user_agent)
-            .map_err(|_| Error::Config("the User-Agent is not a valid HTTP header value".into()))
+            .map_err(|_| Error::config("the User-Agent is not a valid HTTP header value"))
     }
 
     /// The TLS client configuration: the `ring` provider (explicit, never the process default),
@@ -163,12 +161,12 @@ impl Transport {
         for root in &self.roots {
             roots
                 .add(root.0.clone())
-                .map_err(|e| Error::Config(format!("a root certificate cannot be used: {e}")))?;
+                .map_err(|e| Error::config(format!("a root certificate cannot be used: {e}")))?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Config(format!("could not configure TLS: {e}")))?
+            .map_err(|e| Error::config(format!("could not configure TLS: {e}")))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(config)
@@ -187,14 +185,14 @@ impl Transport {
         if let Some(proxy) = &self.proxy {
             if !is_loopback(origin) {
                 let proxy = reqwest::Proxy::all(proxy.clone()).map_err(|_| {
-                    Error::Config(format!("the proxy {} cannot be used", redact_proxy(proxy)))
+                    Error::config(format!("the proxy {} cannot be used", redact_proxy(proxy)))
                 })?;
                 builder = builder.proxy(proxy);
             }
         }
         builder
             .build()
-            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+            .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))
     }
 }
 
@@ -244,7 +242,7 @@ mod tests {
             .user_agent("bad\r\nX-Injected: 1")
             .user_agent_header()
             .unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{err}");
+        assert!(matches!(err, Error::Config { .. }), "{err}");
     }
 
     #[test]

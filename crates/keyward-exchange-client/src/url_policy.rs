@@ -39,35 +39,35 @@ impl BaseUrl {
 /// Checks `base` against the policy.
 pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
     let url = Url::parse(base).map_err(|e| {
-        Error::Config(format!(
+        Error::config(format!(
             "base URL {:?} is not a URL: {e}",
             redact_unparsed(base)
         ))
     })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config(
-            "the base URL must not carry credentials; give them through a secret store".into(),
+        return Err(Error::config(
+            "the base URL must not carry credentials; give them through a secret store",
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "base URL {} must not have a query or fragment",
             redact(&url)
         )));
     }
     let host = url
         .host()
-        .ok_or_else(|| Error::Config(format!("base URL {} has no host", redact(&url))))?;
+        .ok_or_else(|| Error::config(format!("base URL {} has no host", redact(&url))))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&host) => {}
         "http" => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "plain http:// is only allowed to a loopback address (127.0.0.0/8, ::1, localhost), not {host}; use https://"
             )));
         }
         other => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "base URL scheme {other:?} is not supported; use https://"
             )));
         }
@@ -75,7 +75,7 @@ pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
     let origin = url.origin().ascii_serialization();
     let prefix = url.path().trim_end_matches('/').to_owned();
     let parsed = Url::parse(&origin).map_err(|e| {
-        Error::Config(format!(
+        Error::config(format!(
             "base URL {} has no usable origin: {e}",
             redact(&url)
         ))
@@ -168,7 +168,7 @@ mod tests {
             "https://host/?a=1",
         ] {
             let err = check_base_url(bad).unwrap_err();
-            assert!(matches!(err, Error::Config(_)), "{bad}: {err}");
+            assert!(matches!(err, Error::Config { .. }), "{bad}: {err}");
         }
     }
 

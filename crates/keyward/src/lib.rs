@@ -1,17 +1,39 @@
 #![doc = include_str!("../README.md")]
 
-mod client;
-
-pub use client::{Client, ClientBuilder, Venue};
-
 pub use keyward_core_crypto as crypto;
 pub use keyward_exchange_client as exchange;
 pub use keyward_resilience as resilience;
 pub use keyward_secrets_backends as secrets;
 pub use keyward_signing as signing;
 
+/// The one client builder: the exchange client's, reached through
+/// [`RestClient::builder`]. The facade has no builder of its own.
+#[doc(no_inline)]
+pub use keyward_exchange_client::ClientBuilder;
 pub use keyward_exchange_client::{
     Error, ErrorKind, OrderRequest, RestClient, RootCertificate, Side, WsConfig, WsEvent, WsSession,
 };
 pub use keyward_secrets_backends::{SecretStore, SecretValue};
 pub use keyward_signing::{Credentials, Scheme};
+
+/// The workspace README and the guides under `docs/guides/`, compiled as doctests (only under
+/// `cfg(doctest)`) so their examples stay true to the API.
+#[cfg(doctest)]
+mod doctests {
+    #[doc = include_str!("../../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../../docs/guides/client.md")]
+    struct Client;
+    #[doc = include_str!("../../../docs/guides/doctor.md")]
+    struct Doctor;
+    #[doc = include_str!("../../../docs/guides/quickstart.md")]
+    struct Quickstart;
+    #[doc = include_str!("../../../docs/guides/sign-a-request.md")]
+    struct SignARequest;
+    #[doc = include_str!("../../../docs/guides/store-and-rotate-credentials.md")]
+    struct StoreAndRotateCredentials;
+    #[doc = include_str!("../../../docs/guides/verify-requests.md")]
+    struct VerifyRequests;
+    #[doc = include_str!("../../../docs/guides/websocket-session.md")]
+    struct WebsocketSession;
+}

@@ -228,7 +228,7 @@ impl Venue {
         retry_after: Option<Duration>,
         body: &[u8],
     ) -> Result<Value, Error> {
-        let venue = self.name();
+        let venue = self.scheme;
         let parsed: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
             Some(Value::Null)
         } else {
@@ -245,18 +245,20 @@ impl Venue {
                 .as_ref()
                 .is_some_and(|f| f.kind == ErrorKind::RateLimited)
         {
-            return Err(Error::RateLimited {
+            return Err(Error::refused(
+                ErrorKind::RateLimited,
                 venue,
-                retry_after,
                 detail,
-            });
+                retry_after,
+            ));
         }
         if status >= 500 {
-            return Err(Error::Server {
+            return Err(Error::refused(
+                ErrorKind::Server,
                 venue,
-                retry_after,
                 detail,
-            });
+                retry_after,
+            ));
         }
         // Only a 2xx is a success: a 1xx or a 3xx (redirects are not followed) read as one
         // would return an order that was never placed as placed.
@@ -277,25 +279,13 @@ impl Venue {
             (None, _) => None,
         };
         if let Some(kind) = kind {
-            return Err(refusal(kind, venue, detail));
+            return Err(Error::refused(kind, venue, detail, None));
         }
         parsed.ok_or_else(|| Error::Decode {
             venue,
             endpoint: endpoint.to_owned(),
             reason: format!("HTTP {status} with a body that is not JSON"),
         })
-    }
-}
-
-/// The error for a venue's refusal of `kind`.
-fn refusal(kind: ErrorKind, venue: &'static str, detail: VenueDetail) -> Error {
-    match kind {
-        ErrorKind::Authentication => Error::Authentication { venue, detail },
-        ErrorKind::Permission => Error::Permission { venue, detail },
-        ErrorKind::Timestamp => Error::Timestamp { venue, detail },
-        ErrorKind::Nonce => Error::Nonce { venue, detail },
-        ErrorKind::InsufficientFunds => Error::InsufficientFunds { venue, detail },
-        _ => Error::Rejected { venue, detail },
     }
 }
 

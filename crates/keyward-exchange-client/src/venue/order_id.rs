@@ -62,7 +62,7 @@ impl OrderIdRule {
         let mut order = order.clone();
         match &order.client_order_id {
             Some(id) if !self.accepts(id) => {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "{venue} does not take {:?} as a client order id ({}); give another or none, and one is generated",
                     id.chars().take(64).collect::<String>(),
                     self.describe()

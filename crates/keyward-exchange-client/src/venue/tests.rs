@@ -88,7 +88,7 @@ fn successes_and_odd_answers() {
         .interpret("/x", 429, Some(Duration::from_secs(3)), b"")
         .unwrap_err();
     assert!(
-        matches!(e, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3))
+        matches!(e, Error::Venue { kind: crate::ErrorKind::RateLimited, retry_after: Some(d), .. } if d == Duration::from_secs(3))
     );
 }
 

@@ -116,17 +116,18 @@ impl WsConfig {
         store: &dyn SecretStore,
         name: &str,
     ) -> Result<Self, WsError> {
-        let failed = |reason: String| WsError::Credentials {
+        let failed = |e: crate::Error| WsError::Credentials {
             name: name.to_owned(),
-            reason,
+            source: Box::new(e),
         };
-        let secret = store
-            .get(name, &Selector::Current)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
+        let secret = store.get(name, &Selector::Current).await.map_err(|e| {
+            failed(crate::Error::Credentials {
+                reason: format!("the secret store could not give {name:?}"),
+                source: Some(e.into()),
+            })
+        })?;
         // The same fields as the REST client reads (`crate::credentials`).
-        let credentials = crate::credentials::from_value(name, &secret.value)
-            .map_err(|e| failed(e.to_string()))?;
+        let credentials = crate::credentials::from_value(name, &secret.value).map_err(failed)?;
         Self::from_credentials(venue, url, &credentials)
     }
 

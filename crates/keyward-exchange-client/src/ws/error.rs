@@ -65,12 +65,14 @@ pub enum WsError {
         reason: &'static str,
     },
     /// The credentials could not be read from the secret store.
-    #[error("could not read the credentials {name:?} from the secret store: {reason}")]
+    #[error("could not read the credentials {name:?} from the secret store")]
     Credentials {
         /// The secret's name.
         name: String,
-        /// What failed (the store's error, or the missing field).
-        reason: String,
+        /// What failed: an [`Error::Credentials`](crate::Error::Credentials) holding the
+        /// store's error, or naming the missing field.
+        #[source]
+        source: Box<crate::Error>,
     },
     /// The scheme has no WebSocket authentication keyward can perform.
     #[error("{venue} has no WebSocket authentication keyward can perform")]
@@ -130,13 +132,14 @@ pub enum WsError {
     /// The venue refused the authentication's timestamp and its clock could not be read to
     /// resync.
     #[error(
-        "{venue} refused the WebSocket authentication's timestamp and its server time could not be read: {reason}"
+        "{venue} refused the WebSocket authentication's timestamp and its server time could not be read"
     )]
     ClockSync {
         /// The venue.
         venue: Scheme,
-        /// What failed.
-        reason: String,
+        /// The REST client's error reading the venue's time.
+        #[source]
+        source: Box<crate::Error>,
     },
     /// Kraken's token request got no answer in time.
     #[error("the Kraken WebSocket token request got no answer within {timeout:?}")]

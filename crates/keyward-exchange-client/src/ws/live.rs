@@ -45,7 +45,7 @@ impl Live {
         inner
             .take_rotation()
             .await
-            .map_err(|e| self.credentials_error(&e))?;
+            .map_err(|e| self.credentials_error(e))?;
         if inner.venue.uses_timestamps() {
             if let Err(e) = inner.time.ensure(|| inner.fetch_server_time()).await {
                 // As for REST: not fatal; a timestamp refusal resyncs later.
@@ -70,7 +70,7 @@ impl Live {
             .await
             .map_err(|e| WsError::ClockSync {
                 venue: inner.venue.scheme,
-                reason: e.to_string(),
+                source: Box::new(e),
             })
     }
 
@@ -85,13 +85,13 @@ impl Live {
             .source
             .load_fresh()
             .await
-            .map_err(|e| self.credentials_error(&e))?;
+            .map_err(|e| self.credentials_error(e))?;
         inner
             .install_credentials(fresh)
-            .map_err(|e| self.credentials_error(&e))
+            .map_err(|e| self.credentials_error(e))
     }
 
-    fn credentials_error(&self, e: &crate::Error) -> WsError {
+    fn credentials_error(&self, e: crate::Error) -> WsError {
         WsError::Credentials {
             name: self
                 .client
@@ -100,7 +100,7 @@ impl Live {
                 .name()
                 .unwrap_or_default()
                 .to_owned(),
-            reason: e.to_string(),
+            source: Box::new(e),
         }
     }
 }

@@ -14,102 +14,42 @@ use super::policy::RetryPolicy;
 use super::state::{Decision, StopReason};
 use crate::clock::{Clock, Sleep};
 
-/// A call that failed for good: why retrying stopped, how many attempts were made, and the
-/// last attempt's error.
+/// A call that failed for good: why retrying stopped ([`StopReason`], the one list of
+/// reasons), how many attempts were made, and the last attempt's error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RetryError<E> {
-    /// The failure must not be retried for this request class (see
-    /// [`should_retry`](super::should_retry)).
-    NotRetryable {
-        /// Attempts made.
-        attempts: u32,
-        /// The last attempt's error.
-        last: E,
-    },
-    /// Every allowed attempt failed.
-    Exhausted {
-        /// Attempts made.
-        attempts: u32,
-        /// The last attempt's error.
-        last: E,
-    },
-    /// The next delay would have ended past the policy's `max_elapsed`.
-    DeadlineExceeded {
-        /// Attempts made.
-        attempts: u32,
-        /// The last attempt's error.
-        last: E,
-    },
-    /// The retry budget had no token left.
-    BudgetExhausted {
-        /// Attempts made.
-        attempts: u32,
-        /// The last attempt's error.
-        last: E,
-    },
-    /// The server's `Retry-After` asked for more than the policy's `retry_after_max`.
-    RetryAfterTooLong {
-        /// Attempts made.
-        attempts: u32,
-        /// The last attempt's error.
-        last: E,
-    },
+pub struct RetryError<E> {
+    reason: StopReason,
+    attempts: u32,
+    last: E,
 }
 
 impl<E> RetryError<E> {
     fn new(reason: StopReason, attempts: u32, last: E) -> Self {
-        match reason {
-            StopReason::NotRetryable => Self::NotRetryable { attempts, last },
-            StopReason::AttemptsExhausted => Self::Exhausted { attempts, last },
-            StopReason::DeadlineExceeded => Self::DeadlineExceeded { attempts, last },
-            StopReason::BudgetExhausted => Self::BudgetExhausted { attempts, last },
-            StopReason::RetryAfterTooLong => Self::RetryAfterTooLong { attempts, last },
+        Self {
+            reason,
+            attempts,
+            last,
         }
     }
 
     /// Why retrying stopped.
     pub fn reason(&self) -> StopReason {
-        match self {
-            Self::NotRetryable { .. } => StopReason::NotRetryable,
-            Self::Exhausted { .. } => StopReason::AttemptsExhausted,
-            Self::DeadlineExceeded { .. } => StopReason::DeadlineExceeded,
-            Self::BudgetExhausted { .. } => StopReason::BudgetExhausted,
-            Self::RetryAfterTooLong { .. } => StopReason::RetryAfterTooLong,
-        }
+        self.reason
     }
 
     /// Attempts made, the first included.
     pub fn attempts(&self) -> u32 {
-        match *self {
-            Self::NotRetryable { attempts, .. }
-            | Self::Exhausted { attempts, .. }
-            | Self::DeadlineExceeded { attempts, .. }
-            | Self::BudgetExhausted { attempts, .. }
-            | Self::RetryAfterTooLong { attempts, .. } => attempts,
-        }
+        self.attempts
     }
 
     /// The last attempt's error.
     pub fn last(&self) -> &E {
-        match self {
-            Self::NotRetryable { last, .. }
-            | Self::Exhausted { last, .. }
-            | Self::DeadlineExceeded { last, .. }
-            | Self::BudgetExhausted { last, .. }
-            | Self::RetryAfterTooLong { last, .. } => last,
-        }
+        &self.last
     }
 
     /// The last attempt's error, by value.
     pub fn into_last(self) -> E {
-        match self {
-            Self::NotRetryable { last, .. }
-            | Self::Exhausted { last, .. }
-            | Self::DeadlineExceeded { last, .. }
-            | Self::BudgetExhausted { last, .. }
-            | Self::RetryAfterTooLong { last, .. } => last,
-        }
+        self.last
     }
 }
 
@@ -172,10 +112,11 @@ mod tests {
 
     #[test]
     fn display_and_source() {
-        let e: RetryError<std::io::Error> = RetryError::Exhausted {
-            attempts: 3,
-            last: std::io::Error::other("boom"),
-        };
+        let e: RetryError<std::io::Error> = RetryError::new(
+            StopReason::AttemptsExhausted,
+            3,
+            std::io::Error::other("boom"),
+        );
         assert_eq!(
             e.to_string(),
             "the call failed after 3 attempts; no attempts are left"

@@ -8,7 +8,8 @@ use super::class::{FailureKind, RequestClass, should_retry};
 use super::policy::RetryPolicy;
 use super::{JitterRng, TARGET};
 
-/// Why a call is not retried again.
+/// Why a call is not retried again: a [`Decision::Stop`], and the [`reason`](super::RetryError::reason)
+/// of the [`RetryError`](super::RetryError) a call ends with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StopReason {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use keyward::exchange::production_origin;
 use keyward::resilience::RetryPolicy;
-use keyward::{Client, Credentials, RestClient, Venue};
+use keyward::{Credentials, RestClient, Scheme};
 
 use super::finding::{Finding, Severity};
 
@@ -25,12 +25,12 @@ const FIX: &str = "sync the system clock: `sudo chronyc makestep` (chrony) or \
                    correct for the offset (clock sync is on by default), other tools may not";
 
 /// What `--clock-skew TARGET [--venue NAME]` points at: the venue and its base URL.
-pub fn target(target: &str, venue: Option<&str>) -> Result<(Venue, String)> {
+pub fn target(target: &str, venue: Option<&str>) -> Result<(Scheme, String)> {
     let known = || {
-        Venue::ALL
+        Scheme::ALL
             .into_iter()
             .filter(|v| production_origin(*v).is_some())
-            .map(Venue::name)
+            .map(Scheme::name)
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -77,8 +77,8 @@ fn redact(target: &str) -> String {
     format!("{scheme}://{host}{path}")
 }
 
-fn parse(name: &str, known: &str) -> Result<Venue> {
-    match name.parse::<Venue>() {
+fn parse(name: &str, known: &str) -> Result<Scheme> {
+    match name.parse::<Scheme>() {
         Ok(v) if production_origin(v).is_some() => Ok(v),
         _ => {
             bail!("{name:?} is not a venue with a time endpoint keyward reads; use one of {known}")
@@ -88,12 +88,10 @@ fn parse(name: &str, known: &str) -> Result<Venue> {
 
 /// A client for `venue`'s public time endpoint at `url` (a URL the clients refuse, such as
 /// plain HTTP off loopback, is an error here, before any check runs).
-pub async fn client(venue: Venue, url: &str) -> Result<RestClient> {
+pub async fn client(venue: Scheme, url: &str) -> Result<RestClient> {
     // The time endpoint is public: nothing is signed, but the client wants credentials.
-    Ok(Client::builder()
-        .venue(venue)
-        .base_url(url)
-        .with_credentials(
+    Ok(RestClient::builder(venue, url)
+        .credentials(
             Credentials::new("doctor", "ZG9jdG9yLWNsb2NrLXByb2Jl".into())
                 .with_passphrase("doctor".into()),
         )
@@ -125,7 +123,7 @@ pub async fn check(client: &RestClient, url: &str, out: &mut Vec<Finding>) {
 }
 
 /// The finding for an offset of `offset_ms` (the venue's clock minus this machine's).
-fn finding(venue: Venue, url: &str, offset_ms: i64) -> Finding {
+fn finding(venue: Scheme, url: &str, offset_ms: i64) -> Finding {
     let size = offset_ms.unsigned_abs();
     let side = if offset_ms > 0 { "behind" } else { "ahead of" };
     let severity = match size {
@@ -167,10 +165,10 @@ mod tests {
         let (v, url) = target("binance", None).unwrap();
         assert_eq!(
             (v, url.as_str()),
-            (Venue::Binance, "https://api.binance.com")
+            (Scheme::Binance, "https://api.binance.com")
         );
         let (v, url) = target("http://127.0.0.1:9/", Some("okx")).unwrap();
-        assert_eq!((v, url.as_str()), (Venue::Okx, "http://127.0.0.1:9"));
+        assert_eq!((v, url.as_str()), (Scheme::Okx, "http://127.0.0.1:9"));
         for (t, venue, needle) in [
             ("http://127.0.0.1:9", None, "needs --venue"),
             ("binance", Some("okx"), "names the venue already"),
@@ -185,19 +183,19 @@ mod tests {
 
     #[test]
     fn severity_grows_with_the_offset_either_way() {
-        let sev = |ms| finding(Venue::Binance, "u", ms).severity;
+        let sev = |ms| finding(Scheme::Binance, "u", ms).severity;
         assert_eq!(sev(0), Severity::Info);
         assert_eq!(sev(-1_000), Severity::Info);
         assert_eq!(sev(1_001), Severity::Medium);
         assert_eq!(sev(-5_000), Severity::Medium);
         assert_eq!(sev(5_001), Severity::High);
         assert!(
-            finding(Venue::Binance, "u", 3_000)
+            finding(Scheme::Binance, "u", 3_000)
                 .message
                 .contains("3000 ms behind")
         );
         assert!(
-            finding(Venue::Binance, "u", -3_000)
+            finding(Scheme::Binance, "u", -3_000)
                 .message
                 .contains("3000 ms ahead of")
         );

@@ -1,6 +1,6 @@
 //! `keyward quickstart`: the whole stack against the local testnet, in one command, with no
 //! account, no network and no configuration. A vault in a temporary directory holds fresh
-//! testnet credentials; clients built by `keyward::Client::builder()` read them back, sign and
+//! testnet credentials; clients built by `keyward::RestClient::builder()` read them back, sign and
 //! send REST calls and WebSocket auth for every venue preset and service scheme, then live
 //! through a clock jump, a 5xx, sustained 5xx (the circuit breaker), a burst (the rate limiter)
 //! and a 429. One summary row per step; the exit code says whether every step was ok.
@@ -20,7 +20,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use keyward::Venue;
+use keyward::Scheme;
 use keyward_testnet::{Faults, SERVICE_SCHEMES, VENUES};
 use serde_json::json;
 
@@ -119,7 +119,7 @@ async fn tour(args: &QuickstartArgs, faults: Faults) -> Result<()> {
 /// Every step, in order, each adding its row.
 async fn steps(sb: &Sandbox, summary: &mut Summary) -> Result<()> {
     for venue in VENUES {
-        if venue.parse::<Venue>().is_ok_and(Venue::has_rest) {
+        if venue.parse::<Scheme>().is_ok_and(Scheme::has_rest) {
             step(summary, "rest", venue, venues::rest(sb, venue)).await?;
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use keyward::secrets::{SecretStore, SqliteVault};
-use keyward::{Client, ClientBuilder, Venue};
+use keyward::{ClientBuilder, RestClient, Scheme};
 use keyward_testnet::{Faults, Testnet, TestnetConfig};
 use tempfile::TempDir;
 
@@ -72,13 +72,11 @@ impl Sandbox {
     /// A client for `venue` through the facade, its credentials read from the vault as
     /// `testnet/<venue>`.
     pub fn client(&self, venue: &str) -> Result<ClientBuilder> {
-        let scheme: Venue = venue
+        let scheme: Scheme = venue
             .parse()
             .map_err(|_| anyhow::anyhow!("{venue} is not a venue keyward signs for"))?;
-        Ok(Client::builder()
-            .venue(scheme)
-            .base_url(self.url(venue)?)
-            .credentials(self.store.clone(), format!("testnet/{venue}")))
+        Ok(RestClient::builder(scheme, self.url(venue)?)
+            .secret_store(self.store.clone(), format!("testnet/{venue}")))
     }
 
     /// Requests the testnet received at `method` `path` of `venue`.

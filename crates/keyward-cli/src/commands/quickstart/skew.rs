@@ -31,7 +31,7 @@ pub async fn run(sb: &Sandbox) -> Result<String> {
 async fn skewed(sb: &Sandbox, before: i64) -> Result<String> {
     let client = sb
         .client(VENUE)?
-        .configure(|b| b.recv_window_ms(RECV_WINDOW_MS))
+        .recv_window_ms(RECV_WINDOW_MS)
         .build()
         .await?;
     client.balance().await.context("first balance")?;

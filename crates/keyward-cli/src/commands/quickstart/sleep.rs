@@ -11,7 +11,7 @@ use keyward::resilience::{Sleep, SleepFuture};
 pub fn recording(builder: ClientBuilder) -> (ClientBuilder, RecordingSleep) {
     let sleep = RecordingSleep::default();
     let waits = sleep.clone();
-    (builder.configure(move |b| b.sleep(Arc::new(sleep))), waits)
+    (builder.sleep(Arc::new(sleep)), waits)
 }
 
 /// Sleeps on tokio's timer and records each delay.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use keyward::exchange::WsError;
-use keyward::{Venue, WsConfig, WsEvent, WsSession};
+use keyward::{Scheme, WsConfig, WsEvent, WsSession};
 
 use super::sandbox::Sandbox;
 use super::summary::millis;
@@ -16,7 +16,7 @@ const WAIT: Duration = Duration::from_secs(5);
 /// Authenticates a WebSocket session with `name`, or `None` when it has no WebSocket auth
 /// (Coinbase Advanced Trade's HMAC keys).
 pub async fn auth(sb: &Sandbox, name: &str) -> Option<Result<String>> {
-    let scheme: Venue = name.parse().ok()?;
+    let scheme: Scheme = name.parse().ok()?;
     let url = match sb.url(name) {
         Ok(base) => format!("{}/ws", base.replacen("http://", "ws://", 1)),
         Err(e) => return Some(Err(e)),

@@ -1,23 +1,24 @@
 //! The signed REST client: one venue, one key. Every call goes rate limiter → sign → breaker →
 //! send → map the answer, inside the retry policy of its request class. The breaker permit is
 //! taken last, right before sending, so that only the venue's own answers (or its silence)
-//! count for or against it: a local failure never reaches the breaker.
+//! count for or against it: a local failure never reaches the breaker. The stages of one
+//! attempt are named, and tested one by one, in [`stages`].
+
+mod stages;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use keyward_resilience::limiter::RateLimiter;
-use keyward_resilience::{
-    CircuitBreaker, Clock, RequestClass, RetryPolicy, Sleep, parse_retry_after,
-};
-use keyward_signing::{NonceSource, Request, Scheme, SignOptions, Signer};
+use keyward_resilience::{CircuitBreaker, Clock, RequestClass, RetryPolicy, Sleep};
+use keyward_signing::{NonceSource, Scheme, SignOptions, Signer};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::body_limit::{BodyError, MAX_RESPONSE_BODY, read_capped};
+use crate::body_limit::MAX_RESPONSE_BODY;
 use crate::credentials::{CredentialSource, KeyHint, differ, key_hint};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::nonce_order::KeyOrder;
 use crate::order::{CancelRequest, OrderAck, OrderRequest};
 use crate::params::Params;
@@ -177,12 +178,12 @@ impl RestClient {
             "PUT" => "PUT",
             "DELETE" => "DELETE",
             "PATCH" => "PATCH",
-            _ => return Err(Error::Config(format!("unsupported HTTP method {method:?}"))),
+            _ => return Err(Error::config(format!("unsupported HTTP method {method:?}"))),
         };
         if !path.starts_with('/') || path.contains(['?', '#']) || path.chars().any(char::is_control)
         {
-            return Err(Error::Config(
-                "the path must start with / and carry no query, fragment or control character; give parameters in Params".into(),
+            return Err(Error::config(
+                "the path must start with / and carry no query, fragment or control character; give parameters in Params",
             ));
         }
         let call = Call::new(method, path, params).class(class).weight(weight);
@@ -199,7 +200,7 @@ impl Inner {
     }
 
     fn unsupported(&self, what: &str) -> Error {
-        Error::Config(format!(
+        Error::config(format!(
             "{} has no {what} endpoint; use RestClient::send",
             self.venue.name()
         ))
@@ -207,7 +208,7 @@ impl Inner {
 
     fn no_time(&self, endpoint: &str) -> Error {
         Error::Decode {
-            venue: self.venue.name(),
+            venue: self.venue.scheme,
             endpoint: endpoint.to_owned(),
             reason: "the answer has no server time".into(),
         }
@@ -224,10 +225,7 @@ impl Inner {
             .venue
             .time_call()
             .ok_or_else(|| self.unsupported("server time"))?;
-        let answer = self
-            .attempt_once(&call, &self.signer())
-            .await
-            .map(|(v, _)| v)?;
+        let answer = self.attempt_once(&call, &self.signer()).await?;
         self.venue
             .parse_time(&answer)
             .ok_or_else(|| self.no_time(&call.path))
@@ -262,36 +260,8 @@ impl Inner {
                 kind = ?last.kind(),
                 "call failed"
             );
-            self.settle(call, last)
+            stages::settle(call, last, self.venue.scheme, self.endpoint(call))
         })
-    }
-
-    /// A failure of a non-idempotent write that may have been executed becomes UnknownOutcome.
-    fn settle(&self, call: &Call, last: Error) -> Error {
-        if call.class != RequestClass::NonIdempotentWrite || last.failure_kind().never_executed() {
-            return last;
-        }
-        let reason = match &last {
-            Error::Server { detail, .. } => format!("the venue answered HTTP {}", detail.status),
-            Error::Timeout { .. } => "no answer in time".to_owned(),
-            Error::Transport {
-                connect: false,
-                reason,
-                ..
-            } => format!("the connection failed after sending: {reason}"),
-            Error::UnexpectedStatus { status, .. } => {
-                format!("the venue answered HTTP {status}, which is not a success")
-            }
-            Error::Decode { reason, .. } => format!("the answer could not be read: {reason}"),
-            _ => return last,
-        };
-        Error::UnknownOutcome {
-            venue: self.venue.name(),
-            method: call.method.to_owned(),
-            endpoint: self.endpoint(call),
-            reason,
-            client_order_id: call.client_order_id.clone(),
-        }
     }
 
     fn endpoint(&self, call: &Call) -> String {
@@ -311,9 +281,12 @@ impl Inner {
             let signer = self.signer();
             let epoch = self.time.epoch();
             match self.attempt_once(call, &signer).await {
-                Ok((value, _)) => return Ok(value),
-                Err(Error::Timestamp { .. })
-                    if !resynced && self.time.enabled() && self.venue.time_path().is_some() =>
+                Ok(value) => return Ok(value),
+                Err(e)
+                    if e.kind() == ErrorKind::Timestamp
+                        && !resynced
+                        && self.time.enabled()
+                        && self.venue.time_path().is_some() =>
                 {
                     resynced = true;
                     tracing::info!(
@@ -324,7 +297,11 @@ impl Inner {
                         .resync_after(epoch, || self.fetch_server_time())
                         .await?;
                 }
-                Err(e @ Error::Authentication { .. }) if !reloaded && self.source.reloadable() => {
+                Err(e)
+                    if e.kind() == ErrorKind::Authentication
+                        && !reloaded
+                        && self.source.reloadable() =>
+                {
                     reloaded = true;
                     // Past any cache: it may still hold the refused credentials.
                     if !self.reload_credentials(true).await? {
@@ -336,160 +313,45 @@ impl Inner {
         }
     }
 
-    /// Limiter → sign → breaker → send → answer. Everything before the breaker is local: a
-    /// failure there (a rate-limit wait past the ceiling, a cost above a limit's capacity,
-    /// signing, the nonce source, a request that cannot be built) says nothing about the
-    /// venue, so it takes no permit: it neither counts as a venue failure nor holds a
-    /// half-open trial slot.
-    async fn attempt_once(&self, call: &Call, signer: &Signer) -> Result<(Value, u16)> {
-        let venue = self.venue.name();
-        if let Some(limiter) = &self.limiter {
-            limiter
-                .until_ready(&venue, &call.costs(), &*self.sleep)
-                .await
-                .map_err(|e| match e {
-                    keyward_resilience::Error::RateLimited { limit, wait } => {
-                        Error::RateLimitWait { venue, limit, wait }
-                    }
-                    other => Error::Config(other.to_string()),
-                })?;
-        }
+    /// Limiter → nonce order → encode and sign → build → breaker → send → headers → read →
+    /// interpret → settle the permit. Everything before the breaker is local: a failure there
+    /// (a rate-limit wait past the ceiling, a cost above a limit's capacity, signing, the
+    /// nonce source, a request that cannot be built) says nothing about the venue, so it
+    /// takes no permit: it neither counts as a venue failure nor holds a half-open trial slot.
+    async fn attempt_once(&self, call: &Call, signer: &Signer) -> Result<Value> {
+        let (venue, name) = (self.venue.scheme, self.venue.name());
+        stages::wait_for_limiter(self.limiter.as_ref(), venue, call, &*self.sleep).await?;
         // Nonce venues: nonce order must equal arrival order (see crate::nonce_order).
         let _order = if call.signed && self.venue.uses_nonces() {
             Some(self.key_order.lock.lock().await)
         } else {
             None
         };
-        let (query, body, content_type) = call.params.encode(self.venue.query_encoding());
-        let mut request = Request::new(call.method, self.endpoint(call))
-            .with_query(query)
-            .with_body(body);
-        if let Some(ct) = content_type {
-            request.set_header("Content-Type", ct);
-        }
-        let mut request = if call.signed {
-            signer
-                .sign(request, &self.options)
-                .map_err(|e| Error::Signing(e.to_string()))?
-        } else {
-            request
-        };
-        let url = self.base.request_url(&request.path, &request.query);
-        let endpoint = request.path.as_str();
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| Error::Config("invalid HTTP method".into()))?;
-        let mut builder = self.http.request(method, url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let body = std::mem::take(&mut request.body);
-        if !body.is_empty() {
-            builder = builder.body(body);
-        }
-        // Never sent (a header value the credentials made invalid): says nothing about the
-        // venue, and must not read as a request that may have been executed.
-        let unbuildable = || {
-            Error::Config(format!(
-                "the request to {endpoint} could not be built; check the API key for control characters"
-            ))
-        };
-        let built = builder.build().map_err(|_| unbuildable())?;
-        let permit = self.breaker.try_acquire_owned().map_err(|e| match e {
-            keyward_resilience::Error::CircuitOpen { retry_after, .. } => {
-                Error::CircuitOpen { venue, retry_after }
-            }
-            _ => Error::CircuitOpen {
-                venue,
-                retry_after: None,
-            },
-        })?;
-        let started = Instant::now();
-        let key = KeyHint(signer.api_key());
-        let sent = self.http.execute(built).await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) if e.is_builder() => {
-                permit.ignore();
-                return Err(unbuildable());
-            }
-            Err(e) => {
-                let err = self.transport_error(endpoint, &e);
-                tracing::warn!(venue, method = call.method, endpoint = %endpoint, key = %key,
-                    latency_ms = started.elapsed().as_millis() as u64, error = %err, "request failed");
-                permit.failure();
-                return Err(err);
-            }
-        };
+        let encoding = self.venue.query_encoding();
+        let request =
+            stages::encode_and_sign(call, self.endpoint(call), encoding, signer, &self.options)?;
+        let endpoint = request.path.clone();
+        let built = stages::build_http(&self.http, &self.base, request)?;
+        let permit = stages::take_permit(&self.breaker, venue)?;
+        let (started, key) = (Instant::now(), KeyHint(signer.api_key()));
+        let (response, permit) = stages::send(&self.http, built, permit, venue, &endpoint)
+            .await
+            .inspect_err(|error| {
+                tracing::warn!(venue = name, method = call.method, endpoint = %endpoint, key = %key,
+                    latency_ms = elapsed_ms(started), error = %error, "request failed");
+            })?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        if let Some(limiter) = &self.limiter {
-            let headers = response.headers();
-            limiter.resync(
-                &venue,
-                headers
-                    .iter()
-                    .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
-            );
-        }
-        let bytes = match read_capped(response, MAX_RESPONSE_BODY).await {
-            Ok(b) => b,
-            Err(BodyError::Transport(e)) => {
-                permit.failure();
-                return Err(self.transport_error(endpoint, &e));
-            }
-            Err(BodyError::TooLarge { limit }) => {
-                permit.failure();
-                return Err(Error::Decode {
-                    venue,
-                    endpoint: endpoint.to_owned(),
-                    reason: format!("the answer is larger than the {} MiB limit", limit >> 20),
-                });
-            }
-        };
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        tracing::debug!(venue, method = call.method, endpoint = %endpoint, status, latency_ms,
-            key = %key, "response");
+        let retry_after = stages::answer_headers(&response, self.limiter.as_ref(), venue);
+        let (bytes, permit) =
+            stages::read(response, permit, MAX_RESPONSE_BODY, venue, &endpoint).await?;
+        tracing::debug!(venue = name, method = call.method, endpoint = %endpoint, status,
+            latency_ms = elapsed_ms(started), key = %key, "response");
         let result = self
             .venue
-            .interpret(endpoint, status, retry_after, &bytes)
+            .interpret(&endpoint, status, retry_after, &bytes)
             .map_err(|e| e.without_key(signer.api_key()));
-        match &result {
-            Err(Error::Server { .. } | Error::UnexpectedStatus { .. }) => permit.failure(),
-            Err(Error::RateLimited { .. }) => permit.ignore(),
-            _ => permit.success(),
-        }
-        result.map(|v| (v, status))
-    }
-
-    fn transport_error(&self, endpoint: &str, e: &reqwest::Error) -> Error {
-        let venue = self.venue.name();
-        if e.is_timeout() {
-            return Error::Timeout {
-                venue,
-                endpoint: endpoint.to_owned(),
-            };
-        }
-        // reqwest's Display names the URL, which may hold a signature: drop it, keep the causes.
-        let mut reason = e.to_string();
-        if let Some(url) = e.url() {
-            reason = reason.replace(url.as_str(), "<url>");
-        }
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            reason.push_str(": ");
-            reason.push_str(&s.to_string());
-            source = s.source();
-        }
-        Error::Transport {
-            venue,
-            endpoint: endpoint.to_owned(),
-            connect: e.is_connect(),
-            reason,
-        }
+        stages::settle_permit(permit, &result);
+        result
     }
 
     /// Reads the credentials again if a rotation notice named ours.
@@ -556,7 +418,64 @@ pub(crate) fn build_signer(
     nonces: &Arc<dyn NonceSource>,
 ) -> Result<Signer> {
     Ok(Signer::new(scheme, creds)
-        .map_err(|e| Error::Config(e.to_string()))?
+        .map_err(|e| Error::config_from(format!("the credentials cannot sign for {scheme}"), e))?
         .with_clock(time.clock())
         .with_nonces(nonces.clone()))
+}
+
+/// Milliseconds since `started`, for logs.
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use keyward_resilience::limiter::Limit;
+    use keyward_resilience::{ManualClock, ManualSleep};
+    use keyward_signing::Credentials;
+
+    use super::*;
+    use crate::params::Params;
+
+    /// The limiter stage comes before the breaker: a wait past the ceiling fails the call
+    /// unsent, and the breaker never hears of it (no permit taken, none refused).
+    #[tokio::test]
+    async fn a_limiter_refusal_takes_no_breaker_permit() {
+        let clock = Arc::new(ManualClock::new());
+        let client = RestClient::builder(Scheme::KeywardV1, "http://127.0.0.1:9/svc/keyward-v1")
+            .credentials(Credentials::new("key-1", "secret".into()))
+            .rate_limits(vec![Limit::new(
+                "weight/1h",
+                "weight",
+                1,
+                Duration::from_secs(3600),
+            )])
+            .max_rate_limit_wait(Duration::from_secs(1))
+            .clock(clock.clone())
+            .sleep(Arc::new(ManualSleep::new(clock)))
+            .build()
+            .await
+            .unwrap();
+        let limiter = client.inner.limiter.as_ref().unwrap();
+        limiter
+            .until_ready(
+                &Scheme::KeywardV1.name(),
+                &[("weight", 1)],
+                &*client.inner.sleep,
+            )
+            .await
+            .unwrap();
+        let err = client
+            .send("GET", "/a", Params::None, RequestClass::Read, 1)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimitWait, "{err}");
+        let m = client.breaker().metrics();
+        assert_eq!(
+            (m.buffered_calls, m.not_permitted_calls, m.cancelled_calls),
+            (0, 0, 0)
+        );
+    }
 }
