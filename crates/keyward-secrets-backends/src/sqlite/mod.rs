@@ -37,6 +37,7 @@ mod policy;
 mod rotate;
 mod schema;
 mod store;
+mod write;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
