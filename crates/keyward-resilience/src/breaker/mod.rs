@@ -115,7 +115,7 @@ impl CircuitBreaker {
     /// Leave to make one call, or the reason it is refused.
     ///
     /// # Errors
-    /// [`Error::CircuitOpen`] while open or forced open; [`Error::HalfOpenBusy`] while half-open
+    /// [`Error::CircuitOpen`] while open; [`Error::HalfOpenBusy`] while half-open
     /// with every trial call in flight.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Error> {
