@@ -1,7 +1,8 @@
 //! Repository rules as ordinary tests (rust-analyzer's `xtask/src/tidy.rs` style): they run with
 //! the rest of the workspace's tests, so `cargo test` and `cargo xtask ci` both enforce them.
 //!
-//! - `layers`: internal dependencies follow the layer table of `docs/ARCHITECTURE.md`.
+//! - `layers`: internal dependencies follow the layer table of `docs/ARCHITECTURE.md`, read
+//!   from the page itself (its one copy).
 //! - `manifests`: every member opts into the workspace lints, and a crate's directory under
 //!   `crates/` is named after its package.
 
@@ -10,43 +11,98 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-/// The layer table from docs/ARCHITECTURE.md: each workspace package and the internal
-/// (`keyward*`) packages it may depend on, with any kind of dependency (normal, dev or build).
-/// Nothing else is allowed, and a package missing from this table fails the `layers` test, so
-/// that adding a crate means deciding its place here.
-const LAYERS: &[(&str, &[&str])] = &[
-    ("keyward-core-crypto", &[]),
-    ("keyward-resilience", &[]),
-    ("keyward-signing", &["keyward-core-crypto"]),
-    ("keyward-secrets-backends", &["keyward-core-crypto"]),
-    (
-        "keyward-exchange-client",
-        &[
-            "keyward-core-crypto",
-            "keyward-signing",
-            "keyward-resilience",
-            "keyward-secrets-backends",
-        ],
-    ),
-    (
-        "keyward-testnet",
-        &["keyward-core-crypto", "keyward-signing"],
-    ),
-    (
-        "keyward",
-        &[
-            "keyward-core-crypto",
-            "keyward-resilience",
-            "keyward-signing",
-            "keyward-secrets-backends",
-            "keyward-exchange-client",
-        ],
-    ),
-    // The CLI reaches the SDK through the facade only (`keyward::crypto`, `keyward::signing`,
-    // ...), as docs/ARCHITECTURE.md says; the testnet is not part of the facade.
-    ("keyward-cli", &["keyward", "keyward-testnet"]),
-    ("xtask", &[]),
-];
+/// Where the layer table lives, relative to the workspace root: the one copy, which this
+/// module reads and the architecture page shows.
+const LAYER_DOC: &str = "docs/ARCHITECTURE.md";
+/// The heading of the section that holds the table.
+const LAYER_HEADING: &str = "## Layers";
+
+/// One row of the layer table: a workspace package and the internal (`keyward*`) packages it may
+/// depend on, with any kind of dependency (normal, dev or build). Nothing else is allowed, and a
+/// package missing from the table fails the `layers` test, so that adding a crate means deciding
+/// its place there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Layer {
+    /// The package.
+    name: String,
+    /// The internal packages it may depend on.
+    deps: Vec<String>,
+}
+
+/// The names in backticks in a table cell, in order (`` `keyward` (the facade only) `` names
+/// `keyward`); a cell without any (`none`) names nothing.
+fn backticked(cell: &str) -> Vec<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The cells of a markdown table row (`| a | b |`), trimmed.
+fn cells(row: &str) -> Vec<&str> {
+    let inner = row.trim().trim_start_matches('|').trim_end_matches('|');
+    inner.split('|').map(str::trim).collect()
+}
+
+/// Parses the layer table: the first markdown table after the `## Layers` heading, whose header
+/// has a `crate` and an `internal deps` column. The crate cell names one package in backticks;
+/// the deps cell names the packages it may depend on in backticks (other words are comments).
+fn parse_layers(markdown: &str) -> Result<Vec<Layer>, String> {
+    let mut lines = markdown
+        .lines()
+        .skip_while(|line| line.trim() != LAYER_HEADING)
+        .skip(1)
+        .take_while(|line| !line.starts_with("## "))
+        .skip_while(|line| !line.trim_start().starts_with('|'));
+    let header = lines
+        .next()
+        .ok_or_else(|| format!("no table under `{LAYER_HEADING}`"))?;
+    let header = cells(header);
+    let column = |title: &str| {
+        header
+            .iter()
+            .position(|cell| cell.eq_ignore_ascii_case(title))
+            .ok_or_else(|| format!("the layer table has no `{title}` column: {header:?}"))
+    };
+    let (crate_col, deps_col) = (column("crate")?, column("internal deps")?);
+    let mut layers = Vec::new();
+    for row in lines
+        .skip(1) // the `| --- |` separator
+        .take_while(|line| line.trim_start().starts_with('|'))
+    {
+        let row = cells(row);
+        let (Some(name), Some(deps)) = (row.get(crate_col), row.get(deps_col)) else {
+            return Err(format!("a layer table row has too few cells: {row:?}"));
+        };
+        let name = match backticked(name).as_slice() {
+            [name] => name.clone(),
+            _ => {
+                return Err(format!(
+                    "the crate cell `{name}` must name one package in backticks"
+                ));
+            }
+        };
+        layers.push(Layer {
+            name,
+            deps: backticked(deps),
+        });
+    }
+    if layers.is_empty() {
+        return Err(format!("the table under `{LAYER_HEADING}` has no rows"));
+    }
+    Ok(layers)
+}
+
+/// The layer table of docs/ARCHITECTURE.md, or a panic saying why not (a test helper).
+fn layers_from_docs() -> Vec<Layer> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(LAYER_DOC);
+    let markdown = fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    parse_layers(&markdown).unwrap_or_else(|error| panic!("{LAYER_DOC}: {error}"))
+}
 
 /// An internal dependency: `from` depends on `to` as a `kind` dependency.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,25 +116,25 @@ struct Edge {
 }
 
 /// Every rule the packages and edges break, one sentence each; empty when all is well.
-fn layer_violations(packages: &[String], edges: &[Edge], table: &[(&str, &[&str])]) -> Vec<String> {
+fn layer_violations(packages: &[String], edges: &[Edge], table: &[Layer]) -> Vec<String> {
     let allowed = |from: &str| {
         table
             .iter()
-            .find(|(name, _)| *name == from)
-            .map(|(_, deps)| *deps)
+            .find(|layer| layer.name == from)
+            .map(|layer| layer.deps.as_slice())
     };
     let mut problems = BTreeSet::new();
     for package in packages {
         if allowed(package).is_none() {
             problems.insert(format!(
-                "package `{package}` is not in the layer table (LAYERS in xtask/src/tidy.rs): \
-                 add it with the internal crates it may depend on (see docs/ARCHITECTURE.md)"
+                "package `{package}` is not in the layer table ({LAYER_DOC}, `{LAYER_HEADING}`): \
+                 add a row with the internal crates it may depend on"
             ));
         }
     }
     for edge in edges {
         let deps = allowed(&edge.from).unwrap_or(&[]);
-        if !deps.contains(&edge.to.as_str()) {
+        if !deps.contains(&edge.to) {
             let may = if deps.is_empty() {
                 "no internal crate".to_owned()
             } else {
@@ -177,7 +233,7 @@ fn layers() {
         packages.iter().any(|name| name == "xtask"),
         "cargo metadata did not list the workspace's packages: {packages:?}"
     );
-    let problems = layer_violations(&packages, &edges, LAYERS);
+    let problems = layer_violations(&packages, &edges, &layers_from_docs());
     assert!(
         problems.is_empty(),
         "the crate graph breaks the layer table of docs/ARCHITECTURE.md:\n  {}",
@@ -206,10 +262,11 @@ fn manifests() {
 
 #[test]
 fn layer_table_names_only_its_own_packages() {
-    let names: Vec<&str> = LAYERS.iter().map(|(name, _)| *name).collect();
-    for (name, deps) in LAYERS {
-        for dep in *deps {
-            assert!(names.contains(dep), "{name} may depend on unknown {dep}");
+    let layers = layers_from_docs();
+    let names: Vec<&String> = layers.iter().map(|layer| &layer.name).collect();
+    for Layer { name, deps } in &layers {
+        for dep in deps {
+            assert!(names.contains(&dep), "{name} may depend on unknown {dep}");
             assert_ne!(name, dep, "{name} may not depend on itself");
         }
     }
@@ -230,12 +287,13 @@ fn layer_check_reports_forbidden_edges() {
     let upward = edge("keyward-core-crypto", "keyward-signing", "dev");
     let rogue = edge("keyward-rogue", "keyward-core-crypto", "build");
 
+    let layers = layers_from_docs();
     assert!(
-        layer_violations(&packages[..2], std::slice::from_ref(&good), LAYERS).is_empty(),
+        layer_violations(&packages[..2], std::slice::from_ref(&good), &layers).is_empty(),
         "an allowed edge must pass"
     );
 
-    let problems = layer_violations(&packages, &[good, upward, rogue], LAYERS);
+    let problems = layer_violations(&packages, &[good, upward, rogue], &layers);
     assert_eq!(problems.len(), 3, "{problems:#?}");
     assert!(
         problems
@@ -254,6 +312,83 @@ fn layer_check_reports_forbidden_edges() {
             .iter()
             .any(|p| p.starts_with("package `keyward-rogue` is not in the layer table")),
         "{problems:#?}"
+    );
+}
+
+/// The parser reads the real page: every row, the exact names in backticks, comments ignored.
+#[test]
+fn the_layer_table_is_read_from_the_architecture_page() {
+    let layers = layers_from_docs();
+    let names: Vec<&str> = layers.iter().map(|layer| layer.name.as_str()).collect();
+    for package in [
+        "keyward-core-crypto",
+        "keyward-resilience",
+        "keyward-signing",
+        "keyward-secrets-backends",
+        "keyward-exchange-client",
+        "keyward-testnet",
+        "keyward",
+        "keyward-cli",
+        "xtask",
+    ] {
+        assert!(names.contains(&package), "{package} missing from {names:?}");
+    }
+    let deps = |name: &str| {
+        layers
+            .iter()
+            .find(|layer| layer.name == name)
+            .map(|layer| layer.deps.clone())
+            .unwrap_or_default()
+    };
+    assert!(deps("keyward-core-crypto").is_empty());
+    assert!(deps("keyward-resilience").is_empty());
+    assert_eq!(deps("keyward-signing"), ["keyward-core-crypto"]);
+    assert_eq!(deps("keyward-cli"), ["keyward", "keyward-testnet"]);
+    assert!(!deps("keyward").contains(&"keyward-testnet".to_owned()));
+}
+
+/// A crate whose row is missing from the page fails the layer check, and a page without the
+/// table (or with a crate cell that names no package) is an error, not an empty table.
+#[test]
+fn a_crate_missing_from_the_page_fails_the_layer_check() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(LAYER_DOC);
+    let markdown = fs::read_to_string(&path).unwrap();
+    let without_testnet: String = markdown
+        .lines()
+        .filter(|line| !line.starts_with("| `keyward-testnet` |"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(
+        without_testnet.len(),
+        markdown.len(),
+        "the testnet row was not found"
+    );
+    let layers = parse_layers(&without_testnet).unwrap();
+    let (packages, edges) = internal_graph(&metadata());
+    let problems = layer_violations(&packages, &edges, &layers);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("package `keyward-testnet` is not in the layer table")),
+        "{problems:#?}"
+    );
+
+    assert!(parse_layers("# Architecture\n\nno table\n").is_err());
+    assert!(parse_layers("## Layers\n\n| crate | role |\n| --- | --- |\n| `a` | x |\n").is_err());
+    assert!(
+        parse_layers("## Layers\n\n| crate | internal deps |\n| --- | --- |\n| a | none |\n")
+            .is_err()
+    );
+    assert_eq!(
+        parse_layers(
+            "## Layers\n\n| crate | internal deps |\n| --- | --- |\n| `a` | `b` (only), `c` |\n"
+        ),
+        Ok(vec![Layer {
+            name: "a".to_owned(),
+            deps: vec!["b".to_owned(), "c".to_owned()],
+        }])
     );
 }
 

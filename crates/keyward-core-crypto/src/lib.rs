@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod clock;
 pub mod ct;
 mod error;
 mod key;
@@ -8,6 +9,7 @@ mod keyring;
 pub mod private_file;
 mod token;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, KeyFormatError, Result};
 pub use key::{FernetKey, KEY_LEN, KEY_TEXT_LEN, KeyId, ParseKeyIdError};
 pub use keyring::{Fernet, KeyRing};

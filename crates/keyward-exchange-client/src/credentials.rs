@@ -208,13 +208,13 @@ mod tests {
     /// that still holds the refused credentials.
     #[tokio::test]
     async fn the_fresh_load_goes_past_a_cache() {
-        use keyward_secrets_backends::{CacheConfig, CachedStore, ManualClock};
+        use keyward_secrets_backends::{CacheConfig, CachedStore, FixedClock};
         let inner = Arc::new(Settable::default());
         *inner.0.lock().unwrap() = "k1".into();
         let cache = CachedStore::with_clock(
             inner.clone(),
             CacheConfig::default(),
-            Arc::new(ManualClock::default()),
+            Arc::new(FixedClock::default()),
         );
         let source = CredentialSource::Store {
             store: Arc::new(cache),

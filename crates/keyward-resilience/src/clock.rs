@@ -12,13 +12,6 @@ use std::time::{Duration, Instant};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Time since the clock's origin. Never decreases.
     fn now(&self) -> Duration;
-
-    /// [`now`](Self::now) in nanoseconds, saturating. Hot paths read this one: a clock that
-    /// counts nanoseconds overrides it to skip the conversion through `Duration`.
-    #[inline]
-    fn now_nanos(&self) -> u64 {
-        nanos_of(self.now())
-    }
 }
 
 /// `d` in nanoseconds, saturating (584 years).
@@ -75,12 +68,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Duration {
-        Duration::from_nanos(self.now_nanos())
-    }
-
-    #[inline]
-    fn now_nanos(&self) -> u64 {
-        self.nanos.load(Ordering::SeqCst)
+        Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
     }
 }
 

@@ -11,12 +11,14 @@ pub enum Error {
     InvalidConfig(String),
 
     // -- circuit breaker --------------------------------------------------------------------
-    /// The circuit is open (or forced open): calls are refused until it may try again.
+    /// The circuit is open: calls are refused until its open wait is over.
     #[error("circuit {name} is open; {}", crate::breaker::open_hint(.retry_after))]
     CircuitOpen {
         /// The breaker's name.
         name: String,
-        /// How long until the breaker lets trial calls through, if known.
+        /// How long until the breaker lets trial calls through. Always `Some` from
+        /// [`CircuitBreaker`](crate::CircuitBreaker) since it has no forced-open state; still an
+        /// `Option` so that the exchange client's error, which carries it, keeps its shape.
         retry_after: Option<Duration>,
     },
     /// The circuit is half-open and all its trial permits are taken (in flight, or decided

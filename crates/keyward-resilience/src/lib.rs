@@ -2,18 +2,14 @@
 
 pub mod breaker;
 mod clock;
-mod coarse_clock;
 mod error;
 pub mod limiter;
 pub mod retry;
 
-pub use breaker::{
-    BreakerConfig, BreakerRegistry, BreakerState, CallError, CircuitBreaker, OwnedPermit, Permit,
-};
+pub use breaker::{BreakerConfig, BreakerState, CallError, CircuitBreaker, OwnedPermit, Permit};
 #[cfg(feature = "tokio")]
 pub use clock::TokioSleep;
 pub use clock::{Clock, ManualClock, ManualSleep, MonotonicClock, Sleep, SleepFuture};
-pub use coarse_clock::{COARSE_RESOLUTION, CoarseClock};
 pub use error::{Error, Result};
 pub use retry::{
     Backoff, FailureKind, Jitter, RequestClass, RetryBudget, RetryError, RetryPolicy,

@@ -61,7 +61,7 @@ fn half_open_breaker() -> CircuitBreaker {
         .build()
         .unwrap();
     let breaker = CircuitBreaker::new("venue", config);
-    breaker.transition_to_half_open();
+    breaker.transition_to(BreakerState::HalfOpen);
     breaker
 }
 

@@ -1,24 +1,7 @@
-//! Credential age: the clock stores read, and the policy that says when a credential is due for
-//! rotation.
+//! Credential age: the policy that says when a credential is due for rotation (stores read the
+//! time from an injected [`Clock`](crate::Clock)).
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
-
-/// Where a store reads the time, so that age-based logic is testable without waiting.
-pub trait WallClock: Send + Sync + fmt::Debug {
-    /// The current time.
-    fn now(&self) -> SystemTime;
-}
-
-/// The system's wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl WallClock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
 
 /// When a credential is due for rotation: once its current version is older than `max_age`
 /// (90 days unless configured).

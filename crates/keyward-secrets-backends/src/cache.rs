@@ -20,10 +20,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::clock::{Clock, MonotonicClock};
 use crate::error::{Error, Result};
 use crate::store::{Capabilities, Metadata, Secret, SecretStore, Selector};
 use crate::value::SecretValue;
+use crate::{Clock, SystemClock};
 
 /// How the cache behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub struct CachedStore {
 impl CachedStore {
     /// Caches `inner` with `config` on the system clock.
     pub fn new(inner: Arc<dyn SecretStore>, config: CacheConfig) -> Self {
-        Self::with_clock(inner, config, Arc::new(MonotonicClock::default()))
+        Self::with_clock(inner, config, Arc::new(SystemClock))
     }
 
     /// Caches `inner` on an injected clock.
@@ -173,7 +173,7 @@ impl CachedStore {
                     .is_some_and(|p| !p.secret.value.same_as(&secret.value));
                 entry.set(Some(Cached {
                     secret: secret.clone(),
-                    fetched: self.clock.now(),
+                    fetched: self.clock.monotonic(),
                 }));
                 if changed {
                     // No receiver is fine: nobody is listening.
@@ -190,7 +190,7 @@ impl CachedStore {
                 Some(p)
                     if stale == Stale::OnTransientError
                         && err.is_transient()
-                        && self.clock.now()
+                        && self.clock.monotonic()
                             < p.fetched + self.config.ttl + self.config.max_stale =>
                 {
                     tracing::warn!(target: "keyward_secrets::cache", secret = name, error = %err, "store failed; serving the cached value");
@@ -240,7 +240,7 @@ impl SecretStore for CachedStore {
         }
         let entry = self.entry(name);
         if let Some(cached) = entry.cached() {
-            let now = self.clock.now();
+            let now = self.clock.monotonic();
             if now < self.refresh_at(name, cached.fetched) {
                 return Ok(cached.secret);
             }
@@ -259,7 +259,7 @@ impl SecretStore for CachedStore {
         // Someone may have fetched while this task waited.
         let cached = entry.cached();
         if let Some(c) = &cached {
-            if self.clock.now() < c.fetched + self.config.ttl {
+            if self.clock.monotonic() < c.fetched + self.config.ttl {
                 return Ok(c.secret.clone());
             }
         }

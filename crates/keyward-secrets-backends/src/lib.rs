@@ -5,7 +5,6 @@ mod age;
 pub mod aws;
 pub mod cache;
 pub mod chain;
-mod clock;
 pub mod env;
 mod error;
 pub mod file;
@@ -14,15 +13,17 @@ pub mod sqlite;
 mod store;
 mod value;
 
-pub use age::{RotationPolicy, SystemClock, WallClock};
+pub use age::RotationPolicy;
 #[cfg(feature = "aws")]
 pub use aws::AwsStore;
 pub use cache::{CacheConfig, CachedStore};
 pub use chain::{Answered, ChainStore};
-pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use env::{DotenvStore, EnvStore, VarStore};
 pub use error::{Error, Result};
 pub use file::FileStore;
+/// The workspace's one clock trait and its system and test clocks, from keyward-core-crypto:
+/// the cache reads its monotonic time, the vault its wall time.
+pub use keyward_core_crypto::{Clock, FixedClock, SystemClock};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteVault;
 pub use store::{

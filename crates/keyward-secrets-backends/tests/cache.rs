@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use keyward_secrets_backends::{
-    CURRENT, CacheConfig, CachedStore, Capabilities, ChainStore, Error, ManualClock, Metadata,
+    CURRENT, CacheConfig, CachedStore, Capabilities, ChainStore, Error, FixedClock, Metadata,
     Result, Secret, SecretStore, SecretValue, Selector,
 };
 
@@ -83,10 +83,10 @@ const CONFIG: CacheConfig = CacheConfig {
     max_stale: Duration::from_secs(50),
 };
 
-fn setup() -> (Arc<Probe>, Arc<ManualClock>, Arc<CachedStore>) {
+fn setup() -> (Arc<Probe>, Arc<FixedClock>, Arc<CachedStore>) {
     let probe = Arc::new(Probe::default());
     *probe.value.lock().unwrap() = "v1".into();
-    let clock = Arc::new(ManualClock::default());
+    let clock = Arc::new(FixedClock::default());
     let cache = Arc::new(CachedStore::with_clock(
         probe.clone(),
         CONFIG,
@@ -105,7 +105,7 @@ async fn serves_from_cache_then_refreshes_ahead_of_expiry() {
     let (probe, clock, cache) = setup();
     let mut changes = cache.subscribe();
     assert_eq!(read(&cache).await, b"v1");
-    clock.advance(Duration::from_secs(89));
+    clock.advance(89_000);
     assert_eq!(read(&cache).await, b"v1");
     assert_eq!(
         probe.reads.load(Ordering::SeqCst),
@@ -114,7 +114,7 @@ async fn serves_from_cache_then_refreshes_ahead_of_expiry() {
     );
     // At 90 s (100 - 10) a read refreshes ahead of expiry and sees the rotated value.
     *probe.value.lock().unwrap() = "v2".into();
-    clock.advance(Duration::from_secs(1));
+    clock.advance(1_000);
     assert_eq!(read(&cache).await, b"v2");
     assert_eq!(probe.reads.load(Ordering::SeqCst), 2);
     assert_eq!(
@@ -150,9 +150,9 @@ async fn serves_stale_on_error_up_to_the_maximum_staleness() {
     let (probe, clock, cache) = setup();
     read(&cache).await;
     probe.failing.store(true, Ordering::SeqCst);
-    clock.advance(Duration::from_secs(149)); // expired 49 s ago: within max_stale (50 s)
+    clock.advance(149_000); // expired 49 s ago: within max_stale (50 s)
     assert_eq!(read(&cache).await, b"v1");
-    clock.advance(Duration::from_secs(1)); // 50 s past expiry: too stale
+    clock.advance(1_000); // 50 s past expiry: too stale
     assert!(matches!(
         cache.get("svc", &Selector::Current).await,
         Err(Error::Backend { .. })
@@ -189,7 +189,7 @@ async fn a_secret_gone_from_the_store_is_not_served_stale() {
     let (probe, clock, cache) = setup();
     read(&cache).await;
     probe.missing.store(true, Ordering::SeqCst);
-    clock.advance(Duration::from_secs(100)); // expired, well within max_stale
+    clock.advance(100_000); // expired, well within max_stale
     assert!(matches!(
         cache.get("svc", &Selector::Current).await,
         Err(Error::NotFound { .. })

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use keyward_core_crypto::{FernetKey, KeyRing};
 use keyward_secrets_backends::sqlite::{RotationProgress, SCHEMA_VERSION};
 use keyward_secrets_backends::{
-    Error, RotationPolicy, SecretStore, SecretValue, Selector, SqliteVault, WallClock,
+    Clock, Error, RotationPolicy, SecretStore, SecretValue, Selector, SqliteVault,
 };
 use secrecy::ExposeSecret;
 
@@ -60,9 +60,9 @@ impl ManualWallClock {
     }
 }
 
-impl WallClock for ManualWallClock {
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.0.load(Ordering::SeqCst))
+impl Clock for ManualWallClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst) * 1000
     }
 }
 

@@ -1,11 +1,6 @@
 //! The async API: `call(future)` acquires a permit, awaits the future (with the configured
-//! per-call timeout), classifies its result and records it.
-//!
-//! The breaker is not generic over the call's types: one breaker guards a venue whose endpoints
-//! return different `T` and `E`, and a [`BreakerRegistry`](super::BreakerRegistry) holds breakers
-//! of any call type. So what counts as a failure is given per call, as a [`Classify`]: a closure
-//! over `&Result<T, E>`, or a [`Classifier`] built once from predicates over errors and results
-//! (resilience4j's `recordException`, `ignoreException` and `recordResult`).
+//! per-call timeout) and records its result: every `Err` a failure, every `Ok` a success. A
+//! caller that decides otherwise (a 5xx answer is a failure, a 4xx is not) uses the permit API.
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -14,7 +9,6 @@ use std::task::Poll;
 use std::time::Duration;
 
 use super::CircuitBreaker;
-use super::permit::Outcome;
 use crate::clock::SleepFuture;
 use crate::error::Error;
 
@@ -65,165 +59,9 @@ impl<E: std::error::Error + 'static> std::error::Error for CallError<E> {
     }
 }
 
-/// Says how a call's result counts.
-pub trait Classify<T, E> {
-    /// How `result` counts.
-    fn classify(&self, result: &Result<T, E>) -> Outcome;
-}
-
-impl<T, E, F> Classify<T, E> for F
-where
-    F: Fn(&Result<T, E>) -> Outcome,
-{
-    fn classify(&self, result: &Result<T, E>) -> Outcome {
-        self(result)
-    }
-}
-
-type Predicate<X> = Box<dyn Fn(&X) -> bool + Send + Sync>;
-
-/// A [`Classify`] built from predicates, once, and reused for every call.
-///
-/// With no predicate every `Err` is a failure and every `Ok` a success. Then:
-/// - [`error_is_ignored`](Self::error_is_ignored): such errors are not counted;
-/// - [`error_is_failure`](Self::error_is_failure): only such errors are failures, the others
-///   count as successes (the venue answered);
-/// - [`result_is_failure`](Self::result_is_failure): such `Ok` values are failures (an HTTP
-///   response with a 5xx status).
-///
-/// ```
-/// use keyward_resilience::breaker::{Classifier, Classify, Outcome};
-///
-/// struct Response { status: u16 }
-/// #[derive(Debug)]
-/// enum ApiError { Timeout, BadRequest, Cancelled }
-///
-/// let classifier = Classifier::<Response, ApiError>::new()
-///     .result_is_failure(|r| r.status >= 500)
-///     .error_is_failure(|e| matches!(e, ApiError::Timeout))
-///     .error_is_ignored(|e| matches!(e, ApiError::Cancelled));
-/// assert_eq!(classifier.classify(&Ok(Response { status: 503 })), Outcome::Failure);
-/// assert_eq!(classifier.classify(&Ok(Response { status: 404 })), Outcome::Success);
-/// assert_eq!(classifier.classify(&Err(ApiError::Timeout)), Outcome::Failure);
-/// assert_eq!(classifier.classify(&Err(ApiError::BadRequest)), Outcome::Success);
-/// assert_eq!(classifier.classify(&Err(ApiError::Cancelled)), Outcome::Ignored);
-/// ```
-pub struct Classifier<T, E> {
-    error_is_failure: Option<Predicate<E>>,
-    error_is_ignored: Option<Predicate<E>>,
-    result_is_failure: Option<Predicate<T>>,
-}
-
-impl<T, E> Classifier<T, E> {
-    /// Every `Err` a failure, every `Ok` a success.
-    pub fn new() -> Self {
-        Self {
-            error_is_failure: None,
-            error_is_ignored: None,
-            result_is_failure: None,
-        }
-    }
-
-    /// Only the errors for which `predicate` holds are failures; the others count as successes.
-    #[must_use]
-    pub fn error_is_failure(
-        mut self,
-        predicate: impl Fn(&E) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.error_is_failure = Some(Box::new(predicate));
-        self
-    }
-
-    /// The errors for which `predicate` holds are not counted (checked before
-    /// [`error_is_failure`](Self::error_is_failure)).
-    #[must_use]
-    pub fn error_is_ignored(
-        mut self,
-        predicate: impl Fn(&E) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.error_is_ignored = Some(Box::new(predicate));
-        self
-    }
-
-    /// The `Ok` values for which `predicate` holds are failures.
-    #[must_use]
-    pub fn result_is_failure(
-        mut self,
-        predicate: impl Fn(&T) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.result_is_failure = Some(Box::new(predicate));
-        self
-    }
-}
-
-impl<T, E> Default for Classifier<T, E> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T, E> fmt::Debug for Classifier<T, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Classifier")
-            .field("error_is_failure", &self.error_is_failure.is_some())
-            .field("error_is_ignored", &self.error_is_ignored.is_some())
-            .field("result_is_failure", &self.result_is_failure.is_some())
-            .finish()
-    }
-}
-
-impl<T, E> Classify<T, E> for Classifier<T, E> {
-    fn classify(&self, result: &Result<T, E>) -> Outcome {
-        match result {
-            Ok(value) => {
-                if self.result_is_failure.as_ref().is_some_and(|p| p(value)) {
-                    Outcome::Failure
-                } else {
-                    Outcome::Success
-                }
-            }
-            Err(error) => {
-                if self.error_is_ignored.as_ref().is_some_and(|p| p(error)) {
-                    Outcome::Ignored
-                } else if self.error_is_failure.as_ref().is_none_or(|p| p(error)) {
-                    Outcome::Failure
-                } else {
-                    Outcome::Success
-                }
-            }
-        }
-    }
-}
-
-/// Every `Err` a failure, every `Ok` a success: what [`CircuitBreaker::call`] uses.
-#[derive(Debug, Clone, Copy)]
-struct OkOrFailure;
-
-impl<T, E> Classify<T, E> for OkOrFailure {
-    fn classify(&self, result: &Result<T, E>) -> Outcome {
-        if result.is_ok() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        }
-    }
-}
-
 impl CircuitBreaker {
     /// Runs `call` through the breaker: every `Err` counts as a failure, every `Ok` as a
-    /// success. See [`call_with`](Self::call_with).
-    ///
-    /// # Errors
-    /// As [`call_with`](Self::call_with).
-    pub fn call<T, E, F>(&self, call: F) -> impl Future<Output = Result<T, CallError<E>>>
-    where
-        F: Future<Output = Result<T, E>>,
-    {
-        // Not an `async fn` awaiting `call_with`: one state machine instead of two nested ones.
-        self.call_with(&OkOrFailure, call)
-    }
-
-    /// Runs `call` through the breaker and counts its result as `classify` says.
+    /// success.
     ///
     /// The permit is taken when the returned future is first polled. If the breaker refuses,
     /// `call` is dropped unpolled. With a [per-call timeout](super::BreakerConfig::call_timeout),
@@ -235,10 +73,9 @@ impl CircuitBreaker {
     /// # Errors
     /// [`CallError::Rejected`] if the breaker refused the call, [`CallError::Timeout`] if it
     /// timed out, [`CallError::Inner`] with the call's own error.
-    pub async fn call_with<T, E, F, C>(&self, classify: &C, call: F) -> Result<T, CallError<E>>
+    pub async fn call<T, E, F>(&self, call: F) -> Result<T, CallError<E>>
     where
         F: Future<Output = Result<T, E>>,
-        C: Classify<T, E> + ?Sized,
     {
         let permit = self.try_acquire().map_err(CallError::Rejected)?;
         let config = &self.shared.config;
@@ -266,7 +103,11 @@ impl CircuitBreaker {
         .await;
         match (result, timeout) {
             (Some(result), _) => {
-                permit.record(classify.classify(&result));
+                if result.is_ok() {
+                    permit.success();
+                } else {
+                    permit.failure();
+                }
                 result.map_err(CallError::Inner)
             }
             (None, Some((limit, _))) => {
@@ -322,18 +163,5 @@ mod tests {
         let timeout: CallError<Venue> = CallError::Timeout(Duration::from_millis(1500));
         assert_eq!(timeout.to_string(), "the call timed out after 1.5s");
         assert!(timeout.source().is_none());
-    }
-
-    #[test]
-    fn the_default_classification_is_ok_or_failure() {
-        assert_eq!(OkOrFailure.classify(&Ok::<(), ()>(())), Outcome::Success);
-        assert_eq!(OkOrFailure.classify(&Err::<(), ()>(())), Outcome::Failure);
-        let c = Classifier::<u16, ()>::new();
-        assert_eq!(c.classify(&Ok(500)), Outcome::Success);
-        assert_eq!(c.classify(&Err(())), Outcome::Failure);
-        assert_eq!(
-            format!("{:?}", c.result_is_failure(|s| *s >= 500)),
-            "Classifier { error_is_failure: false, error_is_ignored: false, result_is_failure: true }"
-        );
     }
 }

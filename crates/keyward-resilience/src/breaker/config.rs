@@ -3,12 +3,10 @@
 //! Defaults are resilience4j's `CircuitBreakerConfig` defaults, so that a team moving from the
 //! JVM finds the same behaviour.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{Clock, Sleep};
-use crate::coarse_clock::CoarseClock;
+use crate::clock::{Clock, MonotonicClock, Sleep};
 use crate::error::{Error, Result};
 
 /// The largest count-based window: one byte per call, so at most 1 MiB per breaker.
@@ -16,7 +14,7 @@ pub const MAX_COUNT_WINDOW: u32 = 1 << 20;
 /// The largest time-based window, in seconds (one day of one-second buckets).
 pub const MAX_TIME_WINDOW_SECS: u32 = 86_400;
 
-/// The sliding window over which the closed state judges failure and slow-call rates.
+/// The sliding window over which the closed state judges the failure rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlidingWindow {
     /// The last `size` calls (resilience4j `COUNT_BASED`).
@@ -32,82 +30,16 @@ pub enum SlidingWindow {
     },
 }
 
-/// How long the breaker stays open before it lets trial calls through.
-///
-/// The attempt number given to the wait starts at 1 on the first opening and grows each time the
-/// breaker opens again without having closed in between (half-open trials that fail).
-#[derive(Clone)]
-pub enum OpenWait {
-    /// Always the same wait.
-    Fixed(Duration),
-    /// `initial * multiplier^(attempt - 1)`, never more than `max` (resilience4j's
-    /// `IntervalFunction.ofExponentialBackoff`).
-    Exponential {
-        /// The first wait.
-        initial: Duration,
-        /// The growth factor between attempts; at least 1.
-        multiplier: f64,
-        /// The longest wait.
-        max: Duration,
-    },
-    /// Any function of the attempt number (resilience4j's custom `IntervalFunction`). It runs
-    /// while the breaker's state lock is held: keep it short and do not call the breaker from it.
-    Custom(Arc<dyn Fn(u32) -> Duration + Send + Sync>),
-}
-
-impl OpenWait {
-    /// The wait for the given attempt (1 for the first opening).
-    pub fn wait(&self, attempt: u32) -> Duration {
-        match self {
-            Self::Fixed(wait) => *wait,
-            Self::Exponential {
-                initial,
-                multiplier,
-                max,
-            } => {
-                let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
-                let secs = initial.as_secs_f64() * multiplier.powi(exponent);
-                Duration::try_from_secs_f64(secs).unwrap_or(*max).min(*max)
-            }
-            Self::Custom(wait) => wait(attempt),
-        }
-    }
-}
-
-impl fmt::Debug for OpenWait {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Fixed(wait) => f.debug_tuple("Fixed").field(wait).finish(),
-            Self::Exponential {
-                initial,
-                multiplier,
-                max,
-            } => f
-                .debug_struct("Exponential")
-                .field("initial", initial)
-                .field("multiplier", multiplier)
-                .field("max", max)
-                .finish(),
-            Self::Custom(_) => f.write_str("Custom(..)"),
-        }
-    }
-}
-
 /// A validated circuit-breaker configuration. Build one with [`BreakerConfig::builder`]; the
-/// [`Default`] is resilience4j's defaults on a [`CoarseClock`] (millisecond resolution, one
-/// atomic load per reading).
+/// [`Default`] is resilience4j's defaults on a [`MonotonicClock`].
 #[derive(Debug, Clone)]
 pub struct BreakerConfig {
     pub(crate) failure_rate_threshold: f64,
-    pub(crate) slow_call_rate_threshold: f64,
-    pub(crate) slow_call_duration_threshold: Duration,
-    /// The same in nanoseconds, for the hot path (set by `build`).
-    pub(crate) slow_call_threshold_nanos: u64,
     pub(crate) permitted_calls_in_half_open: u32,
     pub(crate) max_wait_in_half_open: Duration,
     pub(crate) sliding_window: SlidingWindow,
     pub(crate) minimum_calls: u32,
-    pub(crate) open_wait: OpenWait,
+    pub(crate) wait_in_open: Duration,
     pub(crate) call_timeout: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sleep: Option<Arc<dyn Sleep>>,
@@ -117,16 +49,13 @@ impl Default for BreakerConfig {
     fn default() -> Self {
         Self {
             failure_rate_threshold: 50.0,
-            slow_call_rate_threshold: 100.0,
-            slow_call_duration_threshold: Duration::from_secs(60),
-            slow_call_threshold_nanos: 60_000_000_000,
             permitted_calls_in_half_open: 10,
             max_wait_in_half_open: Duration::ZERO,
             sliding_window: SlidingWindow::CountBased { size: 100 },
             minimum_calls: 100,
-            open_wait: OpenWait::Fixed(Duration::from_secs(60)),
+            wait_in_open: Duration::from_secs(60),
             call_timeout: None,
-            clock: Arc::new(CoarseClock::new()),
+            clock: Arc::new(MonotonicClock::new()),
             sleep: None,
         }
     }
@@ -143,16 +72,6 @@ impl BreakerConfig {
     /// The failure rate, in percent, at or above which the breaker opens.
     pub fn failure_rate_threshold(&self) -> f64 {
         self.failure_rate_threshold
-    }
-
-    /// The slow-call rate, in percent, at or above which the breaker opens.
-    pub fn slow_call_rate_threshold(&self) -> f64 {
-        self.slow_call_rate_threshold
-    }
-
-    /// A call that takes longer than this is slow.
-    pub fn slow_call_duration_threshold(&self) -> Duration {
-        self.slow_call_duration_threshold
     }
 
     /// How many trial calls the half-open state admits.
@@ -184,9 +103,9 @@ impl BreakerConfig {
         }
     }
 
-    /// The wait in the open state.
-    pub fn open_wait(&self) -> &OpenWait {
-        &self.open_wait
+    /// How long the breaker stays open before it lets trial calls through.
+    pub fn wait_in_open(&self) -> Duration {
+        self.wait_in_open
     }
 
     /// The per-call timeout that [`CircuitBreaker::call`](super::CircuitBreaker::call) applies.
@@ -207,19 +126,6 @@ impl BreakerConfigBuilder {
     /// Default 50.
     pub fn failure_rate_threshold(mut self, percent: f64) -> Self {
         self.config.failure_rate_threshold = percent;
-        self
-    }
-
-    /// The slow-call rate, in percent (0 < rate <= 100), at or above which the breaker opens.
-    /// Default 100.
-    pub fn slow_call_rate_threshold(mut self, percent: f64) -> Self {
-        self.config.slow_call_rate_threshold = percent;
-        self
-    }
-
-    /// A call that takes longer than this is slow. Default 60 s.
-    pub fn slow_call_duration_threshold(mut self, duration: Duration) -> Self {
-        self.config.slow_call_duration_threshold = duration;
         self
     }
 
@@ -249,15 +155,9 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// A fixed wait in the open state. Default 60 s.
+    /// How long the breaker stays open before it lets trial calls through. Default 60 s.
     pub fn wait_in_open(mut self, duration: Duration) -> Self {
-        self.config.open_wait = OpenWait::Fixed(duration);
-        self
-    }
-
-    /// Any wait in the open state, for example one that grows with each failed recovery.
-    pub fn open_wait(mut self, wait: OpenWait) -> Self {
-        self.config.open_wait = wait;
+        self.config.wait_in_open = duration;
         self
     }
 
@@ -268,9 +168,9 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// The clock that measures calls, waits and time windows. Default: a [`CoarseClock`]
-    /// (millisecond resolution at the cost of one atomic load; slow-call thresholds and waits are
-    /// counted in seconds). Use [`MonotonicClock`](crate::MonotonicClock) for finer timing.
+    /// The clock of the open wait, the half-open maximum wait, time-based windows and call
+    /// timeouts. Default: a [`MonotonicClock`]. The closed state with a count-based window never
+    /// reads it.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.config.clock = clock;
         self
@@ -287,13 +187,8 @@ impl BreakerConfigBuilder {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first value that cannot work.
     pub fn build(self) -> Result<BreakerConfig> {
-        let mut c = self.config;
-        c.slow_call_threshold_nanos = nanos(c.slow_call_duration_threshold);
+        let c = self.config;
         check_percent("failure_rate_threshold", c.failure_rate_threshold)?;
-        check_percent("slow_call_rate_threshold", c.slow_call_rate_threshold)?;
-        if c.slow_call_duration_threshold.is_zero() {
-            return invalid("slow_call_duration_threshold must be greater than zero");
-        }
         if c.permitted_calls_in_half_open == 0 {
             return invalid("permitted_calls_in_half_open must be at least 1");
         }
@@ -315,27 +210,8 @@ impl BreakerConfigBuilder {
             }
             _ => {}
         }
-        match &c.open_wait {
-            OpenWait::Fixed(wait) if wait.is_zero() => {
-                return invalid("the wait in the open state must be greater than zero");
-            }
-            OpenWait::Exponential {
-                initial,
-                multiplier,
-                max,
-            } => {
-                if initial.is_zero() || max < initial {
-                    return invalid(
-                        "an exponential open wait needs 0 < initial <= max (for example 1 s to 5 min)",
-                    );
-                }
-                if !multiplier.is_finite() || *multiplier < 1.0 {
-                    return invalid(format!(
-                        "an exponential open wait needs a finite multiplier of at least 1, not {multiplier}"
-                    ));
-                }
-            }
-            _ => {}
+        if c.wait_in_open.is_zero() {
+            return invalid("the wait in the open state must be greater than zero");
         }
         match c.call_timeout {
             Some(timeout) if timeout.is_zero() => {
@@ -379,13 +255,11 @@ mod tests {
     fn defaults_are_resilience4j_defaults() {
         let c = BreakerConfig::default();
         assert_eq!(c.failure_rate_threshold(), 50.0);
-        assert_eq!(c.slow_call_rate_threshold(), 100.0);
-        assert_eq!(c.slow_call_duration_threshold(), Duration::from_secs(60));
         assert_eq!(c.permitted_calls_in_half_open(), 10);
         assert_eq!(c.max_wait_in_half_open(), Duration::ZERO);
         assert_eq!(c.sliding_window(), SlidingWindow::CountBased { size: 100 });
         assert_eq!(c.minimum_calls(), 100);
-        assert_eq!(c.open_wait().wait(1), Duration::from_secs(60));
+        assert_eq!(c.wait_in_open(), Duration::from_secs(60));
         assert_eq!(c.call_timeout(), None);
         assert!(BreakerConfig::builder().build().is_ok());
     }
@@ -412,8 +286,6 @@ mod tests {
             BreakerConfig::builder().failure_rate_threshold(0.0),
             BreakerConfig::builder().failure_rate_threshold(100.5),
             BreakerConfig::builder().failure_rate_threshold(f64::NAN),
-            BreakerConfig::builder().slow_call_rate_threshold(-1.0),
-            BreakerConfig::builder().slow_call_duration_threshold(Duration::ZERO),
             BreakerConfig::builder().permitted_calls_in_half_open(0),
             BreakerConfig::builder().minimum_calls(0),
             BreakerConfig::builder().sliding_window(SlidingWindow::CountBased { size: 0 }),
@@ -425,36 +297,11 @@ mod tests {
                 seconds: MAX_TIME_WINDOW_SECS + 1,
             }),
             BreakerConfig::builder().wait_in_open(Duration::ZERO),
-            BreakerConfig::builder().open_wait(OpenWait::Exponential {
-                initial: Duration::from_secs(2),
-                multiplier: 2.0,
-                max: Duration::from_secs(1),
-            }),
-            BreakerConfig::builder().open_wait(OpenWait::Exponential {
-                initial: Duration::from_secs(1),
-                multiplier: 0.5,
-                max: Duration::from_secs(10),
-            }),
             BreakerConfig::builder().call_timeout(Duration::from_secs(1)),
         ];
         for builder in bad {
             let err = builder.build().unwrap_err();
             assert!(matches!(err, Error::InvalidConfig(_)), "{err}");
         }
-    }
-
-    #[test]
-    fn exponential_wait_grows_and_caps() {
-        let wait = OpenWait::Exponential {
-            initial: Duration::from_secs(1),
-            multiplier: 2.0,
-            max: Duration::from_secs(10),
-        };
-        let waits: Vec<u64> = (1..=6).map(|a| wait.wait(a).as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
-        assert_eq!(wait.wait(u32::MAX), Duration::from_secs(10));
-        let custom = OpenWait::Custom(Arc::new(|a| Duration::from_millis(u64::from(a) * 100)));
-        assert_eq!(custom.wait(3), Duration::from_millis(300));
-        assert_eq!(format!("{custom:?}"), "Custom(..)");
     }
 }

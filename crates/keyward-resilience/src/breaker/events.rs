@@ -1,5 +1,5 @@
-//! Breaker events: state transitions, rejected calls, slow and cancelled calls, thresholds
-//! exceeded and resets. Each goes to `tracing` (target `keyward_resilience::breaker`) and to the
+//! Breaker events: state transitions, rejected and cancelled calls, the threshold reached and
+//! resets. Each goes to `tracing` (target `keyward_resilience::breaker`) and to the
 //! listeners registered with [`CircuitBreaker::add_listener`](super::CircuitBreaker::add_listener).
 //!
 //! Events are gathered while the breaker's lock is held and delivered after it is released, so a
@@ -45,27 +45,12 @@ pub enum BreakerEventKind {
         /// The state that refused it.
         state: BreakerState,
     },
-    /// A call took longer than the slow-call duration threshold.
-    SlowCall {
-        /// How long it took.
-        duration: Duration,
-        /// Whether it also failed.
-        failed: bool,
-    },
     /// A call's permit was dropped without a result (its future was cancelled, or it panicked);
     /// it counts as a failure.
-    Cancelled {
-        /// How long it had been running.
-        duration: Duration,
-    },
+    Cancelled,
     /// The failure rate reached the threshold.
     FailureRateExceeded {
         /// The failure rate, in percent.
-        rate: f64,
-    },
-    /// The slow-call rate reached the threshold.
-    SlowCallRateExceeded {
-        /// The slow-call rate, in percent.
         rate: f64,
     },
     /// The breaker was reset: closed, with empty metrics.
@@ -115,7 +100,7 @@ fn trace(event: &BreakerEvent) {
     let name = &*event.name;
     match event.kind {
         BreakerEventKind::Transition { from, to } => match to {
-            BreakerState::Open | BreakerState::ForcedOpen => tracing::warn!(
+            BreakerState::Open => tracing::warn!(
                 target: TRACING_TARGET, breaker = name, %from, %to, "circuit breaker opened"
             ),
             _ => tracing::info!(
@@ -125,18 +110,12 @@ fn trace(event: &BreakerEvent) {
         BreakerEventKind::Rejected { state } => tracing::debug!(
             target: TRACING_TARGET, breaker = name, %state, "circuit breaker refused a call"
         ),
-        BreakerEventKind::SlowCall { duration, failed } => tracing::debug!(
-            target: TRACING_TARGET, breaker = name, ?duration, failed, "slow call"
-        ),
-        BreakerEventKind::Cancelled { duration } => tracing::debug!(
-            target: TRACING_TARGET, breaker = name, ?duration,
+        BreakerEventKind::Cancelled => tracing::debug!(
+            target: TRACING_TARGET, breaker = name,
             "call cancelled before it had a result; counted as a failure"
         ),
         BreakerEventKind::FailureRateExceeded { rate } => tracing::info!(
             target: TRACING_TARGET, breaker = name, rate, "failure rate reached the threshold"
-        ),
-        BreakerEventKind::SlowCallRateExceeded { rate } => tracing::info!(
-            target: TRACING_TARGET, breaker = name, rate, "slow-call rate reached the threshold"
         ),
         BreakerEventKind::Reset => {
             tracing::info!(target: TRACING_TARGET, breaker = name, "circuit breaker reset");

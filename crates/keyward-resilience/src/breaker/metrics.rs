@@ -6,7 +6,7 @@ use super::state::{BreakerState, Figures};
 ///
 /// In the half-open state the call counts and rates are those of the trial calls; in every
 /// other state they are those of the sliding window (which an open breaker keeps as it was when
-/// it opened, and a closed, forced-open or disabled breaker starts empty). The not-permitted and
+/// it opened, and a closed breaker starts empty). The not-permitted and
 /// cancelled counts run over the breaker's life until [`reset`](super::CircuitBreaker::reset).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -15,18 +15,12 @@ pub struct BreakerMetrics {
     pub state: BreakerState,
     /// The failure rate in percent, or `None` below the minimum number of calls.
     pub failure_rate: Option<f64>,
-    /// The slow-call rate in percent, or `None` below the minimum number of calls.
-    pub slow_call_rate: Option<f64>,
     /// Calls in the window (or decided trials).
     pub buffered_calls: u32,
     /// Failed calls among them.
     pub failed_calls: u32,
     /// Successful calls among them.
     pub successful_calls: u32,
-    /// Slow calls among them, failed or not.
-    pub slow_calls: u32,
-    /// Slow calls that also failed.
-    pub slow_failed_calls: u32,
     /// Half-open trial calls admitted and not yet decided.
     pub trial_calls_in_flight: u32,
     /// Calls refused since the breaker was created or reset.
@@ -42,12 +36,9 @@ impl BreakerMetrics {
         Self {
             state: figures.state,
             failure_rate: t.failure_rate(figures.minimum_calls),
-            slow_call_rate: t.slow_call_rate(figures.minimum_calls),
             buffered_calls: t.calls,
             failed_calls: t.failed,
             successful_calls: t.calls.saturating_sub(t.failed),
-            slow_calls: t.slow,
-            slow_failed_calls: t.slow_failed,
             trial_calls_in_flight: figures.trials_in_flight,
             not_permitted_calls,
             cancelled_calls,
@@ -60,10 +51,10 @@ mod tests {
     use super::*;
     use crate::breaker::window::{Aggregate, Sample};
 
-    fn figures(samples: &[(bool, bool)], minimum_calls: u32) -> Figures {
+    fn figures(samples: &[bool], minimum_calls: u32) -> Figures {
         let mut totals = Aggregate::default();
-        for &(failed, slow) in samples {
-            totals.add(Sample { failed, slow });
+        for &failed in samples {
+            totals.add(Sample { failed });
         }
         Figures {
             state: BreakerState::Closed,
@@ -75,16 +66,15 @@ mod tests {
 
     #[test]
     fn a_snapshot_has_rates_only_from_the_minimum_on() {
-        let samples = [(true, true), (false, true), (false, false), (true, false)];
+        let samples = [true, false, false, true];
         let m = BreakerMetrics::new(figures(&samples, 5), 7, 2);
-        assert_eq!((m.failure_rate, m.slow_call_rate), (None, None));
+        assert_eq!(m.failure_rate, None);
         assert_eq!(
             (m.buffered_calls, m.failed_calls, m.successful_calls),
             (4, 2, 2)
         );
-        assert_eq!((m.slow_calls, m.slow_failed_calls), (2, 1));
         assert_eq!((m.not_permitted_calls, m.cancelled_calls), (7, 2));
         let m = BreakerMetrics::new(figures(&samples, 4), 0, 0);
-        assert_eq!((m.failure_rate, m.slow_call_rate), (Some(50.0), Some(50.0)));
+        assert_eq!(m.failure_rate, Some(50.0));
     }
 }

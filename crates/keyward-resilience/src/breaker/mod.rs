@@ -1,27 +1,32 @@
-//! A circuit breaker in the manner of resilience4j: closed, open, half-open, forced-open and
-//! disabled states; count- and time-based sliding windows; failure-rate and slow-call-rate
-//! thresholds; a fixed or growing wait in the open state; N trial calls in half-open, held by
-//! RAII permits so that a cancelled or panicking trial can never leave the breaker stuck.
+//! A circuit breaker in the manner of resilience4j: closed, open and half-open states;
+//! count- and time-based sliding windows; a failure-rate threshold; a fixed wait in the open
+//! state; N trial calls in half-open, held by RAII permits so that a cancelled or panicking
+//! trial can never leave the breaker stuck.
 //!
 //! Written here rather than taken from a crate: the Rust breakers we know of (`failsafe`,
-//! `recloser`, `tower`'s examples) have no slow-call rate, no time-based window with partial
-//! aggregation, no forced-open/disabled states, and above all no RAII half-open permit, which is
-//! the point of this module (the "stuck in half-open" bug that resilience4j, Polly and opossum
-//! users keep reporting comes from permits that a cancelled call never returns).
+//! `recloser`, `tower`'s examples) have no time-based window with partial aggregation and above
+//! all no RAII half-open permit, which is the point of this module (the "stuck in half-open" bug
+//! that resilience4j, Polly and opossum users keep reporting comes from permits that a cancelled
+//! call never returns).
 //!
-//! The closed state admits a call without a lock (one atomic load) and records its result under
-//! a short, uncontended lock; see `benches/breaker.rs`.
+//! The closed state admits a call without a lock and without reading the clock (one atomic
+//! load), and records its result under a short, uncontended lock; see `benches/breaker.rs`.
 //!
-//! Where the issue is silent the breaker does what resilience4j does: the thresholds trip at
+//! Where the issue is silent the breaker does what resilience4j does: the threshold trips at
 //! *or above* the rate, once at least the minimum number of calls is in the window; the move from
 //! open to half-open happens lazily, on the first call after the wait.
+//!
+//! What resilience4j has and this breaker leaves out, because nothing in keyward needs it and a
+//! caller has a plainer way: slow-call rates (the exchange client's request timeout makes a slow
+//! call a failure), forced-open and disabled states, growing open waits, per-call classifiers
+//! (decide a [`Permit`] yourself), and a registry by name (clone a breaker to share it, as the
+//! exchange client's `ClientBuilder::breaker` does).
 
 mod call;
 mod config;
 mod events;
 mod metrics;
 mod permit;
-mod registry;
 mod state;
 mod window;
 
@@ -30,15 +35,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
-pub use call::{CallError, Classifier, Classify};
+pub use call::CallError;
 pub use config::{
-    BreakerConfig, BreakerConfigBuilder, MAX_COUNT_WINDOW, MAX_TIME_WINDOW_SECS, OpenWait,
-    SlidingWindow,
+    BreakerConfig, BreakerConfigBuilder, MAX_COUNT_WINDOW, MAX_TIME_WINDOW_SECS, SlidingWindow,
 };
 pub use events::{BreakerEvent, BreakerEventKind, Listener, TRACING_TARGET};
 pub use metrics::BreakerMetrics;
 pub use permit::{Outcome, OwnedPermit, Permit};
-pub use registry::{BreakerHealth, BreakerRegistry};
 pub use state::BreakerState;
 
 use crate::error::Error;
@@ -76,7 +79,7 @@ pub(crate) struct Shared {
 }
 
 impl CircuitBreaker {
-    /// A closed breaker named `name` (the name appears in errors, events and health reports).
+    /// A closed breaker named `name` (the name appears in errors and events).
     pub fn new(name: impl Into<Arc<str>>, config: BreakerConfig) -> Self {
         let published = Published::default();
         let machine = Machine::new(&config, &published);
@@ -112,7 +115,7 @@ impl CircuitBreaker {
     /// Leave to make one call, or the reason it is refused.
     ///
     /// # Errors
-    /// [`Error::CircuitOpen`] while open or forced open; [`Error::HalfOpenBusy`] while half-open
+    /// [`Error::CircuitOpen`] while open; [`Error::HalfOpenBusy`] while half-open
     /// with every trial call in flight.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Error> {
@@ -156,38 +159,15 @@ impl CircuitBreaker {
         *listeners = Arc::from(all);
     }
 
-    /// Closes the breaker: calls pass and a fresh window fills.
-    pub fn transition_to_closed(&self) {
-        self.shared
-            .control(|m, cx| m.transition(BreakerState::Closed, cx));
+    /// Moves the breaker to `state` afresh (an operator's control, or a test's): closed starts
+    /// a fresh window, open refuses calls for the open wait and then lets trial calls through,
+    /// half-open makes the next N calls trials. Entering the current state starts it again.
+    pub fn transition_to(&self, state: BreakerState) {
+        self.shared.control(|m, cx| m.transition(state, cx));
     }
 
-    /// Opens the breaker: calls are refused for the open wait, then trial calls pass.
-    pub fn transition_to_open(&self) {
-        self.shared
-            .control(|m, cx| m.transition(BreakerState::Open, cx));
-    }
-
-    /// Moves the breaker to half-open: the next N calls are trials.
-    pub fn transition_to_half_open(&self) {
-        self.shared
-            .control(|m, cx| m.transition(BreakerState::HalfOpen, cx));
-    }
-
-    /// Forces the breaker open: every call is refused until another transition.
-    pub fn transition_to_forced_open(&self) {
-        self.shared
-            .control(|m, cx| m.transition(BreakerState::ForcedOpen, cx));
-    }
-
-    /// Disables the breaker: every call passes and nothing is recorded.
-    pub fn transition_to_disabled(&self) {
-        self.shared
-            .control(|m, cx| m.transition(BreakerState::Disabled, cx));
-    }
-
-    /// Resets the breaker: closed, empty window, the open wait's attempts and the
-    /// not-permitted and cancelled counters back to zero.
+    /// Resets the breaker: closed, empty window, the not-permitted and cancelled counters back
+    /// to zero.
     pub fn reset(&self) {
         self.shared.control(|m, cx| m.reset(cx));
         self.shared.not_permitted.store(0, Ordering::Relaxed);
@@ -212,13 +192,13 @@ impl fmt::Debug for Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Machine> {
-        // Nothing that can panic runs under the lock except a custom open wait; the machine
-        // stays consistent either way, so a poisoned lock is still used.
+        // Nothing that can panic runs under the lock; the machine stays consistent either way,
+        // so a poisoned lock is still used.
         self.machine.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits a call. The closed state admits without the lock (one atomic load and a clock
-    /// reading); every other state goes the cold way.
+    /// Admits a call. The closed state admits without the lock and without a clock reading
+    /// (one atomic load); every other state goes the cold way.
     #[inline]
     fn acquire(&self) -> Result<Ticket, Error> {
         let (state, epoch) = self.published.load();
@@ -226,39 +206,23 @@ impl Shared {
             Ok(Ticket {
                 admission: Admission::Closed,
                 epoch,
-                start_nanos: self.config.clock.now_nanos(),
             })
         } else {
-            self.acquire_other(state, epoch)
+            self.acquire_other(state)
         }
     }
 
-    /// Admission in any state but closed. Disabled admits, and open refuses, without the lock.
+    /// Admission in any state but closed. Open refuses without the lock.
     #[cold]
     #[inline(never)]
-    fn acquire_other(&self, state: BreakerState, epoch: u64) -> Result<Ticket, Error> {
-        match state {
-            BreakerState::Disabled => {
-                return Ok(Ticket {
-                    admission: Admission::Untracked,
-                    epoch,
-                    start_nanos: 0,
-                });
-            }
-            BreakerState::Open => {
-                let now = self.config.clock.now();
-                let until = self.published.open_until();
-                if now < until {
-                    return Err(self.refuse(state, Refusal::Open(Some(until - now)), now));
-                }
-            }
-            BreakerState::ForcedOpen => {
-                let now = self.config.clock.now();
-                return Err(self.refuse(state, Refusal::Open(None), now));
-            }
-            BreakerState::Closed | BreakerState::HalfOpen => {}
-        }
+    fn acquire_other(&self, state: BreakerState) -> Result<Ticket, Error> {
         let now = self.config.clock.now();
+        if state == BreakerState::Open {
+            let until = self.published.open_until();
+            if now < until {
+                return Err(self.refuse(state, Refusal::Open(until - now), now));
+            }
+        }
         let mut events = Events::default();
         let (admitted, state) = {
             let mut machine = self.lock();
@@ -273,11 +237,7 @@ impl Shared {
         };
         self.emit(&events, now);
         match admitted {
-            Ok((admission, epoch)) => Ok(Ticket {
-                admission,
-                epoch,
-                start_nanos: config::nanos(now),
-            }),
+            Ok((admission, epoch)) => Ok(Ticket { admission, epoch }),
             Err(refusal) => Err(self.refuse(state, refusal, now)),
         }
     }
@@ -291,7 +251,10 @@ impl Shared {
         self.emit(&events, now);
         let name = self.name.to_string();
         match refusal {
-            Refusal::Open(retry_after) => Error::CircuitOpen { name, retry_after },
+            Refusal::Open(left) => Error::CircuitOpen {
+                name,
+                retry_after: Some(left),
+            },
             Refusal::Busy => Error::HalfOpenBusy { name },
         }
     }
@@ -311,50 +274,19 @@ impl Shared {
                 return;
             }
         };
-        if ticket.admission == Admission::Untracked {
+        // The healthy steady state: a success into a full window of successes changes nothing
+        // (see `Published::clean_full`), so it takes no lock and reads no clock. A ticket from
+        // an older epoch would be discarded under the lock anyway.
+        if !failed && ticket.admission == Admission::Closed && self.published.clean_full() {
             return;
         }
-        let now_nanos = self.config.clock.now_nanos();
-        let took = now_nanos.saturating_sub(ticket.start_nanos);
-        let slow = took > self.config.slow_call_threshold_nanos;
-        // The healthy steady state: a clean success into a full, clean window changes nothing
-        // (see `Published::clean_full`), so it takes no lock. A ticket from an older epoch
-        // would be discarded under the lock anyway.
-        if !failed && !slow && ticket.admission == Admission::Closed && self.published.clean_full()
-        {
-            return;
-        }
-        let now = Duration::from_nanos(now_nanos);
         let mut events = Events::default();
-        if slow || decision == Decision::Dropped {
-            self.note(
-                decision,
-                Duration::from_nanos(took),
-                failed,
-                slow,
-                &mut events,
-            );
-        }
-        self.record(ticket, Some(Sample { failed, slow }), &mut events, now);
-    }
-
-    /// The events of a slow or cancelled call (kept off the common path).
-    #[cold]
-    fn note(
-        &self,
-        decision: Decision,
-        duration: Duration,
-        failed: bool,
-        slow: bool,
-        events: &mut Events,
-    ) {
         if decision == Decision::Dropped {
             self.cancelled.fetch_add(1, Ordering::Relaxed);
-            events.push(events::BreakerEventKind::Cancelled { duration });
+            events.push(events::BreakerEventKind::Cancelled);
         }
-        if slow {
-            events.push(events::BreakerEventKind::SlowCall { duration, failed });
-        }
+        let now = self.config.clock.now();
+        self.record(ticket, Some(Sample { failed }), &mut events, now);
     }
 
     #[inline(never)]
@@ -412,10 +344,10 @@ impl Shared {
     }
 }
 
-/// How an open error reads after "circuit NAME is open": the time left, or that it is forced.
+/// How an open error reads after "circuit NAME is open": the time left when known.
 pub(crate) fn open_hint(retry_after: &Option<Duration>) -> String {
     match retry_after {
         Some(left) => format!("calls are refused for another {left:?}"),
-        None => "calls are refused until it is closed or reset".to_owned(),
+        None => "calls are refused for now".to_owned(),
     }
 }

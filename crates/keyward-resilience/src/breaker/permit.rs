@@ -9,7 +9,7 @@ use super::state::Admission;
 /// How a call went, as the breaker counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
-    /// The call succeeded (it may still be slow).
+    /// The call succeeded.
     Success,
     /// The call failed.
     Failure,
@@ -18,14 +18,11 @@ pub enum Outcome {
     Ignored,
 }
 
-/// What a permit holds: how it was admitted, in which epoch, and when.
+/// What a permit holds: how it was admitted, and in which epoch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
     pub(crate) admission: Admission,
     pub(crate) epoch: u64,
-    /// The clock's reading at admission, in nanoseconds (kept small: a permit is returned by
-    /// value on the hot path).
-    pub(crate) start_nanos: u64,
 }
 
 /// How a permit ended.
@@ -38,8 +35,7 @@ pub(crate) enum Decision {
 
 /// Leave to make one call, borrowed from its [`CircuitBreaker`](super::CircuitBreaker).
 ///
-/// The permit measures the call from its admission on the breaker's clock (for slow-call
-/// detection). Decide it with [`success`](Self::success), [`failure`](Self::failure),
+/// Decide it with [`success`](Self::success), [`failure`](Self::failure),
 /// [`ignore`](Self::ignore) or [`record`](Self::record). For a permit that outlives the borrow
 /// (stored, or moved into a task), use [`OwnedPermit`].
 ///
@@ -77,8 +73,7 @@ pub struct OwnedPermit {
 
 macro_rules! permit_methods {
     () => {
-        /// The call succeeded. It still counts as slow if it took longer than the slow-call
-        /// duration threshold.
+        /// The call succeeded.
         #[inline]
         pub fn success(mut self) {
             self.decide(Decision::Decided(Outcome::Success));

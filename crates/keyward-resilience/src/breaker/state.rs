@@ -25,10 +25,6 @@ pub enum BreakerState {
     Open,
     /// A limited number of trial calls pass; their results close or reopen the breaker.
     HalfOpen,
-    /// Calls are refused until an operator changes the state.
-    ForcedOpen,
-    /// Calls pass and nothing is recorded.
-    Disabled,
 }
 
 impl BreakerState {
@@ -37,8 +33,6 @@ impl BreakerState {
             Self::Closed => 0,
             Self::Open => 1,
             Self::HalfOpen => 2,
-            Self::ForcedOpen => 3,
-            Self::Disabled => 4,
         }
     }
 
@@ -46,9 +40,8 @@ impl BreakerState {
         match tag {
             0 => Self::Closed,
             1 => Self::Open,
-            2 => Self::HalfOpen,
-            3 => Self::ForcedOpen,
-            _ => Self::Disabled,
+            // Only the three tags above are ever packed.
+            _ => Self::HalfOpen,
         }
     }
 
@@ -58,8 +51,6 @@ impl BreakerState {
             Self::Closed => "closed",
             Self::Open => "open",
             Self::HalfOpen => "half-open",
-            Self::ForcedOpen => "forced-open",
-            Self::Disabled => "disabled",
         }
     }
 }
@@ -70,9 +61,9 @@ impl fmt::Display for BreakerState {
     }
 }
 
-const TAG_BITS: u32 = 3;
+const TAG_BITS: u32 = 2;
 
-/// The state and the epoch in one word: `epoch << 3 | state`.
+/// The state and the epoch in one word: `epoch << 2 | state`.
 #[inline]
 pub(crate) fn unpack(word: u64) -> (BreakerState, u64) {
     (
@@ -92,7 +83,7 @@ pub(crate) struct Published {
     word: AtomicU64,
     open_until_nanos: AtomicU64,
     /// Set (under the lock) while the state is closed and its count window is full and holds
-    /// only successes that were not slow. A clean success then changes nothing: it would
+    /// only successes. A success then changes nothing: it would
     /// replace a clean success, and every slot is alike, so the window, its totals and every
     /// later decision are the same whether or not it is recorded. The result path skips the
     /// lock for it (see `Shared::finish`). Any transition clears it first.
@@ -133,15 +124,13 @@ pub(crate) enum Admission {
     Closed,
     /// A half-open trial: it holds one of the N trial slots until it has a result.
     Trial,
-    /// A call while disabled: nothing is recorded.
-    Untracked,
 }
 
 /// Why a call was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// Open (with the time left) or forced open (`None`).
-    Open(Option<Duration>),
+    /// Open, with the time left.
+    Open(Duration),
     /// Half-open with every trial slot taken.
     Busy,
 }
@@ -162,8 +151,6 @@ pub(crate) struct Machine {
     epoch: u64,
     window: Window,
     trials: Trials,
-    /// Openings since the breaker last closed: the attempt number of the open wait.
-    open_attempts: u32,
     open_until: Duration,
     half_open_since: Duration,
 }
@@ -193,7 +180,6 @@ impl Machine {
             epoch: 0,
             window: Window::new(config.sliding_window),
             trials: Trials::default(),
-            open_attempts: 0,
             open_until: Duration::ZERO,
             half_open_since: Duration::ZERO,
         }
@@ -204,11 +190,9 @@ impl Machine {
     pub(crate) fn admit(&mut self, cx: &mut Ctx<'_>) -> Result<(Admission, u64), Refusal> {
         match self.state {
             BreakerState::Closed => Ok((Admission::Closed, self.epoch)),
-            BreakerState::Disabled => Ok((Admission::Untracked, self.epoch)),
-            BreakerState::ForcedOpen => Err(Refusal::Open(None)),
             BreakerState::Open => {
                 if cx.now < self.open_until {
-                    return Err(Refusal::Open(Some(self.open_until - cx.now)));
+                    return Err(Refusal::Open(self.open_until - cx.now));
                 }
                 self.transition(BreakerState::HalfOpen, cx);
                 self.admit_trial(cx.config.permitted_calls_in_half_open)
@@ -217,7 +201,7 @@ impl Machine {
                 let max_wait = cx.config.max_wait_in_half_open;
                 if !max_wait.is_zero() && cx.now.saturating_sub(self.half_open_since) >= max_wait {
                     self.transition(BreakerState::Open, cx);
-                    return Err(Refusal::Open(Some(self.open_until - cx.now)));
+                    return Err(Refusal::Open(self.open_until - cx.now));
                 }
                 self.admit_trial(cx.config.permitted_calls_in_half_open)
             }
@@ -281,56 +265,39 @@ impl Machine {
         }
     }
 
-    /// Whether the rates of `totals` reach a threshold (with at least `minimum` calls), with an
-    /// event for each rate that does.
+    /// Whether the failure rate of `totals` reaches the threshold (with at least `minimum`
+    /// calls), with an event when it does.
     #[inline]
     fn exceeded(&self, totals: &Aggregate, minimum: u32, cx: &mut Ctx<'_>) -> bool {
         if totals.calls == 0 || totals.calls < minimum {
             return false;
         }
         let failing = totals.at_or_above(totals.failed, cx.config.failure_rate_threshold);
-        let slow = totals.at_or_above(totals.slow, cx.config.slow_call_rate_threshold);
-        if failing || slow {
-            Self::exceeded_events(totals, minimum, failing, slow, cx);
+        if failing {
+            Self::exceeded_event(totals, minimum, cx);
         }
-        failing || slow
+        failing
     }
 
     #[cold]
-    fn exceeded_events(
-        totals: &Aggregate,
-        minimum: u32,
-        failing: bool,
-        slow: bool,
-        cx: &mut Ctx<'_>,
-    ) {
-        if let (true, Some(rate)) = (failing, totals.failure_rate(minimum)) {
+    fn exceeded_event(totals: &Aggregate, minimum: u32, cx: &mut Ctx<'_>) {
+        if let Some(rate) = totals.failure_rate(minimum) {
             cx.events
                 .push(BreakerEventKind::FailureRateExceeded { rate });
         }
-        if let (true, Some(rate)) = (slow, totals.slow_call_rate(minimum)) {
-            cx.events
-                .push(BreakerEventKind::SlowCallRateExceeded { rate });
-        }
     }
 
-    /// Enters `to` afresh (a new epoch, even when `to` is the current state): closed and
-    /// disabled and forced open start with an empty window, open starts its wait, half-open
-    /// starts with no trials.
+    /// Enters `to` afresh (a new epoch, even when `to` is the current state): closed starts
+    /// with an empty window, open starts its wait, half-open starts with no trials.
     pub(crate) fn transition(&mut self, to: BreakerState, cx: &mut Ctx<'_>) {
         cx.published.set_clean_full(false);
         let from = self.state;
         self.state = to;
         self.epoch = self.epoch.wrapping_add(1) & (u64::MAX >> TAG_BITS);
         match to {
-            BreakerState::Closed => {
-                self.window.clear();
-                self.open_attempts = 0;
-            }
+            BreakerState::Closed => self.window.clear(),
             BreakerState::Open => {
-                self.open_attempts = self.open_attempts.saturating_add(1);
-                let wait = cx.config.open_wait.wait(self.open_attempts);
-                self.open_until = cx.now.saturating_add(wait);
+                self.open_until = cx.now.saturating_add(cx.config.wait_in_open);
                 cx.published
                     .open_until_nanos
                     .store(nanos(self.open_until), Ordering::Relaxed);
@@ -339,7 +306,6 @@ impl Machine {
                 self.trials = Trials::default();
                 self.half_open_since = cx.now;
             }
-            BreakerState::ForcedOpen | BreakerState::Disabled => self.window.clear(),
         }
         cx.published.publish(to, self.epoch);
         if from != to {
@@ -347,7 +313,7 @@ impl Machine {
         }
     }
 
-    /// Back to closed with empty metrics and the open wait's attempts forgotten.
+    /// Back to closed with empty metrics.
     pub(crate) fn reset(&mut self, cx: &mut Ctx<'_>) {
         self.transition(BreakerState::Closed, cx);
         cx.events.push(BreakerEventKind::Reset);
@@ -378,14 +344,8 @@ mod tests {
     use super::*;
     use crate::breaker::config::SlidingWindow;
 
-    const OK: Option<Sample> = Some(Sample {
-        failed: false,
-        slow: false,
-    });
-    const FAIL: Option<Sample> = Some(Sample {
-        failed: true,
-        slow: false,
-    });
+    const OK: Option<Sample> = Some(Sample { failed: false });
+    const FAIL: Option<Sample> = Some(Sample { failed: true });
 
     struct Rig {
         config: BreakerConfig,
@@ -443,8 +403,6 @@ mod tests {
             BreakerState::Closed,
             BreakerState::Open,
             BreakerState::HalfOpen,
-            BreakerState::ForcedOpen,
-            BreakerState::Disabled,
         ] {
             assert_eq!(unpack(pack(state, 12_345)), (state, 12_345));
         }

@@ -8,26 +8,19 @@ use std::time::Duration;
 
 use super::config::SlidingWindow;
 
-/// One decided call: whether it failed and whether it was slow.
+/// One decided call: whether it failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Sample {
     pub(crate) failed: bool,
-    pub(crate) slow: bool,
 }
 
 impl Sample {
-    const FAILED: u8 = 1;
-    const SLOW: u8 = 2;
-
     fn to_bits(self) -> u8 {
-        (u8::from(self.failed) * Self::FAILED) | (u8::from(self.slow) * Self::SLOW)
+        u8::from(self.failed)
     }
 
     fn from_bits(bits: u8) -> Self {
-        Self {
-            failed: bits & Self::FAILED != 0,
-            slow: bits & Self::SLOW != 0,
-        }
+        Self { failed: bits != 0 }
     }
 }
 
@@ -36,44 +29,27 @@ impl Sample {
 pub(crate) struct Aggregate {
     pub(crate) calls: u32,
     pub(crate) failed: u32,
-    pub(crate) slow: u32,
-    pub(crate) slow_failed: u32,
 }
 
 impl Aggregate {
     pub(crate) fn add(&mut self, s: Sample) {
         self.calls = self.calls.saturating_add(1);
         self.failed = self.failed.saturating_add(u32::from(s.failed));
-        self.slow = self.slow.saturating_add(u32::from(s.slow));
-        self.slow_failed = self
-            .slow_failed
-            .saturating_add(u32::from(s.slow && s.failed));
     }
 
     fn remove(&mut self, s: Sample) {
         self.calls = self.calls.saturating_sub(1);
         self.failed = self.failed.saturating_sub(u32::from(s.failed));
-        self.slow = self.slow.saturating_sub(u32::from(s.slow));
-        self.slow_failed = self
-            .slow_failed
-            .saturating_sub(u32::from(s.slow && s.failed));
     }
 
     fn remove_all(&mut self, other: &Self) {
         self.calls = self.calls.saturating_sub(other.calls);
         self.failed = self.failed.saturating_sub(other.failed);
-        self.slow = self.slow.saturating_sub(other.slow);
-        self.slow_failed = self.slow_failed.saturating_sub(other.slow_failed);
     }
 
     /// The failure rate in percent, or `None` below `minimum` calls (or with no calls at all).
     pub(crate) fn failure_rate(&self, minimum: u32) -> Option<f64> {
         self.rate(self.failed, minimum)
-    }
-
-    /// The slow-call rate in percent, or `None` below `minimum` calls.
-    pub(crate) fn slow_call_rate(&self, minimum: u32) -> Option<f64> {
-        self.rate(self.slow, minimum)
     }
 
     fn rate(&self, part: u32, minimum: u32) -> Option<f64> {
@@ -129,12 +105,12 @@ impl Window {
         }
     }
 
-    /// Whether this is a count window, full, holding only successes that were not slow (see
+    /// Whether this is a count window, full, holding only successes (see
     /// `Published::clean_full`). A time window always says no: time empties its buckets.
     #[inline]
     pub(crate) fn is_full_and_clean(&self) -> bool {
         match self {
-            Self::Count(w) => w.len == w.ring.len() && w.total.failed == 0 && w.total.slow == 0,
+            Self::Count(w) => w.len == w.ring.len() && w.total.failed == 0,
             Self::Time(_) => false,
         }
     }
@@ -271,18 +247,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const OK: Sample = Sample {
-        failed: false,
-        slow: false,
-    };
-    const FAIL: Sample = Sample {
-        failed: true,
-        slow: false,
-    };
-    const SLOW_FAIL: Sample = Sample {
-        failed: true,
-        slow: true,
-    };
+    const OK: Sample = Sample { failed: false };
+    const FAIL: Sample = Sample { failed: true };
 
     /// Records and returns the totals, whether or not they changed.
     fn rec(w: &mut Window, sample: Sample, now: Duration) -> Aggregate {
@@ -301,11 +267,11 @@ mod tests {
         let mut w = Window::new(SlidingWindow::CountBased { size: 3 });
         rec(&mut w, FAIL, Duration::ZERO);
         rec(&mut w, OK, Duration::ZERO);
-        let t = rec(&mut w, SLOW_FAIL, Duration::ZERO);
-        assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 2, 1, 1));
+        let t = rec(&mut w, FAIL, Duration::ZERO);
+        assert_eq!((t.calls, t.failed), (3, 2));
         // The first FAIL falls out.
         let t = rec(&mut w, OK, Duration::ZERO);
-        assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 1, 1, 1));
+        assert_eq!((t.calls, t.failed), (3, 1));
         w.clear();
         assert_eq!(w.totals(Duration::ZERO), Aggregate::default());
     }
@@ -374,7 +340,7 @@ mod tests {
             for (advance_ms, failed) in steps {
                 now_ms += advance_ms;
                 let now = Duration::from_millis(now_ms);
-                let t = rec(&mut w, Sample { failed, slow: false }, now);
+                let t = rec(&mut w, Sample { failed }, now);
                 log.push((now.as_secs(), failed));
                 let first = now.as_secs().saturating_sub(u64::from(seconds) - 1);
                 let live: Vec<_> = log.iter().filter(|(s, _)| *s >= first).collect();
@@ -387,19 +353,17 @@ mod tests {
         #[test]
         fn count_window_total_matches_the_last_n(
             size in 1u32..10,
-            samples in proptest::collection::vec((any::<bool>(), any::<bool>()), 1..50),
+            samples in proptest::collection::vec(any::<bool>(), 1..50),
         ) {
             let mut w = Window::new(SlidingWindow::CountBased { size });
             let mut log = Vec::new();
-            for (failed, slow) in samples {
-                let t = rec(&mut w, Sample { failed, slow }, Duration::ZERO);
-                log.push((failed, slow));
+            for failed in samples {
+                let t = rec(&mut w, Sample { failed }, Duration::ZERO);
+                log.push(failed);
                 let start = log.len().saturating_sub(size as usize);
                 let last = &log[start..];
                 prop_assert_eq!(t.calls as usize, last.len());
-                prop_assert_eq!(t.failed as usize, last.iter().filter(|s| s.0).count());
-                prop_assert_eq!(t.slow as usize, last.iter().filter(|s| s.1).count());
-                prop_assert_eq!(t.slow_failed as usize, last.iter().filter(|s| s.0 && s.1).count());
+                prop_assert_eq!(t.failed as usize, last.iter().filter(|s| **s).count());
             }
         }
     }

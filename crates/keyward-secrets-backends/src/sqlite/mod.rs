@@ -37,6 +37,7 @@ mod policy;
 mod rotate;
 mod schema;
 mod store;
+mod write;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -48,8 +49,9 @@ use keyward_core_crypto::private_file::Overwrite;
 use keyward_core_crypto::{FernetKey, KeyRing};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::age::{RotationPolicy, SystemClock, WallClock};
+use crate::age::RotationPolicy;
 use crate::error::{Error, Result};
+use crate::{Clock, SystemClock};
 
 pub use audit::AuditEntry;
 pub use policy::CredentialAge;
@@ -65,7 +67,7 @@ pub struct SqliteVault {
     /// ring exactly when its transaction commits.
     inner: Mutex<Inner>,
     path: PathBuf,
-    clock: Arc<dyn WallClock>,
+    clock: Arc<dyn Clock>,
     policy: RotationPolicy,
     audit_reads: bool,
     /// The master key file, read again when another process has rotated the key.
@@ -157,7 +159,7 @@ impl SqliteVault {
     }
 
     /// Reads time from `clock` (for rotation age and timestamps) instead of the system clock.
-    pub fn with_clock(mut self, clock: Arc<dyn WallClock>) -> Self {
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
@@ -207,9 +209,9 @@ impl SqliteVault {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The current time from the vault's clock.
+    /// The current time from the vault's clock (its wall time; the vault keeps milliseconds).
     fn now(&self) -> SystemTime {
-        self.clock.now()
+        from_millis(i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX))
     }
 }
 

@@ -8,10 +8,11 @@ use std::path::Path;
 use keyward_core_crypto::keyfile::{load_key_file, write_key_file};
 use keyward_core_crypto::private_file::Overwrite;
 use keyward_core_crypto::{FernetKey, KeyRing};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 
 use super::audit::{self, op};
-use super::{Inner, SqliteVault, db, files, master_key, schema};
+use super::write::Sealing;
+use super::{SqliteVault, db, files, master_key, schema};
 use crate::error::{Error, Result};
 
 /// Rows read per query during a rotation (bounds memory on large vaults).
@@ -40,56 +41,54 @@ impl SqliteVault {
         new_ring: &KeyRing,
         mut progress: impl FnMut(RotationProgress) -> ControlFlow<()>,
     ) -> Result<u64> {
-        let now = self.now();
-        let mut inner = self.lock();
-        let Inner { conn, ring } = &mut *inner;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let total: i64 = tx
-            .query_row("SELECT COUNT(*) FROM versions", [], |row| row.get(0))
-            .map_err(db)?;
-        let total = u64::try_from(total).unwrap_or_default();
         let new_id = new_ring.primary_id().to_string();
-        let mut done = 0u64;
-        let mut last = i64::MIN;
-        loop {
-            let batch: Vec<(i64, String, String)> = tx
-                .prepare_cached(
-                    "SELECT id, name, token FROM versions WHERE id > ?1 ORDER BY id LIMIT ?2",
-                )
-                .and_then(|mut stmt| {
-                    stmt.query_map(params![last, BATCH], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })?
-                    .collect()
-                })
+        let (done, mut inner) = self.write_locked(Sealing::None, |tx, _, now| {
+            let total: i64 = tx
+                .query_row("SELECT COUNT(*) FROM versions", [], |row| row.get(0))
                 .map_err(db)?;
-            if batch.is_empty() {
-                break;
-            }
-            for (id, name, token) in batch {
-                let fresh = new_ring.rotate(&token).map_err(|_| Error::Corrupt {
-                    name,
-                    reason: "no key of the new ring opens it (the new ring must hold the old \
-                             master key after the new one); nothing was changed"
-                        .to_owned(),
-                })?;
-                tx.prepare_cached("UPDATE versions SET token = ?1, key_id = ?2 WHERE id = ?3")
-                    .and_then(|mut stmt| stmt.execute(params![fresh, new_id, id]))
+            let total = u64::try_from(total).unwrap_or_default();
+            let mut done = 0u64;
+            let mut last = i64::MIN;
+            loop {
+                let batch: Vec<(i64, String, String)> = tx
+                    .prepare_cached(
+                        "SELECT id, name, token FROM versions WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![last, BATCH], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        })?
+                        .collect()
+                    })
                     .map_err(db)?;
-                done += 1;
-                last = id;
-                if progress(RotationProgress { done, total }).is_break() {
-                    return Err(Error::RotationAborted { done, total });
+                if batch.is_empty() {
+                    break;
+                }
+                for (id, name, token) in batch {
+                    let fresh = new_ring.rotate(&token).map_err(|_| Error::Corrupt {
+                        name,
+                        reason: "no key of the new ring opens it (the new ring must hold the old \
+                                 master key after the new one); nothing was changed"
+                            .to_owned(),
+                    })?;
+                    tx.prepare_cached("UPDATE versions SET token = ?1, key_id = ?2 WHERE id = ?3")
+                        .and_then(|mut stmt| stmt.execute(params![fresh, new_id, id]))
+                        .map_err(db)?;
+                    done += 1;
+                    last = id;
+                    if progress(RotationProgress { done, total }).is_break() {
+                        return Err(Error::RotationAborted { done, total });
+                    }
                 }
             }
-        }
-        master_key::record(&tx, &new_id)?;
-        audit::record(&tx, now, None, op::ROTATE_MASTER_KEY)?;
-        tx.commit().map_err(db)?;
-        *ring = new_ring.clone();
-        schema::checkpoint(conn);
+            master_key::record(tx, &new_id)?;
+            audit::record(tx, now, None, op::ROTATE_MASTER_KEY)?;
+            Ok(done)
+        })?;
+        // Swapped under the lock the commit was made under: no write of this handle can seal
+        // under the old key after the commit.
+        inner.ring = new_ring.clone();
+        schema::checkpoint(&inner.conn);
         Ok(done)
     }
 

@@ -5,10 +5,11 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use keyward_core_crypto::KeyRing;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use secrecy::ExposeSecret;
 
 use super::audit::{self, op};
+use super::write::Sealing;
 use super::{SqliteVault, db, from_millis, master_key, schema, to_millis};
 use crate::age::RotationPolicy;
 use crate::error::{Error, Result};
@@ -25,50 +26,37 @@ impl SqliteVault {
         &self,
         entries: impl IntoIterator<Item = (&'a str, &'a SecretValue)>,
     ) -> Result<Vec<Metadata>> {
-        let now = self.now();
-        let mut inner = self.lock();
-        let super::Inner { conn, ring } = &mut *inner;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        master_key::check_sealing(&tx, ring, &self.path, self.key_file.as_deref())?;
-        let mut metas = Vec::new();
-        for (name, value) in entries {
-            validate_name(name)?;
-            let version = insert_version(&tx, ring, name, value, now)?;
-            make_current(&tx, name, version, now)?;
-            audit::record(&tx, now, Some(name), op::PUT)?;
-            metas.push(metadata(&tx, name, version, &self.policy, now)?);
-        }
-        tx.commit().map_err(db)?;
-        Ok(metas)
+        self.write(Sealing::Checked, |tx, ring, now| {
+            let mut metas = Vec::new();
+            for (name, value) in entries {
+                validate_name(name)?;
+                let version = insert_version(tx, ring, name, value, now)?;
+                make_current(tx, name, version, now)?;
+                audit::record(tx, now, Some(name), op::PUT)?;
+                metas.push(metadata(tx, name, version, &self.policy, now)?);
+            }
+            Ok(metas)
+        })
     }
 
     /// Stores a new version, made current or labelled pending.
     fn store(&self, name: &str, value: &SecretValue, current: bool) -> Result<Metadata> {
         validate_name(name)?;
-        let now = self.now();
-        let mut inner = self.lock();
-        let super::Inner { conn, ring } = &mut *inner;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        master_key::check_sealing(&tx, ring, &self.path, self.key_file.as_deref())?;
-        let version = insert_version(&tx, ring, name, value, now)?;
-        if current {
-            make_current(&tx, name, version, now)?;
-        } else {
-            tx.execute(
-                "INSERT OR REPLACE INTO stages(name, stage, version) VALUES (?1, ?2, ?3)",
-                params![name, PENDING, version],
-            )
-            .map_err(db)?;
-        }
-        let operation = if current { op::PUT } else { op::PUT_PENDING };
-        audit::record(&tx, now, Some(name), operation)?;
-        let meta = metadata(&tx, name, version, &self.policy, now)?;
-        tx.commit().map_err(db)?;
-        Ok(meta)
+        self.write(Sealing::Checked, |tx, ring, now| {
+            let version = insert_version(tx, ring, name, value, now)?;
+            if current {
+                make_current(tx, name, version, now)?;
+            } else {
+                tx.execute(
+                    "INSERT OR REPLACE INTO stages(name, stage, version) VALUES (?1, ?2, ?3)",
+                    params![name, PENDING, version],
+                )
+                .map_err(db)?;
+            }
+            let operation = if current { op::PUT } else { op::PUT_PENDING };
+            audit::record(tx, now, Some(name), operation)?;
+            metadata(tx, name, version, &self.policy, now)
+        })
     }
 
     fn get_sync(&self, name: &str, which: &Selector) -> Result<Secret> {
@@ -108,34 +96,24 @@ impl SqliteVault {
 
     fn promote_sync(&self, name: &str, version: &str) -> Result<()> {
         validate_name(name)?;
-        let now = self.now();
-        let mut inner = self.lock();
-        let tx = inner
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let number = resolve(&tx, name, &Selector::Version(version.to_owned()))?;
-        make_current(&tx, name, number, now)?;
-        audit::record(&tx, now, Some(name), op::PROMOTE)?;
-        tx.commit().map_err(db)
+        self.write(Sealing::None, |tx, _, now| {
+            let number = resolve(tx, name, &Selector::Version(version.to_owned()))?;
+            make_current(tx, name, number, now)?;
+            audit::record(tx, now, Some(name), op::PROMOTE)
+        })
     }
 
     fn delete_sync(&self, name: &str) -> Result<()> {
         validate_name(name)?;
-        let now = self.now();
-        let mut inner = self.lock();
-        let tx = inner
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let deleted = tx
-            .execute("DELETE FROM secrets WHERE name = ?1", params![name])
-            .map_err(db)?;
-        if deleted == 0 {
-            return Err(not_found(name, None));
-        }
-        audit::record(&tx, now, Some(name), op::DELETE)?;
-        tx.commit().map_err(db)?;
+        let ((), inner) = self.write_locked(Sealing::None, |tx, _, now| {
+            let deleted = tx
+                .execute("DELETE FROM secrets WHERE name = ?1", params![name])
+                .map_err(db)?;
+            if deleted == 0 {
+                return Err(not_found(name, None));
+            }
+            audit::record(tx, now, Some(name), op::DELETE)
+        })?;
         schema::checkpoint(&inner.conn);
         Ok(())
     }
