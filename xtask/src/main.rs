@@ -13,6 +13,8 @@
 mod bench;
 mod ci;
 mod cmd;
+#[cfg(test)]
+mod completeness;
 mod moto;
 mod python;
 #[cfg(test)]
