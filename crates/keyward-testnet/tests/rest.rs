@@ -222,7 +222,7 @@ fn rest_venues_are_served_venues() {
 /// request sent twice inside the window is accepted twice, as at the venue. A client that
 /// re-signs within the same millisecond (after a retry wait on an injected clock, say) sends
 /// exactly that. Before the fix the testnet refused the twin as a replay (Binance: -1021), which
-/// made `tests/exchange/canary.rs` fail about 3 runs in 5.
+/// made `tests/e2e/exchange/canary.rs` fail about 3 runs in 5.
 #[tokio::test]
 async fn a_byte_identical_request_inside_the_window_is_accepted_twice() {
     let t = start().await;

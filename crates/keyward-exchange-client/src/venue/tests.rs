@@ -409,7 +409,7 @@ fn every_time_endpoint_declares_its_field_and_unit() {
 }
 
 /// The default rate limits are the venue's own: Binance's three windows, BitMEX's one with its
-/// header (moved from keyward-resilience's presets and the root `tests/exchange/limits.rs`),
+/// header (moved from keyward-resilience's presets and the root `tests/e2e/exchange/limits.rs`),
 /// 10 requests per second elsewhere.
 #[test]
 fn default_limits_are_each_venues_documented_ones() {
