@@ -12,9 +12,9 @@ use zeroize::Zeroizing;
 use crate::error::{Error, KeyFormatError, Result};
 
 /// Length of a Fernet key in its textual form: 32 bytes of url-safe base64 with one '='.
-pub const KEY_TEXT_LEN: usize = 44;
+pub(crate) const KEY_TEXT_LEN: usize = 44;
 /// Length of a Fernet key in bytes: 16 bytes of HMAC-SHA256 key, then 16 bytes of AES-128 key.
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// A Fernet key: 32 secret bytes, zeroized on drop, `[REDACTED]` in `Debug`.
 ///

@@ -11,9 +11,9 @@ mod token;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, KeyFormatError, Result};
-pub use key::{FernetKey, KEY_LEN, KEY_TEXT_LEN, KeyId, ParseKeyIdError};
+pub use key::{FernetKey, KeyId, ParseKeyIdError};
 pub use keyring::{Fernet, KeyRing};
-pub use token::{MAX_CLOCK_SKEW, Plaintext};
+pub use token::Plaintext;
 
 /// Re-exported so callers name the same `secrecy` types this crate returns.
 pub use secrecy;

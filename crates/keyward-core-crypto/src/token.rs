@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::key::{FernetKey, KeyId};
 
 /// How far into the future a token's timestamp may be when a TTL is checked (as in Python).
-pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60);
+pub(crate) const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60);
 
 /// Decrypted data: zeroized on drop (the whole allocation), `[REDACTED]` in `Debug`.
 pub type Plaintext = SecretBox<Vec<u8>>;
