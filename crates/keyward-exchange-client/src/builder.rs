@@ -22,6 +22,7 @@ use crate::time_sync::TimeSync;
 use crate::transport::{RootCertificate, Transport};
 use crate::url_policy::check_base_url;
 use crate::venue::Venue;
+use crate::ws::{WsConfig, WsError};
 
 /// Builds a [`RestClient`]. Defaults: clock sync on (for venues that sign a timestamp), the
 /// venue's documented rate limits (Binance spot's three windows; 10 requests per second
@@ -34,9 +35,10 @@ use crate::venue::Venue;
 ///
 /// Credentials come from a secret store by name ([`secret_store`](Self::secret_store): read
 /// again after a rotation notice or a refusal) or are given directly
-/// ([`credentials`](Self::credentials)). WebSocket sessions come from the built client:
-/// [`RestClient::ws_config`] gives a configuration on the same venue, credentials source and
-/// clock, so nothing is wired twice.
+/// ([`credentials`](Self::credentials)). The same builder makes WebSocket sessions:
+/// [`build_ws`](Self::build_ws) gives a session configuration on the same venue, credentials
+/// source, clock and transport (for a built client, [`RestClient::ws_config`] does the same), so
+/// nothing is wired twice.
 #[must_use = "a builder does nothing until build() is awaited"]
 pub struct ClientBuilder {
     scheme: Scheme,
@@ -236,6 +238,43 @@ impl ClientBuilder {
     pub fn transport(mut self, transport: Transport) -> Self {
         self.transport = transport;
         self
+    }
+
+    /// Builds the configuration of a WebSocket session at `url` (`wss://`; `ws://` only to
+    /// loopback) on this builder's venue, credentials source, sleep and transport. For a venue
+    /// with a signed REST API the session is bound to a client built here, as
+    /// [`RestClient::ws_config`] binds it: rotation notices and re-reads of the store reach its
+    /// next authentication, and a timestamp refusal resyncs the shared clock through the
+    /// venue's time endpoint. A venue with WebSocket authentication only (BitMart) signs with the
+    /// credentials read now.
+    pub async fn build_ws(self, url: &str) -> std::result::Result<WsConfig, WsError> {
+        let venue = self.scheme;
+        let transport = self.transport.clone();
+        let sleep = self.sleep.clone();
+        let config = if venue.has_rest() {
+            let client = self.build().await.map_err(|e| WsError::Client {
+                venue,
+                source: Box::new(e),
+            })?;
+            client.ws_config(url)?
+        } else {
+            let failed = |e: Error| WsError::Client {
+                venue,
+                source: Box::new(e),
+            };
+            let source = self.source.ok_or_else(|| {
+                failed(Error::config(
+                    "no credentials: call .credentials(credentials) or .secret_store(store, name)",
+                ))
+            })?;
+            let credentials = source.load().await.map_err(failed)?;
+            WsConfig::from_credentials(venue, url, &credentials)?
+        };
+        let config = config.with_transport(transport);
+        Ok(match sleep {
+            Some(sleep) => config.with_sleep(sleep),
+            None => config,
+        })
     }
 
     /// Checks the configuration, reads the credentials and builds the client. No request is

@@ -12,6 +12,7 @@ mod faults;
 mod limits;
 mod nonce;
 mod venues;
+mod ws_builder;
 mod ws_common;
 mod ws_loopback;
 mod ws_redaction;

@@ -141,6 +141,16 @@ pub enum WsError {
         #[source]
         source: Box<crate::Error>,
     },
+    /// [`ClientBuilder::build_ws`](crate::ClientBuilder::build_ws) could not build the REST
+    /// client the session is bound to (base URL, credentials, limits).
+    #[error("the client for the {venue} WebSocket session could not be built: {source}")]
+    Client {
+        /// The venue.
+        venue: Scheme,
+        /// The builder's error.
+        #[source]
+        source: Box<crate::Error>,
+    },
     /// Kraken's token request got no answer in time.
     #[error("the Kraken WebSocket token request got no answer within {timeout:?}")]
     TokenTimeout {
