@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use keyward_resilience::limiter::{DEFAULT_MAX_WAIT, Limit, RateLimiter};
 use keyward_resilience::{
-    BreakerConfig, CircuitBreaker, Clock, MonotonicClock, RetryPolicy, Sleep, TokioSleep,
+    BreakerConfig, CircuitBreaker, Monotonic, MonotonicClock, RetryPolicy, Sleep, TokioSleep,
 };
 use keyward_secrets_backends::SecretStore;
 use keyward_signing::{Credentials, NonceSource, Scheme, SignOptions, SystemClock};
@@ -52,7 +52,7 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     breaker: Option<CircuitBreaker>,
     breaker_config: Option<BreakerConfig>,
-    clock: Option<Arc<dyn Clock>>,
+    clock: Option<Arc<dyn Monotonic>>,
     sleep: Option<Arc<dyn Sleep>>,
     timeout: Duration,
     nonce_file: Option<PathBuf>,
@@ -179,7 +179,7 @@ impl ClientBuilder {
     }
 
     /// The monotonic clock of the retry policy and the rate limiter (tests: a `ManualClock`).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(mut self, clock: Arc<dyn Monotonic>) -> Self {
         self.clock = Some(clock);
         self
     }
@@ -311,7 +311,7 @@ impl ClientBuilder {
             (None, None) => key_order.nonces.clone(),
         };
         let signer = build_signer(self.scheme, &creds, &time, &nonces)?;
-        let clock: Arc<dyn Clock> = self
+        let clock: Arc<dyn Monotonic> = self
             .clock
             .unwrap_or_else(|| Arc::new(MonotonicClock::new()));
         let limits = self.limits.unwrap_or_else(|| venue.default_limits());

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_resilience::breaker::{BreakerConfig, CircuitBreaker};
-use keyward_resilience::{Clock, MonotonicClock};
+use keyward_resilience::{Monotonic, MonotonicClock};
 
 /// A closed breaker with resilience4j's defaults (a 100-call window, judged on every call once
 /// 100 calls are in).
@@ -61,7 +61,7 @@ fn closed_overhead(c: &mut Criterion) {
             matches!(poll_ready(call), Some(Ok(_)))
         })
     });
-    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
+    let clock: Arc<dyn Monotonic> = Arc::new(MonotonicClock::new());
     group.bench_function("two_clock_reads", |b| {
         b.iter(|| (black_box(&clock).now(), black_box(&clock).now()))
     });

@@ -9,7 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A monotonic clock: time elapsed since an arbitrary origin fixed at the clock's creation.
-pub trait Clock: Send + Sync + fmt::Debug {
+///
+/// The workspace's other crates read time through one trait, `keyward_core_crypto::Clock` (wall
+/// time and monotonic time; re-exported by keyward-signing and keyward-secrets-backends). This
+/// crate depends on no other keyward crate (the layer table of DESIGN.md), so it cannot use
+/// that trait; it keeps this one, named for what it is, so the two never share a name through
+/// the facade.
+pub trait Monotonic: Send + Sync + fmt::Debug {
     /// Time since the clock's origin. Never decreases.
     fn now(&self) -> Duration;
 }
@@ -41,7 +47,7 @@ impl Default for MonotonicClock {
     }
 }
 
-impl Clock for MonotonicClock {
+impl Monotonic for MonotonicClock {
     fn now(&self) -> Duration {
         self.origin.elapsed()
     }
@@ -66,7 +72,7 @@ impl ManualClock {
     }
 }
 
-impl Clock for ManualClock {
+impl Monotonic for ManualClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
     }

@@ -9,7 +9,7 @@ pub mod retry;
 pub use breaker::{BreakerConfig, BreakerState, CallError, CircuitBreaker, OwnedPermit, Permit};
 #[cfg(feature = "tokio")]
 pub use clock::TokioSleep;
-pub use clock::{Clock, ManualClock, ManualSleep, MonotonicClock, Sleep, SleepFuture};
+pub use clock::{ManualClock, ManualSleep, Monotonic, MonotonicClock, Sleep, SleepFuture};
 pub use error::{Error, Result};
 pub use retry::{
     Backoff, FailureKind, Jitter, RequestClass, RetryBudget, RetryError, RetryPolicy,

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use keyward_resilience::retry::{Backoff, FailureKind, Jitter, RequestClass, RetryBudget};
 use keyward_resilience::retry::{RetryError, RetryPolicy, StopReason, should_retry};
-use keyward_resilience::{Clock, ManualClock, ManualSleep, parse_retry_after};
+use keyward_resilience::{ManualClock, ManualSleep, Monotonic, parse_retry_after};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);

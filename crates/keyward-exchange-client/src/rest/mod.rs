@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use keyward_resilience::limiter::RateLimiter;
-use keyward_resilience::{CircuitBreaker, Clock, RequestClass, RetryPolicy, Sleep};
+use keyward_resilience::{CircuitBreaker, Monotonic, RequestClass, RetryPolicy, Sleep};
 use keyward_signing::{NonceSource, Scheme, SignOptions, Signer};
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -52,7 +52,7 @@ pub(crate) struct Inner {
     pub(crate) limiter: Option<RateLimiter<&'static str>>,
     pub(crate) breaker: CircuitBreaker,
     pub(crate) retry: RetryPolicy,
-    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Monotonic>,
     pub(crate) sleep: Arc<dyn Sleep>,
     pub(crate) options: SignOptions,
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{Clock, MonotonicClock, Sleep};
+use crate::clock::{Monotonic, MonotonicClock, Sleep};
 use crate::error::{Error, Result};
 
 /// The largest count-based window: one byte per call, so at most 1 MiB per breaker.
@@ -41,7 +41,7 @@ pub struct BreakerConfig {
     pub(crate) minimum_calls: u32,
     pub(crate) wait_in_open: Duration,
     pub(crate) call_timeout: Option<Duration>,
-    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Monotonic>,
     pub(crate) sleep: Option<Arc<dyn Sleep>>,
 }
 
@@ -171,7 +171,7 @@ impl BreakerConfigBuilder {
     /// The clock of the open wait, the half-open maximum wait, time-based windows and call
     /// timeouts. Default: a [`MonotonicClock`]. The closed state with a count-based window never
     /// reads it.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(mut self, clock: Arc<dyn Monotonic>) -> Self {
         self.config.clock = clock;
         self
     }

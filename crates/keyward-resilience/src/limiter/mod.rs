@@ -19,7 +19,7 @@ pub use limit::Limit;
 
 use store::{GovClock, TatStore};
 
-use crate::clock::{Clock, MonotonicClock, Sleep};
+use crate::clock::{Monotonic, MonotonicClock, Sleep};
 use crate::error::{Error, Result};
 
 type Gov<K> = governor::RateLimiter<K, TatStore<K>, GovClock, NoOpMiddleware<Nanos>>;
@@ -110,7 +110,7 @@ const STRIPES: usize = 64;
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// A limiter over `limits` on `clock`. Fails on a limit with zero capacity or a period too
     /// short for its capacity, or two limits with one name.
-    pub fn new(limits: impl IntoIterator<Item = Limit>, clock: Arc<dyn Clock>) -> Result<Self> {
+    pub fn new(limits: impl IntoIterator<Item = Limit>, clock: Arc<dyn Monotonic>) -> Result<Self> {
         let clock = GovClock(clock);
         let mut windows: Vec<Window<K>> = Vec::new();
         for limit in limits {

@@ -11,11 +11,11 @@ use std::time::Duration;
 use governor::nanos::Nanos;
 use governor::state::StateStore;
 
-use crate::clock::Clock;
+use crate::clock::Monotonic;
 
-/// Our [`Clock`] seen as a governor clock (nanoseconds since the clock's origin).
+/// Our [`Monotonic`] seen as a governor clock (nanoseconds since the clock's origin).
 #[derive(Debug, Clone)]
-pub(crate) struct GovClock(pub(crate) Arc<dyn Clock>);
+pub(crate) struct GovClock(pub(crate) Arc<dyn Monotonic>);
 
 impl governor::clock::Clock for GovClock {
     type Instant = Nanos;

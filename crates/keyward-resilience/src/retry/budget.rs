@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::Monotonic;
 use crate::error::{Error, Result};
 
 /// Thousandths of a token that one retry costs.
@@ -19,14 +19,14 @@ const SLOTS: usize = 10;
 /// `tower::retry::budget::TpsBudget`: every request deposits `ratio` of a token, every retry
 /// withdraws one whole token, and what was deposited or withdrawn expires after `window`. A
 /// reserve of `min_retries_per_sec × window` tokens lets a client that sends little still
-/// retry. tower's version reads the real clock; this one reads an injected [`Clock`], so tests
+/// retry. tower's version reads the real clock; this one reads an injected [`Monotonic`], so tests
 /// are exact and never sleep.
 ///
 /// Bookkeeping is in thousandths of a token (so a ratio is exact to 0.001), in ten slots each a
 /// tenth of the window: an entry expires between 0.9 and 1.0 window after it was made.
 #[derive(Debug)]
 pub struct RetryBudget {
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn Monotonic>,
     deposit: i64,
     reserve: i64,
     slot_nanos: u128,
@@ -43,7 +43,7 @@ struct Slots {
 
 impl RetryBudget {
     /// A budget with the defaults: see [`RetryBudgetBuilder`].
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    pub fn new(clock: Arc<dyn Monotonic>) -> Self {
         Self::builder().build_unchecked(clock)
     }
 
@@ -145,7 +145,7 @@ impl RetryBudgetBuilder {
 
     /// The budget, reading time from `clock`; [`Error::InvalidConfig`] if the ratio or the
     /// window is out of range.
-    pub fn build(self, clock: Arc<dyn Clock>) -> Result<RetryBudget> {
+    pub fn build(self, clock: Arc<dyn Monotonic>) -> Result<RetryBudget> {
         if !(0.0..=1000.0).contains(&self.ratio) {
             return Err(Error::InvalidConfig(format!(
                 "retry budget ratio {} is not within [0, 1000]",
@@ -161,7 +161,7 @@ impl RetryBudgetBuilder {
         Ok(self.build_unchecked(clock))
     }
 
-    fn build_unchecked(self, clock: Arc<dyn Clock>) -> RetryBudget {
+    fn build_unchecked(self, clock: Arc<dyn Monotonic>) -> RetryBudget {
         let window = self.window.as_nanos();
         // min/s × window s × 1000 thousandths, in integers.
         let reserve =
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn bad_config_is_refused() {
-        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new());
+        let clock: Arc<dyn Monotonic> = Arc::new(ManualClock::new());
         for ratio in [-0.1, 1000.5, f64::NAN] {
             let r = RetryBudget::builder().ratio(ratio).build(clock.clone());
             assert!(matches!(r, Err(Error::InvalidConfig(_))), "{ratio}");

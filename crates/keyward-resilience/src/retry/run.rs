@@ -12,7 +12,7 @@ use std::future::Future;
 use super::class::{FailureKind, RequestClass};
 use super::policy::RetryPolicy;
 use super::state::{Decision, StopReason};
-use crate::clock::{Clock, Sleep};
+use crate::clock::{Monotonic, Sleep};
 
 /// A call that failed for good: why retrying stopped ([`StopReason`], the one list of
 /// reasons), how many attempts were made, and the last attempt's error.
@@ -80,7 +80,7 @@ impl RetryPolicy {
     pub async fn retry<T, E, Op, Fut, C>(
         &self,
         class: RequestClass,
-        clock: &dyn Clock,
+        clock: &dyn Monotonic,
         sleep: &dyn Sleep,
         mut op: Op,
         classify: C,
