@@ -14,25 +14,7 @@ use keyward_exchange_client::ws::{WsError, WsEvent, WsSession};
 use keyward_exchange_client::{ErrorKind, RestClient, Scheme};
 use keyward_testnet::{Testnet, TestnetConfig};
 
-/// Every venue and service scheme the testnet authenticates WebSockets for.
-const WS_VENUES: [&str; 11] = [
-    "binance",
-    "bybit",
-    "okx",
-    "coinbase-exchange",
-    "kraken",
-    "bitmex",
-    "deribit",
-    "bitmart",
-    "hmac-concat",
-    "keyward-v1",
-    "hmac-newline-v0",
-];
-
-fn ws_url(t: &Testnet, venue: &str) -> String {
-    let base = t.url(venue).unwrap();
-    format!("{}/ws", base.replacen("http://", "ws://", 1))
-}
+use crate::ws_common::{WS_VENUES, ws_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_builder_makes_authenticated_sessions_for_every_venue() {

@@ -23,6 +23,27 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
+/// Every venue and service scheme the testnet authenticates WebSockets for.
+pub const WS_VENUES: [&str; 11] = [
+    "binance",
+    "bybit",
+    "okx",
+    "coinbase-exchange",
+    "kraken",
+    "bitmex",
+    "deribit",
+    "bitmart",
+    "hmac-concat",
+    "keyward-v1",
+    "hmac-newline-v0",
+];
+
+/// `ws://` + the testnet venue's `/ws` (the service schemes' at `/svc/<scheme>/ws`).
+pub fn ws_url(t: &keyward_testnet::Testnet, venue: &str) -> String {
+    let base = t.url(venue).unwrap();
+    format!("{}/ws", base.replacen("http://", "ws://", 1))
+}
+
 /// The API key the mock accepts; any other is rejected.
 pub const GOOD_KEY: &str = "good-key-0001";
 

@@ -10,7 +10,7 @@ use keyward::exchange as keyward_exchange_client;
 use keyward::secrets as keyward_secrets_backends;
 use keyward::signing as keyward_signing;
 
-use crate::ws_common::{self, Act, GatedSleep, MockVenue, Seen};
+use crate::ws_common::{self, Act, GatedSleep, MockVenue, Seen, ws_url};
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -206,14 +206,6 @@ async fn a_rotation_notice_reaches_the_next_rest_call_and_the_next_ws_auth() {
     assert_eq!(next_state(&mut session).await, WsEvent::Reconnected);
     session.close().await;
     t.shutdown().await;
-}
-
-/// `ws://` + the venue's `/ws` on the testnet.
-fn ws_url(t: &Testnet, venue: &str) -> String {
-    format!(
-        "{}/ws",
-        t.url(venue).unwrap().replacen("http://", "ws://", 1)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

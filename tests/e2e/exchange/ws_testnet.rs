@@ -20,33 +20,12 @@ use keyward_testnet::{Testnet, TestnetConfig};
 use serde_json::json;
 use std::sync::Arc;
 use tokio::time::Instant;
-use ws_common::GatedSleep;
-
-/// Every venue and service scheme the testnet authenticates WebSockets for.
-const WS_VENUES: [&str; 11] = [
-    "binance",
-    "bybit",
-    "okx",
-    "coinbase-exchange",
-    "kraken",
-    "bitmex",
-    "deribit",
-    "bitmart",
-    "hmac-concat",
-    "keyward-v1",
-    "hmac-newline-v0",
-];
+use ws_common::{GatedSleep, WS_VENUES, ws_url};
 
 const AGE: Duration = Duration::from_secs(3600);
 
 async fn testnet() -> Testnet {
     Testnet::start(TestnetConfig::default()).await.unwrap()
-}
-
-/// `ws://` + the venue's `/ws` (the service schemes' at `/svc/<scheme>/ws`).
-fn ws_url(t: &Testnet, venue: &str) -> String {
-    let base = t.url(venue).unwrap();
-    format!("{}/ws", base.replacen("http://", "ws://", 1))
 }
 
 fn config(t: &Testnet, venue: &str, creds: &Credentials, sleep: &GatedSleep) -> WsConfig {
