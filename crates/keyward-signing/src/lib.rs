@@ -6,6 +6,7 @@ mod clock;
 mod credentials;
 mod descriptor;
 mod error;
+mod jwt;
 mod mac;
 mod nonce;
 mod options;
@@ -15,6 +16,7 @@ mod request;
 mod scheme;
 pub mod schemes;
 mod server_clock;
+mod signature;
 mod signer;
 #[cfg(test)]
 mod test_support;

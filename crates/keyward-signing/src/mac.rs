@@ -59,7 +59,6 @@ impl PreparedMac {
     }
 
     /// The MAC of the concatenation of `parts`.
-    #[cfg(test)]
     pub(crate) fn sign(&self, parts: &[&[u8]]) -> Vec<u8> {
         self.with_mac(parts, <[u8]>::to_vec)
     }

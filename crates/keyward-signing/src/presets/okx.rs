@@ -22,7 +22,8 @@ use crate::options::SignOptions;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
-use crate::timestamp_method_path::{Encoding, Layout, Login};
+use crate::signature::Encoding;
+use crate::timestamp_method_path::{Layout, Login};
 use crate::verify::Window;
 
 /// 30 s either way, as OKX documents.

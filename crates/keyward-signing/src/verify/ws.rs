@@ -111,7 +111,7 @@ impl Verifier {
             return Err(VerifyError::UnknownKey);
         }
         let matched = candidates.iter().any(|creds| {
-            let Ok(signer) = Signer::new(scheme, creds) else {
+            let Some(signer) = Signer::for_verifying(scheme, creds, &claim.provided) else {
                 return false;
             };
             let Some(expected) = claim.expected(&signer) else {
