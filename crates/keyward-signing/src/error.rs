@@ -93,6 +93,10 @@ pub enum Error {
         received_ms: u64,
     },
 
+    /// An asymmetric key could not be read, generated or used.
+    #[error(transparent)]
+    Key(#[from] crate::key::KeyError),
+
     /// Reading or writing a private file failed (permissions, ownership, I/O), as
     /// `keyward-core-crypto` reports it.
     #[error(transparent)]

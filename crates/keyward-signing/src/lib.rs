@@ -6,6 +6,7 @@ mod clock;
 mod credentials;
 mod descriptor;
 mod error;
+mod key;
 mod mac;
 mod nonce;
 mod options;
@@ -21,6 +22,13 @@ mod test_support;
 mod timestamp;
 mod timestamp_method_path;
 pub mod verify;
+
+/// Asymmetric API keys (Ed25519, ECDSA P-256 and, with the `rsa` feature, RSA): the forms a
+/// secret text is read in (listed in the crate documentation's "Asymmetric keys"), key
+/// generation and inspection.
+pub mod keys {
+    pub use crate::key::{GeneratedKey, KeyError, KeyInfo, KeyKind, generate, inspect, public_pem};
+}
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use credentials::Credentials;
