@@ -235,7 +235,13 @@ mod tests {
             target[name] = value.clone();
             assert!(read(&token(&h, &c)).is_err(), "{at}.{name} = {value}");
         }
-        for bad in ["", "a.b", "a.b.c.d", "!.!.!", &"a".repeat(MAX_TOKEN_LEN + 1)] {
+        for bad in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!.!.!",
+            &"a".repeat(MAX_TOKEN_LEN + 1),
+        ] {
             assert!(read(bad).is_err(), "{bad:.20}");
         }
     }

@@ -107,17 +107,6 @@ impl SigningKey {
             SigningKey::Check(check) => SignatureText::Text(check.answer(parts, encoding)),
         })
     }
-
-    /// The raw signature of `message` (a JWT's signing input). A checking key has none.
-    pub(crate) fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>> {
-        match self {
-            SigningKey::Hmac(mac) => Ok(mac.sign(&[message])),
-            SigningKey::Private(key) => key.sign(message).map_err(Error::Key),
-            SigningKey::Check(_) => Err(Error::InvalidRequest(
-                "a public key checks signatures and cannot make one".into(),
-            )),
-        }
-    }
 }
 
 impl Check {

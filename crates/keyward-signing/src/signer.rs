@@ -308,7 +308,9 @@ impl fmt::Debug for Signer {
         f.debug_struct("Signer")
             .field("scheme", &self.descriptor.scheme)
             .field("api_key", &short_key(&self.api_key))
-XX, &self.additional.len())
+            .field("key", &self.key.kind())
+            .field("secret", &"[REDACTED]")
+            .field("additional_keys", &self.additional.len())
             .field("clock", &self.clock)
             .finish()
     }

@@ -11,8 +11,8 @@ use crate::descriptor::Context;
 use crate::error::Result;
 use crate::options::SignOptions;
 use crate::request::Request;
-use crate::signer::Signer;
 use crate::signature::Encoding;
+use crate::signer::Signer;
 use crate::verify::{
     Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_signature_time,
     required_header, text, without_header,

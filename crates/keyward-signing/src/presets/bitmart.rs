@@ -12,8 +12,8 @@ use crate::descriptor::{Descriptor, Timing, WindowRule, Ws};
 use crate::error::Result;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
-use crate::signer::Signer;
 use crate::signature::Encoding;
+use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::timestamped_claim;
 

@@ -22,8 +22,8 @@ use crate::error::Result;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
-use crate::signer::Signer;
 use crate::signature::Encoding;
+use crate::signer::Signer;
 use crate::timestamp::{TimeForm, secs};
 use crate::verify::{
     Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_time_signature, parse_u64,

@@ -82,7 +82,12 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
         &req.body
     };
     let sig = s.key.text(
-        &[ts.as_bytes(), s.api_key.as_bytes(), recv.as_bytes(), payload],
+        &[
+            ts.as_bytes(),
+            s.api_key.as_bytes(),
+            recv.as_bytes(),
+            payload,
+        ],
         Encoding::Hex,
     )?;
     req.set_header("X-BAPI-API-KEY", s.api_key.clone());
@@ -103,7 +108,8 @@ fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value>
 
 /// `hex(HMAC-SHA256(secret, "GET/realtime" || expires))` (base64 for an RSA key).
 fn ws_signature(s: &Signer, expires: &str) -> Result<String> {
-    s.key.text(&[b"GET/realtime", expires.as_bytes()], Encoding::Hex)
+    s.key
+        .text(&[b"GET/realtime", expires.as_bytes()], Encoding::Hex)
 }
 
 /// Bybit's acceptance rule: `server_time - recv_window <= timestamp < server_time + 1000`, with

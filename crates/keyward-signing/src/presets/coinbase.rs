@@ -33,12 +33,12 @@ use crate::descriptor::{Context, Descriptor, Keys, Rest, SecretEncoding, Timing,
 use crate::error::Result;
 use crate::jwt;
 use crate::key::KeyKind;
-use crate::request::Request;
 use crate::options::SignOptions;
+use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
-use crate::signature::Encoding;
 use crate::timestamp_method_path::{Layout, Login};
 use crate::verify::{Claim, Resign, SignatureAt, TimeRule, VerifyError, Window, WsClaim};
 

@@ -20,8 +20,8 @@ use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
-use crate::signer::Signer;
 use crate::signature::Encoding;
+use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{
     Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_signature_time,

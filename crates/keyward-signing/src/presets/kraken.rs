@@ -17,8 +17,8 @@ use crate::options::SignOptions;
 use crate::params::raw_param;
 use crate::request::Request;
 use crate::scheme::Scheme;
-use crate::signer::Signer;
 use crate::signature::Encoding;
+use crate::signer::Signer;
 use crate::verify::{
     Claim, SignatureAt, TimeRule, VerifyError, parse_u64, required_header, without_header,
 };
@@ -62,7 +62,9 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
         .chain_update(nonce.as_bytes())
         .chain_update(&req.body)
         .finalize();
-    let sig = s.key.text(&[req.path.as_bytes(), &inner], Encoding::Base64)?;
+    let sig = s
+        .key
+        .text(&[req.path.as_bytes(), &inner], Encoding::Base64)?;
     req.set_header("API-Key", s.api_key.clone());
     req.set_header("API-Sign", sig);
     Ok(req)

@@ -22,8 +22,8 @@ use crate::error::{Error, Result};
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
-use crate::signer::Signer;
 use crate::signature::Encoding;
+use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{Claim, SignatureAt, TimeRule, VerifyError, required_header, without_header};
 

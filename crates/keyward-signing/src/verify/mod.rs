@@ -206,7 +206,8 @@ impl Verifier {
             // A stored secret the scheme cannot use (say, not base64 for Kraken) matches nothing.
             // An HMAC secret re-signs; an asymmetric key checks the signature with its public
             // half. A stored secret the scheme cannot use matches nothing.
-            let Some(signer) = Signer::for_verifying(self.descriptor.scheme, creds, &claim.provided)
+            let Some(signer) =
+                Signer::for_verifying(self.descriptor.scheme, creds, &claim.provided)
             else {
                 continue;
             };
