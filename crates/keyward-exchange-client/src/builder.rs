@@ -338,6 +338,8 @@ impl ClientBuilder {
             .http_client(base.origin_url(), self.timeout)?;
         let options = SignOptions {
             recv_window_ms: self.recv_window_ms,
+            // Coinbase Advanced's CDP JWT names the host the request goes to.
+            origin: self.scheme.signs_host().then(|| base.origin.clone()),
             ..SignOptions::default()
         };
         Ok(RestClient::from_inner(Inner {
