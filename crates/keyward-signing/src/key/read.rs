@@ -81,9 +81,15 @@ fn coinbase_ed25519(text: &str) -> Option<ed25519_dalek::SigningKey> {
     (key.verifying_key().as_bytes() == public).then_some(key)
 }
 
-/// The label of a PEM block, for an error: shown only when short.
+/// The label of a PEM block, for an error: shown only when it looks like a label (at most 40
+/// upper-case letters, digits and spaces), so that key text pasted into a BEGIN line is never
+/// echoed.
 fn shown_label(label: &str) -> Option<String> {
-    (label.len() <= 40).then(|| label.to_owned())
+    let label_like = label.len() <= 40
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ');
+    label_like.then(|| label.to_owned())
 }
 
 /// Maps a PEM decoding failure to a fixed reason (pem-rfc7468's errors carry no input bytes,
@@ -324,4 +330,300 @@ fn rsa_spki(_: &[u8]) -> Result<PublicKey, KeyError> {
 #[cfg(not(feature = "rsa"))]
 fn read_pkcs1_public(_: &[u8]) -> Result<PublicKey, KeyError> {
     Err(KeyError::RsaNotCompiled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The known-answer data made with Python `cryptography` (tests/data/keys.json).
+    fn case(name: &str) -> serde_json::Value {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/keys.json")).unwrap();
+        doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no case {name}"))
+            .clone()
+    }
+
+    fn private(text: &str) -> PrivateKey {
+        match read_key(text).unwrap() {
+            KeyText::Private(key) => key,
+            other => panic!("not a private key: {other:?}"),
+        }
+    }
+
+    /// The DER inside a PEM (test helper; the PEM is known good).
+    fn der_of(pem_text: &str) -> (String, Vec<u8>) {
+        let (label, der) = pem::decode_vec(pem_text.as_bytes()).unwrap();
+        (label.to_owned(), der)
+    }
+
+    fn to_pem(label: &str, der: &[u8]) -> String {
+        pem::encode_string(label, pem::LineEnding::LF, der).unwrap()
+    }
+
+    /// `der` with the first occurrence of `from` replaced by `to` (same length).
+    fn patched(der: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+        let at = der.windows(from.len()).position(|w| w == from).unwrap();
+        let mut out = der.to_vec();
+        out[at..at + from.len()].copy_from_slice(to);
+        out
+    }
+
+    const P256_OID_DER: &[u8] = &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+    const P192_OID_DER: &[u8] = &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x01];
+
+    #[test]
+    fn each_private_form_reads_as_its_kind() {
+        for (name, kind) in [
+            ("ed25519 pkcs8", KeyKind::Ed25519),
+            ("ed25519 coinbase base64 seed||public", KeyKind::Ed25519),
+            ("p256 pkcs8", KeyKind::P256),
+            ("p256 sec1", KeyKind::P256),
+            ("p256 sec1 literal \\n", KeyKind::P256),
+        ] {
+            let c = case(name);
+            let key = private(c["private"].as_str().unwrap());
+            assert_eq!(key.kind(), kind, "{name}");
+            assert_eq!(key.public_key().to_pem().unwrap(), c["public"], "{name}");
+        }
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_trimmed() {
+        let c = case("p256 sec1");
+        let padded = format!("\n  {}  \n\n", c["private"].as_str().unwrap());
+        assert_eq!(private(&padded).kind(), KeyKind::P256);
+        let c = case("ed25519 coinbase base64 seed||public");
+        let padded = format!(" {}\n", c["private"].as_str().unwrap());
+        assert_eq!(private(&padded).kind(), KeyKind::Ed25519);
+    }
+
+    #[test]
+    fn public_pems_read_as_public_keys() {
+        for name in ["ed25519 pkcs8", "p256 pkcs8"] {
+            let c = case(name);
+            match read_key(c["public"].as_str().unwrap()).unwrap() {
+                KeyText::Public(key) => assert_eq!(key.to_pem().unwrap(), c["public"]),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[cfg(feature = "rsa")]
+    #[test]
+    fn rsa_forms_read_with_the_feature() {
+        for name in ["rsa2048 pkcs8", "rsa2048 pkcs1"] {
+            let c = case(name);
+            let key = private(c["private"].as_str().unwrap());
+            assert_eq!(key.kind(), KeyKind::Rsa);
+            assert_eq!(key.public_key().rsa_bits(), Some(2048));
+            assert_eq!(key.public_key().to_pem().unwrap(), c["public"]);
+            assert!(format!("{key:?}").contains("2048"));
+        }
+        // The PKCS#1 public form.
+        let c = case("rsa2048 pkcs1");
+        let (_, spki_der) = der_of(c["public"].as_str().unwrap());
+        let spki = SubjectPublicKeyInfoRef::try_from(spki_der.as_slice()).unwrap();
+        let pkcs1 = to_pem("RSA PUBLIC KEY", spki.subject_public_key.raw_bytes());
+        match read_key(&pkcs1).unwrap() {
+            KeyText::Public(key) => assert_eq!(key.to_pem().unwrap(), c["public"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(not(feature = "rsa"))]
+    #[test]
+    fn rsa_forms_without_the_feature_say_to_enable_it() {
+        for name in ["rsa2048 pkcs8", "rsa2048 pkcs1"] {
+            let c = case(name);
+            for text in [&c["private"], &c["public"]] {
+                let e = read_key(text.as_str().unwrap()).unwrap_err();
+                assert_eq!(e, KeyError::RsaNotCompiled, "{name}");
+                assert!(e.to_string().contains("`rsa` feature"));
+            }
+        }
+    }
+
+    #[test]
+    fn hmac_secrets_stay_hmac() {
+        // A Kraken-style secret: base64 of 64 random bytes, whose halves are not a key pair.
+        let kraken = STANDARD.encode([7u8; 64]);
+        assert_eq!(kraken.len(), 88);
+        // Coinbase's form with one byte of the public half changed.
+        let c = case("ed25519 coinbase base64 seed||public");
+        let mut raw = STANDARD.decode(c["private"].as_str().unwrap()).unwrap();
+        raw[63] ^= 1;
+        let tampered = STANDARD.encode(&raw);
+        for text in [
+            "test-secret",
+            "",
+            kraken.as_str(),
+            tampered.as_str(),
+            "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
+        ] {
+            assert!(matches!(read_key(text).unwrap(), KeyText::Hmac), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_curves_and_algorithms_are_named() {
+        let c = case("p256 sec1");
+        let (label, der) = der_of(c["private"].as_str().unwrap());
+        let p192 = to_pem(&label, &patched(&der, P256_OID_DER, P192_OID_DER));
+        let e = read_key(&p192).unwrap_err();
+        assert_eq!(
+            e,
+            KeyError::UnsupportedCurve {
+                oid: "1.2.840.10045.3.1.1".into()
+            }
+        );
+        let c = case("p256 pkcs8");
+        let (label, der) = der_of(c["private"].as_str().unwrap());
+        let p192 = to_pem(&label, &patched(&der, P256_OID_DER, P192_OID_DER));
+        assert!(matches!(
+            read_key(&p192),
+            Err(KeyError::UnsupportedCurve { .. })
+        ));
+        let (label, der) = der_of(c["public"].as_str().unwrap());
+        let p192 = to_pem(&label, &patched(&der, P256_OID_DER, P192_OID_DER));
+        assert!(matches!(
+            read_key(&p192),
+            Err(KeyError::UnsupportedCurve { .. })
+        ));
+        // X25519 (1.3.101.110) in place of Ed25519 (1.3.101.112).
+        let c = case("ed25519 pkcs8");
+        let (label, der) = der_of(c["private"].as_str().unwrap());
+        let x25519 = to_pem(
+            &label,
+            &patched(
+                &der,
+                &[0x06, 0x03, 0x2B, 0x65, 0x70],
+                &[0x06, 0x03, 0x2B, 0x65, 0x6E],
+            ),
+        );
+        assert_eq!(
+            read_key(&x25519).unwrap_err(),
+            KeyError::UnsupportedAlgorithm {
+                oid: "1.3.101.110".into()
+            }
+        );
+    }
+
+    #[test]
+    fn labels_are_declared_forms() {
+        let body = "MC4CAQAwBQYDK2VwBCIEICUqOECqY3DUhQYeTj6g20XdWkqwiFbd6uADQJHCFMvp";
+        let wrap =
+            |label: &str| format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n");
+        assert_eq!(
+            read_key(&wrap("ENCRYPTED PRIVATE KEY")).unwrap_err(),
+            KeyError::EncryptedKey
+        );
+        assert_eq!(
+            read_key(&wrap("CERTIFICATE")).unwrap_err(),
+            KeyError::UnsupportedLabel {
+                label: Some("CERTIFICATE".into())
+            }
+        );
+        let legacy = "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\nMC4CAQAwBQYDK2VwBCIEICUqOECqY3DUhQYeTj6g20XdWkqwiFbd6uADQJHCFMvp\n-----END EC PRIVATE KEY-----\n";
+        assert_eq!(read_key(legacy).unwrap_err(), KeyError::EncryptedKey);
+    }
+
+    /// The canary: every error from a key-looking text, and the Debug of every key type, shows
+    /// no 8-character run of the text's base64 body.
+    #[test]
+    fn no_error_or_debug_carries_key_text() {
+        const CANARY: &str = "CANARYkeyMATERIALdoNotLEAKcanary0123456789abcdefCANARYxyzw";
+        let canary_pem =
+            |label: &str| format!("-----BEGIN {label}-----\n{CANARY}\n-----END {label}-----\n");
+        let mut texts: Vec<String> = [
+            "PRIVATE KEY",
+            "EC PRIVATE KEY",
+            "RSA PRIVATE KEY",
+            "PUBLIC KEY",
+            "RSA PUBLIC KEY",
+            "ENCRYPTED PRIVATE KEY",
+            "OPENSSH PRIVATE KEY",
+            "CERTIFICATE",
+            "CANARYkeyMATERIALdoNotLEAK",
+        ]
+        .iter()
+        .map(|l| canary_pem(l))
+        .collect();
+        // Bad base64, a missing END line, literal \n, mismatched labels.
+        texts.push(format!(
+            "-----BEGIN PRIVATE KEY-----\n{CANARY}!!**\n-----END PRIVATE KEY-----"
+        ));
+        texts.push(format!("-----BEGIN PRIVATE KEY-----\n{CANARY}\n"));
+        texts.push(format!(
+            "-----BEGIN PRIVATE KEY-----\\n{CANARY}\\n-----END PRIVATE KEY-----\\n"
+        ));
+        texts.push(format!(
+            "-----BEGIN PRIVATE KEY-----\n{CANARY}\n-----END EC PRIVATE KEY-----"
+        ));
+        // Real keys, truncated at every tenth byte and with a byte of the body changed.
+        for name in [
+            "ed25519 pkcs8",
+            "p256 pkcs8",
+            "p256 sec1",
+            "rsa2048 pkcs8",
+            "rsa2048 pkcs1",
+        ] {
+            let pem_text = case(name)["private"].as_str().unwrap().to_owned();
+            for cut in (30..pem_text.len()).step_by(10) {
+                texts.push(pem_text[..cut].to_owned());
+            }
+            let mid = pem_text.len() / 2;
+            let mut flipped = pem_text.clone().into_bytes();
+            flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
+            texts.push(String::from_utf8(flipped).unwrap());
+        }
+        let mut checked = 0;
+        for text in &texts {
+            let body: String = text
+                .lines()
+                .flat_map(|l| l.split("\\n"))
+                .filter(|l| !l.starts_with("-----") && !l.contains(':'))
+                .collect();
+            let shown = match read_key(text) {
+                Ok(key) => format!("{key:?}"),
+                Err(e) => {
+                    checked += 1;
+                    format!("{e} {e:?} {:?}", crate::Error::from(e.clone()))
+                }
+            };
+            let runs = body.as_bytes().windows(8);
+            for run in runs {
+                let run = std::str::from_utf8(run).unwrap();
+                assert!(!shown.contains(run), "{shown:?} carries {run:?}");
+            }
+        }
+        assert!(checked > 40, "only {checked} errors checked");
+        // The Debug of keys read from real texts.
+        for c in [
+            "ed25519 pkcs8",
+            "p256 sec1",
+            "ed25519 coinbase base64 seed||public",
+        ] {
+            let text = case(c)["private"].as_str().unwrap().to_owned();
+            let key = private(&text);
+            let shown = format!(
+                "{key:?} {:?} {:?}",
+                key.public_key(),
+                KeyText::Private(key.clone())
+            );
+            assert!(shown.contains("kind"), "{shown}");
+            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+            for run in body.as_bytes().windows(8) {
+                assert!(
+                    !shown.contains(std::str::from_utf8(run).unwrap()),
+                    "{shown}"
+                );
+            }
+        }
+    }
 }
