@@ -49,12 +49,8 @@ use secrecy::{ExposeSecret as _, SecretString};
 pub use error::KeyError;
 pub use generate::{GeneratedKey, generate};
 pub use kind::KeyKind;
-// reason: the signer and verifier, rewritten beside this module, are their callers.
-#[allow(unused_imports)]
 pub(crate) use private::PrivateKey;
-#[allow(unused_imports)]
 pub(crate) use public::PublicKey;
-#[allow(unused_imports)]
 pub(crate) use read::{KeyText, read_key};
 
 /// What a secret text holds, for `keyward doctor` and the CLI.
@@ -97,8 +93,9 @@ pub fn inspect(secret: &SecretString) -> Result<KeyInfo, KeyError> {
     })
 }
 
-/// The SPKI `PUBLIC KEY` PEM of the key in `secret`, in any form [`read_key`] accepts (a public
-/// key text gives its own key back in SPKI form): what to register with the venue.
+/// The SPKI `PUBLIC KEY` PEM of the key in `secret`, in any form the crate reads (listed in the
+/// crate documentation's "Asymmetric keys"; a public key text gives its own key back in SPKI
+/// form): what to register with the venue.
 ///
 /// # Errors
 /// [`KeyError::NotAsymmetric`] for an HMAC secret, or the reason the key cannot be read.
