@@ -19,7 +19,11 @@
 //!      [`KeyError::EncryptedKey`].
 //!    - any other label: [`KeyError::UnsupportedLabel`].
 //!
-//!    The decoded DER is held in `Zeroizing`.
+//!    The body is read strictly (RFC 7468); a body on one line or wrapped at another width is
+//!    re-wrapped at 64 columns and read again. An `EC PARAMETERS` block before the key (as
+//!    `openssl ecparam -genkey` writes) is skipped. The decoded DER is held in `Zeroizing`.
+//!    A text that holds `-----BEGIN` after other text is [`KeyError::MalformedPem`], never
+//!    an HMAC secret.
 //! 3. Coinbase CDP's Ed25519 secret: standard base64 (88 characters) of exactly 64 bytes whose
 //!    last 32 bytes are the Ed25519 public key of the first 32 (seed || public key). A 64-byte
 //!    base64 text whose halves do not match in that way (a Kraken HMAC secret, for one) is an

@@ -49,7 +49,13 @@ pub(crate) fn read_key(text: &str) -> Result<KeyText, KeyError> {
     if text.starts_with("-----BEGIN") {
         // Coinbase's JSON key files carry the PEM with literal `\n` for its newlines.
         let pem_text = Zeroizing::new(text.replace("\\n", "\n"));
-        return read_pem(&pem_text);
+        return read_pem(skip_ec_parameters(&pem_text));
+    }
+    if text.contains("-----BEGIN") {
+        // A PEM block after other text is never an HMAC secret: say so rather than sign with it.
+        return Err(KeyError::MalformedPem {
+            reason: "text comes before its -----BEGIN line",
+        });
     }
     if let Some(key) = coinbase_ed25519(text) {
         return Ok(KeyText::Private(PrivateKey::Ed25519(key)));
@@ -99,7 +105,9 @@ fn pem_error(error: pem::Error) -> KeyError {
         pem::Error::HeaderDisallowed => return KeyError::EncryptedKey,
         pem::Error::Base64(_) => "its body is not valid base64",
         pem::Error::Label => "its BEGIN and END labels differ or are invalid",
-        pem::Error::PreEncapsulationBoundary => "its -----BEGIN line is malformed",
+        pem::Error::PreEncapsulationBoundary => {
+            "its -----BEGIN or -----END line is malformed, or text follows the -----END line"
+        }
         pem::Error::PostEncapsulationBoundary => "its -----END line is missing or malformed",
         pem::Error::CharacterEncoding => "it holds characters that are not ASCII",
         _ => "it is truncated or malformed",
@@ -107,7 +115,58 @@ fn pem_error(error: pem::Error) -> KeyError {
     KeyError::MalformedPem { reason }
 }
 
+/// `openssl ecparam -genkey` writes an `EC PARAMETERS` block before the `EC PRIVATE KEY`; the
+/// key block names its curve itself, so the parameters block is skipped.
+fn skip_ec_parameters(text: &str) -> &str {
+    const END: &str = "-----END EC PARAMETERS-----";
+    match text.strip_prefix("-----BEGIN EC PARAMETERS-----") {
+        Some(rest) => rest
+            .find(END)
+            .map_or(text, |at| rest[at + END.len()..].trim_start()),
+        None => text,
+    }
+}
+
+/// The PEM with its body re-wrapped at 64 columns, for keys whose body is on one line or wrapped
+/// at another width (RFC 7468's lax reading); the strict decoder then reads it. `None` when the
+/// text has no END line or has encapsulated headers.
+fn rewrapped(text: &str) -> Option<Zeroizing<String>> {
+    let mut lines = text.lines();
+    let begin = lines.next()?.trim_end();
+    let mut body = Zeroizing::new(String::with_capacity(text.len()));
+    for line in lines.by_ref() {
+        let line = line.trim();
+        if line.starts_with("-----END") {
+            let mut out = Zeroizing::new(String::with_capacity(text.len() + text.len() / 64));
+            out.push_str(begin);
+            out.push('\n');
+            for chunk in body.as_bytes().chunks(64) {
+                out.push_str(std::str::from_utf8(chunk).ok()?);
+                out.push('\n');
+            }
+            out.push_str(line);
+            out.push('\n');
+            return (lines.all(|l| l.trim().is_empty())).then_some(out);
+        }
+        if line.contains(':') {
+            return None;
+        }
+        body.extend(line.chars().filter(|c| !c.is_whitespace()));
+    }
+    None
+}
+
 fn read_pem(text: &str) -> Result<KeyText, KeyError> {
+    let strict = read_strict_pem(text);
+    if let Err(KeyError::MalformedPem { .. }) = strict {
+        if let Some(again) = rewrapped(text) {
+            return read_strict_pem(&again);
+        }
+    }
+    strict
+}
+
+fn read_strict_pem(text: &str) -> Result<KeyText, KeyError> {
     let label = pem::decode_label(text.as_bytes()).map_err(pem_error)?;
     match label {
         "PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "PUBLIC KEY" | "RSA PUBLIC KEY" => {}
@@ -512,6 +571,49 @@ mod tests {
                 oid: "1.3.101.110".into()
             }
         );
+    }
+
+    #[test]
+    fn bodies_on_one_line_or_other_widths_are_read() {
+        let c = case("p256 pkcs8");
+        let (label, der) = der_of(c["private"].as_str().unwrap());
+        let body = STANDARD.encode(&der);
+        let one_line = format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n");
+        let wrapped: Vec<&str> = body
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let w76 = format!(
+            "-----BEGIN {label}-----\r\n{}\r\n-----END {label}-----",
+            wrapped.join("\r\n")
+        );
+        for text in [one_line, w76] {
+            assert_eq!(private(&text).public_key().to_pem().unwrap(), c["public"]);
+        }
+    }
+
+    #[test]
+    fn openssl_ecparam_output_is_read() {
+        let c = case("p256 sec1");
+        let with_params = format!(
+            "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{}",
+            c["private"].as_str().unwrap()
+        );
+        assert_eq!(
+            private(&with_params).public_key().to_pem().unwrap(),
+            c["public"]
+        );
+    }
+
+    #[test]
+    fn text_before_a_pem_block_is_an_error_not_an_hmac_secret() {
+        let c = case("p256 sec1");
+        let text = format!("Bag Attributes\n{}", c["private"].as_str().unwrap());
+        assert!(matches!(
+            read_key(&text),
+            Err(KeyError::MalformedPem { .. })
+        ));
     }
 
     #[test]
