@@ -99,7 +99,7 @@ fn rsa_key() -> Result<PrivateKey, KeyError> {
             reason: "generating a 2048-bit key failed",
         }
     })?;
-    Ok(super::read::rsa_private_key(key))
+    Ok(super::rsa_key::from_private(key))
 }
 
 #[cfg(not(feature = "rsa"))]

@@ -47,6 +47,7 @@ mod kind;
 mod private;
 mod public;
 mod read;
+mod rsa_key;
 
 use secrecy::{ExposeSecret as _, SecretString};
 

@@ -11,7 +11,7 @@ use pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, PrivateKeyInfo};
 use sec1::der::Decode as _;
 use zeroize::Zeroizing;
 
-use super::{KeyError, KeyKind, PrivateKey, PublicKey};
+use super::{KeyError, KeyKind, PrivateKey, PublicKey, rsa_key};
 
 /// Ed25519 (RFC 8410).
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
@@ -182,9 +182,9 @@ fn read_strict_pem(text: &str) -> Result<KeyText, KeyError> {
     match label {
         "PRIVATE KEY" => read_pkcs8(&der).map(KeyText::Private),
         "EC PRIVATE KEY" => read_sec1(&der).map(|k| KeyText::Private(PrivateKey::P256(k))),
-        "RSA PRIVATE KEY" => read_pkcs1_private(&der).map(KeyText::Private),
+        "RSA PRIVATE KEY" => rsa_key::from_pkcs1_private(&der).map(KeyText::Private),
         "PUBLIC KEY" => read_spki(&der).map(KeyText::Public),
-        _ => read_pkcs1_public(&der).map(KeyText::Public),
+        _ => rsa_key::from_pkcs1_public(&der).map(KeyText::Public),
     }
 }
 
@@ -222,7 +222,7 @@ fn read_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
                 .map(PrivateKey::P256)
                 .map_err(invalid(KeyKind::P256))
         }
-        RSA_ENCRYPTION => rsa_pkcs8(der),
+        RSA_ENCRYPTION => rsa_key::from_pkcs8(der),
         other => Err(KeyError::UnsupportedAlgorithm {
             oid: other.to_string(),
         }),
@@ -266,129 +266,11 @@ fn read_spki(der: &[u8]) -> Result<PublicKey, KeyError> {
                 .map(PublicKey::P256)
                 .map_err(bad(KeyKind::P256))
         }
-        RSA_ENCRYPTION => rsa_spki(der),
+        RSA_ENCRYPTION => rsa_key::from_spki(der),
         other => Err(KeyError::UnsupportedAlgorithm {
             oid: other.to_string(),
         }),
     }
-}
-
-#[cfg(feature = "rsa")]
-mod rsa_forms {
-    use pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
-    use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
-    use rsa::{RsaPrivateKey, RsaPublicKey};
-
-    use super::{KeyError, KeyKind, PrivateKey, PublicKey};
-
-    const UNUSABLE: &str = "its numbers are inconsistent, it has more than two primes, or its size is outside what the rsa crate accepts (at most 4096 bits)";
-
-    fn private(key: RsaPrivateKey) -> PrivateKey {
-        PrivateKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(key)))
-    }
-
-    fn public(key: RsaPublicKey) -> PublicKey {
-        PublicKey::Rsa(Box::new(rsa::pkcs1v15::VerifyingKey::new(key)))
-    }
-
-    fn pkcs8_error(error: pkcs8::Error) -> KeyError {
-        match error {
-            pkcs8::Error::KeyMalformed | pkcs8::Error::PublicKey(_) => {
-                KeyError::RsaUnusable { reason: UNUSABLE }
-            }
-            _ => KeyError::InvalidKey {
-                kind: KeyKind::Rsa,
-                reason: "its encoding does not hold an RSA private key",
-            },
-        }
-    }
-
-    fn spki_error(error: pkcs8::spki::Error) -> KeyError {
-        match error {
-            pkcs8::spki::Error::KeyMalformed => KeyError::RsaUnusable { reason: UNUSABLE },
-            _ => KeyError::InvalidKey {
-                kind: KeyKind::Rsa,
-                reason: "its encoding does not hold an RSA public key",
-            },
-        }
-    }
-
-    fn pkcs1_error(error: rsa::pkcs1::Error) -> KeyError {
-        match error {
-            rsa::pkcs1::Error::Pkcs8(e) => pkcs8_error(e),
-            rsa::pkcs1::Error::Version => KeyError::RsaUnusable { reason: UNUSABLE },
-            _ => KeyError::InvalidKey {
-                kind: KeyKind::Rsa,
-                reason: "its encoding does not hold a PKCS#1 RSA key",
-            },
-        }
-    }
-
-    pub(super) fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
-        RsaPrivateKey::from_pkcs8_der(der)
-            .map(private)
-            .map_err(pkcs8_error)
-    }
-
-    pub(super) fn from_pkcs1_private(der: &[u8]) -> Result<PrivateKey, KeyError> {
-        RsaPrivateKey::from_pkcs1_der(der)
-            .map(private)
-            .map_err(pkcs1_error)
-    }
-
-    pub(super) fn from_spki(der: &[u8]) -> Result<PublicKey, KeyError> {
-        RsaPublicKey::from_public_key_der(der)
-            .map(public)
-            .map_err(spki_error)
-    }
-
-    pub(super) fn from_pkcs1_public(der: &[u8]) -> Result<PublicKey, KeyError> {
-        RsaPublicKey::from_pkcs1_der(der)
-            .map(public)
-            .map_err(pkcs1_error)
-    }
-
-    /// A generated key, for `generate`.
-    pub(crate) fn from_private(key: RsaPrivateKey) -> PrivateKey {
-        private(key)
-    }
-}
-
-#[cfg(feature = "rsa")]
-pub(crate) use rsa_forms::from_private as rsa_private_key;
-
-#[cfg(feature = "rsa")]
-fn rsa_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
-    rsa_forms::from_pkcs8(der)
-}
-#[cfg(feature = "rsa")]
-fn read_pkcs1_private(der: &[u8]) -> Result<PrivateKey, KeyError> {
-    rsa_forms::from_pkcs1_private(der)
-}
-#[cfg(feature = "rsa")]
-fn rsa_spki(der: &[u8]) -> Result<PublicKey, KeyError> {
-    rsa_forms::from_spki(der)
-}
-#[cfg(feature = "rsa")]
-fn read_pkcs1_public(der: &[u8]) -> Result<PublicKey, KeyError> {
-    rsa_forms::from_pkcs1_public(der)
-}
-
-#[cfg(not(feature = "rsa"))]
-fn rsa_pkcs8(_: &[u8]) -> Result<PrivateKey, KeyError> {
-    Err(KeyError::RsaNotCompiled)
-}
-#[cfg(not(feature = "rsa"))]
-fn read_pkcs1_private(_: &[u8]) -> Result<PrivateKey, KeyError> {
-    Err(KeyError::RsaNotCompiled)
-}
-#[cfg(not(feature = "rsa"))]
-fn rsa_spki(_: &[u8]) -> Result<PublicKey, KeyError> {
-    Err(KeyError::RsaNotCompiled)
-}
-#[cfg(not(feature = "rsa"))]
-fn read_pkcs1_public(_: &[u8]) -> Result<PublicKey, KeyError> {
-    Err(KeyError::RsaNotCompiled)
 }
 
 #[cfg(test)]
