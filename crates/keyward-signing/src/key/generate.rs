@@ -99,10 +99,62 @@ fn rsa_key() -> Result<PrivateKey, KeyError> {
             reason: "generating a 2048-bit key failed",
         }
     })?;
-    Ok(super::read::rsa_private_key(key))
+    Ok(super::rsa_key::from_private(key))
 }
 
 #[cfg(not(feature = "rsa"))]
 fn rsa_key() -> Result<PrivateKey, KeyError> {
     Err(KeyError::RsaNotCompiled)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_public_half_only() {
+        let key = generate(KeyKind::Ed25519).unwrap();
+        let shown = format!("{key:?}");
+        let private = key.private_pem().expose_secret();
+        let body: String = private
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+        assert!(
+            shown.contains(&format!("{:?}", key.public_pem())),
+            "{shown}"
+        );
+        // The first 24 characters encode the PKCS#8 header and the Ed25519 OID, which the
+        // public key's SPKI shares; the rest is the seed.
+        for run in body.as_bytes()[24..].windows(8) {
+            assert!(!shown.contains(std::str::from_utf8(run).unwrap()));
+        }
+    }
+
+    #[test]
+    fn hmac_is_not_generated_here() {
+        assert_eq!(
+            generate(KeyKind::Hmac).unwrap_err(),
+            KeyError::NotAsymmetric
+        );
+    }
+
+    #[test]
+    fn generated_keys_differ() {
+        let a = generate(KeyKind::P256).unwrap();
+        let b = generate(KeyKind::P256).unwrap();
+        assert_ne!(a.public_pem(), b.public_pem());
+    }
+
+    #[cfg(not(feature = "rsa"))]
+    #[test]
+    fn rsa_needs_the_feature() {
+        assert_eq!(
+            generate(KeyKind::Rsa).unwrap_err(),
+            KeyError::RsaNotCompiled
+        );
+    }
 }

@@ -19,7 +19,11 @@
 //!      [`KeyError::EncryptedKey`].
 //!    - any other label: [`KeyError::UnsupportedLabel`].
 //!
-//!    The decoded DER is held in `Zeroizing`.
+//!    The body is read strictly (RFC 7468); a body on one line or wrapped at another width is
+//!    re-wrapped at 64 columns and read again. An `EC PARAMETERS` block before the key (as
+//!    `openssl ecparam -genkey` writes) is skipped. The decoded DER is held in `Zeroizing`.
+//!    A text that holds `-----BEGIN` after other text is [`KeyError::MalformedPem`], never
+//!    an HMAC secret.
 //! 3. Coinbase CDP's Ed25519 secret: standard base64 (88 characters) of exactly 64 bytes whose
 //!    last 32 bytes are the Ed25519 public key of the first 32 (seed || public key). A 64-byte
 //!    base64 text whose halves do not match in that way (a Kraken HMAC secret, for one) is an
@@ -43,6 +47,7 @@ mod kind;
 mod private;
 mod public;
 mod read;
+mod rsa_key;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -93,8 +98,9 @@ pub fn inspect(secret: &SecretString) -> Result<KeyInfo, KeyError> {
     })
 }
 
-/// The SPKI `PUBLIC KEY` PEM of the key in `secret`, in any form [`read_key`] accepts (a public
-/// key text gives its own key back in SPKI form): what to register with the venue.
+/// The SPKI `PUBLIC KEY` PEM of the key in `secret`, in any form the crate reads (listed in the
+/// crate documentation's "Asymmetric keys"; a public key text gives its own key back in SPKI
+/// form): what to register with the venue.
 ///
 /// # Errors
 /// [`KeyError::NotAsymmetric`] for an HMAC secret, or the reason the key cannot be read.
@@ -103,5 +109,197 @@ pub fn public_pem(secret: &SecretString) -> Result<String, KeyError> {
         KeyText::Hmac => Err(KeyError::NotAsymmetric),
         KeyText::Private(key) => key.public_key().to_pem(),
         KeyText::Public(key) => key.to_pem(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    /// The kinds this build can generate.
+    fn kinds() -> Vec<KeyKind> {
+        let mut kinds = vec![KeyKind::Ed25519, KeyKind::P256];
+        if cfg!(feature = "rsa") {
+            kinds.push(KeyKind::Rsa);
+        }
+        kinds
+    }
+
+    fn private(text: &str) -> PrivateKey {
+        match read_key(text).unwrap() {
+            KeyText::Private(key) => key,
+            other => panic!("not a private key: {other:?}"),
+        }
+    }
+
+    /// The known-answer data made with Python `cryptography` (tests/data/keys.json).
+    fn cases() -> Vec<serde_json::Value> {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/keys.json")).unwrap();
+        doc["cases"].as_array().unwrap().clone()
+    }
+
+    fn available(case: &serde_json::Value) -> bool {
+        cfg!(feature = "rsa") || case["kind"] != "rsa"
+    }
+
+    #[test]
+    fn generated_keys_round_trip_through_pkcs8() {
+        for kind in kinds() {
+            let generated = generate(kind).unwrap();
+            let key = private(generated.private_pem().expose_secret());
+            assert_eq!(key.kind(), kind);
+            assert_eq!(key.public_key().to_pem().unwrap(), generated.public_pem());
+            let again = private(&key.to_pkcs8_pem().unwrap());
+            assert_eq!(
+                again.public_key().to_pem().unwrap(),
+                generated.public_pem(),
+                "{kind}"
+            );
+            let public = match read_key(generated.public_pem()).unwrap() {
+                KeyText::Public(public) => public,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(public.kind(), kind);
+
+            let message = b"POST /api/v3/order symbol=BTCUSDT&side=BUY";
+            let signature = key.sign(message).unwrap();
+            assert!(public.verify(message, &signature), "{kind}");
+            assert!(again.public_key().verify(message, &signature), "{kind}");
+            for bit in [0, 7, signature.len() * 8 - 1] {
+                let mut bad = signature.clone();
+                bad[bit / 8] ^= 1 << (bit % 8);
+                assert!(!public.verify(message, &bad), "{kind} bit {bit}");
+            }
+            assert!(!public.verify(b"POST /api/v3/order symbol=BTCUSDT&side=BUZ", &signature));
+            assert!(!public.verify(message, &signature[1..]));
+            assert!(!public.verify(message, &[]));
+        }
+    }
+
+    #[test]
+    fn signatures_match_python_cryptography() {
+        for case in cases().iter().filter(|c| available(c)) {
+            let name = case["name"].as_str().unwrap();
+            let key = private(case["private"].as_str().unwrap());
+            let message = case["message"].as_str().unwrap().as_bytes();
+            let theirs = hex::decode(case["signature_hex"].as_str().unwrap()).unwrap();
+            let public = match read_key(case["public"].as_str().unwrap()).unwrap() {
+                KeyText::Public(public) => public,
+                other => panic!("{other:?}"),
+            };
+            assert!(public.verify(message, &theirs), "{name}: their signature");
+            let ours = key.sign(message).unwrap();
+            assert!(public.verify(message, &ours), "{name}: our signature");
+            if case["deterministic"] == true {
+                assert_eq!(hex::encode(&ours), case["signature_hex"], "{name}");
+            }
+        }
+    }
+
+    /// Python `cryptography` accepts keyward's signatures, ECDSA included (randomized in
+    /// general, so it cannot be a byte comparison). Runs `tests/python/make_key_vectors.py
+    /// verify` with `KEYWARD_PYTHON` (else the workspace's `.venv`, else `python3`); when no
+    /// Python with `cryptography` runs, it says so and passes unless `KEYWARD_REQUIRE_INTEROP`
+    /// is set, as `tests/python_interop.rs` does.
+    #[test]
+    fn python_cryptography_accepts_our_signatures() {
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let venv = manifest.join("../../.venv/bin/python");
+        let exe = match std::env::var_os("KEYWARD_PYTHON") {
+            Some(p) => PathBuf::from(p),
+            None if venv.exists() => venv,
+            None => PathBuf::from("python3"),
+        };
+        let works = Command::new(&exe)
+            .args(["-c", "import cryptography"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !works {
+            assert!(
+                std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
+                "KEYWARD_REQUIRE_INTEROP is set but {} cannot import cryptography",
+                exe.display()
+            );
+            eprintln!("SKIPPED: {} cannot import cryptography", exe.display());
+            return;
+        }
+        let message = "GET api.coinbase.com/api/v3/brokerage/accounts \u{e9}";
+        let mut items = Vec::new();
+        let mut expected = Vec::new();
+        for case in cases().iter().filter(|c| available(c)) {
+            let key = private(case["private"].as_str().unwrap());
+            let signature = key.sign(message.as_bytes()).unwrap();
+            let mut bad = signature.clone();
+            bad[10] ^= 0x20;
+            for (sig, ok) in [(signature, true), (bad, false)] {
+                items.push(serde_json::json!({
+                    "public_pem": case["public"],
+                    "message": message,
+                    "signature_hex": hex::encode(sig),
+                }));
+                expected.push(ok);
+            }
+        }
+        let mut child = Command::new(&exe)
+            .arg(manifest.join("tests/python/make_key_vectors.py"))
+            .arg("verify")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(serde_json::Value::from(items).to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "python failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let accepted: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(accepted, expected);
+    }
+
+    #[test]
+    fn inspect_and_public_pem() {
+        for case in cases().iter().filter(|c| available(c)) {
+            let name = case["name"].as_str().unwrap();
+            let kind: KeyKind = case["kind"].as_str().unwrap().parse().unwrap();
+            let secret = SecretString::from(case["private"].as_str().unwrap());
+            let info = inspect(&secret).unwrap();
+            assert_eq!(
+                info,
+                KeyInfo {
+                    kind,
+                    rsa_bits: case["rsa_bits"].as_u64().map(|b| b as usize),
+                    public: false
+                },
+                "{name}"
+            );
+            assert_eq!(public_pem(&secret).unwrap(), case["public"], "{name}");
+            let public = SecretString::from(case["public"].as_str().unwrap());
+            assert!(inspect(&public).unwrap().public, "{name}");
+            assert_eq!(public_pem(&public).unwrap(), case["public"], "{name}");
+        }
+        let hmac = SecretString::from("test-secret");
+        assert_eq!(
+            inspect(&hmac).unwrap(),
+            KeyInfo {
+                kind: KeyKind::Hmac,
+                rsa_bits: None,
+                public: false
+            }
+        );
+        assert_eq!(public_pem(&hmac).unwrap_err(), KeyError::NotAsymmetric);
     }
 }
