@@ -79,8 +79,19 @@ pub fn run(filter: &[OsString]) -> Result<()> {
         .collect::<Vec<_>>()
         .join(" ");
     let notes = notes(&criterion_dir.join(NOTES_DIR), since)?;
-    let report = render(&machine_facts(), &filter_text, &measurements, &notes);
     let path = root.join(REPORT);
+    // A filtered run measures some rows: the others are kept from the report they were
+    // measured in, with that report's date, rather than dropped.
+    let carried = if filter.is_empty() {
+        Vec::new()
+    } else {
+        carried_rows(
+            &fs::read_to_string(&path).unwrap_or_default(),
+            &measurements,
+        )
+    };
+    let mut report = render(&machine_facts(), &filter_text, &measurements, &notes);
+    report.push_str(&render_carried(&carried));
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
     }
@@ -341,9 +352,74 @@ fn render(
     out
 }
 
+/// A row of an earlier report, kept by a filtered run that did not measure it: its cells
+/// (benchmark, mean, interval, throughput) and the date it was measured.
+#[derive(Debug, Clone, PartialEq)]
+struct CarriedRow {
+    cells: [String; 4],
+    measured: String,
+}
+
+/// The rows of `previous` (a report this module wrote) whose benchmarks `measured` does not
+/// hold: the main table's with the report's date, earlier carried rows with their own.
+fn carried_rows(previous: &str, measured: &[Measurement]) -> Vec<CarriedRow> {
+    let date = previous
+        .lines()
+        .find_map(|line| line.strip_prefix("- date: "))
+        .unwrap_or("unknown date")
+        .to_owned();
+    let mut rows = Vec::new();
+    for line in previous.lines() {
+        let Some(inner) = line.strip_prefix('|').and_then(|l| l.strip_suffix('|')) else {
+            continue;
+        };
+        let cells: Vec<String> = inner.split(" | ").map(|c| c.trim().to_owned()).collect();
+        let (cells, when) = match cells.as_slice() {
+            [a, b, c, d] => ([a, b, c, d], date.clone()),
+            [a, b, c, d, when] => ([a, b, c, d], when.clone()),
+            _ => continue,
+        };
+        let name = cells[0];
+        if name == "benchmark" || name.starts_with("---") {
+            continue;
+        }
+        if measured.iter().any(|m| cell(&m.name) == *name) {
+            continue;
+        }
+        rows.push(CarriedRow {
+            cells: cells.map(String::clone),
+            measured: when,
+        });
+    }
+    rows
+}
+
+/// The carried rows as a second table, or nothing.
+fn render_carried(rows: &[CarriedRow]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "
+Rows this filtered run did not measure, kept from the run that measured them:\n\n\
+         | benchmark | mean | CI | throughput | measured |\n| --- | ---: | ---: | ---: | --- |\n",
+    );
+    for row in rows {
+        let [name, mean, interval, throughput] = &row.cells;
+        out.push_str(&format!(
+            "| {name} | {mean} | {interval} | {throughput} | {} |\n",
+            row.measured
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Measurement, collect, format_ns, format_throughput, parse, render};
+    use super::{
+        CarriedRow, Measurement, carried_rows, collect, format_ns, format_throughput, parse,
+        render, render_carried,
+    };
     use serde_json::json;
     use std::fs;
     use std::path::Path;
@@ -502,5 +578,49 @@ mod tests {
             "{report}"
         );
         assert!(!report.contains("filter"));
+    }
+
+    #[test]
+    fn a_filtered_run_keeps_the_rows_it_did_not_measure() {
+        let measured = |name: &str| Measurement {
+            name: name.to_owned(),
+            mean_ns: 10.0,
+            lower_ns: 9.0,
+            upper_ns: 11.0,
+            confidence_level: 0.95,
+            throughput: serde_json::Value::Null,
+        };
+        let first = render(
+            &[("date", "2026-01-01 00:00 UTC".to_owned())],
+            "",
+            &[measured("a/x"), measured("b/y")],
+            &[],
+        );
+        let kept = carried_rows(&first, &[measured("a/x")]);
+        assert_eq!(
+            kept,
+            vec![CarriedRow {
+                cells: ["b/y", "10.00 ns", "9.000 ns – 11.00 ns", "–"].map(str::to_owned),
+                measured: "2026-01-01 00:00 UTC".to_owned(),
+            }]
+        );
+        // A second filtered run keeps the carried row with its own date, and drops it once
+        // measured again.
+        let mut second = render(
+            &[("date", "2026-02-01 00:00 UTC".to_owned())],
+            "a",
+            &[measured("a/x")],
+            &[],
+        );
+        second.push_str(&render_carried(&kept));
+        let again = carried_rows(&second, &[measured("c/z")]);
+        assert_eq!(again.len(), 2);
+        assert!(again.contains(&kept[0]));
+        assert!(
+            again
+                .iter()
+                .any(|r| r.cells[0] == "a/x" && r.measured.starts_with("2026-02"))
+        );
+        assert!(carried_rows(&second, &[measured("a/x"), measured("b/y")]).is_empty());
     }
 }
