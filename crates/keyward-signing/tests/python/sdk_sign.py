@@ -229,10 +229,18 @@ def binance_ws(case, key, api_key):
     signed = []
     with patched(utils, "get_timestamp", lambda: ts), spy(utils, "get_signature", signed):
         message = utils.ws_api_payload(config, payload, options)
+    # The payload as Binance's WebSocket API docs build it ("no percent encoding here!", their
+    # Python sample: '&'.join(f"{k}={v}" ...) over the sorted parameters), signed by the SDK's own
+    # signer. The SDK itself signs urlencode(parameters), which differs for values that
+    # percent-encoding changes.
+    unsigned = {k: v for k, v in message["params"].items() if k != "signature"}
+    documented = "&".join(f"{k}={v}" for k, v in sorted(unsigned.items()))
     return {
         "message": json.loads(json.dumps(message)),
         "signed": signed[0]["args"][1],
         "signature": signed[0]["result"],
+        "documented_payload": documented,
+        "raw_signature": utils.get_signature(config, documented, signer),
     }
 
 
