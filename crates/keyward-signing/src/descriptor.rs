@@ -11,6 +11,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Result;
+use crate::key::KeyKind;
 use crate::mac::Algorithm;
 use crate::options::SignOptions;
 use crate::request::Request;
@@ -30,6 +31,8 @@ pub(crate) struct Descriptor {
     pub(crate) algorithm: Algorithm,
     /// How the secret text becomes the HMAC key.
     pub(crate) secret: SecretEncoding,
+    /// The kinds of key the venue accepts, for REST and for WebSocket auth.
+    pub(crate) keys: Keys,
     /// REST signing and verifying; None if the venue signs no REST requests (BitMart).
     pub(crate) rest: Option<Rest>,
     /// The WebSocket auth message and its verification; None if there is none.
@@ -39,6 +42,9 @@ pub(crate) struct Descriptor {
     /// Whether a client may have signed the absolute URL under one of the verifier's origins
     /// (hmac-newline-v0).
     pub(crate) signs_origin: bool,
+    /// Whether the signature covers the host the request goes to, which the caller passes as
+    /// [`SignOptions::origin`] (Coinbase Advanced's CDP JWT).
+    pub(crate) signs_host: bool,
 }
 
 impl Descriptor {
@@ -50,11 +56,35 @@ impl Descriptor {
             name,
             algorithm: Algorithm::Sha256,
             secret: SecretEncoding::Raw,
+            keys: Keys::HMAC,
             rest: None,
             ws: None,
             several_keys: false,
             signs_origin: false,
+            signs_host: false,
         }
+    }
+}
+
+/// The kinds of key a venue accepts, as it documents them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keys {
+    /// For REST requests.
+    pub(crate) rest: &'static [KeyKind],
+    /// For WebSocket auth.
+    pub(crate) ws: &'static [KeyKind],
+}
+
+impl Keys {
+    /// HMAC secrets only.
+    pub(crate) const HMAC: Keys = Keys {
+        rest: &[KeyKind::Hmac],
+        ws: &[KeyKind::Hmac],
+    };
+
+    /// Whether `kind` signs anything at all.
+    pub(crate) fn accepts(&self, kind: KeyKind) -> bool {
+        self.rest.contains(&kind) || self.ws.contains(&kind)
     }
 }
 
@@ -209,6 +239,8 @@ pub(crate) struct Context<'a> {
     pub(crate) form: Option<TimeForm>,
     /// The header names the signature covers (hmac-newline-v0).
     pub(crate) signed_headers: &'a [String],
+    /// The origins configured with [`Verifier::with_origins`].
+    pub(crate) origins: &'a [String],
 }
 
 impl Context<'_> {

@@ -33,6 +33,22 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// The credential's key is of a kind the venue does not accept (say, an RSA key for
+    /// OKX, or any key but Ed25519 for Binance's `session.logon`). Nothing was signed.
+    #[error("{scheme} does not accept {kind} keys for {what}")]
+    KeyNotAccepted {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// The kind of key the credentials hold.
+        kind: crate::keys::KeyKind,
+        /// What was asked for.
+        what: &'static str,
+    },
+
+    /// A private or public key could not be read; the error never carries the key.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+
     /// The request cannot be signed as given.
     #[error("cannot sign this request: {0}")]
     InvalidRequest(String),

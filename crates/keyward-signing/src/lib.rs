@@ -6,6 +6,8 @@ mod clock;
 mod credentials;
 mod descriptor;
 mod error;
+mod jwt;
+mod key;
 mod mac;
 mod nonce;
 mod options;
@@ -15,12 +17,20 @@ mod request;
 mod scheme;
 pub mod schemes;
 mod server_clock;
+mod signature;
 mod signer;
 #[cfg(test)]
 mod test_support;
 mod timestamp;
 mod timestamp_method_path;
 pub mod verify;
+
+/// Asymmetric API keys (Ed25519, ECDSA P-256 and, with the `rsa` feature, RSA): the forms a
+/// secret text is read in (listed in the crate documentation's "Asymmetric keys"), key
+/// generation and inspection.
+pub mod keys {
+    pub use crate::key::{GeneratedKey, KeyError, KeyInfo, KeyKind, generate, inspect, public_pem};
+}
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use credentials::Credentials;

@@ -22,8 +22,12 @@ pub struct SignOptions {
     pub data: Option<String>,
     /// hmac-newline-v0: sign the absolute URL `origin + path?query` (for example
     /// `https://api.example.com`) instead of `path?query`, as Python clients that sign
-    /// `request.url` do.
+    /// `request.url` do. Coinbase Advanced with a CDP key: the origin whose host the JWT's
+    /// `uri` claim names (default `https://api.coinbase.com`; see [`crate::Scheme::signs_host`]).
     pub origin: Option<String>,
+    /// Binance WebSocket API: the method the parameters are signed for. `session.logon` takes
+    /// Ed25519 keys only, so any other key is refused before anything is signed.
+    pub method: Option<String>,
 }
 
 impl SignOptions {

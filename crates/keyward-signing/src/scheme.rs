@@ -68,6 +68,20 @@ impl Scheme {
         self.descriptor().ws.is_some()
     }
 
+    /// Whether the venue accepts keys of `kind` (for REST or WebSocket auth), as it documents:
+    /// every scheme takes HMAC secrets; Binance also Ed25519 and RSA, Bybit RSA, Coinbase
+    /// Advanced CDP keys (P-256 and Ed25519).
+    pub fn accepts_key(self, kind: crate::keys::KeyKind) -> bool {
+        self.descriptor().keys.accepts(kind)
+    }
+
+    /// Whether the signature covers the host a request is sent to (Coinbase Advanced with a
+    /// CDP key: the JWT's `uri` claim): a client passes its origin as
+    /// [`SignOptions::origin`](crate::SignOptions::origin).
+    pub fn signs_host(self) -> bool {
+        self.descriptor().signs_host
+    }
+
     /// The scheme's descriptor, declared in its module: the one place that picks a scheme's
     /// rules by its name.
     pub(crate) fn descriptor(self) -> &'static Descriptor {

@@ -13,14 +13,21 @@ use crate::clock::{Clock, SystemClock};
 use crate::credentials::{Credentials, short_key};
 use crate::descriptor::{Descriptor, SecretEncoding, Timing};
 use crate::error::{Error, Result};
+use crate::key::{KeyKind, KeyText, PublicKey, read_key};
 use crate::mac::PreparedMac;
 use crate::nonce::{MonotonicNonce, NonceSource};
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::{Check, SigningKey};
 
-/// A credential prepared for one [`Scheme`]: the keyed HMAC state is built once here and cloned
-/// per request.
+/// A credential prepared for one [`Scheme`]: the keyed HMAC state, or the private key, is
+/// prepared once here and used for every request.
+///
+/// The secret text decides the kind of key: a PEM private key (PKCS#8 Ed25519, RSA or P-256,
+/// SEC1 P-256, PKCS#1 RSA) or Coinbase's base64 Ed25519 form signs with that key, anything
+/// else is an HMAC secret (see [`keys`](crate::keys)). Each venue accepts the kinds it
+/// documents; any other is [`Error::KeyNotAccepted`] here, before anything is sent.
 ///
 /// ```
 /// use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
@@ -42,7 +49,7 @@ pub struct Signer {
     /// The scheme's rules, resolved once.
     pub(crate) descriptor: &'static Descriptor,
     pub(crate) api_key: String,
-    pub(crate) mac: PreparedMac,
+    pub(crate) key: SigningKey,
     pub(crate) passphrase: Option<SecretString>,
     /// Further keys whose signatures are attached too (keyward-v1, during key rotation).
     pub(crate) additional: Vec<(String, PreparedMac)>,
@@ -52,19 +59,96 @@ pub struct Signer {
 }
 
 impl Signer {
-    /// Prepares `credentials` for `scheme`. Fails only if the secret is not in the form the
-    /// venue issues (Kraken and Coinbase Exchange secrets are base64).
+    /// Prepares `credentials` for `scheme`. Fails if the secret is not in the form the venue
+    /// issues (Kraken and Coinbase Exchange secrets are base64), if it is a private key that
+    /// cannot be read, or a kind of key the venue does not accept.
     pub fn new(scheme: Scheme, credentials: &Credentials) -> Result<Self> {
         let descriptor = scheme.descriptor();
+        let key = match read_key(credentials.secret().expose_secret()).map_err(Error::Key)? {
+            KeyText::Hmac => SigningKey::Hmac(prepare(descriptor, credentials.secret())?),
+            KeyText::Private(key) => SigningKey::Private(key),
+            KeyText::Public(_) => {
+                return Err(Error::InvalidSecret {
+                    scheme: descriptor.name,
+                    reason: "it is a public key, which verifies signatures but cannot sign: give the private key",
+                });
+            }
+        };
+        Self::with_key(descriptor, credentials, key)
+    }
+
+    /// A signer that checks a received signature with a public key (see [`Check`]): the
+    /// verifier's side of an asymmetric key. `credentials` may hold the public or the private
+    /// key; None if it holds an HMAC secret or a key the scheme does not accept.
+    pub(crate) fn checking(
+        scheme: Scheme,
+        credentials: &Credentials,
+        provided: &str,
+    ) -> Option<Self> {
+        let public = match read_key(credentials.secret().expose_secret()).ok()? {
+            KeyText::Hmac => return None,
+            KeyText::Private(key) => key.public_key(),
+            KeyText::Public(key) => key,
+        };
+        let key = SigningKey::Check(Check {
+            public,
+            provided: provided.to_owned(),
+        });
+        Self::with_key(scheme.descriptor(), credentials, key).ok()
+    }
+
+    /// A signer for a received request: an HMAC secret re-signs it, a public (or private)
+    /// key checks `provided` with the public half.
+    pub(crate) fn for_verifying(
+        scheme: Scheme,
+        credentials: &Credentials,
+        provided: &str,
+    ) -> Option<Self> {
+        match Self::new(scheme, credentials) {
+            Ok(signer) if signer.key_kind() == KeyKind::Hmac => Some(signer),
+            _ => Self::checking(scheme, credentials, provided),
+        }
+    }
+
+    fn with_key(
+        descriptor: &'static Descriptor,
+        credentials: &Credentials,
+        key: SigningKey,
+    ) -> Result<Self> {
+        let kind = key.kind();
+        if !descriptor.keys.accepts(kind) {
+            return Err(Error::KeyNotAccepted {
+                scheme: descriptor.name,
+                kind,
+                what: "signing",
+            });
+        }
         Ok(Self {
             descriptor,
             api_key: credentials.api_key().to_owned(),
-            mac: prepare(descriptor, credentials.secret())?,
+            key,
             passphrase: credentials.passphrase().cloned(),
             additional: Vec::new(),
             clock: Arc::new(SystemClock),
             nonces: OnceLock::new(),
         })
+    }
+
+    /// The kind of key this signer signs with: the HMAC secret or the private key in the
+    /// credentials.
+    pub fn key_kind(&self) -> KeyKind {
+        self.key.kind()
+    }
+
+    /// The public key (SPKI PEM) of an asymmetric key, to register with the venue; None for
+    /// an HMAC secret.
+    pub fn public_key_pem(&self) -> Option<String> {
+        let public: PublicKey = match &self.key {
+            SigningKey::Hmac(_) => return None,
+            SigningKey::Private(key) => key.public_key(),
+            SigningKey::Check(_) => return None,
+        };
+        public.to_pem().ok()
     }
 
     /// Uses `clock` for timestamps (and for the default nonce source).
@@ -89,6 +173,12 @@ impl Signer {
         if !self.descriptor.several_keys {
             return Err(self.unsupported("several signatures"));
         }
+        if !matches!(
+            read_key(credentials.secret().expose_secret()).map_err(Error::Key)?,
+            KeyText::Hmac
+        ) {
+            return Err(self.unsupported("several signatures by asymmetric keys"));
+        }
         let mac = prepare(self.descriptor, credentials.secret())?;
         self.additional
             .push((credentials.api_key().to_owned(), mac));
@@ -112,6 +202,7 @@ impl Signer {
             .rest
             .as_ref()
             .ok_or_else(|| self.unsupported("REST signing"))?;
+        self.check_kind(self.descriptor.keys.rest, "REST requests")?;
         (rest.sign)(self, request, options)
     }
 
@@ -125,7 +216,21 @@ impl Signer {
             .ws
             .as_ref()
             .ok_or_else(|| self.unsupported("WebSocket auth"))?;
+        self.check_kind(self.descriptor.keys.ws, "WebSocket auth")?;
         (ws.auth)(self, params, options)
+    }
+
+    /// Refuses a key the venue does not accept for `what`.
+    pub(crate) fn check_kind(&self, accepted: &[KeyKind], what: &'static str) -> Result<()> {
+        let kind = self.key.kind();
+        if accepted.contains(&kind) {
+            return Ok(());
+        }
+        Err(Error::KeyNotAccepted {
+            scheme: self.descriptor.name,
+            kind,
+            what,
+        })
     }
 
     /// The timestamp to use: the caller's, or the clock's.
@@ -203,6 +308,7 @@ impl fmt::Debug for Signer {
         f.debug_struct("Signer")
             .field("scheme", &self.descriptor.scheme)
             .field("api_key", &short_key(&self.api_key))
+            .field("key", &self.key.kind())
             .field("secret", &"[REDACTED]")
             .field("additional_keys", &self.additional.len())
             .field("clock", &self.clock)

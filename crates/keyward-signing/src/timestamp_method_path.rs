@@ -11,6 +11,7 @@ use crate::descriptor::Context;
 use crate::error::Result;
 use crate::options::SignOptions;
 use crate::request::Request;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::verify::{
     Claim, Resign, SignatureAt, TimeRule, VerifyError, WsClaim, key_signature_time,
@@ -35,21 +36,9 @@ pub(crate) struct Layout {
     pub(crate) signs_query: bool,
 }
 
-/// How a MAC is written.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Encoding {
-    /// Standard base64 with padding.
-    Base64,
-    /// Lowercase hex.
-    Hex,
-}
-
 impl Layout {
-    fn mac(&self, s: &Signer, parts: &[&[u8]]) -> String {
-        match self.encoding {
-            Encoding::Base64 => s.mac.base64(parts),
-            Encoding::Hex => s.mac.hex(parts),
-        }
+    fn mac(&self, s: &Signer, parts: &[&[u8]]) -> Result<String> {
+        s.key.text(parts, self.encoding)
     }
 
     /// Signs `req`: the timestamp in the scheme's REST form.
@@ -72,7 +61,7 @@ impl Layout {
                 path.as_bytes(),
                 &req.body,
             ],
-        );
+        )?;
         req.set_header(self.key, s.api_key.clone());
         req.set_header(self.sign, sig);
         req.set_header(self.timestamp, ts);
@@ -111,7 +100,7 @@ impl Layout {
     ) -> Result<(&'s str, String, String)> {
         let passphrase = s.passphrase()?;
         let ts = s.ws_timestamp(o)?;
-        let sig = self.mac(s, &[ts.as_bytes(), b"GET/users/self/verify"]);
+        let sig = self.mac(s, &[ts.as_bytes(), b"GET/users/self/verify"])?;
         Ok((passphrase, ts, sig))
     }
 }

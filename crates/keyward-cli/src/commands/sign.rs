@@ -30,6 +30,7 @@ pub fn run(args: &SignArgs) -> Result<()> {
         signed_headers: args.signed_headers.clone(),
         data: args.data.clone(),
         origin: args.origin.clone(),
+        method: None,
     };
     let output = if ws {
         signer.ws_auth(&params(args)?, &options)?

@@ -12,18 +12,30 @@
 //! the request parameters, `apiKey` included, sorted by name, joined as `name=value` with `&`,
 //! values as raw UTF-8 (not percent-encoded); `signature` is added to the parameters.
 //!
+//! Keys (same pages): HMAC, RSA and Ed25519. An HMAC signature is lowercase hex; an RSA
+//! (RSASSA-PKCS1-v1_5 with SHA-256) or Ed25519 signature of the same payload is standard
+//! base64, percent-encoded where it travels in a query or form body (`+`, `/` and `=` are not
+//! safe there) and sent as is in a WebSocket API request. `session.logon`
+//! (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/session-authentication>)
+//! takes Ed25519 keys only: any other key is [`Error::KeyNotAccepted`] before signing.
+//!
 //! Verifying: `timestamp` at most 1000 ms ahead of the server and no older than `recvWindow`
 //! (default 5000 ms). Binance documents 60000 ms as the largest `recvWindow` and refuses a larger
 //! one; so does the verifier, on REST and on the WebSocket API.
 
+use std::borrow::Cow;
+
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::{Map, Value};
 
-use crate::descriptor::{Context, Descriptor, ReceiveWindow, Rest, Timing, WindowRule, Ws};
+use crate::descriptor::{Context, Descriptor, Keys, ReceiveWindow, Rest, Timing, WindowRule, Ws};
 use crate::error::{Error, Result};
+use crate::key::KeyKind;
 use crate::options::SignOptions;
 use crate::params::{append_number, append_param, has_params, raw_param, remove_param};
 use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{
@@ -42,7 +54,17 @@ const RECEIVE: ReceiveWindow = ReceiveWindow {
 /// `timestamp` in milliseconds, within the receive window.
 const TIME: Timing = Timing::new(TimeForm::Millis, WindowRule::Receive(RECEIVE));
 
+/// HMAC, RSA and Ed25519 keys, on REST and the WebSocket API.
+const KEYS: &[KeyKind] = &[KeyKind::Hmac, KeyKind::Ed25519, KeyKind::Rsa];
+
+/// The WebSocket API method that takes Ed25519 keys only.
+const LOGON: &str = "session.logon";
+
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    keys: Keys {
+        rest: KEYS,
+        ws: KEYS,
+    },
     rest: Some(Rest::claimed(sign, claim, TIME)),
     ws: Some(Ws::new(ws_params, ws_claim, TIME)),
     ..Descriptor::hmac_sha256(Scheme::Binance, "binance")
@@ -79,8 +101,10 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     } else {
         [carrier.as_bytes(), b""]
     };
-    let signature = s.mac.hex_buf(&prehash);
-    append_param(&mut carrier, "signature", signature.as_str());
+    let signature = s.key.text_buf(&prehash, Encoding::Hex)?;
+    // Hex is left as it is; base64's `+`, `/` and `=` are escaped.
+    let escaped: Cow<'_, str> = utf8_percent_encode(signature.as_str(), NON_ALPHANUMERIC).into();
+    append_param(&mut carrier, "signature", &escaped);
     if body_carries {
         req.body = carrier.into_bytes();
     } else {
@@ -91,6 +115,9 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
 }
 
 fn ws_params(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
+    if o.method.as_deref() == Some(LOGON) {
+        s.check_kind(&[KeyKind::Ed25519], LOGON)?;
+    }
     let mut params = params.clone();
     if params.contains_key("signature") {
         return Err(Error::InvalidParams(
@@ -118,7 +145,7 @@ fn ws_params(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    let signature = s.mac.hex(&[payload.as_bytes()]);
+    let signature = s.key.text(&[payload.as_bytes()], Encoding::Hex)?;
     params.insert("signature".into(), Value::from(signature));
     Ok(Value::Object(params))
 }
@@ -151,6 +178,8 @@ fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
     } else {
         return Err(VerifyError::malformed("parameter signature is missing"));
     };
+    let provided = unescape(&provided)
+        .ok_or_else(|| VerifyError::malformed("parameter signature is not valid UTF-8"))?;
     let param = |name: &str| raw_param(&unsigned.query, name).or_else(|| raw_param(body, name));
     let timestamp = param("timestamp")
         .ok_or_else(|| VerifyError::malformed("parameter timestamp is missing"))
@@ -169,10 +198,18 @@ fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
             let body = std::str::from_utf8(&r.body).unwrap_or_default();
             raw_param(&r.query, "signature")
                 .or_else(|| raw_param(body, "signature"))
-                .map(str::to_owned)
+                .and_then(unescape)
         }),
         replay_basis: None,
     })
+}
+
+/// A signature parameter as signed: percent-escapes undone (base64 signatures are escaped).
+fn unescape(text: &str) -> Option<String> {
+    percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
 }
 
 /// A WebSocket API request (or its `params`): the same rules as REST, the parameters re-signed
@@ -200,6 +237,10 @@ fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> 
     );
     claim.params = params.clone();
     claim.params.remove("signature");
+    // A logon is re-signed as a logon, so a key other than Ed25519 cannot verify it.
+    if message.get("method").and_then(Value::as_str) == Some(LOGON) {
+        claim.options.method = Some(LOGON.into());
+    }
     Ok(claim)
 }
 

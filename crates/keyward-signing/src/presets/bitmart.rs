@@ -12,6 +12,7 @@ use crate::descriptor::{Descriptor, Timing, WindowRule, Ws};
 use crate::error::Result;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::timestamped_claim;
@@ -28,9 +29,10 @@ pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
 fn ws_login(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let memo = s.passphrase()?;
     let ts = s.ws_timestamp(o)?;
-    let sign = s
-        .mac
-        .hex(&[ts.as_bytes(), b"#", memo.as_bytes(), b"#bitmart.WebSocket"]);
+    let sign = s.key.text(
+        &[ts.as_bytes(), b"#", memo.as_bytes(), b"#bitmart.WebSocket"],
+        Encoding::Hex,
+    )?;
     Ok(json!({"op": "login", "args": [s.api_key, ts, sign]}))
 }
 

@@ -22,6 +22,7 @@ use crate::error::Result;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::{TimeForm, secs};
 use crate::verify::{
@@ -49,12 +50,15 @@ fn expires(s: &Signer, o: &SignOptions) -> u64 {
 fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let expires = expires(s, o).to_string();
     let url = req.url();
-    let sig = s.mac.hex(&[
-        req.method.as_bytes(),
-        url.as_bytes(),
-        expires.as_bytes(),
-        &req.body,
-    ]);
+    let sig = s.key.text(
+        &[
+            req.method.as_bytes(),
+            url.as_bytes(),
+            expires.as_bytes(),
+            &req.body,
+        ],
+        Encoding::Hex,
+    )?;
     req.set_header("api-expires", expires);
     req.set_header("api-key", s.api_key.clone());
     req.set_header("api-signature", sig);
@@ -63,9 +67,10 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
 
 fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let expires = expires(s, o);
-    let sig = s
-        .mac
-        .hex(&[b"GET/realtime", expires.to_string().as_bytes()]);
+    let sig = s.key.text(
+        &[b"GET/realtime", expires.to_string().as_bytes()],
+        Encoding::Hex,
+    )?;
     Ok(json!({"op": "authKeyExpires", "args": [s.api_key, expires, sig]}))
 }
 

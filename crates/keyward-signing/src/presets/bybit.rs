@@ -10,6 +10,10 @@
 //! `{"op":"auth","args":[apiKey, expires, signature]}` with `expires` in milliseconds and
 //! `signature = hex(HMAC-SHA256(secret, "GET/realtime" || expires))`.
 //!
+//! Keys (<https://bybit-exchange.github.io/docs/v5/guide#create-a-request>): HMAC, or a
+//! self-generated RSA key whose signature (RSASSA-PKCS1-v1_5 with SHA-256) over the same
+//! prehash is sent in standard base64, on REST and in the WebSocket `auth` message.
+//!
 //! Verifying: Bybit's rule is `server_time - recv_window <= timestamp < server_time + 1000`.
 //! Bybit documents no largest `X-BAPI-RECV-WINDOW`, so the verifier caps it at
 //! `MAX_RECV_WINDOW_MS` (60 s, Binance's documented maximum; Bybit's own SDK sends 5000 and
@@ -20,11 +24,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptor::{Context, Descriptor, ReceiveWindow, Rest, Timing, WindowRule, Ws};
+use crate::descriptor::{Context, Descriptor, Keys, ReceiveWindow, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::key::KeyKind;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{
@@ -45,7 +51,14 @@ const MAX_RECV_WINDOW_MS: u64 = 60_000;
 /// How long a WebSocket auth message stays valid when no expiry is given.
 const WS_VALIDITY_MS: u64 = 10_000;
 
+/// HMAC and RSA keys, on REST and WebSocket.
+const KEYS: &[KeyKind] = &[KeyKind::Hmac, KeyKind::Rsa];
+
 pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
+    keys: Keys {
+        rest: KEYS,
+        ws: KEYS,
+    },
     rest: Some(Rest::claimed(
         sign,
         claim,
@@ -68,12 +81,15 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     } else {
         &req.body
     };
-    let sig = s.mac.hex(&[
-        ts.as_bytes(),
-        s.api_key.as_bytes(),
-        recv.as_bytes(),
-        payload,
-    ]);
+    let sig = s.key.text(
+        &[
+            ts.as_bytes(),
+            s.api_key.as_bytes(),
+            recv.as_bytes(),
+            payload,
+        ],
+        Encoding::Hex,
+    )?;
     req.set_header("X-BAPI-API-KEY", s.api_key.clone());
     req.set_header("X-BAPI-TIMESTAMP", ts);
     req.set_header("X-BAPI-RECV-WINDOW", recv);
@@ -86,12 +102,14 @@ fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value>
         Some(secs) => secs.saturating_mul(1000),
         None => s.timestamp_ms(o).saturating_add(WS_VALIDITY_MS),
     };
-    Ok(json!({"op": "auth", "args": [s.api_key, expires, ws_signature(s, &expires.to_string())]}))
+    let signature = ws_signature(s, &expires.to_string())?;
+    Ok(json!({"op": "auth", "args": [s.api_key, expires, signature]}))
 }
 
-/// `hex(HMAC-SHA256(secret, "GET/realtime" || expires))`.
-fn ws_signature(s: &Signer, expires: &str) -> String {
-    s.mac.hex(&[b"GET/realtime", expires.as_bytes()])
+/// `hex(HMAC-SHA256(secret, "GET/realtime" || expires))` (base64 for an RSA key).
+fn ws_signature(s: &Signer, expires: &str) -> Result<String> {
+    s.key
+        .text(&[b"GET/realtime", expires.as_bytes()], Encoding::Hex)
 }
 
 /// Bybit's acceptance rule: `server_time - recv_window <= timestamp < server_time + 1000`, with
@@ -137,7 +155,7 @@ fn ws_claim(message: &Value, ctx: &Context<'_>) -> Result<WsClaim, VerifyError> 
     };
     let resign = Resign::Computed(|s, claim| {
         let expires = claim.params.get("expires").map(number_text)?;
-        Some(ws_signature(s, &expires))
+        ws_signature(s, &expires).ok()
     });
     let mut claim = WsClaim::new(key, sig, time, resign);
     claim.params.insert("expires".into(), expires.clone());

@@ -14,19 +14,33 @@
 //! `CB-ACCESS-SIGN = hex(HMAC-SHA256(secret, timestamp || METHOD || path || body))` in lowercase
 //! hex, the timestamp in Unix seconds, and the path without its query string.
 //!
+//! Advanced Trade with CDP API keys
+//! (<https://docs.cdp.coinbase.com/advanced-trade/docs/rest-api-auth>): `Authorization: Bearer
+//! <JWT>`, a fresh token per request whose `uri` claim is `METHOD host/path` (the path without
+//! its query), signed with the key's EC P-256 (ES256) or Ed25519 (EdDSA) private key; the
+//! WebSocket `subscribe` message carries a token with no `uri` in its `jwt` field
+//! (<https://docs.cdp.coinbase.com/advanced-trade/docs/ws-auth>). See [`crate::jwt`] for the
+//! token. The key's kind picks the form: an HMAC secret signs the legacy way.
+//!
 //! Verifying: the timestamp (whole Unix seconds) within 30 s of the server's time, either way;
-//! for Exchange, the passphrase must match the key's.
+//! for Exchange, the passphrase must match the key's. A CDP token: its signature with the
+//! public key `kid` names; `nbf` at most 30 s ahead, and the time before `exp`; its `uri` the
+//! request's method and path under the request's `Host` or a configured origin.
 
 use serde_json::{Map, Value};
 
-use crate::descriptor::{Descriptor, Rest, SecretEncoding, Timing, WindowRule, Ws};
+use crate::descriptor::{Context, Descriptor, Keys, Rest, SecretEncoding, Timing, WindowRule, Ws};
 use crate::error::Result;
+use crate::jwt;
+use crate::key::KeyKind;
 use crate::options::SignOptions;
+use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
-use crate::timestamp_method_path::{Encoding, Layout, Login};
-use crate::verify::Window;
+use crate::timestamp_method_path::{Layout, Login};
+use crate::verify::{Claim, Resign, SignatureAt, TimeRule, VerifyError, Window, WsClaim};
 
 /// Whole Unix seconds, within 30 s either way, as Coinbase documents.
 const TIME: Timing = Timing::new(
@@ -78,15 +92,120 @@ pub(crate) static EXCHANGE: Descriptor = Descriptor {
     ..Descriptor::hmac_sha256(Scheme::CoinbaseExchange, "coinbase-exchange")
 };
 
-/// Coinbase Advanced Trade with legacy HMAC keys.
+/// Where Advanced Trade's REST API lives, when the caller names no origin.
+const ADVANCED_ORIGIN: &str = "https://api.coinbase.com";
+
+/// A CDP token's time: `nbf` at most 30 s ahead (the clock tolerance Coinbase documents for
+/// its timestamps) and no older than the token's lifetime; `exp` bounds it too.
+const JWT_WINDOW: Window = Window {
+    past_ms: jwt::LIFETIME_SECS * 1000,
+    future_ms: 30_000,
+};
+
+/// Coinbase Advanced Trade: CDP keys (JWT) and legacy HMAC keys.
 pub(crate) static ADVANCED: Descriptor = Descriptor {
-    rest: Some(Rest::claimed(
-        |s, req, o| ADVANCED_LAYOUT.sign(s, req, o),
-        |req, ctx| ADVANCED_LAYOUT.claim(req, ctx),
-        TIME,
-    )),
+    keys: Keys {
+        rest: &[KeyKind::Hmac, KeyKind::P256, KeyKind::Ed25519],
+        ws: &[KeyKind::P256, KeyKind::Ed25519],
+    },
+    signs_host: true,
+    rest: Some(Rest::claimed(advanced_sign, advanced_claim, TIME)),
+    ws: Some(Ws::new(advanced_subscribe, advanced_ws_claim, TIME)),
     ..Descriptor::hmac_sha256(Scheme::CoinbaseAdvanced, "coinbase-advanced")
 };
+
+/// A legacy HMAC key signs headers; a CDP key signs a JWT for `METHOD host/path`.
+fn advanced_sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
+    if s.key_kind() == KeyKind::Hmac {
+        return ADVANCED_LAYOUT.sign(s, req, o);
+    }
+    let origin = o.origin.as_deref().unwrap_or(ADVANCED_ORIGIN);
+    let uri = format!("{} {}{}", req.method, jwt::host(origin), req.path);
+    let token = jwt::sign(s, Some(&uri), o)?;
+    req.set_header("Authorization", format!("Bearer {token}"));
+    Ok(req)
+}
+
+/// The caller's subscribe fields, `type` `subscribe` and a token with no `uri`.
+fn advanced_subscribe(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
+    let token = jwt::sign(s, None, o)?;
+    let mut msg = params.clone();
+    msg.entry("type").or_insert_with(|| "subscribe".into());
+    msg.insert("jwt".into(), token.into());
+    Ok(Value::Object(msg))
+}
+
+/// A bearer token is a CDP key's; anything else is read as a legacy HMAC request.
+fn advanced_claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
+    let Some(auth) = req.header("Authorization") else {
+        return ADVANCED_LAYOUT.claim(req, ctx);
+    };
+    let token = auth
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| VerifyError::malformed("header Authorization is not a Bearer token"))?;
+    let token = jwt::read(token)?;
+    let uri = token
+        .uri
+        .as_deref()
+        .ok_or_else(|| VerifyError::malformed("the JWT has no uri claim"))?;
+    let (method, target) = uri
+        .split_once(' ')
+        .ok_or_else(|| VerifyError::malformed("the JWT's uri is not METHOD host/path"))?;
+    let hosts = req
+        .header("Host")
+        .into_iter()
+        .chain(ctx.origins.iter().map(|o| jwt::host(o)));
+    let matches = hosts
+        .into_iter()
+        .any(|host| target.strip_prefix(host) == Some(req.path.as_str()));
+    if method != req.method || !matches {
+        return Err(VerifyError::malformed(
+            "the JWT's uri names another method, host or path than the request",
+        ));
+    }
+    Ok(Claim {
+        key_id: Some(token.key_name),
+        provided: token.signature,
+        passphrase: None,
+        time: jwt_time(token.not_before_ms, token.expires_ms),
+        unsigned: req.clone(),
+        options: SignOptions::default(),
+        signature_at: SignatureAt::Covers(token.signing_input, Encoding::Base64Url),
+        replay_basis: None,
+    })
+}
+
+/// A subscribe message's token: no `uri` (a REST token is not accepted on the WebSocket).
+fn advanced_ws_claim(message: &Value, _: &Context<'_>) -> Result<WsClaim, VerifyError> {
+    let token = message
+        .get("jwt")
+        .and_then(Value::as_str)
+        .ok_or_else(|| VerifyError::malformed("jwt is missing"))?;
+    let token = jwt::read(token)?;
+    if token.uri.is_some() {
+        return Err(VerifyError::malformed(
+            "the JWT has a uri claim, which WebSocket tokens do not carry",
+        ));
+    }
+    let input = String::from_utf8(token.signing_input)
+        .map_err(|_| VerifyError::malformed("the JWT is not ASCII"))?;
+    let resign = Resign::Computed(|s, claim| {
+        let input = claim.params.get("signing_input")?.as_str()?;
+        s.key.text(&[input.as_bytes()], Encoding::Base64Url).ok()
+    });
+    let time = jwt_time(token.not_before_ms, token.expires_ms);
+    let mut claim = WsClaim::new(&token.key_name, &token.signature, time, resign);
+    claim.params.insert("signing_input".into(), input.into());
+    Ok(claim)
+}
+
+fn jwt_time(not_before_ms: u64, expires_ms: u64) -> TimeRule {
+    TimeRule::Window {
+        timestamp_ms: not_before_ms,
+        window: JWT_WINDOW,
+        expires_ms: Some(expires_ms),
+    }
+}
 
 fn ws_subscribe(s: &Signer, params: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let (passphrase, ts, sig) = EXCHANGE_LAYOUT.login(s, o)?;

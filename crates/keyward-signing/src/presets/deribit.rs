@@ -20,6 +20,7 @@ use crate::nonce::random_hex;
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{
@@ -47,18 +48,21 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let ts = s.rest_timestamp(o)?;
     let nonce = nonce(o)?;
     let url = req.url();
-    let sig = s.mac.hex(&[
-        ts.as_bytes(),
-        b"\n",
-        nonce.as_bytes(),
-        b"\n",
-        req.method.as_bytes(),
-        b"\n",
-        url.as_bytes(),
-        b"\n",
-        &req.body,
-        b"\n",
-    ]);
+    let sig = s.key.text(
+        &[
+            ts.as_bytes(),
+            b"\n",
+            nonce.as_bytes(),
+            b"\n",
+            req.method.as_bytes(),
+            b"\n",
+            url.as_bytes(),
+            b"\n",
+            &req.body,
+            b"\n",
+        ],
+        Encoding::Hex,
+    )?;
     let header = format!(
         "deri-hmac-sha256 id={},ts={ts},sig={sig},nonce={nonce}",
         s.api_key
@@ -71,13 +75,16 @@ fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value>
     let ts = s.timestamp_ms(o);
     let nonce = nonce(o)?;
     let data = o.data.clone().unwrap_or_default();
-    let sig = s.mac.hex(&[
-        ts.to_string().as_bytes(),
-        b"\n",
-        nonce.as_bytes(),
-        b"\n",
-        data.as_bytes(),
-    ]);
+    let sig = s.key.text(
+        &[
+            ts.to_string().as_bytes(),
+            b"\n",
+            nonce.as_bytes(),
+            b"\n",
+            data.as_bytes(),
+        ],
+        Encoding::Hex,
+    )?;
     Ok(
         json!({"jsonrpc": "2.0", "method": "public/auth", "params": {
             "grant_type": "client_signature", "client_id": s.api_key, "timestamp": ts,

@@ -17,6 +17,7 @@ use crate::options::SignOptions;
 use crate::params::raw_param;
 use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::verify::{
     Claim, SignatureAt, TimeRule, VerifyError, parse_u64, required_header, without_header,
@@ -61,7 +62,9 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
         .chain_update(nonce.as_bytes())
         .chain_update(&req.body)
         .finalize();
-    let sig = s.mac.base64(&[req.path.as_bytes(), &inner]);
+    let sig = s
+        .key
+        .text(&[req.path.as_bytes(), &inner], Encoding::Base64)?;
     req.set_header("API-Key", s.api_key.clone());
     req.set_header("API-Sign", sig);
     Ok(req)

@@ -20,9 +20,10 @@ use crate::descriptor::{Descriptor, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
-use crate::timestamp_method_path::{Encoding, Layout, Login};
+use crate::timestamp_method_path::{Layout, Login};
 use crate::verify::Window;
 
 /// 30 s either way, as OKX documents.

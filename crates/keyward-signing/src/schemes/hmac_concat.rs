@@ -12,9 +12,10 @@ use crate::descriptor::{Descriptor, Rest, Timing, WindowRule, Ws};
 use crate::error::Result;
 use crate::options::SignOptions;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
-use crate::timestamp_method_path::{Encoding, Layout};
+use crate::timestamp_method_path::Layout;
 use crate::verify::timestamped_claim;
 
 const LAYOUT: Layout = Layout {
@@ -41,7 +42,9 @@ pub(crate) static DESCRIPTOR: Descriptor = Descriptor {
 
 fn ws_auth(s: &Signer, _: &Map<String, Value>, o: &SignOptions) -> Result<Value> {
     let ts = s.timestamp_ms(o);
-    let sig = s.mac.hex(&[ts.to_string().as_bytes(), b"GET/realtime"]);
+    let sig = s
+        .key
+        .text(&[ts.to_string().as_bytes(), b"GET/realtime"], Encoding::Hex)?;
     Ok(json!({"op": "auth", "args": [s.api_key, ts, sig]}))
 }
 

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::options::SignOptions;
 use crate::request::Request;
 use crate::scheme::Scheme;
+use crate::signature::Encoding;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
 use crate::verify::{Claim, SignatureAt, TimeRule, VerifyError, required_header, without_header};
@@ -70,7 +71,7 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
         None => req.url(),
     };
     let msg = message(&req, &url, &ts, &o.signed_headers)?;
-    let sig = s.mac.hex(&[&msg]);
+    let sig = s.key.text(&[&msg], Encoding::Hex)?;
     req.set_header("X-Timestamp", ts);
     req.set_header("X-Signature", sig);
     req.set_header("X-Algorithm", "sha256");

@@ -248,8 +248,11 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     headers.sort();
     headers.dedup();
 
-    let keys =
-        std::iter::once((&s.api_key, &s.mac)).chain(s.additional.iter().map(|(k, m)| (k, m)));
+    let own = s
+        .key
+        .hmac()
+        .ok_or_else(|| Error::InvalidRequest("keyward-v1 signs with HMAC keys only".into()))?;
+    let keys = std::iter::once((&s.api_key, own)).chain(s.additional.iter().map(|(k, m)| (k, m)));
     let mut inputs = Vec::new();
     let mut signatures = Vec::new();
     for (i, (keyid, mac)) in keys.enumerate() {
@@ -389,8 +392,10 @@ fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyError> {
             .map_err(|e| VerifyError::malformed(e.to_string()))?;
         let matched = candidates.iter().any(|creds| {
             Signer::new(Scheme::KeywardV1, creds).is_ok_and(|signer| {
-                let expected = signer.mac.base64(&[base.as_bytes()]);
-                ct_eq(expected.as_bytes(), provided.as_bytes())
+                signer.key.hmac().is_some_and(|mac| {
+                    let expected = mac.base64(&[base.as_bytes()]);
+                    ct_eq(expected.as_bytes(), provided.as_bytes())
+                })
             })
         });
         if matched {

@@ -4,6 +4,7 @@
 
 use crate::options::SignOptions;
 use crate::request::Request;
+use crate::signature::Encoding;
 use crate::verify::VerifyError;
 
 /// The freshness window of the service schemes, and the default for schemes whose venue
@@ -149,20 +150,24 @@ pub(crate) struct Claim {
 }
 
 /// Where a scheme puts the signature in a signed request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum SignatureAt {
     /// The whole value of this header.
     Header(&'static str),
     /// Read by the scheme (inside a header, or a parameter).
     Read(fn(&Request) -> Option<String>),
+    /// The signature covers these bytes exactly as received (a JWT's signing input), so the
+    /// request is not re-signed: the key checks the signature over them.
+    Covers(Vec<u8>, Encoding),
 }
 
 impl SignatureAt {
-    /// The signature in `request`, if there is one.
-    pub(crate) fn read(self, request: &Request) -> Option<String> {
+    /// The signature in a re-signed `request`, if there is one.
+    pub(crate) fn read(&self, request: &Request) -> Option<String> {
         match self {
             SignatureAt::Header(name) => request.header(name).map(str::to_owned),
             SignatureAt::Read(read) => read(request),
+            SignatureAt::Covers(..) => None,
         }
     }
 }

@@ -135,7 +135,8 @@ impl Verifier {
     }
 
     /// `hmac-newline-v0`: origins (`https://api.example.com`) under which a client may have
-    /// signed the absolute URL; `path?query` is always accepted too.
+    /// signed the absolute URL; `path?query` is always accepted too. Coinbase Advanced CDP
+    /// JWTs: hosts the `uri` claim may name besides the request's `Host` header.
     pub fn with_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.origins = origins.into_iter().map(Into::into).collect();
         self
@@ -191,6 +192,7 @@ impl Verifier {
             window: timing.window(self.window),
             form: timing.form,
             signed_headers: &self.signed_headers,
+            origins: &self.origins,
         }
     }
 
@@ -202,7 +204,11 @@ impl Verifier {
     ) -> Result<Option<String>, VerifyError> {
         for creds in candidates {
             // A stored secret the scheme cannot use (say, not base64 for Kraken) matches nothing.
-            let Ok(signer) = Signer::new(self.descriptor.scheme, creds) else {
+            // An HMAC secret re-signs; an asymmetric key checks the signature with its public
+            // half. A stored secret the scheme cannot use matches nothing.
+            let Some(signer) =
+                Signer::for_verifying(self.descriptor.scheme, creds, &claim.provided)
+            else {
                 continue;
             };
             if !self.signature_matches(&signer, claim) {
@@ -222,6 +228,12 @@ impl Verifier {
     /// Re-signs the unsigned request as the client did and compares in constant time. For
     /// `hmac-newline-v0`, each accepted origin is tried too.
     fn signature_matches(&self, signer: &Signer, claim: &Claim) -> bool {
+        if let SignatureAt::Covers(covered, encoding) = &claim.signature_at {
+            return signer
+                .key
+                .text(&[covered], *encoding)
+                .is_ok_and(|expected| ct_eq(expected.as_bytes(), claim.provided.as_bytes()));
+        }
         let origins = std::iter::once(None).chain(
             self.origins
                 .iter()
