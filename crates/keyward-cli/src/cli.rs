@@ -150,6 +150,13 @@ Checks:
   environment     info: KEYWARD_MASTER_KEY is exported in doctor's environment
   vault           the local vault and its key file must be 0600 and readable
   rotation        credentials in the local vault due for rotation (older than 90 days)
+  plain-key       medium: a private key block in any project file, ignored by git or not (a
+                  private key belongs in a secret store: `keyward key generate --type ...`)
+  weak-key        high: an RSA key shorter than 2048 bits, in a project file or the vault
+  hmac-key        low: a vault credential holding an HMAC secret for a venue (its venue field)
+                  that takes Ed25519 keys (Binance's session.logon takes nothing else)
+  rsa-advisory    info: RSA keys were found; keyward's rsa crate carries RUSTSEC-2023-0071
+                  (a timing side channel with no fixed release): prefer Ed25519
   clock-skew      with --clock-skew only: this machine's clock against a venue's public time
                   endpoint (its production API for a venue name, or a base URL with --venue):
                   info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
