@@ -191,3 +191,33 @@ fn vault_keys_are_checked_hmac_for_an_ed25519_venue_rsa_size_and_advisory() {
         assert_key_hidden(&pem, &[&out.stdout, &out.stderr]);
     }
 }
+
+/// A damaged private key, in a file and in the vault: the file is still a plain key, the vault
+/// credential raises nothing, and no part of either shows.
+#[test]
+fn damaged_keys_never_show_in_doctor_output() {
+    let damaged = "-----BEGIN PRIVATE KEY-----\nCANARYcanaryCANARYcanaryCANARYcanary0123456789abcdefABCDEF\n-----END PRIVATE KEY-----\n";
+    let dir = clean_project();
+    write_mode(&dir.path().join("broken.key"), damaged, 0o600);
+    let home = tempfile::tempdir().unwrap();
+    keyward_in(home.path(), &["vault", "init"], b"");
+    let value = serde_json::json!({"api_key": "k", "secret": damaged, "venue": "binance"});
+    keyward_in(
+        home.path(),
+        &["secret", "put", "broken"],
+        value.to_string().as_bytes(),
+    );
+    let (out, doc) = doctor(dir.path(), Some(home.path()));
+    assert_eq!(
+        of(&doc, "plain-key"),
+        vec![("medium".into(), "broken.key".into(), Some(1))]
+    );
+    assert_eq!(
+        of(&doc, "hmac-key"),
+        vec![],
+        "a damaged key is no HMAC secret"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("CANARY"));
+    assert!(!common::stderr(&out).contains("CANARY"));
+    assert_key_hidden(damaged, &[&out.stdout, &out.stderr]);
+}
