@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod keys;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 

@@ -37,3 +37,31 @@ pub fn assert_fails(out: &Output, needle: &str) {
     assert!(err.contains(needle), "expected {needle:?} in {err}");
     assert!(out.stdout.is_empty());
 }
+
+/// Asserts that no part of the private key `pem` (its whole base64 body, or any line of it)
+/// shows in any of `outputs`.
+pub fn assert_key_hidden(pem: &str, outputs: &[&[u8]]) {
+    let body: Vec<&str> = pem
+        .split(['\n', '\r'])
+        .flat_map(|line| line.split("\\n"))
+        .filter(|line| !line.is_empty() && !line.starts_with("-----"))
+        .collect();
+    assert!(!body.is_empty(), "no key body in {pem:?}");
+    let joined = body.concat();
+    for out in outputs {
+        let text = String::from_utf8_lossy(out);
+        assert!(!text.contains(&joined), "the private key leaked: {text}");
+        for line in &body {
+            if line.len() >= 16 {
+                assert!(
+                    !text.contains(line),
+                    "a line of the private key leaked: {text}"
+                );
+            }
+        }
+        assert!(
+            !text.contains("PRIVATE KEY-----"),
+            "a private key block leaked: {text}"
+        );
+    }
+}

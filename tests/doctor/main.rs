@@ -8,6 +8,7 @@
 mod common;
 
 mod clock;
+mod keys;
 mod untrusted;
 
 use std::fs;

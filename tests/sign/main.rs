@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod asymmetric;
+
 use serde_json::Value;
 
 use common::{assert_fails, keyward, stderr};

@@ -39,10 +39,10 @@ pub enum Command {
     /// Tour the whole stack against a local testnet: no account, no network, no configuration.
     #[command(after_help = QUICKSTART_HELP)]
     Quickstart(QuickstartArgs),
-    /// Generate and inspect Fernet keys.
+    /// Generate and inspect Fernet master keys, and venue key pairs (Ed25519, RSA, P-256).
     #[command(
         subcommand,
-        after_help = "Examples:\n  keyward key generate --out master.key\n  keyward key id --key-file master.key"
+        after_help = "Examples:\n  keyward key generate --out master.key\n  keyward key id --key-file master.key\n  keyward key generate --type ed25519 --name binance-main --venue binance\n  keyward key public --name binance-main"
     )]
     Key(KeyCommand),
     /// Encrypt standard input into a Fernet token on standard output (or a 0600 file).
@@ -150,6 +150,13 @@ Checks:
   environment     info: KEYWARD_MASTER_KEY is exported in doctor's environment
   vault           the local vault and its key file must be 0600 and readable
   rotation        credentials in the local vault due for rotation (older than 90 days)
+  plain-key       medium: a private key block in any project file, ignored by git or not (a
+                  private key belongs in a secret store: `keyward key generate --type ...`)
+  weak-key        high: an RSA key shorter than 2048 bits, in a project file or the vault
+  hmac-key        low: a vault credential holding an HMAC secret for a venue (its venue field)
+                  that takes Ed25519 keys (Binance's session.logon takes nothing else)
+  rsa-advisory    info: RSA keys were found; keyward's rsa crate carries RUSTSEC-2023-0071
+                  (a timing side channel with no fixed release): prefer Ed25519
   clock-skew      with --clock-skew only: this machine's clock against a venue's public time
                   endpoint (its production API for a venue name, or a base URL with --venue):
                   info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
@@ -394,32 +401,143 @@ REST names print {\"method\", \"url\" (path?query as sent), \"headers\", \"body\
 always milliseconds; each venue converts it to its own unit. The secret is read from the
 environment variable named by --secret-env, never from an argument.
 
+The secret's text decides the algorithm: a PEM private key (PKCS#8 Ed25519, P-256 or RSA, SEC1
+EC PRIVATE KEY, PKCS#1 RSA PRIVATE KEY; literal \\n accepted) or Coinbase's base64 Ed25519
+form signs with that key, anything else is an HMAC secret. binance and binance-ws take HMAC,
+Ed25519 or RSA keys (binance-ws --method session.logon: Ed25519 only; any other key is refused
+and nothing is printed); bybit and bybit-ws HMAC or RSA; coinbase-advanced a CDP key (P-256 or
+Ed25519: the Authorization header carries a fresh JWT whose uri names the --origin host, default
+https://api.coinbase.com) or a legacy HMAC secret; the others HMAC only.
+
 Examples:
   BINANCE_SECRET=... keyward sign --venue binance --api-key KEY --secret-env BINANCE_SECRET \\
       --method POST --path /api/v3/order --query 'symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1'
   OKX_SECRET=... OKX_PASS=... keyward sign --venue okx-ws --api-key KEY --secret-env OKX_SECRET \\
-      --passphrase-env OKX_PASS";
+      --passphrase-env OKX_PASS
+  BINANCE_KEY=\"$(keyward secret get binance-main --reveal --field secret)\" keyward sign \\
+      --venue binance-ws --api-key KEY --secret-env BINANCE_KEY --method session.logon
+  CDP_KEY=... keyward sign --venue coinbase-advanced --api-key organizations/ORG/apiKeys/ID \\
+      --secret-env CDP_KEY --method GET --path /api/v3/brokerage/accounts";
 
 /// `keyward key ...`
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Print a new key, or write it to a file with mode 0600.
+    /// Print a new Fernet master key (or write it to a 0600 file); with --type, make an
+    /// Ed25519, RSA or P-256 key pair for a venue and print only its public key.
+    #[command(after_help = KEY_GENERATE_HELP)]
+    Generate(KeyGenerateArgs),
+    /// Print the public key (SPKI PEM) of a private key kept in a secret store, to register
+    /// with the venue.
+    #[command(after_help = KEY_PUBLIC_HELP)]
+    Public(KeyPublicArgs),
+    /// Record the API key a venue assigned to a stored key pair (a new version of the
+    /// credential, its other fields kept).
     #[command(
-        after_help = "Examples:\n  keyward key generate\n  keyward key generate --out master.key"
+        name = "set-api-key",
+        after_help = "Example:\n  keyward key set-api-key --name binance-main --api-key KEY"
     )]
-    Generate {
-        /// Write the key to this file (mode 0600, atomically) instead of printing it.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// Replace FILE if it exists (the old key is lost).
-        #[arg(long, requires = "out")]
-        force: bool,
-    },
+    SetApiKey(KeySetApiKeyArgs),
     /// Print the non-secret ids of the key ring's keys, primary first.
     #[command(
         after_help = "Examples:\n  keyward key id --key-file master.key\n  keyward key id --key-file new.key --key-file old.key --format json"
     )]
     Id(KeyIdArgs),
+}
+
+const KEY_GENERATE_HELP: &str = "\
+Without --type: a Fernet master key, printed or written to --out FILE (mode 0600).
+
+With --type ed25519|rsa|p256: a key pair for a venue's API. The private key (PKCS#8 PEM) is
+stored in the secret store as the credential NAME, with the fields the exchange client reads
+(api_key, secret; venue with --venue), or written to --out FILE (mode 0600, atomically) when
+asked; only the public key (SPKI PEM) is printed, to register with the venue. The venue assigns
+an API key once the public key is registered: give it with --api-key, or store it later with
+`keyward key set-api-key`. An existing credential or file is kept unless --force (a store
+keeps the old key as the previous version).
+
+Which venue takes which key: binance Ed25519 (preferred; the only key its WebSocket API's
+session.logon takes), RSA or HMAC; bybit RSA or HMAC; coinbase-advanced CDP keys, P-256
+(ES256) or Ed25519. RSA keys are 2048-bit; the rsa crate behind them carries the unfixed
+timing advisory RUSTSEC-2023-0071: prefer Ed25519 wherever the venue takes it.
+
+Examples:
+  keyward key generate --out master.key
+  keyward key generate --type ed25519 --name binance-main --venue binance
+  keyward key generate --type rsa --store sqlite:./bot/vault.db --name bybit-main --api-key KEY
+  keyward key generate --type p256 --out cdp-key.pem";
+
+const KEY_PUBLIC_HELP: &str = "\
+Reads the credential NAME from the store (field secret, or the whole value) and prints the
+public half of its private key as an SPKI PEM (--format json: {\"name\", \"kind\",
+\"public_key\"}). The private key is never printed; an HMAC secret has no public key and is
+refused.
+
+Examples:
+  keyward key public --name binance-main
+  keyward key public --store sqlite:./bot/vault.db --name bybit-main --format json";
+
+/// The kinds of key pair `keyward key generate --type` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyTypeArg {
+    /// Ed25519 (Binance, Coinbase Advanced): preferred.
+    Ed25519,
+    /// RSA, 2048-bit (Binance, Bybit); see RUSTSEC-2023-0071.
+    Rsa,
+    /// ECDSA P-256 (Coinbase Advanced CDP keys, ES256).
+    P256,
+}
+
+/// `keyward key generate`
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// Make a key pair of this type instead of a Fernet master key.
+    #[arg(long = "type", value_enum, value_name = "TYPE", requires = "target")]
+    pub key_type: Option<KeyTypeArg>,
+    /// Write the key to this file (mode 0600, atomically) instead of printing it (Fernet) or
+    /// storing it (--type).
+    #[arg(long, value_name = "FILE", group = "target")]
+    pub out: Option<PathBuf>,
+    /// Store the private key under this name (with --type).
+    #[arg(long, value_name = "NAME", group = "target", requires = "key_type")]
+    pub name: Option<String>,
+    /// The API key the venue assigned to this key pair (stored as the credential's api_key).
+    #[arg(long, value_name = "KEY", requires = "name")]
+    pub api_key: Option<String>,
+    /// The venue the key is for (stored as the credential's venue; the key type is checked
+    /// against what the venue accepts).
+    #[arg(long, value_name = "NAME", requires = "key_type")]
+    pub venue: Option<String>,
+    /// Replace FILE, or store a new version over an existing credential NAME.
+    #[arg(long, requires = "target")]
+    pub force: bool,
+    /// The store (with --name) and its key ring; --format json prints {"kind", "public_key"}.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `keyward key set-api-key`
+#[derive(Debug, Args)]
+pub struct KeySetApiKeyArgs {
+    /// The credential's name in the store.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// The API key the venue assigned (a public identifier).
+    #[arg(long, value_name = "KEY")]
+    pub api_key: String,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `keyward key public`
+#[derive(Debug, Args)]
+pub struct KeyPublicArgs {
+    /// The credential's name in the store.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `keyward nonce ...`
@@ -502,13 +620,15 @@ pub struct SignArgs {
     /// The API key (a public identifier).
     #[arg(long, value_name = "KEY")]
     pub api_key: String,
-    /// The environment variable holding the secret.
+    /// The environment variable holding the secret: an HMAC secret, or a private key (PEM,
+    /// or Coinbase's base64 Ed25519 form) whose type picks the algorithm.
     #[arg(long, value_name = "VAR")]
     pub secret_env: String,
     /// The environment variable holding the passphrase (OKX, Coinbase Exchange; BitMart's memo).
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
-    /// The HTTP method (REST names).
+    /// The HTTP method (REST names); binance-ws: the WebSocket API method the parameters are
+    /// signed for (session.logon takes Ed25519 keys only).
     #[arg(long, value_name = "M")]
     pub method: Option<String>,
     /// The path, as sent (REST names).
@@ -544,7 +664,8 @@ pub struct SignArgs {
     /// Deribit client_signature data part (deribit-ws).
     #[arg(long, value_name = "DATA")]
     pub data: Option<String>,
-    /// hmac-newline-v0: sign the absolute URL ORIGIN + path?query.
+    /// hmac-newline-v0: sign the absolute URL ORIGIN + path?query; coinbase-advanced with a
+    /// CDP key: the origin whose host the JWT's uri names (default https://api.coinbase.com).
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
 }

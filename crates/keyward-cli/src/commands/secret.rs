@@ -51,7 +51,7 @@ pub fn run(cmd: SecretCommand) -> Result<()> {
 }
 
 /// Opens the store a `--store` URL names.
-async fn open(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
+pub(super) async fn open(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
     let Some(url) = args.store.as_deref() else {
         return Ok(Arc::new(super::vault::open(None)?));
     };

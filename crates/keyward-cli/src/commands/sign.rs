@@ -30,10 +30,28 @@ pub fn run(args: &SignArgs) -> Result<()> {
         signed_headers: args.signed_headers.clone(),
         data: args.data.clone(),
         origin: args.origin.clone(),
-        method: None,
+        // On a WebSocket name, --method is the WebSocket API method the parameters are signed
+        // for (Binance's session.logon takes Ed25519 keys only); on a REST name it is the
+        // request's HTTP method, which the request itself carries.
+        method: ws.then(|| args.method.clone()).flatten(),
     };
     let output = if ws {
-        signer.ws_auth(&params(args)?, &options)?
+        signer.ws_auth(&params(args)?, &options).map_err(|e| {
+            let refused = matches!(e, keyward::signing::Error::KeyNotAccepted { .. });
+            let err = anyhow::Error::from(e);
+            if refused {
+                err.context(format!(
+                    "{} refuses this key for WebSocket auth{}; nothing was signed",
+                    args.venue,
+                    args.method
+                        .as_deref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
+                ))
+            } else {
+                err
+            }
+        })?
     } else {
         let sent = signer.sign(request(args)?, &options)?;
         let headers: Map<String, Value> = sent

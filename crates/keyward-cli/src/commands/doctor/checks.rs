@@ -219,7 +219,7 @@ pub fn environment(out: &mut Vec<Finding>) {
 }
 
 /// The file as text, if it is a small regular text file.
-fn read_text(path: &Path) -> Option<String> {
+pub fn read_text(path: &Path) -> Option<String> {
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() || meta.len() > MAX_SCANNED_BYTES {
         return None;

@@ -65,7 +65,7 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The check that found it: `permissions`, `gitignore`, `tracked-secret`, `tracked-file`,
-    /// `vault`, `rotation`, `clock-skew`.
+    /// `vault`, `rotation`, `clock-skew`, `plain-key`, `weak-key`, `hmac-key`, `rsa-advisory`.
     pub check: &'static str,
     /// How bad it is.
     pub severity: Severity,

@@ -7,6 +7,7 @@ mod clock;
 mod files;
 mod finding;
 mod git;
+mod keys;
 mod scan;
 mod vault;
 
@@ -55,14 +56,17 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
     checks::gitignore(&root, repo.as_ref(), vault_in_project, &mut findings);
     checks::tracked(&root, repo.as_ref(), &all, &mut findings);
     checks::environment(&mut findings);
+    let mut key_checks = keys::KeyChecks::default();
+    key_checks.plain_files(&root, &all, &mut findings);
     runtime.block_on(async {
         if let Some(path) = &vault_path {
-            vault::check(path, &mut findings).await;
+            vault::check(path, &mut key_checks, &mut findings).await;
         }
         if let Some((client, url)) = &skew {
             clock::check(client, url, &mut findings).await;
         }
     });
+    key_checks.advisory(&mut findings);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

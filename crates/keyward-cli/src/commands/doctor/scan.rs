@@ -14,12 +14,19 @@ struct Rule {
     pattern: &'static str,
 }
 
+/// The first line of a PEM (or OpenSSH, PGP) private key block.
+const PRIVATE_KEY_BEGIN: &str =
+    r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----";
+
+/// The rule's name for a private key block.
+pub const PRIVATE_KEY_RULE: &str = "private key block";
+
 /// Formats that are secrets whatever their surroundings.
 const RULES: &[Rule] = &[
     Rule {
-        name: "private key block",
+        name: PRIVATE_KEY_RULE,
         severity: Severity::Critical,
-        pattern: r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----",
+        pattern: PRIVATE_KEY_BEGIN,
     },
     Rule {
         name: "AWS access key id",
@@ -122,6 +129,39 @@ fn scan_line(line: &str) -> Option<Hit> {
     None
 }
 
+static PRIVATE_KEY_RE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(PRIVATE_KEY_BEGIN).ok());
+
+/// The longest private key block taken from a file (a 16384-bit RSA key in PEM is under 13
+/// KiB); a longer one is reported but not read.
+const MAX_BLOCK: usize = 16 * 1024;
+
+/// A private key block found in text: its first line (1-based) and, when it is complete and
+/// short enough, the block itself, from its `-----BEGIN` line to its `-----END` line (a block
+/// written on one line with literal `\n`, as in a JSON key file, included).
+pub struct KeyBlock<'a> {
+    pub line: usize,
+    pub text: Option<&'a str>,
+}
+
+/// Every private key block in `text`.
+pub fn private_key_blocks(text: &str) -> Vec<KeyBlock<'_>> {
+    let Some(re) = PRIVATE_KEY_RE.as_ref() else {
+        return Vec::new();
+    };
+    re.find_iter(text)
+        .map(|m| {
+            let line = text[..m.start()].matches('\n').count() + 1;
+            let rest = &text[m.start()..];
+            let block = rest.find("-----END").and_then(|end| {
+                let close = rest[end + 8..].find("-----")? + end + 8 + 5;
+                (close <= MAX_BLOCK).then(|| &rest[..close])
+            });
+            KeyBlock { line, text: block }
+        })
+        .collect()
+}
+
 /// Shannon entropy of `text` in bits per character.
 fn entropy(text: &str) -> f64 {
     let mut counts = [0u32; 256];
@@ -189,6 +229,29 @@ mod tests {
         ] {
             assert_eq!(scan(text), vec![], "{text}");
         }
+    }
+
+    #[test]
+    fn private_key_blocks_are_cut_out_whole() {
+        let text = "a\nb\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\nc\n\
+                    {\"k\": \"-----BEGIN EC PRIVATE KEY-----\\nBBBB\\n-----END EC PRIVATE KEY-----\\n\"}\n\
+                    -----BEGIN RSA PRIVATE KEY-----\nCCCC\n";
+        let blocks = private_key_blocks(text);
+        let found: Vec<_> = blocks.iter().map(|b| (b.line, b.text)).collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    3,
+                    Some("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                ),
+                (
+                    7,
+                    Some("-----BEGIN EC PRIVATE KEY-----\\nBBBB\\n-----END EC PRIVATE KEY-----")
+                ),
+                (8, None),
+            ]
+        );
     }
 
     #[test]

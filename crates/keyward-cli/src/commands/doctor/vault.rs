@@ -1,14 +1,17 @@
-//! The local vault: permissions of the vault and its key, and credentials due for rotation.
+//! The local vault: permissions of the vault and its key, credentials due for rotation, and
+//! the keys the credentials hold (`keys.rs`).
 
 use std::path::Path;
 
-use keyward::secrets::{SecretStore as _, SqliteVault};
+use keyward::secrets::{SecretStore as _, Selector, SqliteVault};
 
 use super::checks::loose_mode;
 use super::finding::{Finding, Severity, shell_quote};
+use super::keys::KeyChecks;
 
-/// Checks the vault at `path` (and `path.key`) if it exists.
-pub async fn check(path: &Path, out: &mut Vec<Finding>) {
+/// Checks the vault at `path` (and `path.key`) if it exists, and hands each credential's key to
+/// `keys`.
+pub async fn check(path: &Path, keys: &mut KeyChecks, out: &mut Vec<Finding>) {
     if !path.exists() {
         return;
     }
@@ -80,6 +83,9 @@ pub async fn check(path: &Path, out: &mut Vec<Finding>) {
                 )
                 .at(path),
             );
+        }
+        if let Ok(secret) = vault.get(&name, &Selector::Current).await {
+            keys.credential(&name, &secret.value, path, out);
         }
     }
 }
