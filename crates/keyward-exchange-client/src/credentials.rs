@@ -93,6 +93,16 @@ pub(crate) fn from_value(name: &str, value: &SecretValue) -> Result<Credentials>
         .ok_or_else(|| missing("api_key"))?
         .expose_secret()
         .to_owned();
+    // `keyward key generate --type ...` stores a key pair before the venue has assigned its
+    // API key: signing with an empty key would only be refused by the venue.
+    if api_key.is_empty() {
+        return Err(Error::Credentials {
+            reason: format!(
+                "secret {name:?} has an empty api_key: register its public key with the venue, then record the API key it assigns (keyward key set-api-key --name {name} --api-key KEY)"
+            ),
+            source: None,
+        });
+    }
     let secret = value
         .field("secret")
         .or_else(|| value.field("api_secret"))
@@ -144,6 +154,12 @@ mod tests {
         let c = from_value("bot", &v).unwrap();
         assert_eq!(c.api_key(), "k1");
         assert!(c.passphrase().is_some());
+        let err = from_value(
+            "bot",
+            &SecretValue::fields([("api_key", ""), ("secret", "s")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("set-api-key"), "{err}");
         let err = from_value("bot", &SecretValue::fields([("api_key", "k")])).unwrap_err();
         assert!(err.to_string().contains("\"secret\""), "{err}");
         let err = from_value("bot", &SecretValue::bytes(b"CANARY".to_vec())).unwrap_err();
