@@ -109,8 +109,12 @@ impl VenueKey {
     }
 
     /// Checks that the venue is served, the API key is not empty and the venue accepts the
-    /// key's kind; returns the kind.
-    pub(crate) fn check(&self) -> Result<KeyKind> {
+    /// key's kind; returns the kind. [`Testnet::start`](crate::Testnet::start) checks every
+    /// key it is given this way.
+    ///
+    /// # Errors
+    /// [`Error::UnknownVenue`], [`Error::InvalidPublicKey`] or [`Error::KeyNotAccepted`].
+    pub fn check(&self) -> Result<KeyKind> {
         let Some(rules) = venues::rules(&self.venue) else {
             return Err(Error::UnknownVenue {
                 name: self.venue.clone(),
