@@ -221,6 +221,7 @@ pub async fn wait_for_stop() -> Result<()> {
 
 // The credentials file must be mode 0600, which these tests set with Unix permissions.
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)] // reason: the test helpers fail loudly, as the tests do
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
