@@ -331,6 +331,68 @@ async fn binance_session_logon_takes_the_ed25519_key_and_refuses_the_others() {
 }
 
 #[tokio::test]
+async fn a_coinbase_advanced_subscribe_authenticates_with_a_cdp_jwt() {
+    let t = start_with_keys().await;
+    let venue = "coinbase-advanced";
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(t.url(venue).unwrap(), "/ws"))
+        .await
+        .unwrap();
+    let mut params = Map::new();
+    params.insert("channel".into(), json!("user"));
+    params.insert("product_ids".into(), json!(["BTC-USD"]));
+    for kind in [KeyKind::P256, KeyKind::Ed25519] {
+        let s = signer_of(venue, &pair(venue, kind).credentials().to_signing());
+        let msg = s.ws_auth(&params, &SignOptions::default()).unwrap();
+        assert_eq!(msg["type"], "subscribe", "{msg}");
+        let r = ask(&mut ws, &msg).await;
+        assert_eq!(r["channel"], "subscriptions", "{kind}: {r}");
+        assert_eq!(
+            r["events"][0]["subscriptions"]["user"],
+            json!(["BTC-USD"]),
+            "{r}"
+        );
+        // Another private key under the same key name.
+        let forged = signer_of(
+            venue,
+            &Credentials::new(
+                pair(venue, kind).api_key(),
+                stranger(venue, kind).private_pem().clone(),
+            ),
+        );
+        let r = ask(
+            &mut ws,
+            &forged.ws_auth(&params, &SignOptions::default()).unwrap(),
+        )
+        .await;
+        assert_eq!(
+            r,
+            json!({"type": "error", "message": "authentication failure"}),
+            "{kind}"
+        );
+    }
+    // No JWT (a legacy HMAC key has no WebSocket auth message), or a REST token with a uri.
+    let mut bare = params.clone();
+    bare.insert("type".into(), json!("subscribe"));
+    let r = ask(&mut ws, &Value::Object(bare.clone())).await;
+    assert_eq!(r["message"], "authentication failure", "{r}");
+    let s = signer_of(
+        venue,
+        &pair(venue, KeyKind::P256).credentials().to_signing(),
+    );
+    let rest = s
+        .sign(requests(venue).remove(0), &options(&t, venue))
+        .unwrap();
+    let token = rest
+        .header("Authorization")
+        .unwrap()
+        .trim_start_matches("Bearer ");
+    bare.insert("jwt".into(), json!(token));
+    let r = ask(&mut ws, &Value::Object(bare)).await;
+    assert_eq!(r["message"], "authentication failure", "{r}");
+    t.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_public_key_of_a_kind_the_venue_does_not_take_is_a_config_error() {
     let p256 = pair("coinbase-advanced", KeyKind::P256).public();
     for venue in ["binance", "okx"] {

@@ -224,8 +224,33 @@ impl Rules for CoinbaseAdvanced {
         too_many()
     }
 
-    fn ws_message(&self, _ctx: &VenueCtx, _message: &Value) -> Option<Value> {
-        Some(json!({"type": "error", "message": "Authentication Failed",
-            "reason": "HMAC keys have no WebSocket auth message on Coinbase Advanced Trade"}))
+    /// A `subscribe` authenticated by a CDP key's JWT (one without a `uri` claim), as
+    /// Advanced Trade documents it
+    /// (<https://docs.cdp.coinbase.com/advanced-trade/docs/ws-auth>): accepted with a
+    /// `subscriptions` message (<https://docs.cdp.coinbase.com/advanced-trade/docs/ws-channels>),
+    /// refused with `{"type":"error","message":"authentication failure"}` (what the venue sends,
+    /// as logged in <https://github.com/coinbase/coinbase-advanced-py/issues/19>). Legacy HMAC
+    /// keys have no WebSocket auth message: a subscribe without a JWT is refused the same way.
+    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+        if message.get("type").and_then(Value::as_str)? != "subscribe" {
+            return None;
+        }
+        let refused = json!({"type": "error", "message": "authentication failure"});
+        if message.get("jwt").is_none() {
+            return Some(refused);
+        }
+        Some(match ctx.verifier.verify_ws(message) {
+            Ok(_) => {
+                let channel = message
+                    .get("channel")
+                    .and_then(Value::as_str)
+                    .unwrap_or("user");
+                let products = message.get("product_ids").cloned().unwrap_or(json!([]));
+                let now = keyward_signing::Clock::now_ms(&ctx.clock);
+                json!({"channel": "subscriptions", "client_id": "", "timestamp": iso(now),
+                    "sequence_num": 0, "events": [{"subscriptions": {channel: products}}]})
+            }
+            Err(_) => refused,
+        })
     }
 }
