@@ -194,6 +194,92 @@ fn generated_credentials_are_stored_in_the_vault() {
     assert!(err.contains(&vault.display().to_string()), "{err}");
 }
 
+/// Issue 15: without a credentials file, one key pair per venue and accepted kind; the vault
+/// holds the private halves as `testnet/<venue>-<kind>`, the testnet verifies with the public
+/// ones.
+#[test]
+fn generated_key_pairs_are_stored_in_the_vault_and_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(&[], dir.path());
+    let store = format!("sqlite:{}", dir.path().join("vault.db").display());
+    let field = |name: &str, field: &str| {
+        let out = keyward(
+            &[
+                "secret", "get", name, "--store", &store, "--reveal", "--field", field,
+            ],
+            b"",
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+    };
+    for (name, venue, scheme, path, ok) in [
+        (
+            "binance-ed25519",
+            "binance",
+            Scheme::Binance,
+            "/api/v3/account",
+            "canTrade",
+        ),
+        (
+            "binance-rsa",
+            "binance",
+            Scheme::Binance,
+            "/api/v3/account",
+            "canTrade",
+        ),
+        (
+            "bybit-rsa",
+            "bybit",
+            Scheme::Bybit,
+            "/v5/account/wallet-balance",
+            "retCode",
+        ),
+    ] {
+        let secret = field(&format!("testnet/{name}"), "secret");
+        assert!(secret.starts_with("-----BEGIN PRIVATE KEY-----"), "{name}");
+        let creds = Credentials::new(field(&format!("testnet/{name}"), "api_key"), secret.into());
+        let (status, body) = send(scheme, &creds, &served.url(venue), Request::get(path));
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(body.get(ok).is_some(), "{name}: {body}");
+        if scheme == Scheme::Bybit {
+            assert_eq!(body["retCode"], 0, "{name}: {body}");
+        }
+    }
+    for name in ["coinbase-advanced-ed25519", "coinbase-advanced-p256"] {
+        assert!(field(&format!("testnet/{name}"), "secret").contains("PRIVATE KEY"));
+    }
+    let err = served.stop();
+    assert!(err.contains("testnet/binance-ed25519"), "{err}");
+    assert!(!err.contains("BEGIN PRIVATE KEY"), "{err}");
+}
+
+#[test]
+fn a_public_key_the_venue_does_not_take_is_refused_naming_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("creds.json");
+    let pem = keyward::signing::keys::generate(keyward::signing::keys::KeyKind::P256)
+        .unwrap()
+        .public_pem()
+        .to_owned();
+    let doc = json!({"credentials": [
+        {"venue": "okx", "api_key": "okx-key", "public_key": pem},
+    ]});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = keyward(
+        &["testnet", "serve", "--credentials", path.to_str().unwrap()],
+        b"",
+        &[("KEYWARD_HOME", dir.path().to_str().unwrap())],
+    );
+    assert_fails(&out, "credentials[0] (okx)");
+    assert_fails(&out, "okx does not accept ECDSA P-256 keys");
+}
+
 #[test]
 fn bad_hosts_and_fault_specs_are_refused() {
     let dir = tempfile::tempdir().unwrap();

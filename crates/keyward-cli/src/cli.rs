@@ -204,9 +204,16 @@ object of the --faults fields and Content-Type: application/json; DELETE clears 
 object mapping each venue, scheme and \"admin\" to its base URL. Runs until interrupted.
 
 --credentials FILE is JSON {\"credentials\":[{\"venue\":NAME,\"api_key\":..,\"secret\":..,
-\"passphrase\":..}]} and must have mode 0600. Without it, fresh credentials are generated and stored
-in the default vault (created if missing; its path is printed on stderr) as testnet/<venue>, with
-fields api_key, secret and passphrase (where the venue has them).
+\"passphrase\":..}]} and must have mode 0600. An entry may give \"public_key\" (a PEM public key)
+in place of \"secret\" for a venue that accepts asymmetric keys (binance: Ed25519, RSA; bybit: RSA;
+coinbase-advanced: ECDSA P-256, Ed25519); a venue may have several entries, each with its own
+api_key. The testnet holds public keys only.
+Without --credentials, fresh credentials are generated and stored in the default vault (created if
+missing; its path is printed on stderr) as testnet/<venue>, with fields api_key, secret and
+passphrase (where the venue has them), and one key pair per venue and accepted kind as
+testnet/<venue>-<kind> (binance-ed25519, binance-rsa, bybit-rsa, coinbase-advanced-ed25519,
+coinbase-advanced-p256), with fields api_key and secret (the private key, PKCS#8 PEM); the names
+are listed on stderr.
 
 --faults SPEC is comma-separated key=value: clock_offset_ms, fail_5xx, error_rate, latency_ms,
 drop_ws, force_429, retry_after_s, seed, each optionally scoped with venue=NAME.
@@ -214,7 +221,8 @@ drop_ws, force_429, retry_after_s, seed, each optionally scoped with venue=NAME.
 Examples:
   keyward testnet serve
   keyward testnet serve --credentials testnet-creds.json --faults fail_5xx=2,venue=binance
-  keyward secret get testnet/binance --reveal --field secret";
+  keyward secret get testnet/binance --reveal --field secret
+  keyward secret get testnet/binance-ed25519 --reveal --field secret";
 
 /// `keyward testnet ...`
 #[derive(Debug, Subcommand)]

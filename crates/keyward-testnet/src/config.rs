@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::credentials::VenueCredentials;
 use crate::faults::Faults;
+use crate::keys::VenueKey;
 
 /// How to start a [`Testnet`](crate::Testnet): host (loopback only), credentials (generated
 /// where not given), faults at start, and rate-limit quotas.
@@ -13,6 +14,9 @@ pub struct TestnetConfig {
     pub host: String,
     /// Credentials per venue or scheme; any venue without some gets fresh ones.
     pub credentials: Vec<VenueCredentials>,
+    /// Public keys (Ed25519, ECDSA P-256, RSA) the venues accept besides their HMAC
+    /// credentials, each under its own API key; several per venue are allowed. None by default.
+    pub public_keys: Vec<VenueKey>,
     /// Faults in force from the start.
     pub faults: Faults,
     /// Requests per venue per minute before 429 (default 1200).
@@ -28,6 +32,7 @@ impl Default for TestnetConfig {
         Self {
             host: "127.0.0.1".to_owned(),
             credentials: Vec::new(),
+            public_keys: Vec::new(),
             faults: Faults::default(),
             rate_limit: 1200,
             venue_rate_limits: HashMap::new(),
@@ -49,6 +54,12 @@ impl TestnetConfig {
             self.credentials.retain(|old| old.venue != c.venue);
             self.credentials.push(c);
         }
+        self
+    }
+
+    /// Also accepts these public keys (added to any given before).
+    pub fn with_public_keys(mut self, keys: impl IntoIterator<Item = VenueKey>) -> Self {
+        self.public_keys.extend(keys);
         self
     }
 

@@ -36,6 +36,35 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A public key cannot be used: not a public key PEM, unreadable, or without an API key
+    /// (never says what the text is).
+    #[error("the public key {api_key} for {venue} cannot be used: {reason}")]
+    InvalidPublicKey {
+        /// The venue.
+        venue: String,
+        /// The first characters of the API key.
+        api_key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A public key of a kind the venue does not accept.
+    #[error("{venue} does not accept {kind} keys; it takes {accepted}")]
+    KeyNotAccepted {
+        /// The venue.
+        venue: String,
+        /// The key's kind.
+        kind: keyward_signing::keys::KeyKind,
+        /// What the venue takes, as a phrase.
+        accepted: String,
+    },
+    /// Two credentials of one venue share an API key.
+    #[error("two credentials for {venue} share the API key {api_key}; give each its own")]
+    DuplicateApiKey {
+        /// The venue.
+        venue: String,
+        /// The first characters of the API key.
+        api_key: String,
+    },
     /// A fault specification could not be read.
     #[error("invalid fault specification: {0}")]
     InvalidFaults(String),

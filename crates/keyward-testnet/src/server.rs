@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::faults::FaultControl;
 use crate::guard::{Guard, Shared, guard};
 use crate::hits::Hits;
+use crate::keys::VenueKey;
 use crate::ratelimit::RateLimits;
 use crate::repeats::WindowOnly;
 use crate::venues::{VenueCtx, rest, rules};
@@ -29,6 +30,7 @@ use crate::{SERVICE_SCHEMES, VENUES, admin, svc, ws};
 pub struct Testnet {
     urls: BTreeMap<String, String>,
     credentials: BTreeMap<String, VenueCredentials>,
+    public_keys: Vec<VenueKey>,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -94,11 +96,35 @@ fn credentials(given: &[VenueCredentials]) -> Result<BTreeMap<String, VenueCrede
     Ok(out)
 }
 
+/// Every public key given, checked: a served venue that accepts its kind, and an API key no
+/// other credential of the venue uses.
+fn public_keys(
+    given: &[VenueKey],
+    credentials: &BTreeMap<String, VenueCredentials>,
+) -> Result<Vec<VenueKey>> {
+    let mut seen: Vec<(&str, &str)> = credentials
+        .values()
+        .map(|c| (c.venue.as_str(), c.key_id()))
+        .collect();
+    for key in given {
+        key.check()?;
+        if seen.contains(&(key.venue.as_str(), key.api_key.as_str())) {
+            return Err(Error::DuplicateApiKey {
+                venue: key.venue.clone(),
+                api_key: format!("{}…", key.api_key.chars().take(4).collect::<String>()),
+            });
+        }
+        seen.push((&key.venue, &key.api_key));
+    }
+    Ok(given.to_vec())
+}
+
 impl Testnet {
     /// Starts every listener on `config.host` (loopback only), each on a free port.
     pub async fn start(config: TestnetConfig) -> Result<Self> {
         let ip = loopback(&config.host)?;
         let credentials = credentials(&config.credentials)?;
+        let public_keys = public_keys(&config.public_keys, &credentials)?;
         let faults = Arc::new(FaultControl::new());
         faults.apply(&config.faults);
         let shared = Arc::new(Shared {
@@ -110,10 +136,13 @@ impl Testnet {
         let mut urls = BTreeMap::new();
         let mut tasks = Vec::new();
         let keys_of = |name: &str| {
-            let keys = credentials
+            let mut keys = credentials
                 .get(name)
                 .map(|c| StaticKeys::new().with(c.to_signing()))
                 .unwrap_or_default();
+            for key in public_keys.iter().filter(|k| k.venue == name) {
+                keys = keys.with(key.to_verifying());
+            }
             Arc::new(keys)
         };
         let clock_of = |name: &str| VenueClock {
@@ -188,6 +217,7 @@ impl Testnet {
         Ok(Self {
             urls,
             credentials,
+            public_keys,
             shared,
             stop,
             tasks,
@@ -212,6 +242,11 @@ impl Testnet {
     /// Every credential in use, by venue or scheme.
     pub fn all_credentials(&self) -> impl Iterator<Item = &VenueCredentials> {
         self.credentials.values()
+    }
+
+    /// The public keys the venues accept besides their HMAC credentials, as given.
+    pub fn public_keys(&self) -> &[VenueKey] {
+        &self.public_keys
     }
 
     /// Changes faults at run time.
@@ -246,6 +281,7 @@ impl std::fmt::Debug for Testnet {
         f.debug_struct("Testnet")
             .field("urls", &self.urls)
             .field("credentials", &self.credentials)
+            .field("public_keys", &self.public_keys)
             .finish_non_exhaustive()
     }
 }

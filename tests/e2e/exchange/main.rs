@@ -5,6 +5,7 @@
 //! Declared by keyward-cli, the one package that may depend on both the facade and the testnet
 //! (docs/ARCHITECTURE.md); one test binary, so the suites link once.
 
+mod asymmetric;
 mod canary;
 mod common;
 mod credentials;

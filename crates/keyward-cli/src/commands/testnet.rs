@@ -6,7 +6,9 @@ use anyhow::{Context, Result, bail};
 use keyward::crypto::private_file::read_private_file;
 use keyward::crypto::secrecy::{ExposeSecret, SecretString};
 use keyward::secrets::{SecretStore, SecretValue, SqliteVault};
-use keyward_testnet::{Faults, Testnet, TestnetConfig, VenueCredentials};
+use keyward_testnet::{
+    Faults, KeyPair, Testnet, TestnetConfig, VenueCredentials, VenueKey, generate_key_pairs,
+};
 use serde_json::{Value, json};
 
 use crate::cli::{TestnetCommand, TestnetServeArgs};
@@ -34,17 +36,26 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
         Some(spec) => spec.parse()?,
         None => Faults::default(),
     };
-    let given = match &args.credentials {
+    let (given, keys) = match &args.credentials {
         Some(path) => read_credentials(path)?,
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
+    };
+    // Without a credentials file, one key pair per venue and accepted kind: the testnet gets the
+    // public halves, the vault the private ones.
+    let pairs = if args.credentials.is_none() {
+        generate_key_pairs()?
+    } else {
+        Vec::new()
     };
     let config = TestnetConfig::default()
         .with_host(args.host.clone())
         .with_credentials(given)
+        .with_public_keys(keys)
+        .with_public_keys(pairs.iter().map(KeyPair::public))
         .with_faults(faults);
     let testnet = Testnet::start(config).await?;
     if args.credentials.is_none() {
-        store_in_vault(&testnet).await?;
+        store_in_vault(&testnet, &pairs).await?;
     }
     write_stdout(format!("{}\n", json!(testnet.urls())).as_bytes())?;
     wait_for_stop().await?;
@@ -52,8 +63,10 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads `{"credentials":[{"venue","api_key","secret","passphrase"}]}` from a private file.
-fn read_credentials(path: &Path) -> Result<Vec<VenueCredentials>> {
+/// Reads `{"credentials":[{"venue","api_key","secret"|"public_key","passphrase"}]}` from a
+/// private file: entries with a `secret` are HMAC credentials, entries with a `public_key` (a
+/// PEM public key, for a venue that accepts its kind) the public halves of asymmetric keys.
+fn read_credentials(path: &Path) -> Result<(Vec<VenueCredentials>, Vec<VenueKey>)> {
     let bytes = read_private_file(path, MAX_CREDENTIALS_FILE)?;
     // The parse error names a line and column, never the file's content.
     let doc: Value = serde_json::from_slice(&bytes)
@@ -61,7 +74,8 @@ fn read_credentials(path: &Path) -> Result<Vec<VenueCredentials>> {
     let Some(entries) = doc.get("credentials").and_then(Value::as_array) else {
         bail!("{} must hold {{\"credentials\": [...]}}", path.display());
     };
-    let mut out = Vec::with_capacity(entries.len());
+    let mut secrets = Vec::with_capacity(entries.len());
+    let mut keys = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let text = |field: &str| -> Result<Option<String>> {
             match entry.get(field) {
@@ -73,27 +87,43 @@ fn read_credentials(path: &Path) -> Result<Vec<VenueCredentials>> {
                 ),
             }
         };
+        let at = |venue: &str| format!("{}: credentials[{i}] ({venue})", path.display());
         let venue = text("venue")?
             .with_context(|| format!("{}: credentials[{i}] has no venue", path.display()))?;
-        let secret = text("secret")?.with_context(|| {
-            format!(
-                "{}: credentials[{i}] ({venue}) has no secret",
-                path.display()
-            )
-        })?;
-        out.push(VenueCredentials {
-            venue,
-            api_key: text("api_key")?,
-            secret: SecretString::from(secret),
-            passphrase: text("passphrase")?.map(SecretString::from),
-        });
+        match (text("secret")?, text("public_key")?) {
+            (Some(_), Some(_)) => bail!(
+                "{} has both a secret and a public_key; give one per entry",
+                at(&venue)
+            ),
+            (None, None) => bail!("{} has no secret (or public_key)", at(&venue)),
+            (Some(secret), None) => secrets.push(VenueCredentials {
+                api_key: text("api_key")?,
+                secret: SecretString::from(secret),
+                passphrase: text("passphrase")?.map(SecretString::from),
+                venue,
+            }),
+            (None, Some(pem)) => {
+                if text("passphrase")?.is_some() {
+                    bail!(
+                        "{} has a public_key and a passphrase; public keys take none",
+                        at(&venue)
+                    );
+                }
+                let api_key = text("api_key")?
+                    .with_context(|| format!("{} has a public_key but no api_key", at(&venue)))?;
+                let key = VenueKey::new(venue.clone(), api_key, pem);
+                key.check().with_context(|| at(&venue))?;
+                keys.push(key);
+            }
+        }
     }
-    Ok(out)
+    Ok((secrets, keys))
 }
 
 /// Stores every credential in use in the default vault (created if missing) as
-/// `testnet/<venue>`, and says where on stderr.
-async fn store_in_vault(testnet: &Testnet) -> Result<()> {
+/// `testnet/<venue>`, and the private halves of `pairs` as `testnet/<venue>-<kind>`, and says
+/// where on stderr.
+async fn store_in_vault(testnet: &Testnet, pairs: &[KeyPair]) -> Result<()> {
     let path = super::vault::default_path()?;
     let vault = if path.exists() {
         super::vault::open(Some(path.clone()))?
@@ -110,10 +140,21 @@ async fn store_in_vault(testnet: &Testnet) -> Result<()> {
         vault
     };
     store_credentials(&vault, testnet).await?;
+    store_key_pairs(&vault, pairs).await?;
     eprintln!(
         "testnet credentials stored in vault {} as testnet/<venue> (fields api_key, secret, passphrase)",
         path.display()
     );
+    if !pairs.is_empty() {
+        let names: Vec<String> = pairs
+            .iter()
+            .map(|p| format!("testnet/{}", p.name()))
+            .collect();
+        eprintln!(
+            "testnet key pairs stored as {} (fields api_key, secret: the private key, PKCS#8 PEM); the testnet holds the public halves",
+            names.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -141,6 +182,25 @@ pub async fn store_credentials(store: &dyn SecretStore, testnet: &Testnet) -> Re
     Ok(stored)
 }
 
+/// Stores the private half of each pair in `store` as `testnet/<venue>-<kind>`
+/// (`testnet/binance-ed25519`), with fields `api_key` and `secret` (the PKCS#8 PEM), so that a
+/// client reads it as any other credential: the secret's text says it is a private key.
+pub async fn store_key_pairs(store: &dyn SecretStore, pairs: &[KeyPair]) -> Result<usize> {
+    for pair in pairs {
+        let fields = [
+            ("api_key", pair.api_key()),
+            ("secret", pair.private_pem().expose_secret()),
+        ];
+        store
+            .put(
+                &format!("testnet/{}", pair.name()),
+                &SecretValue::fields(fields),
+            )
+            .await?;
+    }
+    Ok(pairs.len())
+}
+
 /// Waits for ctrl-c or SIGTERM.
 pub async fn wait_for_stop() -> Result<()> {
     #[cfg(unix)]
@@ -157,4 +217,129 @@ pub async fn wait_for_stop() -> Result<()> {
         .await
         .context("could not watch for ctrl-c")?;
     Ok(())
+}
+
+// The credentials file must be mode 0600, which these tests set with Unix permissions.
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)] // reason: the test helpers fail loudly, as the tests do
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use keyward::signing::keys::KeyKind;
+
+    use super::*;
+
+    /// A private (0600) credentials file holding `doc`.
+    fn file(doc: &Value) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.json");
+        std::fs::write(&path, doc.to_string()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        (dir, path)
+    }
+
+    fn public(venue: &str, kind: KeyKind) -> String {
+        KeyPair::generate(venue, kind).unwrap().public().public_key
+    }
+
+    #[test]
+    fn a_venue_takes_a_secret_and_several_public_keys() {
+        let ed = public("binance", KeyKind::Ed25519);
+        let p256 = public("coinbase-advanced", KeyKind::P256);
+        let (_dir, path) = file(&json!({"credentials": [
+            {"venue": "binance", "api_key": "hmac-key", "secret": "s3cret"},
+            {"venue": "binance", "api_key": "ed-key", "public_key": ed},
+            {"venue": "coinbase-advanced", "api_key": "organizations/o/apiKeys/k", "public_key": p256},
+        ]}));
+        let (secrets, keys) = read_credentials(&path).unwrap();
+        assert_eq!(secrets.len(), 1);
+        assert_eq!(secrets[0].key_id(), "hmac-key");
+        let got: Vec<(&str, &str, KeyKind)> = keys
+            .iter()
+            .map(|k| (k.venue.as_str(), k.api_key.as_str(), k.kind().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("binance", "ed-key", KeyKind::Ed25519),
+                (
+                    "coinbase-advanced",
+                    "organizations/o/apiKeys/k",
+                    KeyKind::P256
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn a_public_key_the_venue_does_not_take_is_a_config_error_naming_the_entry() {
+        let p256 = public("coinbase-advanced", KeyKind::P256);
+        let (_dir, path) = file(&json!({"credentials": [
+            {"venue": "bybit", "api_key": "k", "public_key": p256},
+        ]}));
+        let err = format!("{:#}", read_credentials(&path).unwrap_err());
+        assert!(err.contains("credentials[0] (bybit)"), "{err}");
+        assert!(
+            err.contains("bybit does not accept ECDSA P-256 keys"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_public_key_entries_are_refused_without_echoing_the_key() {
+        let pair = KeyPair::generate("binance", KeyKind::Ed25519).unwrap();
+        let private = pair.private_pem().expose_secret().to_owned();
+        let body = private.lines().nth(1).unwrap().to_owned();
+        let ed = pair.public().public_key;
+        for (entry, says) in [
+            (
+                json!({"venue": "binance", "api_key": "k", "public_key": private}),
+                "private key",
+            ),
+            (json!({"venue": "binance", "public_key": ed}), "no api_key"),
+            (
+                json!({"venue": "binance", "api_key": "k", "secret": "s", "public_key": ed}),
+                "both",
+            ),
+            (
+                json!({"venue": "binance", "api_key": "k", "public_key": ed, "passphrase": "p"}),
+                "passphrase",
+            ),
+            (json!({"venue": "binance", "api_key": "k"}), "no secret"),
+        ] {
+            let (_dir, path) = file(&json!({ "credentials": [entry] }));
+            let err = format!("{:#}", read_credentials(&path).unwrap_err());
+            assert!(err.contains(says), "{says}: {err}");
+            assert!(!err.contains(&body), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn key_pairs_are_stored_by_venue_and_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let (vault, _key) = SqliteVault::create(dir.path().join("vault.db")).unwrap();
+        let pairs = [
+            KeyPair::generate("binance", KeyKind::Ed25519).unwrap(),
+            KeyPair::generate("coinbase-advanced", KeyKind::P256).unwrap(),
+        ];
+        assert_eq!(store_key_pairs(&vault, &pairs).await.unwrap(), 2);
+        for (pair, name) in pairs
+            .iter()
+            .zip(["testnet/binance-ed25519", "testnet/coinbase-advanced-p256"])
+        {
+            let got = vault
+                .get(name, &keyward::secrets::Selector::Current)
+                .await
+                .unwrap()
+                .value;
+            assert_eq!(
+                got.field("api_key").unwrap().expose_secret(),
+                pair.api_key()
+            );
+            assert_eq!(
+                got.field("secret").unwrap().expose_secret(),
+                pair.private_pem().expose_secret()
+            );
+        }
+    }
 }

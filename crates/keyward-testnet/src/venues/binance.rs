@@ -5,12 +5,14 @@
 //! (<https://developers.binance.com/docs/binance-spot-api-docs/errors>): -1022 `INVALID_SIGNATURE`
 //! "Signature for this request is not valid.", -2015 `REJECTED_MBX_KEY` "Invalid API-key, IP, or
 //! permissions for action." (HTTP 401), -1021 `INVALID_TIMESTAMP` "Timestamp for this request is
-//! outside of the recvWindow.", -1102 `MANDATORY_PARAM_EMPTY_OR_MALFORMED`, -1003
+//! outside of the recvWindow.", -2014 `BAD_API_KEY_FMT` "API-key format invalid." (answered
+//! here for an unknown `X-MBX-APIKEY` that is not the letters and digits Binance's keys are
+//! made of), -1102 `MANDATORY_PARAM_EMPTY_OR_MALFORMED`, -1003
 //! `TOO_MANY_REQUESTS`, -1008 `SERVER_BUSY`.
 
 use axum::response::Response;
-use keyward_signing::Scheme;
 use keyward_signing::verify::VerifyError;
+use keyward_signing::{Request, Scheme};
 use serde_json::{Value, json};
 
 use super::{Echo, Endpoint, Rules, VenueCtx};
@@ -103,6 +105,19 @@ impl Rules for Binance {
         json(status, json!({"code": code, "msg": msg}))
     }
 
+    /// An unknown key whose text cannot be a Binance API key is -2014, any other unknown key
+    /// -2015 (the same key, known or not, with a wrong signature is -1022).
+    fn reject_request(&self, err: &VerifyError, req: &Request, now_ms: u64) -> Response {
+        let key = req.header("X-MBX-APIKEY").unwrap_or("");
+        if *err == VerifyError::UnknownKey && !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return json(
+                401,
+                json!({"code": -2014, "msg": "API-key format invalid."}),
+            );
+        }
+        self.reject(err, now_ms)
+    }
+
     fn too_many(&self) -> Response {
         json(
             429,
@@ -134,17 +149,13 @@ impl Rules for Binance {
             // Binance's WebSocket API answers carry `rateLimits` (the SDKs read it).
             return Some(json!({"id": id, "status": 200, "result": result, "rateLimits": []}));
         }
+        // Binance: "Only Ed25519 keys are supported for this feature"
+        // (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/authentication-requests>);
+        // the venue answers an HMAC-signed `session.logon` with -1022 (see
+        // <https://github.com/sieblyio/binance/pull/626>: an HMAC key "was consistently getting
+        // an invalid signature error" there). The verifier re-signs a logon as a logon, which only
+        // an Ed25519 key can: any other key's logon is a signature mismatch, answered -1022.
         Some(match ctx.verifier.verify_ws(message) {
-            // Binance: "Only Ed25519 keys are supported for this feature"
-            // (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/authentication-requests>);
-            // the venue answers an HMAC-signed `session.logon` with -1022 (see
-            // <https://github.com/sieblyio/binance/pull/626>: an HMAC key "was consistently getting
-            // an invalid signature error" there). The testnet's keys are HMAC keys, so a logon that
-            // verifies is refused the same way; other signed requests carry their own signature.
-            Ok(_) if method == "session.logon" => {
-                let (status, code, msg) = error_of(&VerifyError::BadSignature);
-                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}, "rateLimits": []})
-            }
             Ok(v) => json!({"id": id, "status": 200, "result": {
                 "apiKey": v.key_id, "authorizedSince": keyward_signing::Clock::now_ms(&ctx.clock),
                 "serverTime": keyward_signing::Clock::now_ms(&ctx.clock),

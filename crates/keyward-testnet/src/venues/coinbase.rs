@@ -1,14 +1,17 @@
 //! Coinbase Exchange (REST and WebSocket `subscribe` with a signature) and Coinbase Advanced
-//! Trade (REST, legacy HMAC keys). Errors `{"message": ...}`.
+//! Trade (REST, with legacy HMAC keys or CDP keys: an `Authorization: Bearer` JWT). Errors
+//! `{"message": ...}`.
 //!
 //! Coinbase answers an authentication failure with HTTP 401 and a message
 //! (<https://docs.cdp.coinbase.com/exchange/docs/rest-auth>: the timestamp "must be within 30
 //! seconds of the api service time or your request will be considered expired and rejected"):
 //! "invalid signature", "request timestamp expired", "Invalid API Key".
 
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::response::Response;
-use keyward_signing::Scheme;
 use keyward_signing::verify::VerifyError;
+use keyward_signing::{Request, Scheme};
 use serde_json::{Value, json};
 
 use super::{Echo, Endpoint, Rules, SecretForm, VenueCtx, last_segment};
@@ -29,6 +32,32 @@ fn reject(err: &VerifyError) -> Response {
         _ => (401, "request timestamp expired"),
     };
     json(status, json!({"message": msg}))
+}
+
+/// Advanced Trade's answer to a request whose CDP JWT does not authenticate it (unknown key,
+/// signature, lifetime, or a `uri` claim naming another method, host or path): HTTP 401 with
+/// the plain-text body `Unauthorized`, no JSON and no reason, as users of the venue see it
+/// ("API Response Status Code: 401 API Response Text: Unauthorized",
+/// <https://github.com/ccxt/ccxt/issues/26300>; the official SDK raises "401 Client Error:
+/// Unauthorized", <https://github.com/coinbase/coinbase-advanced-py/issues/56>). Coinbase's
+/// JWT guide (<https://docs.cdp.coinbase.com/coinbase-app/authentication-authorization/api-key-authentication>)
+/// documents the token, not the refusal's body.
+fn jwt_unauthorized(err: &VerifyError) -> Response {
+    if *err == VerifyError::CacheFull {
+        return reject(err);
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Unauthorized",
+    )
+        .into_response()
+}
+
+/// Whether the request authenticates with a CDP JWT.
+fn bears_jwt(req: &Request) -> bool {
+    req.header("Authorization")
+        .is_some_and(|v| v.starts_with("Bearer "))
 }
 
 fn too_many() -> Response {
@@ -181,12 +210,47 @@ impl Rules for CoinbaseAdvanced {
         reject(err)
     }
 
+    /// A CDP JWT's refusal is the bare 401 (see [`jwt_unauthorized`]); a legacy HMAC key's
+    /// keeps the `{"message": ...}` shape.
+    fn reject_request(&self, err: &VerifyError, req: &Request, _now_ms: u64) -> Response {
+        if bears_jwt(req) {
+            jwt_unauthorized(err)
+        } else {
+            reject(err)
+        }
+    }
+
     fn too_many(&self) -> Response {
         too_many()
     }
 
-    fn ws_message(&self, _ctx: &VenueCtx, _message: &Value) -> Option<Value> {
-        Some(json!({"type": "error", "message": "Authentication Failed",
-            "reason": "HMAC keys have no WebSocket auth message on Coinbase Advanced Trade"}))
+    /// A `subscribe` authenticated by a CDP key's JWT (one without a `uri` claim), as
+    /// Advanced Trade documents it
+    /// (<https://docs.cdp.coinbase.com/advanced-trade/docs/ws-auth>): accepted with a
+    /// `subscriptions` message (<https://docs.cdp.coinbase.com/advanced-trade/docs/ws-channels>),
+    /// refused with `{"type":"error","message":"authentication failure"}` (what the venue sends,
+    /// as logged in <https://github.com/coinbase/coinbase-advanced-py/issues/19>). Legacy HMAC
+    /// keys have no WebSocket auth message: a subscribe without a JWT is refused the same way.
+    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+        if message.get("type").and_then(Value::as_str)? != "subscribe" {
+            return None;
+        }
+        let refused = json!({"type": "error", "message": "authentication failure"});
+        if message.get("jwt").is_none() {
+            return Some(refused);
+        }
+        Some(match ctx.verifier.verify_ws(message) {
+            Ok(_) => {
+                let channel = message
+                    .get("channel")
+                    .and_then(Value::as_str)
+                    .unwrap_or("user");
+                let products = message.get("product_ids").cloned().unwrap_or(json!([]));
+                let now = keyward_signing::Clock::now_ms(&ctx.clock);
+                json!({"channel": "subscriptions", "client_id": "", "timestamp": iso(now),
+                    "sequence_num": 0, "events": [{"subscriptions": {channel: products}}]})
+            }
+            Err(_) => refused,
+        })
     }
 }

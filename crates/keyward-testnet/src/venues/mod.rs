@@ -81,6 +81,12 @@ pub(crate) trait Rules: Send + Sync + 'static {
     fn success(&self, endpoint: Endpoint, echo: &Echo) -> Response;
     /// The answer to a rejected request, in the venue's own shape.
     fn reject(&self, err: &VerifyError, now_ms: u64) -> Response;
+    /// The answer to a rejected REST request, where the venue's answer depends on how the
+    /// request authenticated (Coinbase Advanced's CDP JWTs): [`Rules::reject`] unless the venue
+    /// says otherwise.
+    fn reject_request(&self, err: &VerifyError, _req: &Request, now_ms: u64) -> Response {
+        self.reject(err, now_ms)
+    }
     /// The body of a 429 (the caller adds `Retry-After`).
     fn too_many(&self) -> Response;
     /// Adds the venue's usage headers.
@@ -172,7 +178,9 @@ impl VenueCtx {
     }
 }
 
-/// The request as received, in the form the verifier takes.
+/// The request as received, in the form the verifier takes: every header, `Host` included
+/// (a Coinbase Advanced CDP JWT names the host it was signed for in its `uri` claim, and the
+/// verifier matches it against the request's `Host`).
 pub(crate) fn to_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Request {
     let mut req = Request::new(method.as_str(), uri.path())
         .with_query(uri.query().unwrap_or(""))
@@ -225,7 +233,7 @@ pub(crate) async fn rest(
     }
     let req = to_request(&method, &uri, &headers, &body);
     if let Err(err) = ctx.verifier.verify(&req) {
-        return rules.reject(&err, now);
+        return rules.reject_request(&err, &req, now);
     }
     let id = if endpoint == Endpoint::WsToken {
         match ctx.issue_token() {

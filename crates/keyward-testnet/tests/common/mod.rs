@@ -11,12 +11,13 @@ use serde_json::Value;
 /// The venues with signed REST endpoints.
 pub const REST_VENUES: [&str; 8] = keyward_testnet::REST_VENUES;
 
-/// A response: status, headers, JSON body (null when not JSON).
+/// A response: status, headers, JSON body (null when not JSON) and the body's text.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    pub text: String,
 }
 
 impl Answer {
@@ -83,6 +84,7 @@ pub async fn send_to(base: &str, req: &Request) -> Answer {
         status,
         headers,
         body,
+        text,
     }
 }
 
