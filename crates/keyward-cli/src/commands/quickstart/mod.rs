@@ -1,7 +1,8 @@
 //! `keyward quickstart`: the whole stack against the local testnet, in one command, with no
 //! account, no network and no configuration. A vault in a temporary directory holds fresh
 //! testnet credentials; clients built by `keyward::RestClient::builder()` read them back, sign and
-//! send REST calls and WebSocket auth for every venue preset and service scheme, then live
+//! send REST calls and WebSocket auth for every venue preset and service scheme (with HMAC
+//! secrets, and with a Binance Ed25519 key and a Coinbase Advanced CDP key), then live
 //! through a clock jump, a 5xx, sustained 5xx (the circuit breaker), a burst (the rate limiter)
 //! and a 429. One summary row per step; the exit code says whether every step was ok.
 
@@ -54,7 +55,7 @@ async fn tour(args: &QuickstartArgs, faults: Faults) -> Result<()> {
     summary.note(&format!(
         "keyward quickstart: the whole stack against a local testnet, no account, no network\n\
          vault        {} (master key in {}; {})\n\
-         credentials  {} stored as testnet/<venue>; every client below reads its own back\n\
+         credentials  {} stored as testnet/<venue> and testnet/<venue>-<key kind>; every client below reads its own back\n\
          testnet      {} listeners on 127.0.0.1{}",
         sb.vault_path().display(),
         sb.key_path().display(),
@@ -123,6 +124,10 @@ async fn steps(sb: &Sandbox, summary: &mut Summary) -> Result<()> {
             step(summary, "rest", venue, venues::rest(sb, venue)).await?;
         }
     }
+    for (venue, credential) in &sb.key_pairs {
+        let rest = venues::rest_with(sb, venue, credential);
+        step(summary, "rest", credential, rest).await?;
+    }
     for scheme in SERVICE_SCHEMES {
         step(summary, "service", scheme, venues::service(sb, scheme)).await?;
     }
@@ -137,6 +142,22 @@ async fn steps(sb: &Sandbox, summary: &mut Summary) -> Result<()> {
         summary.push(Row::from_result(
             "websocket",
             name,
+            started.elapsed(),
+            result,
+        ))?;
+    }
+    // Binance's session.logon (Ed25519 only) and Coinbase Advanced's subscribe with a CDP JWT.
+    for (venue, credential) in &sb.key_pairs {
+        let started = Instant::now();
+        let auth = tokio::time::timeout(STEP_LIMIT, websocket::auth_with(sb, venue, credential));
+        let result = match auth.await {
+            Ok(None) => continue,
+            Ok(Some(result)) => result,
+            Err(_) => Err(timed_out()),
+        };
+        summary.push(Row::from_result(
+            "websocket",
+            credential,
             started.elapsed(),
             result,
         ))?;

@@ -21,9 +21,15 @@ pub fn symbol(venue: &str) -> &'static str {
     }
 }
 
-/// Server time (public), balance, a limit order placed and cancelled: the venue's four calls.
+/// Server time (public), balance, a limit order placed and cancelled: the venue's four calls,
+/// signed with the venue's HMAC secret (`testnet/<venue>`).
 pub async fn rest(sb: &Sandbox, venue: &str) -> Result<String> {
-    let client = sb.client(venue)?.build().await?;
+    rest_with(sb, venue, venue).await
+}
+
+/// The same four calls signed with the credential `testnet/<credential>` (a key pair).
+pub async fn rest_with(sb: &Sandbox, venue: &str, credential: &str) -> Result<String> {
+    let client = sb.client_with(venue, credential)?.build().await?;
     let started = Instant::now();
     client.server_time().await.context("server time")?;
     client.balance().await.context("balance")?;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use keyward::exchange::WsError;
+use keyward::signing::keys::KeyKind;
 use keyward::{Scheme, WsConfig, WsEvent, WsSession};
 
 use super::sandbox::Sandbox;
@@ -13,15 +14,25 @@ use super::summary::millis;
 /// How long connecting and the auth acknowledgement may take.
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Authenticates a WebSocket session with `name`, or `None` when it has no WebSocket auth
-/// (Coinbase Advanced Trade's HMAC keys).
+/// Authenticates a WebSocket session with `name`'s HMAC secret, or `None` when it has no
+/// WebSocket auth with one (Coinbase Advanced Trade's WebSocket takes CDP keys only).
 pub async fn auth(sb: &Sandbox, name: &str) -> Option<Result<String>> {
     let scheme: Scheme = name.parse().ok()?;
-    let url = match sb.url(name) {
+    if !scheme.has_ws() || (scheme.signs_host() && !scheme.accepts_key(KeyKind::Hmac)) {
+        return None;
+    }
+    auth_with(sb, name, name).await
+}
+
+/// Authenticates a WebSocket session of `venue` with the credential `testnet/<credential>`, or
+/// `None` when the venue has no WebSocket auth.
+pub async fn auth_with(sb: &Sandbox, venue: &str, credential: &str) -> Option<Result<String>> {
+    let scheme: Scheme = venue.parse().ok()?;
+    let url = match sb.url(venue) {
         Ok(base) => format!("{}/ws", base.replacen("http://", "ws://", 1)),
         Err(e) => return Some(Err(e)),
     };
-    let secret = format!("testnet/{name}");
+    let secret = format!("testnet/{credential}");
     let config = match WsConfig::from_store(scheme, &url, sb.store.as_ref(), &secret).await {
         Ok(config) => config,
         Err(WsError::Unsupported { .. }) => return None,
