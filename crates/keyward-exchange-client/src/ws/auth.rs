@@ -17,6 +17,24 @@ pub(crate) fn supports(venue: Venue) -> bool {
     venue.ws_auth().is_some()
 }
 
+/// Refuses, before any connection, a signer whose kind of key the venue's WebSocket auth does
+/// not take (Coinbase Advanced signs its WebSocket subscribe with CDP keys only): an auth
+/// message is signed and dropped, since keyward-signing names the kinds a scheme takes for REST
+/// and WebSocket together ([`Scheme::accepts_key`]) and refuses the WebSocket-only ones when
+/// signing.
+pub(crate) fn check_key(venue: Venue, signer: &Signer) -> Result<(), WsError> {
+    if venue.ws_auth() != Some(WsAuthBy::Message) {
+        return Ok(());
+    }
+    match signer.ws_auth(&Map::new(), &SignOptions::default()) {
+        Err(keyward_signing::Error::KeyNotAccepted { kind, .. }) => Err(WsError::Unsupported {
+            venue: venue.scheme,
+            key: Some(kind),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Whether `venue` authenticates by signing the handshake request's headers (the service
 /// schemes without a WebSocket auth message) rather than with a message.
 pub(crate) fn by_handshake(venue: Venue) -> bool {
@@ -407,6 +425,23 @@ mod tests {
         let err = message(venue, &hmac, &Map::new(), 1, None).unwrap_err();
         assert!(matches!(err, WsError::Signing { .. }), "{err:?}");
         assert!(err.to_string().contains("HMAC"), "{err}");
+        // ... and a session configuration with it is refused before any connection.
+        let err = check_key(venue, &hmac).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WsError::Unsupported {
+                    key: Some(KeyKind::Hmac),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "coinbase-advanced has no WebSocket authentication keyward can perform with an HMAC key"
+        );
+        check_key(venue, &signer).unwrap();
     }
 
     #[test]
