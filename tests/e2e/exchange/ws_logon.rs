@@ -227,3 +227,71 @@ async fn a_rotation_between_hmac_and_ed25519_changes_the_next_reauth() {
     assert_eq!(next_state(&mut session).await, WsEvent::Reconnected);
     session.close().await;
 }
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A logged-on Ed25519 session at TRACE (one thread, so the subscriber sees every task): no
+/// piece of the private key, nor the logon's signature, is in a log line or in the `Debug` of
+/// the client, the configuration, the session or its events.
+#[tokio::test]
+async fn an_ed25519_logon_leaves_no_key_or_signature_in_logs_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let ed = generate(KeyKind::Ed25519).unwrap();
+    let pem = ed.private_pem().expose_secret().to_owned();
+    let store = Arc::new(CachedStore::new(
+        Arc::new(One(Mutex::new((
+            crate::ws_common::GOOD_KEY.into(),
+            pem.clone(),
+        )))),
+        CacheConfig::default(),
+    ));
+    let c = client(store).await;
+    let mut mock = MockVenue::start(Scheme::Binance).await;
+    let sleep = GatedSleep::new(AGE);
+    let cfg = timing(c.ws_config(&mock.url).unwrap(), &sleep);
+    let mut shown = vec![format!("{c:?}"), format!("{cfg:?}")];
+    let mut session = WsSession::connect(cfg).await.unwrap();
+    let mut conn = mock.conn().await;
+    let logon = auth(conn.next_non_ping().await);
+    assert_eq!(logon["method"], "session.logon");
+    let signature = logon["params"]["signature"].as_str().unwrap().to_owned();
+    shown.push(format!("{:?}", next_state(&mut session).await));
+    shown.push(format!("{session:?}"));
+    session.close().await;
+
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    // The PKCS#8 header every Ed25519 key shares is skipped: 16 characters.
+    let mut canaries: Vec<String> = (16..body.len() - 12)
+        .map(|i| body[i..i + 12].to_owned())
+        .collect();
+    canaries.push(signature[..24].to_owned());
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("authenticated"),
+        "the logon was logged: {logs}"
+    );
+    for canary in &canaries {
+        assert!(!logs.contains(canary.as_str()), "the logs carry {canary:?}");
+        for text in &shown {
+            assert!(!text.contains(canary.as_str()), "{text} carries {canary:?}");
+        }
+    }
+}
