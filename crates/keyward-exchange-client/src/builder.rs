@@ -57,6 +57,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     nonce_file: Option<PathBuf>,
     nonces: Option<Arc<dyn NonceSource>>,
+    demo_trading: bool,
     transport: Transport,
 }
 
@@ -70,6 +71,7 @@ impl std::fmt::Debug for ClientBuilder {
             )
             .field("credentials", &self.source)
             .field("clock_sync", &self.clock_sync)
+            .field("demo_trading", &self.demo_trading)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -96,6 +98,7 @@ impl ClientBuilder {
             timeout: Duration::from_secs(10),
             nonce_file: None,
             nonces: None,
+            demo_trading: false,
             transport: Transport::default(),
         }
     }
@@ -211,6 +214,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every REST request to the venue's demo trading environment, with the header the
+    /// venue documents for it (OKX: `x-simulated-trading: 1`, to the production origin; use a
+    /// demo trading API key). A venue that documents no such header fails `build()` with
+    /// [`Error::Config`]: its demo or test environment is a base URL of its own. Default off.
+    pub fn demo_trading(mut self, on: bool) -> Self {
+        self.demo_trading = on;
+        self
+    }
+
     /// Also trusts `root` for TLS (a private venue's CA, a test CA), in addition to the webpki
     /// roots. Certificate verification itself cannot be turned off.
     pub fn add_root_certificate(mut self, root: RootCertificate) -> Self {
@@ -288,6 +300,16 @@ impl ClientBuilder {
             )));
         }
         let base = check_base_url(&self.base_url)?;
+        let headers = match (self.demo_trading, venue.demo_header()) {
+            (false, _) => Vec::new(),
+            (true, Some(header)) => vec![header],
+            (true, None) => {
+                return Err(Error::config(format!(
+                    "{} documents no demo trading header: point the client at its test environment's base URL instead of calling demo_trading(true)",
+                    self.scheme
+                )));
+            }
+        };
         let source = self.source.ok_or_else(|| {
             Error::config(
                 "no credentials: call .credentials(credentials) or .secret_store(store, name)",
@@ -359,6 +381,7 @@ impl ClientBuilder {
             clock,
             sleep: self.sleep.unwrap_or_else(|| Arc::new(TokioSleep)),
             options,
+            headers,
         }))
     }
 }

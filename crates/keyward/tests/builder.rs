@@ -105,3 +105,56 @@ fn debug_never_shows_the_credentials() {
     assert!(!text.contains("canary-secret-5c1d"), "{text}");
     assert!(text.contains("[REDACTED]"), "{text}");
 }
+
+#[tokio::test]
+async fn demo_trading_passes_through_to_the_venue_that_documents_it() {
+    let okx = Credentials::new("key-1", "s".into()).with_passphrase("p".into());
+    let client = RestClient::builder(Scheme::Okx, "https://www.okx.com")
+        .credentials(okx)
+        .demo_trading(true)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(client.scheme(), Scheme::Okx);
+    let err = RestClient::builder(Scheme::Bybit, "https://api.bybit.com")
+        .credentials(creds())
+        .demo_trading(true)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string()
+            .contains("bybit documents no demo trading header"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_asymmetric_key_the_venue_refuses_fails_the_build_naming_its_kind() {
+    use keyward::signing::keys::{KeyKind, generate};
+    use keyward::signing::secrecy::ExposeSecret as _;
+    let key = generate(KeyKind::Ed25519).unwrap();
+    let pem = key.private_pem().expose_secret().to_owned();
+    let err = RestClient::builder(Scheme::Bybit, "https://api.bybit.com")
+        .credentials(Credentials::new("key-1", pem.clone().into()))
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        chain.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    assert!(chain.contains("Ed25519"), "{chain}");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!chain.contains(&body[20..40]) && !format!("{err:?}").contains(&body[20..40]));
+    // Binance takes it.
+    RestClient::builder(Scheme::Binance, "https://api.binance.com")
+        .credentials(Credentials::new("key-1", pem.into()))
+        .build()
+        .await
+        .unwrap();
+}

@@ -15,6 +15,7 @@ mod nonce;
 mod venues;
 mod ws_builder;
 mod ws_common;
+mod ws_logon;
 mod ws_loopback;
 mod ws_redaction;
 mod ws_rotation;

@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Monotonic>,
     pub(crate) sleep: Arc<dyn Sleep>,
     pub(crate) options: SignOptions,
+    /// Headers every request carries (OKX demo trading's), besides the signed ones.
+    pub(crate) headers: Vec<(&'static str, &'static str)>,
 }
 
 impl fmt::Debug for RestClient {
@@ -328,8 +330,11 @@ impl Inner {
             None
         };
         let encoding = self.venue.query_encoding();
-        let request =
+        let mut request =
             stages::encode_and_sign(call, self.endpoint(call), encoding, signer, &self.options)?;
+        for (name, value) in &self.headers {
+            request.set_header(name, *value);
+        }
         let endpoint = request.path.clone();
         let built = stages::build_http(&self.http, &self.base, request)?;
         let permit = stages::take_permit(&self.breaker, venue)?;

@@ -1,10 +1,12 @@
 //! Binance spot: form-encoded writes, `{"code":-1022,"msg":...}` errors, request weights, the
-//! WebSocket API's `userDataStream.subscribe.signature`, a 24-hour connection limit.
+//! WebSocket API's `session.logon` (Ed25519 keys) or `userDataStream.subscribe.signature`
+//! (HMAC and RSA keys), a 24-hour connection limit.
 //! Codes: <https://developers.binance.com/docs/binance-spot-api-docs/errors>.
 
 use std::time::Duration;
 
 use keyward_resilience::limiter::Limit;
+use keyward_signing::keys::KeyKind;
 use serde_json::{Value, json};
 
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
@@ -33,6 +35,15 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
 /// Binance closes a WebSocket API connection after 24 hours; keyward reconnects five minutes
 /// before.
 pub(super) const MAX_AGE: Duration = Duration::from_secs(24 * 3600 - 300);
+
+/// The WebSocket API method that authenticates a connection (Ed25519 keys only).
+const LOGON: &str = "session.logon";
+
+/// The WebSocket API method that subscribes a logged-on connection to the user data stream.
+const SUBSCRIBE: &str = "userDataStream.subscribe";
+
+/// The WebSocket API method that subscribes to the user data stream with a signed request.
+const SUBSCRIBE_SIGNED: &str = "userDataStream.subscribe.signature";
 
 /// The one -2010 NEW_ORDER_REJECTED message that means a lack of funds, as the errors page's
 /// "Messages for -1010 ERROR_MSG_RECEIVED, -2010 NEW_ORDER_REJECTED, and -2011
@@ -138,16 +149,30 @@ impl VenueRules for Binance {
         Some(WsAuthBy::Message)
     }
 
-    /// `session.logon` takes Ed25519 keys only; with an HMAC key Binance answers -1022.
-    /// `userDataStream.subscribe.signature` takes a signed request from any key type
+    /// With an Ed25519 key, `session.logon`
+    /// (<https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/session-authentication>):
+    /// it authenticates the connection, and takes Ed25519 keys only (an HMAC key is answered
+    /// -1022). With an HMAC or RSA key, `userDataStream.subscribe.signature`, which takes a
+    /// signed request from any key type
     /// (<https://developers.binance.com/en/docs/catalog/core-trading-spot-trading/api/ws-api/user-data-stream#user-data-stream-subscribe-signature>).
     fn ws_message(&self, m: &WsMessage<'_>) -> Result<(Value, Value), WsError> {
         let id = Value::from(format!("keyward-auth-{}", m.id));
-        let params = (m.sign)(m.params)?;
-        Ok((
-            json!({"id": id, "method": "userDataStream.subscribe.signature", "params": params}),
-            id,
-        ))
+        let (method, signed_for) = if m.key == KeyKind::Ed25519 {
+            (LOGON, Some(LOGON))
+        } else {
+            (SUBSCRIBE_SIGNED, None)
+        };
+        let params = (m.sign)(m.params, signed_for)?;
+        Ok((json!({"id": id, "method": method, "params": params}), id))
+    }
+
+    /// After `session.logon`, `userDataStream.subscribe` (unsigned: the session is logged on)
+    /// subscribes the connection to the user data stream, as
+    /// `userDataStream.subscribe.signature` does for the other keys; its answer
+    /// (`{"id":..,"status":200,"result":{"subscriptionId":0}}`) arrives as a message.
+    fn ws_after_auth(&self, key: KeyKind, id: u64) -> Option<Value> {
+        (key == KeyKind::Ed25519)
+            .then(|| json!({"id": format!("keyward-subscribe-{id}"), "method": SUBSCRIBE}))
     }
 
     /// `{"id":..,"status":200,"result":..}`, or a `status` with `error: {code, msg}`.

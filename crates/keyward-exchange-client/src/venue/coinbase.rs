@@ -1,5 +1,5 @@
-//! Coinbase Exchange and Advanced Trade (legacy HMAC keys): JSON writes, `{"message":...}`
-//! errors with no numeric code. Coinbase documents HTTP statuses for its errors
+//! Coinbase Exchange and Advanced Trade (legacy HMAC keys and CDP keys; WebSocket auth with a
+//! CDP key's JWT only): JSON writes, `{"message":...}` errors with no numeric code. Coinbase documents HTTP statuses for its errors
 //! (<https://docs.cdp.coinbase.com/exchange/docs/rest-requests>: 400 bad request, 401
 //! unauthorized, 403 forbidden, 429 too many requests); for Exchange the message is the only
 //! code there is, so the few whose meaning matters are matched whole, never searched for a
@@ -146,7 +146,7 @@ impl VenueRules for Exchange {
         params
             .entry("product_ids")
             .or_insert_with(|| json!(["BTC-USD"]));
-        Ok(((m.sign)(&params)?, Value::Null))
+        Ok(((m.sign)(&params, None)?, Value::Null))
     }
 
     /// `{"type":"subscriptions"}`, or `{"type":"error","message":..,"reason":..}`.
@@ -227,5 +227,31 @@ impl VenueRules for Advanced {
     fn classify(&self, status: u16, v: &Value) -> Option<Found> {
         let msg = message(status, v)?;
         Some(Found::new(by_status(status), None, &msg))
+    }
+
+    /// With a CDP key only (the signer refuses a legacy HMAC key): the caller's `subscribe`
+    /// (default the `user` channel) with a `jwt`
+    /// (<https://docs.cdp.coinbase.com/advanced-trade/docs/ws-auth>).
+    fn ws_auth(&self) -> Option<WsAuthBy> {
+        Some(WsAuthBy::Message)
+    }
+
+    fn ws_message(&self, m: &WsMessage<'_>) -> Result<(Value, Value), WsError> {
+        let mut params = m.params.clone();
+        params.entry("channel").or_insert_with(|| json!("user"));
+        Ok(((m.sign)(&params, None)?, Value::Null))
+    }
+
+    /// Every message is an envelope naming its `channel`: the acceptance comes on
+    /// `subscriptions`; a refusal is `{"type":"error","message":..}`
+    /// (<https://docs.cdp.coinbase.com/advanced-trade/docs/ws-overview>).
+    fn ws_ack(&self, _id: &Value, msg: &Value) -> Ack {
+        if str_field(msg, "channel") == Some("subscriptions") {
+            return Ack::Accepted;
+        }
+        match str_field(msg, "type") {
+            Some("error") => Ack::refused(None, field_text(msg, "message")),
+            _ => Ack::Other,
+        }
     }
 }

@@ -107,7 +107,7 @@ impl VenueRules for Deribit {
 
     /// The signed `public/auth` request with this connection's `id`.
     fn ws_message(&self, m: &WsMessage<'_>) -> Result<(Value, Value), WsError> {
-        let mut msg = (m.sign)(m.params)?;
+        let mut msg = (m.sign)(m.params, None)?;
         if let Some(obj) = msg.as_object_mut() {
             obj.insert("id".into(), m.id.into());
         }

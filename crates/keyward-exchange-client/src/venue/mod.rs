@@ -178,6 +178,12 @@ impl Venue {
         Some(self.rules.cancel(c)?.class(RequestClass::IdempotentWrite))
     }
 
+    /// The header (name, value) that sends a REST request to the venue's demo trading
+    /// environment; None if the venue documents none.
+    pub(crate) fn demo_header(self) -> Option<(&'static str, &'static str)> {
+        self.rules.demo_header()
+    }
+
     /// The rate limits a client starts with when given none.
     pub(crate) fn default_limits(self) -> Vec<Limit> {
         self.rules.default_limits()
@@ -199,6 +205,15 @@ impl Venue {
         m: &WsMessage<'_>,
     ) -> Result<(Value, Value), crate::ws::WsError> {
         self.rules.ws_message(m)
+    }
+
+    /// The message sent once the venue accepted the auth message `id` signed with a `key` key.
+    pub(crate) fn ws_after_auth(
+        self,
+        key: keyward_signing::keys::KeyKind,
+        id: u64,
+    ) -> Option<Value> {
+        self.rules.ws_after_auth(key, id)
     }
 
     /// Reads a message received while waiting for the answer to the auth message `id`.

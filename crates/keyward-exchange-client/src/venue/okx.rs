@@ -102,6 +102,13 @@ impl VenueRules for Okx {
         Some(Found::new(kind, Some(code), &msg))
     }
 
+    /// "Demo Trading Services": REST requests to the demo environment go to the production
+    /// origin with the header `x-simulated-trading: 1`
+    /// (<https://www.okx.com/docs-v5/en/#overview-demo-trading-services>).
+    fn demo_header(&self) -> Option<(&'static str, &'static str)> {
+        Some(("x-simulated-trading", "1"))
+    }
+
     fn ws_auth(&self) -> Option<WsAuthBy> {
         Some(WsAuthBy::Message)
     }

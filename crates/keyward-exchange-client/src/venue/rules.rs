@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use keyward_resilience::limiter::Limit;
 use keyward_signing::QueryEncoding;
+use keyward_signing::keys::KeyKind;
 use serde_json::Value;
 
 use super::Found;
@@ -67,6 +68,12 @@ pub(crate) trait VenueRules: Sync {
     /// the answer carries none (a success, or an HTTP error the venue gave no code).
     fn classify(&self, status: u16, answer: &Value) -> Option<Found>;
 
+    /// The header (name, value) the venue documents for sending a REST request to its demo
+    /// trading environment with the production origin; None if it documents none.
+    fn demo_header(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
     /// The rate limits a client starts with when given none.
     fn default_limits(&self) -> Vec<Limit> {
         vec![Limit::new(
@@ -93,7 +100,14 @@ pub(crate) trait VenueRules: Sync {
     /// answer carries (`Null` when the answer carries none): by default the signed parameters
     /// as they are.
     fn ws_message(&self, m: &WsMessage<'_>) -> Result<(Value, Value), WsError> {
-        Ok(((m.sign)(m.params)?, Value::Null))
+        Ok(((m.sign)(m.params, None)?, Value::Null))
+    }
+
+    /// A message sent once the venue accepted the auth message (its answer arrives as an
+    /// ordinary message), for a connection whose auth message id is `id`, signed with a key of
+    /// kind `key`; None if there is none.
+    fn ws_after_auth(&self, _key: KeyKind, _id: u64) -> Option<Value> {
+        None
     }
 
     /// Reads a message received while waiting for the answer to the auth message whose id is

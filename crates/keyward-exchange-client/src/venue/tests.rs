@@ -443,7 +443,11 @@ fn websocket_facts_agree_with_the_signer() {
     }
     assert_eq!(venue("kraken").ws_auth(), Some(WsAuthBy::Token));
     assert_eq!(venue("keyward-v1").ws_auth(), Some(WsAuthBy::Handshake));
-    assert_eq!(venue("coinbase-advanced").ws_auth(), None);
+    // With a CDP key (keyward-signing signs its WebSocket subscribe since issue 15).
+    assert_eq!(
+        venue("coinbase-advanced").ws_auth(),
+        Some(WsAuthBy::Message)
+    );
     assert!(venue("binance").ws_max_age().is_some());
     assert!(venue("okx").ws_max_age().is_none());
     assert!(venue("hmac-newline-v0").ws_auth_repeat_refused_within_a_second());

@@ -1,6 +1,7 @@
 //! What a venue's module says about WebSocket authentication: how it is done ([`WsAuthBy`]),
 //! the message to send ([`WsMessage`]) and how the answer reads ([`Ack`]).
 
+use keyward_signing::keys::KeyKind;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
@@ -17,8 +18,11 @@ pub(crate) enum WsAuthBy {
     Token,
 }
 
-/// Signs WebSocket auth parameters ([`Signer::ws_auth`](keyward_signing::Signer::ws_auth)).
-pub(crate) type SignParams<'a> = dyn Fn(&Map<String, Value>) -> Result<Value, WsError> + 'a;
+/// Signs WebSocket auth parameters ([`Signer::ws_auth`](keyward_signing::Signer::ws_auth)),
+/// for the method named (Binance's `session.logon`, which the signer refuses for any key but
+/// Ed25519), or None.
+pub(crate) type SignParams<'a> =
+    dyn Fn(&Map<String, Value>, Option<&str>) -> Result<Value, WsError> + 'a;
 
 /// Where a venue that authenticates WebSocket sessions with a REST token
 /// ([`WsAuthBy::Token`]) gets one: a signed form `POST` of `path`, the token at `field` of the
@@ -43,6 +47,9 @@ pub(crate) struct WsMessage<'a> {
     pub(crate) id: u64,
     /// The REST token, for [`WsAuthBy::Token`].
     pub(crate) token: Option<&'a SecretString>,
+    /// The kind of key the signer holds: a venue may authenticate differently by kind
+    /// (Binance: `session.logon` with an Ed25519 key).
+    pub(crate) key: KeyKind,
 }
 
 /// How a message received during authentication reads.

@@ -17,6 +17,24 @@ pub(crate) fn supports(venue: Venue) -> bool {
     venue.ws_auth().is_some()
 }
 
+/// Refuses, before any connection, a signer whose kind of key the venue's WebSocket auth does
+/// not take (Coinbase Advanced signs its WebSocket subscribe with CDP keys only): an auth
+/// message is signed and dropped, since keyward-signing names the kinds a scheme takes for REST
+/// and WebSocket together ([`Scheme::accepts_key`]) and refuses the WebSocket-only ones when
+/// signing.
+pub(crate) fn check_key(venue: Venue, signer: &Signer) -> Result<(), WsError> {
+    if venue.ws_auth() != Some(WsAuthBy::Message) {
+        return Ok(());
+    }
+    match signer.ws_auth(&Map::new(), &SignOptions::default()) {
+        Err(keyward_signing::Error::KeyNotAccepted { kind, .. }) => Err(WsError::Unsupported {
+            venue: venue.scheme,
+            key: Some(kind),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Whether `venue` authenticates by signing the handshake request's headers (the service
 /// schemes without a WebSocket auth message) rather than with a message.
 pub(crate) fn by_handshake(venue: Venue) -> bool {
@@ -38,11 +56,13 @@ pub(crate) fn handshake_headers(
         })
 }
 
-/// What identifies the venue's answer to one auth message.
+/// What identifies the venue's answer to one auth message, and what to send once it accepted.
 #[derive(Debug, Clone)]
 pub(crate) struct Expect {
     venue: Venue,
     id: Value,
+    /// The message the venue's module sends after the acceptance, as text.
+    pub(crate) then: Option<String>,
 }
 
 /// The auth message for one connection to `venue`, as text, and what identifies its answer.
@@ -54,21 +74,29 @@ pub(crate) fn message(
     id: u64,
     token: Option<&SecretString>,
 ) -> Result<(String, Expect), WsError> {
-    let sign = |params: &Map<String, Value>| {
+    let sign = |params: &Map<String, Value>, method: Option<&str>| {
+        let options = SignOptions {
+            method: method.map(str::to_owned),
+            ..SignOptions::default()
+        };
         signer
-            .ws_auth(params, &SignOptions::default())
+            .ws_auth(params, &options)
             .map_err(|source| WsError::Signing {
                 venue: venue.scheme,
                 source,
             })
     };
+    let then = venue
+        .ws_after_auth(signer.key_kind(), id)
+        .map(|m| m.to_string());
     let (msg, id) = venue.ws_message(&WsMessage {
         sign: &sign,
         params,
         id,
         token,
+        key: signer.key_kind(),
     })?;
-    Ok((msg.to_string(), Expect { venue, id }))
+    Ok((msg.to_string(), Expect { venue, id, then }))
 }
 
 /// How a message received during authentication reads.
@@ -116,6 +144,7 @@ mod tests {
         Expect {
             venue: Venue::new(venue),
             id,
+            then: None,
         }
     }
 
@@ -316,6 +345,115 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The Binance auth message for `secret`, parsed, and the follow-up message if any.
+    fn binance_auth(secret: &str) -> (Value, Option<Value>) {
+        let creds = keyward_signing::Credentials::new("key1", secret.into());
+        let signer = Signer::new(Scheme::Binance, &creds).unwrap();
+        let (text, expect) =
+            message(Venue::new(Scheme::Binance), &signer, &Map::new(), 3, None).unwrap();
+        let then = expect.then.map(|t| serde_json::from_str(&t).unwrap());
+        (serde_json::from_str(&text).unwrap(), then)
+    }
+
+    #[test]
+    fn binance_logs_on_with_an_ed25519_key_and_subscribes_after() {
+        use keyward_signing::keys::{KeyKind, generate};
+        use secrecy::ExposeSecret as _;
+        let key = generate(KeyKind::Ed25519).unwrap();
+        let (msg, then) = binance_auth(key.private_pem().expose_secret());
+        assert_eq!(msg["method"], "session.logon");
+        assert_eq!(msg["id"], "keyward-auth-3");
+        assert_eq!(msg["params"]["apiKey"], "key1");
+        // Ed25519 signatures are base64 (64 bytes: 88 characters), not hex.
+        let sig = msg["params"]["signature"].as_str().unwrap();
+        assert_eq!(sig.len(), 88, "{sig}");
+        assert_eq!(
+            then,
+            Some(json!({"id": "keyward-subscribe-3", "method": "userDataStream.subscribe"}))
+        );
+        // The logon's answer is read as the subscribe's was.
+        let accepted = r#"{"id":"keyward-auth-3","status":200,"result":{"apiKey":"key1","authorizedSince":1,"connectedSince":1,"returnRateLimits":false,"serverTime":1,"userDataStream":false}}"#;
+        assert_eq!(
+            verdict(Scheme::Binance, json!("keyward-auth-3"), accepted),
+            Verdict::Accepted
+        );
+    }
+
+    #[test]
+    fn coinbase_advanced_subscribes_with_a_cdp_jwt() {
+        use keyward_signing::keys::{KeyKind, generate};
+        use secrecy::ExposeSecret as _;
+        let key = generate(KeyKind::P256).unwrap();
+        let creds = keyward_signing::Credentials::new(
+            "organizations/o/apiKeys/k",
+            key.private_pem().expose_secret().into(),
+        );
+        let signer = Signer::new(Scheme::CoinbaseAdvanced, &creds).unwrap();
+        let venue = Venue::new(Scheme::CoinbaseAdvanced);
+        let (text, expect) = message(venue, &signer, &Map::new(), 1, None).unwrap();
+        let msg: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (msg["type"].as_str(), msg["channel"].as_str()),
+            (Some("subscribe"), Some("user"))
+        );
+        assert_eq!(msg["jwt"].as_str().unwrap().split('.').count(), 3);
+        assert!(expect.then.is_none());
+        let ok = r#"{"channel":"subscriptions","client_id":"","timestamp":"2023-02-09T20:32:21Z","sequence_num":0,"events":[{"subscriptions":{"user":["x"]}}]}"#;
+        assert_eq!(
+            verdict(Scheme::CoinbaseAdvanced, Value::Null, ok),
+            Verdict::Accepted
+        );
+        let refused = r#"{"type":"error","message":"authentication failure"}"#;
+        assert!(rejected(None, "authentication failure")(verdict(
+            Scheme::CoinbaseAdvanced,
+            Value::Null,
+            refused
+        )));
+        let other = r#"{"channel":"heartbeats","events":[]}"#;
+        assert_eq!(
+            verdict(Scheme::CoinbaseAdvanced, Value::Null, other),
+            Verdict::Other
+        );
+        // A legacy HMAC key has no WebSocket auth: the signer refuses it, typed.
+        let hmac = Signer::new(
+            Scheme::CoinbaseAdvanced,
+            &keyward_signing::Credentials::new("k", "legacy-secret".into()),
+        )
+        .unwrap();
+        let err = message(venue, &hmac, &Map::new(), 1, None).unwrap_err();
+        assert!(matches!(err, WsError::Signing { .. }), "{err:?}");
+        assert!(err.to_string().contains("HMAC"), "{err}");
+        // ... and a session configuration with it is refused before any connection.
+        let err = check_key(venue, &hmac).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WsError::Unsupported {
+                    key: Some(KeyKind::Hmac),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "coinbase-advanced has no WebSocket authentication keyward can perform with an HMAC key"
+        );
+        check_key(venue, &signer).unwrap();
+    }
+
+    #[test]
+    fn binance_subscribes_with_a_signature_for_an_hmac_key() {
+        let (msg, then) = binance_auth("an-hmac-secret");
+        assert_eq!(msg["method"], "userDataStream.subscribe.signature");
+        let sig = msg["params"]["signature"].as_str().unwrap();
+        assert!(
+            sig.len() == 64 && sig.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{sig}"
+        );
+        assert_eq!(then, None);
     }
 
     #[test]

@@ -69,8 +69,9 @@ impl WsConfig {
         }
         let rules = Venue::new(venue);
         if !super::auth::supports(rules) {
-            return Err(WsError::Unsupported { venue });
+            return Err(WsError::Unsupported { venue, key: None });
         }
+        super::auth::check_key(rules, &signer)?;
         Ok(Self {
             venue,
             rules,

@@ -126,6 +126,12 @@ pub(crate) async fn establish(cfg: &WsConfig, id: u64) -> Result<Connected, WsEr
             venue,
             timeout: cfg.ack_timeout,
         })??;
+    if let Some(then) = expect.then {
+        stream
+            .send(Message::text(then))
+            .await
+            .map_err(|e| closed(cfg, &e.to_string()))?;
+    }
     Ok(Connected { stream, early })
 }
 

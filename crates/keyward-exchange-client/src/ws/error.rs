@@ -45,6 +45,11 @@ impl fmt::Display for AuthFailure {
     }
 }
 
+/// " with an X key", for [`WsError::Unsupported`].
+fn with_key(key: Option<keyward_signing::keys::KeyKind>) -> String {
+    key.map(|k| format!(" with an {k} key")).unwrap_or_default()
+}
+
 /// A WebSocket session error. URLs in it are shown without their query; nothing in it carries a
 /// secret.
 #[derive(Debug, thiserror::Error)]
@@ -74,11 +79,14 @@ pub enum WsError {
         #[source]
         source: Box<crate::Error>,
     },
-    /// The scheme has no WebSocket authentication keyward can perform.
-    #[error("{venue} has no WebSocket authentication keyward can perform")]
+    /// The scheme has no WebSocket authentication keyward can perform, or none with the kind
+    /// of key the credentials hold (Coinbase Advanced with a legacy HMAC key).
+    #[error("{venue} has no WebSocket authentication keyward can perform{}", with_key(*.key))]
     Unsupported {
         /// The venue.
         venue: Scheme,
+        /// The kind of key the venue's WebSocket auth does not take, where that is the reason.
+        key: Option<keyward_signing::keys::KeyKind>,
     },
     /// The auth message could not be signed.
     #[error("the {venue} WebSocket auth message could not be signed: {source}")]

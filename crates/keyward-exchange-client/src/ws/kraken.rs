@@ -56,7 +56,7 @@ pub fn kraken_rest_token_with(
     let venue = signer.scheme();
     let token = Venue::new(venue)
         .ws_token()
-        .ok_or(WsError::Unsupported { venue })?;
+        .ok_or(WsError::Unsupported { venue, key: None })?;
     // The REST client's own construction: keyward's TLS configuration, no redirects, no proxy
     // (a token request is not venue traffic that a proxy option covers), the User-Agent.
     let client = transport

@@ -1,0 +1,297 @@
+//! Binance WebSocket sessions by key kind (issue 15): with an Ed25519 key the session logs on
+//! with `session.logon` and then subscribes the connection to the user data stream
+//! (`userDataStream.subscribe`); with an HMAC key it sends `userDataStream.subscribe.signature`
+//! as before. A rotation in the store from an HMAC secret to an Ed25519 key, and back, changes
+//! the next re-authentication's method. Each auth message is checked by keyward's verifier with
+//! the key's public half (which takes a `session.logon` signed with Ed25519 only).
+//!
+//! Against the loopback venue of `ws_common`: the local testnet answers every `session.logon`
+//! with -1022 (its keys are HMAC keys), so it cannot accept one yet.
+
+#![allow(clippy::unwrap_used)] // reason: tests fail loudly
+
+use keyward::exchange as keyward_exchange_client;
+use keyward::resilience as keyward_resilience;
+use keyward::secrets as keyward_secrets_backends;
+use keyward::signing as keyward_signing;
+
+use crate::ws_common::{Act, GatedSleep, MockVenue, Seen};
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyward::Scheme;
+use keyward_exchange_client::RestClient;
+use keyward_exchange_client::ws::{WsConfig, WsEvent, WsSession};
+use keyward_resilience::{Backoff, Jitter};
+use keyward_secrets_backends::{
+    CacheConfig, CachedStore, Capabilities, Metadata, Result, Secret, SecretStore, SecretValue,
+    Selector,
+};
+use keyward_signing::Credentials;
+use keyward_signing::keys::{KeyKind, generate};
+use keyward_signing::secrecy::ExposeSecret;
+use keyward_signing::verify::{StaticKeys, Verifier};
+use serde_json::Value;
+
+const NAME: &str = "bot/binance-ws";
+const AGE: Duration = Duration::from_secs(3600);
+
+/// A store of one secret, replaced by `put`.
+#[derive(Debug)]
+struct One(Mutex<(String, String)>);
+
+fn meta(name: &str) -> Metadata {
+    Metadata {
+        name: name.to_owned(),
+        version: "1".into(),
+        created: None,
+        stages: vec![],
+        rotation_due: None,
+    }
+}
+
+#[async_trait]
+impl SecretStore for One {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            writable: true,
+            versioned: false,
+            stages: false,
+        }
+    }
+    async fn get(&self, name: &str, _which: &Selector) -> Result<Secret> {
+        let (k, s) = self.0.lock().unwrap().clone();
+        Ok(Secret {
+            value: SecretValue::fields([("api_key", k.as_str()), ("secret", s.as_str())]),
+            meta: meta(name),
+        })
+    }
+    async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata> {
+        let field = |f: &str| value.field(f).unwrap().expose_secret().to_owned();
+        *self.0.lock().unwrap() = (field("api_key"), field("secret"));
+        Ok(meta(name))
+    }
+    async fn delete(&self, _name: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn list(&self) -> Result<Vec<String>> {
+        Ok(vec![NAME.into()])
+    }
+    async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
+        Ok(vec![meta(name)])
+    }
+}
+
+/// A Binance client whose credentials come from `store` (announcing rotations through its
+/// cache). It makes no REST call here: no clock sync.
+async fn client(store: Arc<CachedStore>) -> RestClient {
+    RestClient::builder(Scheme::Binance, "http://127.0.0.1:9")
+        .secret_store(store, NAME)
+        .clock_sync(false)
+        .rate_limits(Vec::new())
+        .build()
+        .await
+        .unwrap()
+}
+
+/// Session timing for tests: no pings, backoff of 1 ms, no jitter.
+fn timing(cfg: WsConfig, sleep: &GatedSleep) -> WsConfig {
+    cfg.with_sleep(Arc::new(sleep.clone()))
+        .with_max_age(Some(AGE))
+        .with_ping_interval(AGE)
+        .with_backoff(
+            Backoff::Constant(Duration::from_millis(1)),
+            Duration::from_millis(1),
+        )
+        .with_jitter(Jitter::None, Some(3))
+}
+
+async fn next_state(session: &mut WsSession) -> WsEvent {
+    loop {
+        match session.next_event().await.unwrap() {
+            WsEvent::Message(_) => continue,
+            other => return other,
+        }
+    }
+}
+
+fn auth(seen: Seen) -> Value {
+    match seen {
+        Seen::Auth(v) => v,
+        other => panic!("expected the auth message, saw {other:?}"),
+    }
+}
+
+/// Checks `msg` with keyward's Binance verifier holding `key` (the HMAC secret or the public
+/// key of an asymmetric one) for `api_key`.
+fn verify(msg: &Value, api_key: &str, key: &str) {
+    let keys = StaticKeys::new().with(Credentials::new(api_key, key.into()));
+    let verified = Verifier::new(Scheme::Binance, Arc::new(keys))
+        .verify_ws(msg)
+        .unwrap_or_else(|e| panic!("{e}: {msg}"));
+    assert_eq!(verified.key_id, api_key);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ed25519_session_logs_on_then_subscribes_to_the_user_data_stream() {
+    let ed = generate(KeyKind::Ed25519).unwrap();
+    let key = crate::ws_common::GOOD_KEY;
+    let store = Arc::new(CachedStore::new(
+        Arc::new(One(Mutex::new((
+            key.into(),
+            ed.private_pem().expose_secret().to_owned(),
+        )))),
+        CacheConfig::default(),
+    ));
+    let c = client(store).await;
+    let mut mock = MockVenue::start(Scheme::Binance).await;
+    let sleep = GatedSleep::new(AGE);
+    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep))
+        .await
+        .unwrap();
+    let mut conn = mock.conn().await;
+    let logon = auth(conn.next_non_ping().await);
+    assert_eq!(logon["method"], "session.logon", "{logon}");
+    assert_eq!(logon["params"]["apiKey"], key);
+    verify(&logon, key, ed.public_pem());
+    assert_eq!(next_state(&mut session).await, WsEvent::Authenticated);
+    match conn.next_non_ping().await {
+        Seen::Text(v) => {
+            assert_eq!(v["method"], "userDataStream.subscribe", "{v}");
+            assert!(v.get("params").is_none(), "unsigned after the logon: {v}");
+        }
+        other => panic!("expected the subscribe, saw {other:?}"),
+    }
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_between_hmac_and_ed25519_changes_the_next_reauth() {
+    let old = ("good-key-0001", "an-hmac-secret-0001");
+    let ed = generate(KeyKind::Ed25519).unwrap();
+    let store = Arc::new(CachedStore::new(
+        Arc::new(One(Mutex::new((old.0.into(), old.1.into())))),
+        CacheConfig::default(),
+    ));
+    let c = client(store.clone()).await;
+    let mut mock = MockVenue::start(Scheme::Binance).await;
+    let sleep = GatedSleep::new(AGE);
+    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep))
+        .await
+        .unwrap();
+    let mut first = mock.conn().await;
+    let msg = auth(first.next_non_ping().await);
+    assert_eq!(msg["method"], "userDataStream.subscribe.signature", "{msg}");
+    verify(&msg, old.0, old.1);
+    assert_eq!(next_state(&mut session).await, WsEvent::Authenticated);
+
+    // HMAC -> Ed25519, written through the cache, which announces it.
+    let new_key = "good-key-0002";
+    let fields = |k: &str, s: &str| SecretValue::fields([("api_key", k), ("secret", s)]);
+    store
+        .put(NAME, &fields(new_key, ed.private_pem().expose_secret()))
+        .await
+        .unwrap();
+    mock.accept(new_key);
+    first.act.send(Act::Drop).unwrap();
+    let mut second = mock.conn().await;
+    let msg = auth(second.next_non_ping().await);
+    assert_eq!(msg["method"], "session.logon", "{msg}");
+    verify(&msg, new_key, ed.public_pem());
+    assert!(matches!(
+        next_state(&mut session).await,
+        WsEvent::Reconnecting { .. }
+    ));
+    assert_eq!(next_state(&mut session).await, WsEvent::Authenticated);
+    assert_eq!(next_state(&mut session).await, WsEvent::Reconnected);
+
+    // And back to an HMAC secret.
+    let back = ("good-key-0003", "an-hmac-secret-0003");
+    store.put(NAME, &fields(back.0, back.1)).await.unwrap();
+    mock.accept(back.0);
+    second.act.send(Act::Drop).unwrap();
+    let mut third = mock.conn().await;
+    let msg = auth(third.next_non_ping().await);
+    assert_eq!(msg["method"], "userDataStream.subscribe.signature", "{msg}");
+    verify(&msg, back.0, back.1);
+    assert!(matches!(
+        next_state(&mut session).await,
+        WsEvent::Reconnecting { .. }
+    ));
+    assert_eq!(next_state(&mut session).await, WsEvent::Authenticated);
+    assert_eq!(next_state(&mut session).await, WsEvent::Reconnected);
+    session.close().await;
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A logged-on Ed25519 session at TRACE (one thread, so the subscriber sees every task): no
+/// piece of the private key, nor the logon's signature, is in a log line or in the `Debug` of
+/// the client, the configuration, the session or its events.
+#[tokio::test]
+async fn an_ed25519_logon_leaves_no_key_or_signature_in_logs_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let ed = generate(KeyKind::Ed25519).unwrap();
+    let pem = ed.private_pem().expose_secret().to_owned();
+    let store = Arc::new(CachedStore::new(
+        Arc::new(One(Mutex::new((
+            crate::ws_common::GOOD_KEY.into(),
+            pem.clone(),
+        )))),
+        CacheConfig::default(),
+    ));
+    let c = client(store).await;
+    let mut mock = MockVenue::start(Scheme::Binance).await;
+    let sleep = GatedSleep::new(AGE);
+    let cfg = timing(c.ws_config(&mock.url).unwrap(), &sleep);
+    let mut shown = vec![format!("{c:?}"), format!("{cfg:?}")];
+    let mut session = WsSession::connect(cfg).await.unwrap();
+    let mut conn = mock.conn().await;
+    let logon = auth(conn.next_non_ping().await);
+    assert_eq!(logon["method"], "session.logon");
+    let signature = logon["params"]["signature"].as_str().unwrap().to_owned();
+    shown.push(format!("{:?}", next_state(&mut session).await));
+    shown.push(format!("{session:?}"));
+    session.close().await;
+
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    // The PKCS#8 header every Ed25519 key shares is skipped: 16 characters.
+    let mut canaries: Vec<String> = (16..body.len() - 12)
+        .map(|i| body[i..i + 12].to_owned())
+        .collect();
+    canaries.push(signature[..24].to_owned());
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("authenticated"),
+        "the logon was logged: {logs}"
+    );
+    for canary in &canaries {
+        assert!(!logs.contains(canary.as_str()), "the logs carry {canary:?}");
+        for text in &shown {
+            assert!(!text.contains(canary.as_str()), "{text} carries {canary:?}");
+        }
+    }
+}
