@@ -74,6 +74,12 @@ fn expected_rows() -> BTreeSet<(String, String)> {
             add("websocket", name);
         }
     }
+    // The asymmetric keys: REST and WebSocket (Binance's session.logon, Coinbase Advanced's
+    // subscribe with a CDP JWT).
+    for pair in ["binance-ed25519", "coinbase-advanced-p256"] {
+        add("rest", pair);
+        add("websocket", pair);
+    }
     add("clock skew", "binance");
     add("retry 5xx", "okx");
     add("circuit breaker", "bitmex");
@@ -134,7 +140,7 @@ fn the_text_summary_has_a_row_per_step_and_the_totals() {
     for (step, venue) in expected_rows() {
         assert!(
             text.lines()
-                .any(|l| l.starts_with(&format!("{step:<16} {venue:<18} ok "))),
+                .any(|l| l.starts_with(&format!("{step:<16} {venue:<22} ok "))),
             "no ok row for {step} {venue} in\n{text}"
         );
     }

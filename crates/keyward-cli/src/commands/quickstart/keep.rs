@@ -17,7 +17,7 @@ pub fn instructions(sb: &Sandbox) -> String {
     }
     let _ = writeln!(
         text,
-        "\nvault       {}\nmaster key  {}\ncredentials testnet/<venue> (fields api_key, secret, passphrase)",
+        "\nvault       {}\nmaster key  {}\ncredentials testnet/<venue> (fields api_key, secret, passphrase), and key pairs\n            testnet/binance-ed25519 and testnet/coinbase-advanced-p256 (secret: the private key PEM)",
         sb.vault_path().display(),
         sb.key_path().display()
     );

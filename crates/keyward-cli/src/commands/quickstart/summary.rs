@@ -90,7 +90,7 @@ impl Summary {
     /// Prints the table's header (text only).
     pub fn header(&self) -> Result<()> {
         self.note(&format!(
-            "\n{:<16} {:<18} {:<6} DETAIL",
+            "\n{:<16} {:<22} {:<6} DETAIL",
             "STEP", "VENUE", "RESULT"
         ))
     }
@@ -107,7 +107,7 @@ impl Summary {
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "{:<16} {:<18} {result} {}",
+                "{:<16} {:<22} {result} {}",
                 row.step,
                 row.venue,
                 one_line(&row.detail)

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use keyward::exchange::WsError;
-use keyward::signing::keys::KeyKind;
 use keyward::{Scheme, WsConfig, WsEvent, WsSession};
 
 use super::sandbox::Sandbox;
@@ -17,15 +16,11 @@ const WAIT: Duration = Duration::from_secs(5);
 /// Authenticates a WebSocket session with `name`'s HMAC secret, or `None` when it has no
 /// WebSocket auth with one (Coinbase Advanced Trade's WebSocket takes CDP keys only).
 pub async fn auth(sb: &Sandbox, name: &str) -> Option<Result<String>> {
-    let scheme: Scheme = name.parse().ok()?;
-    if !scheme.has_ws() || (scheme.signs_host() && !scheme.accepts_key(KeyKind::Hmac)) {
-        return None;
-    }
     auth_with(sb, name, name).await
 }
 
 /// Authenticates a WebSocket session of `venue` with the credential `testnet/<credential>`, or
-/// `None` when the venue has no WebSocket auth.
+/// `None` when the venue has no WebSocket auth with that kind of key.
 pub async fn auth_with(sb: &Sandbox, venue: &str, credential: &str) -> Option<Result<String>> {
     let scheme: Scheme = venue.parse().ok()?;
     let url = match sb.url(venue) {
