@@ -140,6 +140,13 @@ impl Signer {
         self.key.kind()
     }
 
+    /// Whether the scheme's WebSocket auth takes this signer's kind of key (Coinbase Advanced
+    /// signs its WebSocket subscribe with CDP keys only; its legacy HMAC keys sign REST alone).
+    /// False for a scheme without WebSocket auth.
+    pub fn signs_ws(&self) -> bool {
+        self.descriptor.ws.is_some() && self.descriptor.keys.ws.contains(&self.key.kind())
+    }
+
     /// The public key (SPKI PEM) of an asymmetric key, to register with the venue; None for
     /// an HMAC secret.
     pub fn public_key_pem(&self) -> Option<String> {

@@ -18,21 +18,15 @@ pub(crate) fn supports(venue: Venue) -> bool {
 }
 
 /// Refuses, before any connection, a signer whose kind of key the venue's WebSocket auth does
-/// not take (Coinbase Advanced signs its WebSocket subscribe with CDP keys only): an auth
-/// message is signed and dropped, since keyward-signing names the kinds a scheme takes for REST
-/// and WebSocket together ([`Scheme::accepts_key`]) and refuses the WebSocket-only ones when
-/// signing.
+/// not take (Coinbase Advanced signs its WebSocket subscribe with CDP keys only).
 pub(crate) fn check_key(venue: Venue, signer: &Signer) -> Result<(), WsError> {
-    if venue.ws_auth() != Some(WsAuthBy::Message) {
+    if venue.ws_auth() != Some(WsAuthBy::Message) || signer.signs_ws() {
         return Ok(());
     }
-    match signer.ws_auth(&Map::new(), &SignOptions::default()) {
-        Err(keyward_signing::Error::KeyNotAccepted { kind, .. }) => Err(WsError::Unsupported {
-            venue: venue.scheme,
-            key: Some(kind),
-        }),
-        _ => Ok(()),
-    }
+    Err(WsError::Unsupported {
+        venue: venue.scheme,
+        key: Some(signer.key_kind()),
+    })
 }
 
 /// Whether `venue` authenticates by signing the handshake request's headers (the service
