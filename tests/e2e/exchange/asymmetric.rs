@@ -169,3 +169,33 @@ async fn a_known_key_signed_with_another_private_key_is_refused_with_the_signatu
     }
     t.shutdown().await;
 }
+
+/// Every asymmetric key with WebSocket auth authenticates a session at the testnet, which holds
+/// only its public half: Binance's Ed25519 key with `session.logon` (the only kind it takes) and
+/// its RSA key with a signed `userDataStream.subscribe.signature`, Bybit's RSA key with `auth`,
+/// and Coinbase Advanced's CDP keys with a `subscribe` JWT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_asymmetric_key_authenticates_a_websocket_session_at_the_testnet() {
+    use keyward_exchange_client::ws::{WsConfig, WsEvent, WsSession};
+    use std::time::Duration;
+
+    let t = keyed_testnet().await;
+    for p in pairs() {
+        let name = p.name();
+        let scheme: Scheme = p.venue().parse().unwrap();
+        let url = crate::ws_common::ws_url(&t, p.venue());
+        let config = WsConfig::from_credentials(scheme, &url, &p.credentials().to_signing())
+            .unwrap()
+            .with_ping_interval(Duration::from_secs(3600))
+            .with_max_reconnects(Some(0));
+        let mut session = WsSession::connect(config)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        match session.next_event().await {
+            Some(WsEvent::Authenticated) => {}
+            other => panic!("{name}: expected the auth acknowledgement, got {other:?}"),
+        }
+        session.close().await;
+    }
+    assert!(t.hits("binance", "GET", "/ws") >= 2);
+}

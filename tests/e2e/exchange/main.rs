@@ -14,6 +14,7 @@ mod limits;
 mod nonce;
 mod venues;
 mod ws_builder;
+mod ws_coinbase_advanced;
 mod ws_common;
 mod ws_logon;
 mod ws_loopback;

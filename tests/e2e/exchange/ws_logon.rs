@@ -5,8 +5,9 @@
 //! the next re-authentication's method. Each auth message is checked by keyward's verifier with
 //! the key's public half (which takes a `session.logon` signed with Ed25519 only).
 //!
-//! Against the loopback venue of `ws_common`: the local testnet answers every `session.logon`
-//! with -1022 (its keys are HMAC keys), so it cannot accept one yet.
+//! Against the loopback venue of `ws_common`, which shows every message the client sends; the
+//! same logon against the local testnet is
+//! `asymmetric::each_asymmetric_key_authenticates_a_websocket_session_at_the_testnet`.
 
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
