@@ -9,86 +9,36 @@
 //! pass, so that a bare `cargo test` still works on a machine without Python.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "common/python.rs"]
+mod python;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use keyward_signing::verify::{StaticKeys, Verifier, VerifyError};
 use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
+use python::Python;
 use serde_json::{Value, json};
 
-struct Python {
-    exe: PathBuf,
-    script: PathBuf,
-}
-
-impl Python {
-    fn find() -> Option<Self> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let venv = root.join(".venv/bin/python");
-        let exe = match std::env::var_os("KEYWARD_PYTHON") {
-            Some(p) => PathBuf::from(p),
-            None if venv.exists() => venv,
-            None => PathBuf::from("python3"),
-        };
-        let works = Command::new(&exe)
-            .args(["-c", "import base64, hashlib, hmac, json"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        let required = std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_some();
-        if !works {
-            assert!(
-                !required,
-                "KEYWARD_REQUIRE_INTEROP is set but {} does not run; run `cargo xtask python`",
-                exe.display()
-            );
-            eprintln!(
-                "SKIPPED: {} does not run (run `cargo xtask ci` to set it up)",
-                exe.display()
-            );
-            return None;
-        }
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/hmac_newline_v0.py");
-        Some(Self { exe, script })
-    }
-
-    /// The pattern's signature and message for each case.
-    fn sign(&self, cases: &[Value]) -> Vec<(String, Vec<u8>)> {
-        let mut child = Command::new(&self.exe)
-            .arg(&self.script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(Value::from(cases.to_vec()).to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "python failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-        results
-            .iter()
-            .map(|r| {
-                (
-                    r["signature"].as_str().unwrap().to_owned(),
-                    STANDARD.decode(r["message_b64"].as_str().unwrap()).unwrap(),
-                )
-            })
-            .collect()
-    }
+/// The pattern's signature and message for each case (`tests/python/hmac_newline_v0.py`).
+fn python_sign(py: &Python, cases: &[Value]) -> Vec<(String, Vec<u8>)> {
+    let results = py.run(
+        "tests/python/hmac_newline_v0.py",
+        &[],
+        &Value::from(cases.to_vec()),
+    );
+    results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["signature"].as_str().unwrap().to_owned(),
+                STANDARD.decode(r["message_b64"].as_str().unwrap()).unwrap(),
+            )
+        })
+        .collect()
 }
 
 const SECRET: &str = "svc-shared-secret";
@@ -229,9 +179,11 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn rust_signs_the_same_bytes_as_the_python_pattern() {
-    let Some(py) = Python::find() else { return };
+    let Some(py) = Python::find("base64, hashlib, hmac, json") else {
+        return;
+    };
     let cases = cases();
-    let python = py.sign(&cases.iter().map(Case::for_python).collect::<Vec<_>>());
+    let python = python_sign(&py, &cases.iter().map(Case::for_python).collect::<Vec<_>>());
     let signer = Signer::new(Scheme::HmacNewlineV0, &creds()).unwrap();
     for (case, (expected, message)) in cases.iter().zip(python) {
         let sent = signer.sign(case.request(), &case.options()).unwrap();
@@ -252,9 +204,11 @@ fn rust_signs_the_same_bytes_as_the_python_pattern() {
 
 #[test]
 fn python_signed_requests_verify_in_rust() {
-    let Some(py) = Python::find() else { return };
+    let Some(py) = Python::find("base64, hashlib, hmac, json") else {
+        return;
+    };
     let cases = cases();
-    let python = py.sign(&cases.iter().map(Case::for_python).collect::<Vec<_>>());
+    let python = python_sign(&py, &cases.iter().map(Case::for_python).collect::<Vec<_>>());
     for (case, (signature, _)) in cases.iter().zip(python) {
         let received = case
             .request()

@@ -28,15 +28,16 @@
 //! otherwise the test says SKIPPED and passes.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test helpers fail loudly on anything unexpected
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "common/python.rs"]
+mod python;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_signing::verify::{StaticKeys, Verifier};
 use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
+use python::Python;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -48,67 +49,12 @@ const SEED: u64 = 0x6b65_7977_6172_6415;
 const PER_GROUP: usize = 60;
 const COINBASE_ORIGIN: &str = "https://api.coinbase.com";
 
-struct Python {
-    exe: PathBuf,
-    script: PathBuf,
-}
+/// The modules `tests/python/sdk_sign.py` imports: the venues' SDKs and PyJWT.
+const SDKS: &str = "binance_common, binance_sdk_spot, binance, pybit, coinbase, jwt, cryptography";
 
-impl Python {
-    fn find() -> Option<Self> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let venv = root.join(".venv/bin/python");
-        let exe = match std::env::var_os("KEYWARD_PYTHON") {
-            Some(p) => PathBuf::from(p),
-            None if venv.exists() => venv,
-            None => PathBuf::from("python3"),
-        };
-        let works = Command::new(&exe)
-            .args([
-                "-c",
-                "import binance_common, binance_sdk_spot, binance, pybit, coinbase, jwt, cryptography",
-            ])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        let required = std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_some();
-        if !works {
-            assert!(
-                !required,
-                "KEYWARD_REQUIRE_INTEROP is set but {} lacks the venues' SDKs; run `cargo xtask python`",
-                exe.display()
-            );
-            eprintln!(
-                "SKIPPED: {} lacks the venues' SDKs (run `cargo xtask python`)",
-                exe.display()
-            );
-            return None;
-        }
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_sign.py");
-        Some(Self { exe, script })
-    }
-
-    fn run(&self, input: &Value) -> Value {
-        let mut child = Command::new(&self.exe)
-            .arg(&self.script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "sdk_sign.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
+/// What the SDKs make of `input` (`tests/python/sdk_sign.py`).
+fn sdk_sign(py: &Python, input: &Value) -> Value {
+    py.run("tests/python/sdk_sign.py", &[], input)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -832,7 +778,9 @@ fn coinbase(report: &mut Report, keys: &Keys, case: &Case, sdk: &Value) -> Optio
 
 #[test]
 fn keyward_signs_as_the_official_sdks_do() {
-    let Some(py) = Python::find() else { return };
+    let Some(py) = Python::find(SDKS) else {
+        return;
+    };
     let mut g = Gen {
         rng: StdRng::seed_from_u64(SEED),
         plain: false,
@@ -844,7 +792,7 @@ fn keyward_signs_as_the_official_sdks_do() {
     coinbase_cases(&mut g, &mut cases);
 
     let inputs: Vec<Value> = cases.iter().map(|c| c.input.clone()).collect();
-    let out = py.run(&json!({"keys": key_specs(), "cases": inputs}));
+    let out = sdk_sign(&py, &json!({"keys": key_specs(), "cases": inputs}));
     let keys = Keys(out["keys"].clone());
     let results = out["results"].as_array().unwrap();
     assert_eq!(results.len(), cases.len());
@@ -887,7 +835,7 @@ fn keyward_signs_as_the_official_sdks_do() {
         })
         .collect();
     if !verify_cases.is_empty() {
-        let verified = py.run(&json!({"known_keys": known, "cases": verify_cases}));
+        let verified = sdk_sign(&py, &json!({"known_keys": known, "cases": verify_cases}));
         for ((case, token), result) in jwt_checks
             .iter()
             .zip(verified["results"].as_array().unwrap())
@@ -926,8 +874,13 @@ fn keyward_signs_as_the_official_sdks_do() {
 #[cfg(feature = "rsa")]
 #[test]
 fn session_logon_refuses_an_rsa_key() {
-    let Some(py) = Python::find() else { return };
-    let out = py.run(&json!({"keys": {"rsa": {"type": "rsa", "bits": 2048}}, "cases": []}));
+    let Some(py) = Python::find(SDKS) else {
+        return;
+    };
+    let out = sdk_sign(
+        &py,
+        &json!({"keys": {"rsa": {"type": "rsa", "bits": 2048}}, "cases": []}),
+    );
     let keys = Keys(out["keys"].clone());
     let s = signer(Scheme::Binance, BINANCE_KEY, keys.private("rsa"));
     let opts = SignOptions {

@@ -112,12 +112,14 @@ pub fn public_pem(secret: &SecretString) -> Result<String, KeyError> {
     }
 }
 
+/// The test virtualenv's Python, shared with the integration tests.
+#[cfg(test)]
+#[path = "../../tests/common/python.rs"]
+#[allow(clippy::expect_used)] // reason: a test helper fails loudly
+mod python;
+
 #[cfg(test)]
 mod tests {
-    use std::io::Write as _;
-    use std::path::PathBuf;
-    use std::process::{Command, Stdio};
-
     use super::*;
 
     /// The kinds this build can generate.
@@ -208,27 +210,9 @@ mod tests {
     /// is set, as `tests/python_interop.rs` does.
     #[test]
     fn python_cryptography_accepts_our_signatures() {
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let venv = manifest.join("../../.venv/bin/python");
-        let exe = match std::env::var_os("KEYWARD_PYTHON") {
-            Some(p) => PathBuf::from(p),
-            None if venv.exists() => venv,
-            None => PathBuf::from("python3"),
-        };
-        let works = Command::new(&exe)
-            .args(["-c", "import cryptography"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !works {
-            assert!(
-                std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
-                "KEYWARD_REQUIRE_INTEROP is set but {} cannot import cryptography",
-                exe.display()
-            );
-            eprintln!("SKIPPED: {} cannot import cryptography", exe.display());
+        let Some(py) = super::python::Python::find("cryptography") else {
             return;
-        }
+        };
         let message = "GET api.coinbase.com/api/v3/brokerage/accounts \u{e9}";
         let mut items = Vec::new();
         let mut expected = Vec::new();
@@ -246,27 +230,12 @@ mod tests {
                 expected.push(ok);
             }
         }
-        let mut child = Command::new(&exe)
-            .arg(manifest.join("tests/python/make_key_vectors.py"))
-            .arg("verify")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(serde_json::Value::from(items).to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "python failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = py.run(
+            "tests/python/make_key_vectors.py",
+            &["verify"],
+            &serde_json::Value::from(items),
         );
-        let accepted: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+        let accepted: Vec<bool> = serde_json::from_value(out).unwrap();
         assert_eq!(accepted, expected);
     }
 

@@ -20,8 +20,6 @@ pub(crate) enum PublicKey {
     Rsa(Box<rsa::pkcs1v15::VerifyingKey<sha2::Sha256>>),
 }
 
-// reason: the signer and verifier, rewritten beside this module, are its callers.
-#[allow(dead_code)]
 impl PublicKey {
     /// The key's kind.
     pub(crate) fn kind(&self) -> KeyKind {

@@ -119,45 +119,43 @@ async fn tour(args: &QuickstartArgs, faults: Faults) -> Result<()> {
 
 /// Every step, in order, each adding its row.
 async fn steps(sb: &Sandbox, summary: &mut Summary) -> Result<()> {
-    for venue in VENUES {
-        if venue.parse::<Scheme>().is_ok_and(Scheme::has_rest) {
-            step(summary, "rest", venue, venues::rest(sb, venue)).await?;
-        }
-    }
-    for (venue, credential) in &sb.key_pairs {
-        let rest = venues::rest_with(sb, venue, credential);
-        step(summary, "rest", credential, rest).await?;
+    // Every venue with a REST API and its HMAC secret, then the key pairs.
+    let hmac = VENUES
+        .iter()
+        .filter(|venue| venue.parse::<Scheme>().is_ok_and(Scheme::has_rest))
+        .map(|venue| (*venue, venue.to_string()));
+    let pairs = sb
+        .key_pairs
+        .iter()
+        .map(|(venue, name)| (*venue, name.clone()));
+    for (venue, credential) in hmac.chain(pairs) {
+        let rest = venues::rest(sb, venue, &credential);
+        step(summary, "rest", &credential, rest).await?;
     }
     for scheme in SERVICE_SCHEMES {
         step(summary, "service", scheme, venues::service(sb, scheme)).await?;
     }
-    for name in VENUES.iter().chain(SERVICE_SCHEMES.iter()) {
+    // Every venue and scheme with its HMAC secret, then the key pairs: Binance's session.logon
+    // (Ed25519 only) and Coinbase Advanced's subscribe with a CDP JWT.
+    let hmac = VENUES
+        .iter()
+        .chain(SERVICE_SCHEMES.iter())
+        .map(|name| (*name, name.to_string()));
+    let pairs = sb
+        .key_pairs
+        .iter()
+        .map(|(venue, name)| (*venue, name.clone()));
+    for (venue, credential) in hmac.chain(pairs) {
         let started = Instant::now();
-        let auth = tokio::time::timeout(STEP_LIMIT, websocket::auth(sb, name)).await;
-        let result = match auth {
+        let auth = websocket::auth(sb, venue, &credential);
+        let result = match tokio::time::timeout(STEP_LIMIT, auth).await {
             Ok(None) => continue,
             Ok(Some(result)) => result,
             Err(_) => Err(timed_out()),
         };
         summary.push(Row::from_result(
             "websocket",
-            name,
-            started.elapsed(),
-            result,
-        ))?;
-    }
-    // Binance's session.logon (Ed25519 only) and Coinbase Advanced's subscribe with a CDP JWT.
-    for (venue, credential) in &sb.key_pairs {
-        let started = Instant::now();
-        let auth = tokio::time::timeout(STEP_LIMIT, websocket::auth_with(sb, venue, credential));
-        let result = match auth.await {
-            Ok(None) => continue,
-            Ok(Some(result)) => result,
-            Err(_) => Err(timed_out()),
-        };
-        summary.push(Row::from_result(
-            "websocket",
-            credential,
+            &credential,
             started.elapsed(),
             result,
         ))?;

@@ -22,13 +22,8 @@ pub fn symbol(venue: &str) -> &'static str {
 }
 
 /// Server time (public), balance, a limit order placed and cancelled: the venue's four calls,
-/// signed with the venue's HMAC secret (`testnet/<venue>`).
-pub async fn rest(sb: &Sandbox, venue: &str) -> Result<String> {
-    rest_with(sb, venue, venue).await
-}
-
-/// The same four calls signed with the credential `testnet/<credential>` (a key pair).
-pub async fn rest_with(sb: &Sandbox, venue: &str, credential: &str) -> Result<String> {
+/// signed with the credential `testnet/<credential>` (the venue's HMAC secret, or a key pair).
+pub async fn rest(sb: &Sandbox, venue: &str, credential: &str) -> Result<String> {
     let client = sb.client_with(venue, credential)?.build().await?;
     let started = Instant::now();
     client.server_time().await.context("server time")?;

@@ -13,15 +13,9 @@ use super::summary::millis;
 /// How long connecting and the auth acknowledgement may take.
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Authenticates a WebSocket session with `name`'s HMAC secret, or `None` when it has no
-/// WebSocket auth with one (Coinbase Advanced Trade's WebSocket takes CDP keys only).
-pub async fn auth(sb: &Sandbox, name: &str) -> Option<Result<String>> {
-    auth_with(sb, name, name).await
-}
-
 /// Authenticates a WebSocket session of `venue` with the credential `testnet/<credential>`, or
 /// `None` when the venue has no WebSocket auth with that kind of key.
-pub async fn auth_with(sb: &Sandbox, venue: &str, credential: &str) -> Option<Result<String>> {
+pub async fn auth(sb: &Sandbox, venue: &str, credential: &str) -> Option<Result<String>> {
     let scheme: Scheme = venue.parse().ok()?;
     let url = match sb.url(venue) {
         Ok(base) => format!("{}/ws", base.replacen("http://", "ws://", 1)),
