@@ -23,7 +23,7 @@ use keyward_signing::secrecy::ExposeSecret as _;
 use keyward_testnet::{Testnet, TestnetConfig, VenueKey};
 use serde_json::json;
 
-use crate::ws_common::{GatedSleep, ws_url};
+use crate::ws_common::{GatedSleep, next_state, ws_url};
 
 const VENUE: &str = "coinbase-advanced";
 const KEY_NAME: &str = "organizations/org-1/apiKeys/key-1";
@@ -57,15 +57,6 @@ fn config(t: &Testnet, creds: &Credentials, sleep: &GatedSleep) -> Result<WsConf
             )
             .with_jitter(keyward::resilience::Jitter::None, Some(3)),
     )
-}
-
-async fn next_state(session: &mut WsSession) -> WsEvent {
-    loop {
-        match session.next_event().await.unwrap() {
-            WsEvent::Message(_) => continue,
-            other => return other,
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,8 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use keyward_resilience::{Sleep, SleepFuture};
+use keyward::exchange::ws::{WsConfig, WsEvent, WsSession};
+use keyward::secrets::{
+    Capabilities, Metadata, Result, Secret, SecretStore, SecretValue, Selector,
+};
+use keyward_resilience::{Backoff, Jitter, Sleep, SleepFuture};
 use keyward_signing::Scheme;
+use keyward_signing::secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
@@ -390,5 +395,111 @@ impl Sleep for GatedSleep {
             return Box::pin(tokio::time::sleep(duration));
         }
         Box::pin(std::future::ready(()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions and stores shared by the WebSocket suites
+
+/// The next event of `session` that is not a message.
+pub async fn next_state(session: &mut WsSession) -> WsEvent {
+    loop {
+        match session.next_event().await.unwrap() {
+            WsEvent::Message(_) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Session timing for tests: no pings, an age limit of `age`, a backoff of 1 ms (recorded by
+/// `sleep`), no jitter, at most 3 reconnects.
+pub fn timing(cfg: WsConfig, sleep: &GatedSleep, age: Duration) -> WsConfig {
+    cfg.with_sleep(Arc::new(sleep.clone()))
+        .with_max_age(Some(age))
+        .with_ping_interval(age)
+        .with_backoff(
+            Backoff::Constant(Duration::from_millis(1)),
+            Duration::from_millis(1),
+        )
+        .with_jitter(Jitter::None, Some(3))
+}
+
+/// A store of one secret: `get` hands out the queued values in turn (the last one stays), `put`
+/// replaces them; every `get` is counted.
+#[derive(Debug, Default)]
+pub struct Queue {
+    name: String,
+    values: Mutex<VecDeque<(String, String)>>,
+    reads: AtomicUsize,
+}
+
+impl Queue {
+    /// A store of the secret `name` holding `values` (API key, secret) in turn.
+    pub fn of(name: &str, values: &[(&str, &str)]) -> Arc<Self> {
+        let q = Self {
+            name: name.to_owned(),
+            ..Self::default()
+        };
+        *q.values.lock().unwrap() = values
+            .iter()
+            .map(|(k, s)| ((*k).to_owned(), (*s).to_owned()))
+            .collect();
+        Arc::new(q)
+    }
+
+    /// How many times the secret was read.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+fn meta(name: &str) -> Metadata {
+    Metadata {
+        name: name.to_owned(),
+        version: "1".into(),
+        created: None,
+        stages: vec![],
+        rotation_due: None,
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretStore for Queue {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            writable: true,
+            versioned: false,
+            stages: false,
+        }
+    }
+    async fn get(&self, name: &str, _which: &Selector) -> Result<Secret> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let mut values = self.values.lock().unwrap();
+        let (k, s) = if values.len() > 1 {
+            values.pop_front().unwrap()
+        } else {
+            values.front().cloned().unwrap()
+        };
+        Ok(Secret {
+            value: SecretValue::fields([("api_key", k.as_str()), ("secret", s.as_str())]),
+            meta: meta(name),
+        })
+    }
+    async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata> {
+        let field = |f: &str| value.field(f).unwrap().expose_secret().to_owned();
+        *self.values.lock().unwrap() = VecDeque::from([(field("api_key"), field("secret"))]);
+        Ok(meta(name))
+    }
+    async fn delete(&self, _name: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn list(&self) -> Result<Vec<String>> {
+        Ok(vec![self.name.clone()])
+    }
+    async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
+        Ok(vec![meta(name)])
     }
 }

@@ -12,24 +12,18 @@
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
 use keyward::exchange as keyward_exchange_client;
-use keyward::resilience as keyward_resilience;
 use keyward::secrets as keyward_secrets_backends;
 use keyward::signing as keyward_signing;
 
-use crate::ws_common::{Act, GatedSleep, MockVenue, Seen};
+use crate::ws_common::{Act, GatedSleep, MockVenue, Queue, Seen, next_state, timing};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use keyward::Scheme;
 use keyward_exchange_client::RestClient;
-use keyward_exchange_client::ws::{WsConfig, WsEvent, WsSession};
-use keyward_resilience::{Backoff, Jitter};
-use keyward_secrets_backends::{
-    CacheConfig, CachedStore, Capabilities, Metadata, Result, Secret, SecretStore, SecretValue,
-    Selector,
-};
+use keyward_exchange_client::ws::{WsEvent, WsSession};
+use keyward_secrets_backends::{CacheConfig, CachedStore, SecretStore, SecretValue};
 use keyward_signing::Credentials;
 use keyward_signing::keys::{KeyKind, generate};
 use keyward_signing::secrecy::ExposeSecret;
@@ -38,55 +32,6 @@ use serde_json::Value;
 
 const NAME: &str = "bot/binance-ws";
 const AGE: Duration = Duration::from_secs(3600);
-
-/// A store of one secret, replaced by `put`.
-#[derive(Debug)]
-struct One(Mutex<(String, String)>);
-
-fn meta(name: &str) -> Metadata {
-    Metadata {
-        name: name.to_owned(),
-        version: "1".into(),
-        created: None,
-        stages: vec![],
-        rotation_due: None,
-    }
-}
-
-#[async_trait]
-impl SecretStore for One {
-    fn kind(&self) -> &'static str {
-        "test"
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            writable: true,
-            versioned: false,
-            stages: false,
-        }
-    }
-    async fn get(&self, name: &str, _which: &Selector) -> Result<Secret> {
-        let (k, s) = self.0.lock().unwrap().clone();
-        Ok(Secret {
-            value: SecretValue::fields([("api_key", k.as_str()), ("secret", s.as_str())]),
-            meta: meta(name),
-        })
-    }
-    async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata> {
-        let field = |f: &str| value.field(f).unwrap().expose_secret().to_owned();
-        *self.0.lock().unwrap() = (field("api_key"), field("secret"));
-        Ok(meta(name))
-    }
-    async fn delete(&self, _name: &str) -> Result<()> {
-        Ok(())
-    }
-    async fn list(&self) -> Result<Vec<String>> {
-        Ok(vec![NAME.into()])
-    }
-    async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
-        Ok(vec![meta(name)])
-    }
-}
 
 /// A Binance client whose credentials come from `store` (announcing rotations through its
 /// cache). It makes no REST call here: no clock sync.
@@ -98,27 +43,6 @@ async fn client(store: Arc<CachedStore>) -> RestClient {
         .build()
         .await
         .unwrap()
-}
-
-/// Session timing for tests: no pings, backoff of 1 ms, no jitter.
-fn timing(cfg: WsConfig, sleep: &GatedSleep) -> WsConfig {
-    cfg.with_sleep(Arc::new(sleep.clone()))
-        .with_max_age(Some(AGE))
-        .with_ping_interval(AGE)
-        .with_backoff(
-            Backoff::Constant(Duration::from_millis(1)),
-            Duration::from_millis(1),
-        )
-        .with_jitter(Jitter::None, Some(3))
-}
-
-async fn next_state(session: &mut WsSession) -> WsEvent {
-    loop {
-        match session.next_event().await.unwrap() {
-            WsEvent::Message(_) => continue,
-            other => return other,
-        }
-    }
 }
 
 fn auth(seen: Seen) -> Value {
@@ -143,16 +67,13 @@ async fn an_ed25519_session_logs_on_then_subscribes_to_the_user_data_stream() {
     let ed = generate(KeyKind::Ed25519).unwrap();
     let key = crate::ws_common::GOOD_KEY;
     let store = Arc::new(CachedStore::new(
-        Arc::new(One(Mutex::new((
-            key.into(),
-            ed.private_pem().expose_secret().to_owned(),
-        )))),
+        Queue::of(NAME, &[(key, ed.private_pem().expose_secret())]),
         CacheConfig::default(),
     ));
     let c = client(store).await;
     let mut mock = MockVenue::start(Scheme::Binance).await;
     let sleep = GatedSleep::new(AGE);
-    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep))
+    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep, AGE))
         .await
         .unwrap();
     let mut conn = mock.conn().await;
@@ -176,13 +97,13 @@ async fn a_rotation_between_hmac_and_ed25519_changes_the_next_reauth() {
     let old = ("good-key-0001", "an-hmac-secret-0001");
     let ed = generate(KeyKind::Ed25519).unwrap();
     let store = Arc::new(CachedStore::new(
-        Arc::new(One(Mutex::new((old.0.into(), old.1.into())))),
+        Queue::of(NAME, &[old]),
         CacheConfig::default(),
     ));
     let c = client(store.clone()).await;
     let mut mock = MockVenue::start(Scheme::Binance).await;
     let sleep = GatedSleep::new(AGE);
-    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep))
+    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep, AGE))
         .await
         .unwrap();
     let mut first = mock.conn().await;
@@ -258,16 +179,13 @@ async fn an_ed25519_logon_leaves_no_key_or_signature_in_logs_or_debug() {
     let ed = generate(KeyKind::Ed25519).unwrap();
     let pem = ed.private_pem().expose_secret().to_owned();
     let store = Arc::new(CachedStore::new(
-        Arc::new(One(Mutex::new((
-            crate::ws_common::GOOD_KEY.into(),
-            pem.clone(),
-        )))),
+        Queue::of(NAME, &[(crate::ws_common::GOOD_KEY, &pem)]),
         CacheConfig::default(),
     ));
     let c = client(store).await;
     let mut mock = MockVenue::start(Scheme::Binance).await;
     let sleep = GatedSleep::new(AGE);
-    let cfg = timing(c.ws_config(&mock.url).unwrap(), &sleep);
+    let cfg = timing(c.ws_config(&mock.url).unwrap(), &sleep, AGE);
     let mut shown = vec![format!("{c:?}"), format!("{cfg:?}")];
     let mut session = WsSession::connect(cfg).await.unwrap();
     let mut conn = mock.conn().await;

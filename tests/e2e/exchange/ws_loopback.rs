@@ -21,7 +21,7 @@ use keyward_resilience::{Backoff, Jitter};
 use keyward_signing::secrecy::SecretString;
 use keyward_signing::{Credentials, Scheme};
 use serde_json::{Value, json};
-use ws_common::{Act, GOOD_KEY, GatedSleep, MockVenue, Seen};
+use ws_common::{Act, GOOD_KEY, GatedSleep, MockVenue, Seen, next_state};
 
 const VENUES: [Scheme; 11] = [
     Scheme::Binance,
@@ -66,16 +66,6 @@ async fn connect(venue: Scheme) -> (MockVenue, WsSession, GatedSleep) {
         .await
         .unwrap();
     (mock, session, sleep)
-}
-
-/// The next event that is not a message.
-async fn next_state(session: &mut WsSession) -> WsEvent {
-    loop {
-        match session.next_event().await.unwrap() {
-            WsEvent::Message(_) => continue,
-            other => return other,
-        }
-    }
 }
 
 #[tokio::test]

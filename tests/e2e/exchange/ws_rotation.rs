@@ -10,104 +10,22 @@ use keyward::exchange as keyward_exchange_client;
 use keyward::secrets as keyward_secrets_backends;
 use keyward::signing as keyward_signing;
 
-use crate::ws_common::{self, Act, GatedSleep, MockVenue, Seen, ws_url};
+use crate::ws_common::{self, Act, GatedSleep, MockVenue, Queue, Seen, next_state, timing, ws_url};
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use keyward::Scheme;
 use keyward_exchange_client::RestClient;
 use keyward_exchange_client::ws::{WsConfig, WsError, WsEvent, WsSession};
-use keyward_resilience::{Backoff, Jitter};
-use keyward_secrets_backends::{
-    CacheConfig, CachedStore, Capabilities, Metadata, Result, Secret, SecretStore, SecretValue,
-    Selector,
-};
+use keyward_secrets_backends::{CacheConfig, CachedStore, SecretStore, SecretValue};
 use keyward_signing::Credentials;
 use keyward_signing::secrecy::ExposeSecret;
 use keyward_testnet::{Faults, Testnet, TestnetConfig};
 
-use keyward::resilience as keyward_resilience;
-
 const NAME: &str = "bot/ws";
 const AGE: Duration = Duration::from_secs(3600);
-
-/// A store of one secret: `get` hands out the queued values in turn (the last one stays), `put`
-/// replaces them; every `get` is counted.
-#[derive(Debug, Default)]
-struct Queue {
-    values: Mutex<VecDeque<(String, String)>>,
-    reads: AtomicUsize,
-}
-
-impl Queue {
-    fn of(values: &[(&str, &str)]) -> Arc<Self> {
-        let q = Self::default();
-        *q.values.lock().unwrap() = values
-            .iter()
-            .map(|(k, s)| ((*k).to_owned(), (*s).to_owned()))
-            .collect();
-        Arc::new(q)
-    }
-
-    fn reads(&self) -> usize {
-        self.reads.load(Ordering::SeqCst)
-    }
-}
-
-fn meta(name: &str) -> Metadata {
-    Metadata {
-        name: name.to_owned(),
-        version: "1".into(),
-        created: None,
-        stages: vec![],
-        rotation_due: None,
-    }
-}
-
-#[async_trait]
-impl SecretStore for Queue {
-    fn kind(&self) -> &'static str {
-        "test"
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            writable: true,
-            versioned: false,
-            stages: false,
-        }
-    }
-    async fn get(&self, name: &str, _which: &Selector) -> Result<Secret> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        let mut values = self.values.lock().unwrap();
-        let (k, s) = if values.len() > 1 {
-            values.pop_front().unwrap()
-        } else {
-            values.front().cloned().unwrap()
-        };
-        Ok(Secret {
-            value: SecretValue::fields([("api_key", k.as_str()), ("secret", s.as_str())]),
-            meta: meta(name),
-        })
-    }
-    async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata> {
-        let field = |f: &str| value.field(f).unwrap().expose_secret().to_owned();
-        *self.values.lock().unwrap() = VecDeque::from([(field("api_key"), field("secret"))]);
-        Ok(meta(name))
-    }
-    async fn delete(&self, _name: &str) -> Result<()> {
-        Ok(())
-    }
-    async fn list(&self) -> Result<Vec<String>> {
-        Ok(vec![NAME.into()])
-    }
-    async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
-        Ok(vec![meta(name)])
-    }
-}
 
 fn cached(inner: Arc<Queue>) -> Arc<CachedStore> {
     Arc::new(CachedStore::new(inner, CacheConfig::default()))
@@ -134,27 +52,6 @@ async fn client(venue: Scheme, base: &str, store: Arc<dyn SecretStore>) -> RestC
         .unwrap()
 }
 
-/// Session timing for tests: no pings, backoff of 1 ms recorded by `sleep`, no jitter.
-fn timing(cfg: WsConfig, sleep: &GatedSleep) -> WsConfig {
-    cfg.with_sleep(Arc::new(sleep.clone()))
-        .with_max_age(Some(AGE))
-        .with_ping_interval(AGE)
-        .with_backoff(
-            Backoff::Constant(Duration::from_millis(1)),
-            Duration::from_millis(1),
-        )
-        .with_jitter(Jitter::None, Some(3))
-}
-
-async fn next_state(session: &mut WsSession) -> WsEvent {
-    loop {
-        match session.next_event().await.unwrap() {
-            WsEvent::Message(_) => continue,
-            other => return other,
-        }
-    }
-}
-
 fn auth_key(seen: Seen) -> String {
     match seen {
         Seen::Auth(v) => v.to_string(),
@@ -169,12 +66,12 @@ async fn a_rotation_notice_reaches_the_next_rest_call_and_the_next_ws_auth() {
     // The old key: the store holds it when the client is built; the venue (the testnet, and the
     // mock WebSocket venue after the rotation) accepts only the new one.
     let old = Credentials::new(ws_common::GOOD_KEY, "old-secret-0001".into());
-    let inner = Queue::of(&[(old.api_key(), "old-secret-0001")]);
+    let inner = Queue::of(NAME, &[(old.api_key(), "old-secret-0001")]);
     let store = cached(inner.clone());
     let c = client(Scheme::Bybit, t.url("bybit").unwrap(), store.clone()).await;
     let mut mock = MockVenue::start(keyward_signing::Scheme::Bybit).await;
     let sleep = GatedSleep::new(AGE);
-    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep))
+    let mut session = WsSession::connect(timing(c.ws_config(&mock.url).unwrap(), &sleep, AGE))
         .await
         .unwrap();
     let mut first = mock.conn().await;
@@ -212,7 +109,7 @@ async fn a_rotation_notice_reaches_the_next_rest_call_and_the_next_ws_auth() {
 async fn a_ws_auth_refused_for_its_timestamp_resyncs_the_clock_once_then_succeeds() {
     let t = testnet().await;
     let right = t.credentials("binance").unwrap().to_signing();
-    let store = Queue::of(&[(right.api_key(), right.secret().expose_secret())]);
+    let store = Queue::of(NAME, &[(right.api_key(), right.secret().expose_secret())]);
     let c = client(Scheme::Binance, t.url("binance").unwrap(), store).await;
     c.sync_clock().await.unwrap();
     assert_eq!(c.clock_syncs(), 1);
@@ -221,10 +118,13 @@ async fn a_ws_auth_refused_for_its_timestamp_resyncs_the_clock_once_then_succeed
     let step: Faults = "clock_offset_ms=60000,venue=binance".parse().unwrap();
     t.faults().apply(&step);
     let sleep = GatedSleep::new(AGE);
-    let mut session =
-        WsSession::connect(timing(c.ws_config(&ws_url(&t, "binance")).unwrap(), &sleep))
-            .await
-            .unwrap();
+    let mut session = WsSession::connect(timing(
+        c.ws_config(&ws_url(&t, "binance")).unwrap(),
+        &sleep,
+        AGE,
+    ))
+    .await
+    .unwrap();
     assert_eq!(next_state(&mut session).await, WsEvent::Authenticated);
     assert_eq!(c.clock_syncs(), 2, "exactly one resync");
     assert!(c.clock_offset_ms() > 50_000, "{}", c.clock_offset_ms());
@@ -251,7 +151,7 @@ async fn a_rate_limited_ws_auth_is_retried_after_a_bounded_backoff() {
     let sleep = GatedSleep::new(AGE);
     let cfg =
         WsConfig::from_credentials(keyward_signing::Scheme::Binance, &mock.url, &creds).unwrap();
-    let mut session = WsSession::connect(timing(cfg.clone(), &sleep))
+    let mut session = WsSession::connect(timing(cfg.clone(), &sleep, AGE))
         .await
         .unwrap();
     assert_eq!(next_state(&mut session).await, WsEvent::Authenticated);
@@ -267,7 +167,9 @@ async fn a_rate_limited_ws_auth_is_retried_after_a_bounded_backoff() {
     let sleep = GatedSleep::new(AGE);
     let cfg =
         WsConfig::from_credentials(keyward_signing::Scheme::Binance, &mock.url, &creds).unwrap();
-    let err = WsSession::connect(timing(cfg, &sleep)).await.unwrap_err();
+    let err = WsSession::connect(timing(cfg, &sleep, AGE))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, WsError::AuthRejected { code: Some(c), .. } if c == "-1003"),
         "{err:?}"
@@ -282,10 +184,13 @@ async fn a_refused_key_is_read_again_past_the_cache_once_then_the_refusal_is_fin
     let right = t.credentials("bybit").unwrap().to_signing();
     // The store's first answer is cached; the re-read must reach the store itself, which by
     // then holds another (still wrong) secret.
-    let inner = Queue::of(&[
-        (right.api_key(), "wrong-secret-one"),
-        (right.api_key(), "wrong-secret-two"),
-    ]);
+    let inner = Queue::of(
+        NAME,
+        &[
+            (right.api_key(), "wrong-secret-one"),
+            (right.api_key(), "wrong-secret-two"),
+        ],
+    );
     let c = client(
         Scheme::Bybit,
         t.url("bybit").unwrap(),
@@ -294,9 +199,13 @@ async fn a_refused_key_is_read_again_past_the_cache_once_then_the_refusal_is_fin
     .await;
     assert_eq!(inner.reads(), 1);
     let sleep = GatedSleep::new(AGE);
-    let err = WsSession::connect(timing(c.ws_config(&ws_url(&t, "bybit")).unwrap(), &sleep))
-        .await
-        .unwrap_err();
+    let err = WsSession::connect(timing(
+        c.ws_config(&ws_url(&t, "bybit")).unwrap(),
+        &sleep,
+        AGE,
+    ))
+    .await
+    .unwrap_err();
     assert!(matches!(err, WsError::AuthRejected { .. }), "{err:?}");
     assert_eq!(inner.reads(), 2, "one re-read, past the cache");
     assert_eq!(
@@ -328,10 +237,13 @@ async fn a_session_bound_to_a_client_authenticates_for_every_venue_with_both_api
             .await
             .unwrap();
         let sleep = GatedSleep::real(AGE);
-        let mut session =
-            WsSession::connect(timing(c.ws_config(&ws_url(&t, venue)).unwrap(), &sleep))
-                .await
-                .unwrap_or_else(|e| panic!("{venue}: {e}"));
+        let mut session = WsSession::connect(timing(
+            c.ws_config(&ws_url(&t, venue)).unwrap(),
+            &sleep,
+            AGE,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{venue}: {e}"));
         assert_eq!(
             next_state(&mut session).await,
             WsEvent::Authenticated,

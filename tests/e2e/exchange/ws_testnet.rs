@@ -20,7 +20,7 @@ use keyward_testnet::{Testnet, TestnetConfig};
 use serde_json::json;
 use std::sync::Arc;
 use tokio::time::Instant;
-use ws_common::{GatedSleep, WS_VENUES, ws_url};
+use ws_common::{GatedSleep, WS_VENUES, next_state, ws_url};
 
 const AGE: Duration = Duration::from_secs(3600);
 
@@ -53,15 +53,6 @@ fn wrong(t: &Testnet, venue: &str) -> Credentials {
     match &right.passphrase {
         Some(p) => creds.with_passphrase(p.clone()),
         None => creds,
-    }
-}
-
-async fn next_state(session: &mut WsSession) -> WsEvent {
-    loop {
-        match session.next_event().await.unwrap() {
-            WsEvent::Message(_) => continue,
-            other => return other,
-        }
     }
 }
 
