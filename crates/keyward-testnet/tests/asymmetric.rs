@@ -10,13 +10,11 @@ mod common;
 use std::sync::OnceLock;
 
 use common::*;
-use futures_util::{SinkExt, StreamExt};
 use keyward_signing::keys::KeyKind;
 use keyward_signing::secrecy::ExposeSecret;
 use keyward_signing::{Credentials, Scheme, SignOptions, Signer};
 use keyward_testnet::{Error, KeyPair, Testnet, TestnetConfig, VenueKey, generate_key_pairs};
 use serde_json::{Map, Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 /// The key pairs every test here serves: generated once per test binary (RSA keys take the
 /// longest to make).
@@ -261,22 +259,6 @@ async fn a_coinbase_jwt_verifies_only_for_the_host_it_was_sent_to() {
         (401, Some("invalid signature"))
     );
     t.shutdown().await;
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn ask(ws: &mut Ws, msg: &Value) -> Value {
-    ws.send(Message::Text(msg.to_string().into()))
-        .await
-        .unwrap();
-    loop {
-        match ws.next().await.unwrap().unwrap() {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]

@@ -7,10 +7,8 @@
 mod common;
 
 use common::*;
-use futures_util::{SinkExt, StreamExt};
 use keyward_signing::{Credentials, Request, Scheme, SignOptions, Signer};
-use serde_json::{Map, Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::{Map, json};
 
 /// A signer for a key the testnet does not know, with a secret of the venue's form.
 fn stranger(venue: &str) -> Signer {
@@ -108,22 +106,6 @@ async fn binance_accepts_a_recv_window_with_up_to_three_decimals() {
         );
     }
     t.shutdown().await;
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn ask(ws: &mut Ws, msg: &Value) -> Value {
-    ws.send(Message::Text(msg.to_string().into()))
-        .await
-        .unwrap();
-    loop {
-        match ws.next().await.unwrap().unwrap() {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }
 
 async fn binance_ws(t: &keyward_testnet::Testnet) -> Ws {

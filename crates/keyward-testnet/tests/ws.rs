@@ -11,27 +11,6 @@ use keyward_testnet::Testnet;
 use serde_json::{Map, Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(url: &str) -> Ws {
-    tokio_tungstenite::connect_async(url).await.unwrap().0
-}
-
-/// Sends `msg` and reads the next text reply as JSON.
-async fn ask(ws: &mut Ws, msg: &Value) -> Value {
-    ws.send(Message::Text(msg.to_string().into()))
-        .await
-        .unwrap();
-    loop {
-        match ws.next().await.unwrap().unwrap() {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
 /// The venue's auth message as the client sends it.
 fn auth_message(venue: &str, s: &Signer) -> Value {
     let msg = s.ws_auth(&Map::new(), &SignOptions::default()).unwrap();

@@ -6,19 +6,14 @@
 
 mod common;
 
-use common::ws_url;
-use futures_util::{SinkExt, StreamExt};
+use common::{connect, ws_url};
 use keyward_signing::keys::{GeneratedKey, KeyKind, generate};
 use keyward_signing::secrecy::ExposeSecret as _;
 use keyward_signing::{Credentials, Request, Scheme, SignOptions, Signer};
 use keyward_testnet::{Testnet, TestnetConfig, VenueCredentials, VenueKey};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 const KEY_NAME: &str = "organizations/org-1/apiKeys/key-1";
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A testnet that knows only `key`'s public half, as coinbase-advanced's key [`KEY_NAME`].
 async fn testnet(key: &GeneratedKey) -> Testnet {
@@ -34,18 +29,8 @@ fn signer(key: &GeneratedKey) -> Signer {
 }
 
 async fn ask(t: &Testnet, msg: &Value) -> Value {
-    let url = ws_url(t.url("coinbase-advanced").unwrap(), "/ws");
-    let (mut ws, _): (Ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    ws.send(Message::Text(msg.to_string().into()))
-        .await
-        .unwrap();
-    loop {
-        match ws.next().await.unwrap().unwrap() {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let mut ws = connect(&ws_url(t.url("coinbase-advanced").unwrap(), "/ws")).await;
+    common::ask(&mut ws, msg).await
 }
 
 fn subscribe(s: &Signer) -> Value {

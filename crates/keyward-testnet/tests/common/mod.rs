@@ -209,3 +209,28 @@ pub fn is_success(venue: &str, a: &Answer) -> bool {
 pub fn ws_url(base: &str, path: &str) -> String {
     format!("{}{path}", base.replacen("http://", "ws://", 1))
 }
+
+/// A WebSocket connection to the testnet.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects to the WebSocket at `url`.
+pub async fn connect(url: &str) -> Ws {
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// Sends `msg` and reads the next text reply as JSON.
+pub async fn ask(ws: &mut Ws, msg: &serde_json::Value) -> serde_json::Value {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
+    loop {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
