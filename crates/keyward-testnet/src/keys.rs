@@ -19,20 +19,9 @@ use crate::venues;
 /// The asymmetric kinds a venue may accept, in the order keys are generated and listed.
 pub const ASYMMETRIC_KINDS: [KeyKind; 3] = [KeyKind::Ed25519, KeyKind::P256, KeyKind::Rsa];
 
-/// A kind's short name in key names and vault entries: `ed25519`, `p256`, `rsa` (what
-/// `KeyKind`'s `FromStr` reads back).
-pub fn kind_slug(kind: KeyKind) -> &'static str {
-    match kind {
-        KeyKind::Ed25519 => "ed25519",
-        KeyKind::P256 => "p256",
-        KeyKind::Rsa => "rsa",
-        _ => "hmac",
-    }
-}
-
 /// The name of `venue`'s key of `kind`: `<venue>-<kind>` (`binance-ed25519`).
 pub fn key_name(venue: &str, kind: KeyKind) -> String {
-    format!("{venue}-{}", kind_slug(kind))
+    format!("{venue}-{}", kind.word())
 }
 
 /// The asymmetric kinds `venue` accepts (its signing scheme says), in [`ASYMMETRIC_KINDS`]
@@ -280,7 +269,7 @@ mod tests {
             "coinbase-advanced-p256"
         );
         for kind in ASYMMETRIC_KINDS {
-            assert_eq!(kind_slug(kind).parse::<KeyKind>().unwrap(), kind);
+            assert_eq!(kind.word().parse::<KeyKind>().unwrap(), kind);
         }
     }
 

@@ -21,9 +21,7 @@ pub use config::TestnetConfig;
 pub use credentials::VenueCredentials;
 pub use error::{Error, Result};
 pub use faults::{FaultControl, Faults};
-pub use keys::{
-    ASYMMETRIC_KINDS, KeyPair, VenueKey, accepted_kinds, generate_key_pairs, key_name, kind_slug,
-};
+pub use keys::{ASYMMETRIC_KINDS, KeyPair, VenueKey, accepted_kinds, generate_key_pairs, key_name};
 pub use server::Testnet;
 
 /// The venue presets served, each on its own listener, by the names `keyward sign --venue` uses.

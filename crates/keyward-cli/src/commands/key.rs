@@ -250,7 +250,7 @@ fn print_public(format: Format, name: Option<&str>, kind: KeyKind, pem: &str) ->
             pem
         }
         Format::Json => {
-            let mut doc = json!({"kind": kind_name(kind), "public_key": pem});
+            let mut doc = json!({"kind": kind.word(), "public_key": pem});
             if let Some(name) = name {
                 doc["name"] = json!(name);
             }
@@ -258,16 +258,6 @@ fn print_public(format: Format, name: Option<&str>, kind: KeyKind, pem: &str) ->
         }
     };
     write_stdout(text.as_bytes())
-}
-
-/// The `--type` word for a kind.
-fn kind_name(kind: KeyKind) -> &'static str {
-    match kind {
-        KeyKind::Ed25519 => "ed25519",
-        KeyKind::Rsa => "rsa",
-        KeyKind::P256 => "p256",
-        _ => "hmac",
-    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

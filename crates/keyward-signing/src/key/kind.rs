@@ -31,6 +31,25 @@ impl KeyKind {
     }
 }
 
+impl KeyKind {
+    /// The kind's word on a command line and in key names: "hmac", "ed25519", "rsa" or
+    /// "p256" (what [`FromStr`] reads back).
+    pub fn word(self) -> &'static str {
+        WORDS
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map_or("hmac", |(word, _)| word)
+    }
+}
+
+/// Each kind's word.
+const WORDS: [(&str, KeyKind); 4] = [
+    ("hmac", KeyKind::Hmac),
+    ("ed25519", KeyKind::Ed25519),
+    ("rsa", KeyKind::Rsa),
+    ("p256", KeyKind::P256),
+];
+
 impl fmt::Display for KeyKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -42,13 +61,8 @@ impl FromStr for KeyKind {
 
     /// Reads "hmac", "ed25519", "rsa" or "p256", in any case.
     fn from_str(s: &str) -> Result<Self, KeyError> {
-        const ALL: [(&str, KeyKind); 4] = [
-            ("hmac", KeyKind::Hmac),
-            ("ed25519", KeyKind::Ed25519),
-            ("rsa", KeyKind::Rsa),
-            ("p256", KeyKind::P256),
-        ];
-        ALL.iter()
+        WORDS
+            .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(s))
             .map(|&(_, kind)| kind)
             .ok_or_else(|| KeyError::UnknownKind {
