@@ -10,6 +10,8 @@ pub use keyward_signing as signing;
 /// [`RestClient::builder`]. The facade has no builder of its own.
 #[doc(no_inline)]
 pub use keyward_exchange_client::ClientBuilder;
+/// TOTP codes for broker logins (issue 16), from `keyward_exchange_client::session`.
+pub use keyward_exchange_client::session::{Totp, TotpError};
 pub use keyward_exchange_client::{
     Error, ErrorKind, OrderRequest, RestClient, RootCertificate, Side, WsConfig, WsEvent, WsSession,
 };
