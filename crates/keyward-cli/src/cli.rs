@@ -86,6 +86,35 @@ pub enum Command {
         after_help = "Example:\n  keyward testnet serve --faults clock_offset_ms=3000,venue=binance"
     )]
     Testnet(TestnetCommand),
+    /// Print the current TOTP code of a seed kept in a store, and the seconds it has left.
+    #[command(after_help = TOTP_HELP)]
+    Totp(TotpArgs),
+}
+
+const TOTP_HELP: &str = "\
+The secret NAME holds the seed: its whole value, or its totp_secret field (so that a broker's
+login fields and its seed can live in one secret). The seed is base32 (spaces, dashes, lower
+case and missing '=' padding accepted; SHA-1, 6 digits, 30 s) or an otpauth://totp/ URI, whose
+algorithm (SHA1, SHA256, SHA512), digits (6 to 8) and period are used. The code is computed
+from the system clock; the seconds left are whole seconds, rounded down. A seed that cannot be
+read is an error that says what is wrong with it, never the seed.
+
+Text output is the code and the seconds left (`123456 17s left`); --format json prints
+{\"code\", \"seconds_left\", \"algorithm\", \"digits\", \"period\"}.
+
+Examples:
+  printf 'totp_secret=%s\\n' \"$SEED\" | keyward secret put upstox --field totp_secret
+  keyward totp upstox
+  keyward totp broker-seed --store dotenv:.env --format json";
+
+/// `keyward totp`
+#[derive(Debug, Args)]
+pub struct TotpArgs {
+    /// The secret holding the seed (its whole value, or its totp_secret field).
+    pub name: String,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 const QUICKSTART_HELP: &str = "\

@@ -8,6 +8,7 @@ mod quickstart;
 mod secret;
 mod sign;
 mod testnet;
+mod totp;
 mod vault;
 
 use anyhow::Result;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Secret(cmd) => secret::run(cmd),
         Command::Vault(cmd) => vault::run(cmd),
         Command::Testnet(cmd) => testnet::run(cmd),
+        Command::Totp(args) => totp::run(&args),
     };
     done.map(|()| 0)
 }
