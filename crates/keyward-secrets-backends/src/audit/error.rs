@@ -34,6 +34,9 @@ pub enum AuditError {
     /// The store holding the MAC key and the chain's head failed.
     #[error("the audit log's key store failed: {0}")]
     Store(#[source] crate::Error),
+    /// The operating system's random number generator failed (a new key or chain id).
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
     /// The stored MAC key or head is not in the form this module writes.
     #[error("the audit key store entry {name} is unusable: {reason}")]
     BadKey {

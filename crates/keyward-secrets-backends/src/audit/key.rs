@@ -74,12 +74,7 @@ impl AuditKey {
             return Ok(key);
         }
         let mut bytes = SecretBox::new(Box::new([0u8; KEY_LEN]));
-        getrandom::getrandom(&mut bytes.expose_secret_mut()[..]).map_err(|e| {
-            AuditError::Store(Error::Backend {
-                store: "audit",
-                message: format!("the operating system's RNG failed: {e}"),
-            })
-        })?;
+        getrandom::getrandom(&mut bytes.expose_secret_mut()[..]).map_err(AuditError::Random)?;
         store
             .put(name, &SecretValue::bytes(bytes.expose_secret().to_vec()))
             .await

@@ -136,12 +136,7 @@ impl AuditLog {
 /// A fresh chain id: 32 bytes from the operating system's RNG, in hex.
 fn chain_id() -> Result<String, AuditError> {
     let mut id = [0u8; 32];
-    getrandom::getrandom(&mut id).map_err(|e| {
-        AuditError::Store(crate::Error::Backend {
-            store: "audit",
-            message: format!("the operating system's RNG failed: {e}"),
-        })
-    })?;
+    getrandom::getrandom(&mut id).map_err(AuditError::Random)?;
     Ok(hex::encode(id))
 }
 
