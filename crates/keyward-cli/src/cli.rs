@@ -89,6 +89,9 @@ pub enum Command {
     /// Print the current TOTP code of a seed kept in a store, and the seconds it has left.
     #[command(after_help = TOTP_HELP)]
     Totp(TotpArgs),
+    /// Check a tamper-evident audit log: its JSON lines, sequence, hash chain and MACs.
+    #[command(subcommand, after_help = AUDIT_HELP)]
+    Audit(AuditCommand),
 }
 
 const TOTP_HELP: &str = "\
@@ -115,6 +118,53 @@ pub struct TotpArgs {
     /// The store.
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+const AUDIT_HELP: &str = "\
+An audit log is written by keyward::secrets::audit::AuditLog: one JSON line per event (secret
+read or write, login, token, rotation, revocation, integrity alert, verifier refusal), naming
+what it is about and never a value; each line carries the SHA-256 of the line before and an
+HMAC-SHA256 under a key kept in a secret store.
+
+Example:
+  keyward audit verify ./bot/audit.log --store sqlite:./bot/vault.db --key-name audit/mac";
+
+/// `keyward audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify an audit log and name its first broken line.
+    #[command(after_help = AUDIT_VERIFY_HELP)]
+    Verify(AuditVerifyArgs),
+}
+
+const AUDIT_VERIFY_HELP: &str = "\
+Without --key-name, checks that every line is an entry, that sequence numbers run 0, 1, 2 ...
+and that each line's prev is the SHA-256 of the line before: this finds any edited, inserted,
+reordered or deleted line, except an edited last line or lines cut from the end. With --key-name NAME (the MAC key in
+the store, its head beside it as NAME.head) it also checks every MAC, which finds a chain
+rebuilt from scratch or an edited last line, and that the log reaches the head its writer
+stored, which finds a cut tail or a deleted log.
+
+Exit codes: 0 the log verifies (a summary on standard output), 1 it does not (the first broken
+line and what is wrong with it on stderr) or it could not be read, 2 usage error.
+
+Examples:
+  keyward audit verify audit.log
+  keyward audit verify audit.log --key-name audit/mac
+  keyward audit verify audit.log --store file:secrets.fernet --key-file master.key \\
+      --key-name audit/mac --format json";
+
+/// `keyward audit verify`
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The audit log file (mode 0600).
+    pub file: PathBuf,
+    /// The store holding the log's MAC key and head (with --key-name).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The MAC key's name in the store: check MACs and the stored head too.
+    #[arg(long, value_name = "NAME")]
+    pub key_name: Option<String>,
 }
 
 const QUICKSTART_HELP: &str = "\

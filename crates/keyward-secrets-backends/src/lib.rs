@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod age;
+pub mod audit;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod cache;

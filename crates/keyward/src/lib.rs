@@ -22,6 +22,8 @@ pub use keyward_signing::{Credentials, Scheme};
 /// `cfg(doctest)`) so their examples stay true to the API.
 #[cfg(doctest)]
 mod doctests {
+    #[doc = include_str!("../../../docs/guides/audit-log.md")]
+    struct AuditLog;
     #[doc = include_str!("../../../README.md")]
     struct Readme;
     #[doc = include_str!("../../../docs/guides/client.md")]

@@ -1,5 +1,6 @@
 //! One module per group of subcommands.
 
+mod audit;
 mod crypt;
 mod doctor;
 mod key;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Vault(cmd) => vault::run(cmd),
         Command::Testnet(cmd) => testnet::run(cmd),
         Command::Totp(args) => totp::run(&args),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     done.map(|()| 0)
 }
