@@ -5,6 +5,9 @@
 mod canary;
 mod guard;
 mod pyotp;
+// The test virtualenv's Python: keyward-signing's helper, one file for both crates' interop
+// tests (the scripts it runs are named relative to the crate that includes it).
+#[path = "../../../keyward-signing/tests/common/python.rs"]
 mod python;
 mod seeds;
 mod vectors;

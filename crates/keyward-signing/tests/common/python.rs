@@ -1,6 +1,7 @@
 //! The test virtualenv's Python, for the interoperability tests (and, through `#[path]`, the
-//! key module's unit test): found once per test, a script run with JSON on stdin and JSON read
-//! from stdout.
+//! key module's unit test and keyward-exchange-client's TOTP tests): found once per test, a
+//! script run with JSON on stdin and JSON read from stdout. Paths are relative to the crate
+//! that includes this file.
 //!
 //! Python comes from `KEYWARD_PYTHON` (set by `cargo xtask ci`), else `.venv/bin/python` at the
 //! workspace root, else `python3`. When `KEYWARD_REQUIRE_INTEROP` is set (as `cargo xtask ci`
