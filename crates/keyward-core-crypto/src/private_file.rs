@@ -50,15 +50,35 @@ pub fn read_private_file(path: &Path, max_len: u64) -> Result<Zeroizing<Vec<u8>>
 /// Opens a private file for reading after the checks described in the module docs.
 #[cfg(unix)]
 pub fn open_private_file(path: &Path) -> Result<File> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-
     let link = std::fs::symlink_metadata(path).map_err(|e| Error::io("read", path, e))?;
     if link.file_type().is_symlink() {
         return Err(Error::Symlink { path: path.into() });
     }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    open_checked(path, &mut options)
+}
+
+/// Opens a private file for appending, creating it with mode 0600 when absent, after the
+/// same checks as [`open_private_file`] on the opened file (no link followed, a regular file
+/// owned by the caller or root, no access for group or others): an append-only log.
+#[cfg(unix)]
+pub fn open_private_append(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true).mode(0o600);
+    open_checked(path, &mut options)
+}
+
+/// Opens `path` with `options` without following a link (NONBLOCK: a FIFO planted there fails
+/// the checks instead of blocking the open), then checks the opened file's metadata.
+#[cfg(unix)]
+fn open_checked(path: &Path, options: &mut std::fs::OpenOptions) -> Result<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
+    let file = options
         .custom_flags(flags.bits() as i32)
         .open(path)
         .map_err(|e| {
@@ -79,6 +99,17 @@ pub fn open_private_file(path: &Path) -> Result<File> {
         rustix::process::geteuid().as_raw(),
     )?;
     Ok(file)
+}
+
+/// Opens a file for appending, creating it when absent. Off Unix there are no mode bits to
+/// check.
+#[cfg(not(unix))]
+pub fn open_private_append(path: &Path) -> Result<File> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))
 }
 
 /// Opens a file for reading. Off Unix there are no mode bits to check.

@@ -142,67 +142,6 @@ fn chain_id() -> Result<String, AuditError> {
 
 /// Opens `path` for appending (created with mode 0600), without following a symbolic link,
 /// and checks the opened file as private files are checked.
-#[cfg(unix)]
 fn open_append(path: &Path) -> Result<File, AuditError> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    // NONBLOCK: a FIFO planted there fails the checks below instead of blocking the open.
-    let flags =
-        rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK;
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(flags.bits() as i32)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-                AuditError::File(keyward_core_crypto::Error::Symlink { path: path.into() })
-            } else {
-                AuditError::Io {
-                    action: "open",
-                    path: path.into(),
-                    source: e,
-                }
-            }
-        })?;
-    let meta = file.metadata().map_err(|source| AuditError::Io {
-        action: "inspect",
-        path: path.into(),
-        source,
-    })?;
-    let me = rustix::process::geteuid().as_raw();
-    let refused = if !meta.file_type().is_file() {
-        Some(keyward_core_crypto::Error::NotAFile { path: path.into() })
-    } else if meta.uid() != me && meta.uid() != 0 {
-        Some(keyward_core_crypto::Error::WrongOwner {
-            path: path.into(),
-            owner: meta.uid(),
-            expected: me,
-        })
-    } else if meta.mode() & 0o077 != 0 {
-        Some(keyward_core_crypto::Error::InsecurePermissions {
-            path: path.into(),
-            mode: meta.mode() & 0o7777,
-        })
-    } else {
-        None
-    };
-    match refused {
-        Some(e) => Err(AuditError::File(e)),
-        None => Ok(file),
-    }
-}
-
-/// Opens `path` for appending. Off Unix there are no mode bits to check.
-#[cfg(not(unix))]
-fn open_append(path: &Path) -> Result<File, AuditError> {
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|source| AuditError::Io {
-            action: "open",
-            path: path.into(),
-            source,
-        })
+    keyward_core_crypto::private_file::open_private_append(path).map_err(AuditError::File)
 }
