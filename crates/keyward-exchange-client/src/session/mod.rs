@@ -3,6 +3,7 @@
 //! that expires in flight, and the [`TokenProvider`] trait that a broker login flow implements,
 //! ending with an [`AccessToken`].
 
+mod code_source;
 mod login_error;
 mod provider;
 mod token;
@@ -10,6 +11,7 @@ mod totp;
 mod totp_error;
 mod totp_seed;
 
+pub use code_source::{CodePrompt, CodeSource};
 pub use login_error::LoginError;
 pub use provider::TokenProvider;
 pub use token::{AccessToken, ExpiryRule};
