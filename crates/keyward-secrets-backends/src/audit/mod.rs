@@ -25,10 +25,12 @@ mod entry;
 mod error;
 mod key;
 mod log;
+mod sink;
 mod verify;
 
 pub use entry::{Entry, Event, EventKind, Outcome, Subject};
 pub use error::{AuditError, Problem};
 pub use key::{AuditKey, Head, KEY_LEN};
 pub use log::AuditLog;
+pub use sink::AuditSink;
 pub use verify::{MAX_LINE, Summary, verify, verify_with_key, verify_with_store};

@@ -15,6 +15,7 @@
 mod claim;
 mod error;
 mod keys;
+mod observer;
 mod replay;
 mod ws;
 
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 pub use claim::Window;
 pub use error::VerifyError;
 pub use keys::{KeyResolver, StaticKeys};
+pub use observer::RefusalObserver;
 pub use replay::{MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
 
 pub(crate) use claim::{Claim, SignatureAt, TimeRule, parse_u64, required_header, without_header};
@@ -82,6 +84,8 @@ pub struct Verifier {
     origins: Vec<String>,
     /// The last nonce accepted per key (Kraken). One entry per key: bounded by the key count.
     nonces: Mutex<HashMap<String, u64>>,
+    /// Told of each refusal.
+    observer: Option<Arc<dyn RefusalObserver>>,
 }
 
 impl Verifier {
@@ -100,7 +104,26 @@ impl Verifier {
             signed_headers: Vec::new(),
             origins: Vec::new(),
             nonces: Mutex::new(HashMap::new()),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` of every refusal (the scheme and the [`VerifyError`]), for an audit log
+    /// or an alert; it cannot change the outcome.
+    pub fn with_observer(mut self, observer: Arc<dyn RefusalObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Passes a refusal to the observer, if any, and returns the result unchanged.
+    pub(crate) fn observed(
+        &self,
+        result: Result<Verified, VerifyError>,
+    ) -> Result<Verified, VerifyError> {
+        if let (Err(error), Some(observer)) = (&result, &self.observer) {
+            observer.refused(self.descriptor.scheme, error);
+        }
+        result
     }
 
     /// Uses `clock` as the server's clock.
@@ -148,7 +171,13 @@ impl Verifier {
     }
 
     /// Verifies `request` as received (method, path, query and body exactly as they arrived).
+    /// A refusal is also passed to the observer set with [`Self::with_observer`].
     pub fn verify(&self, request: &Request) -> Result<Verified, VerifyError> {
+        self.observed(self.verify_rest(request))
+    }
+
+    /// [`Self::verify`] without the observer.
+    fn verify_rest(&self, request: &Request) -> Result<Verified, VerifyError> {
         let rest = self.descriptor.rest.as_ref().ok_or_else(|| {
             VerifyError::malformed(format!(
                 "{} requests are not verified this way",
@@ -328,6 +357,7 @@ impl fmt::Debug for Verifier {
             .field("scheme", &self.descriptor.scheme)
             .field("keys", &self.keys)
             .field("window", &self.window)
+            .field("observer", &self.observer)
             .finish_non_exhaustive()
     }
 }

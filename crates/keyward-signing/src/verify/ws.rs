@@ -101,6 +101,11 @@ impl Verifier {
     /// # Ok::<(), keyward_signing::Error>(())
     /// ```
     pub fn verify_ws(&self, message: &Value) -> Result<Verified, VerifyError> {
+        self.observed(self.verify_ws_message(message))
+    }
+
+    /// [`Self::verify_ws`] without the observer.
+    fn verify_ws_message(&self, message: &Value) -> Result<Verified, VerifyError> {
         let scheme = self.descriptor.scheme;
         let ws = self.descriptor.ws.as_ref().ok_or_else(|| {
             VerifyError::malformed(format!("{scheme} has no WebSocket auth message"))
