@@ -4,6 +4,9 @@
 //! ending with an [`AccessToken`].
 
 mod code_source;
+mod expiry;
+mod expiry_error;
+mod jwt_claims;
 mod login_error;
 mod provider;
 mod token;
@@ -12,6 +15,8 @@ mod totp_error;
 mod totp_seed;
 
 pub use code_source::{CodePrompt, CodeSource};
+pub use expiry_error::ExpiryError;
+pub use jwt_claims::{JwtClaims, MAX_JWT_LEN};
 pub use login_error::LoginError;
 pub use provider::TokenProvider;
 pub use token::{AccessToken, ExpiryRule};
