@@ -30,9 +30,7 @@ impl ExpiryRule {
             Self::JwtExp => JwtClaims::decode_unverified(token)?
                 .expires_at()?
                 .ok_or(ExpiryError::NoExp),
-            Self::DailyCutoff { hour, minute, zone } => {
-                next_cutoff(hour, minute, zone, issued_at)
-            }
+            Self::DailyCutoff { hour, minute, zone } => next_cutoff(hour, minute, zone, issued_at),
         }
     }
 
@@ -45,7 +43,10 @@ impl ExpiryRule {
         token: &AccessToken,
         issued_at: SystemTime,
     ) -> Result<SystemTime, ExpiryError> {
-        match (self.expiry_of(token.expose(), issued_at), token.expires_at()) {
+        match (
+            self.expiry_of(token.expose(), issued_at),
+            token.expires_at(),
+        ) {
             (Ok(rule), Some(stated)) => Ok(rule.min(stated)),
             (Ok(rule), None) => Ok(rule),
             (Err(_), Some(stated)) => Ok(stated),
@@ -64,11 +65,9 @@ fn next_cutoff(
     if hour > 23 || minute > 59 {
         return Err(ExpiryError::BadCutoff { hour, minute });
     }
-    let tz = bundled()
-        .get(zone)
-        .map_err(|_| ExpiryError::UnknownZone {
-            zone: zone.to_owned(),
-        })?;
+    let tz = bundled().get(zone).map_err(|_| ExpiryError::UnknownZone {
+        zone: zone.to_owned(),
+    })?;
     let issued = to_timestamp(issued_at)?;
     let mut day = issued.to_zoned_datetime(tz.clone()).date();
     // Today's cutoff if it is still ahead, else tomorrow's: two days at most (a cutoff that

@@ -6,20 +6,28 @@
 mod code_source;
 mod expiry;
 mod expiry_error;
+mod guard;
 mod jwt_claims;
 mod login_error;
 mod provider;
 mod token;
+mod token_cache;
+mod token_cache_error;
 mod totp;
 mod totp_error;
 mod totp_seed;
 
 pub use code_source::{CodePrompt, CodeSource};
 pub use expiry_error::ExpiryError;
+pub use guard::{GuardConfig, GuardEvent, GuardedProvider, TokenGuard};
 pub use jwt_claims::{JwtClaims, MAX_JWT_LEN};
 pub use login_error::LoginError;
 pub use provider::TokenProvider;
 pub use token::{AccessToken, ExpiryRule};
+pub use token_cache::{
+    DEFAULT_REFRESH_AHEAD, EXPIRES_AT_FIELD, TOKEN_FIELD, TokenCache, token_secret_name,
+};
+pub use token_cache_error::TokenCacheError;
 pub use totp::{Totp, TotpAlgorithm, TotpCode};
 pub use totp_error::TotpError;
 pub use totp_seed::TOTP_SECRET_FIELD;
