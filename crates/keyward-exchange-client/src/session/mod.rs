@@ -9,6 +9,9 @@ mod expiry_error;
 mod guard;
 mod jwt_claims;
 mod login_error;
+mod oauth2;
+mod oauth2_flow;
+mod oauth2_http;
 mod provider;
 mod token;
 mod token_cache;
@@ -22,6 +25,7 @@ pub use expiry_error::ExpiryError;
 pub use guard::{GuardConfig, GuardEvent, GuardedProvider, TokenGuard};
 pub use jwt_claims::{JwtClaims, MAX_JWT_LEN};
 pub use login_error::LoginError;
+pub use oauth2::{ClientAuth, FormFields, MAX_ANSWER, OAuth2Login, OAuth2LoginBuilder};
 pub use provider::TokenProvider;
 pub use token::{AccessToken, ExpiryRule};
 pub use token_cache::{

@@ -3,10 +3,12 @@
 //! audit entries, the generic OAuth2 login against a loopback server, and canaries.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
+mod auth_server;
 mod cache;
 mod expiry;
 mod fake;
 mod guard;
+mod oauth2;
 
 use std::path::PathBuf;
 
