@@ -20,8 +20,11 @@ pub const USERNAME: &str = "trader-1";
 pub const PASSWORD: &str = "CANARY-password-5f2e";
 pub const CLIENT_ID: &str = "bot-client";
 pub const CLIENT_SECRET: &str = "CANARY-client-secret-9a1c";
-/// A base32 canary seed.
-pub const SEED: &str = "KEYWARDCANARYOAUTHSEEDQQQQQQQQQQ";
+/// The canary seed, base32.
+pub const SEED_B32: &str = "KEYWARDCANARYOAUTHSEEDQQQQQQQQQQ";
+/// The canary seed as an otpauth URI with 8-digit codes (long enough not to match a log's
+/// digits by chance in the canary test).
+pub const SEED: &str = "otpauth://totp/broker:bot?secret=KEYWARDCANARYOAUTHSEEDQQQQQQQQQQ&digits=8";
 /// The authorization code the server issues.
 pub const AUTH_CODE: &str = "CANARY-auth-code-77d1";
 /// Seconds the token lives by `expires_in`.

@@ -5,6 +5,7 @@
 
 mod auth_server;
 mod cache;
+mod canary;
 mod expiry;
 mod fake;
 mod guard;
