@@ -1,7 +1,10 @@
 //! Broker sessions: what a broker login needs besides an API key. The TOTP codes of a login's
 //! second factor ([`Totp`]), with a window-edge guard so that a slow login never submits a code
 //! that expires in flight, and the [`TokenProvider`] trait that a broker login flow implements,
-//! ending with an [`AccessToken`].
+//! ending with an [`AccessToken`]; the generic OAuth 2.0 login with a TOTP step
+//! ([`OAuth2Login`]); when a token dies ([`ExpiryRule`], [`JwtClaims`]); the [`TokenCache`]
+//! that keeps tokens per identity, refreshed ahead of expiry, one login at a time; and the
+//! [`TokenGuard`] that rate-limits logins, reports unusual activity and audits them.
 
 mod code_source;
 mod expiry;
