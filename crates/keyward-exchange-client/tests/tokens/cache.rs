@@ -241,3 +241,24 @@ async fn an_opaque_token_under_the_jwt_rule_is_refused_with_a_typed_error() {
     assert!(matches!(err, TokenCacheError::Expiry { .. }), "{err}");
     assert!(!err.to_string().contains("CANARY"));
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_be_written_never_withholds_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = KeyRing::new(FernetKey::generate().unwrap());
+    // A file in a directory that does not exist: reads find nothing, writes fail.
+    let store: Arc<dyn SecretStore> = Arc::new(FileStore::new(
+        dir.path().join("missing/dir/tokens.fernet"),
+        ring,
+    ));
+    let cache = TokenCache::new(store, Arc::new(FixedClock::new(START_MS)));
+    let provider = Fake::jwts("bot1", START_MS / 1000 + 3600);
+    let first = cache.get(&provider).await.unwrap();
+    // Kept in memory all the same.
+    assert_eq!(cache.get(&provider).await.unwrap().expose(), first.expose());
+    assert_eq!(provider.count(), 1);
+    assert!(
+        !dir.path().join("missing").exists(),
+        "the write really failed"
+    );
+}
