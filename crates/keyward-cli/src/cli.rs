@@ -92,6 +92,44 @@ pub enum Command {
     /// Check a tamper-evident audit log: its JSON lines, sequence, hash chain and MACs.
     #[command(subcommand, after_help = AUDIT_HELP)]
     Audit(AuditCommand),
+    /// Inspect a broker's access token (a JWT) without verifying it.
+    #[command(subcommand, after_help = TOKEN_HELP)]
+    Token(TokenCommand),
+}
+
+const TOKEN_HELP: &str = "\
+Example:
+  keyward token inspect < token.jwt";
+
+/// `keyward token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a JWT's header and claims and its time to expiry (never the signature).
+    #[command(after_help = TOKEN_INSPECT_HELP)]
+    Inspect(TokenInspectArgs),
+}
+
+const TOKEN_INSPECT_HELP: &str = "\
+The token is read from standard input (at most 16 KiB; surrounding whitespace and a leading
+'Bearer ' are ignored), never from an argument. It is decoded WITHOUT verifying its signature,
+as the token cache does to schedule a refresh: what it prints says what the token claims, not
+that the claims are true. The signature is neither decoded nor printed.
+
+Text output is the header and the claims as JSON, then the expiry (the exp claim, in UTC) and
+the whole seconds to it from the system clock (negative once expired), or 'no exp claim';
+--format json prints {\"header\", \"claims\", \"expires_at\", \"seconds_to_expiry\",
+\"expired\"} (the last three null without an exp claim).
+
+Examples:
+  keyward token inspect < token.jwt
+  printf '%s' \"$ACCESS_TOKEN\" | keyward token inspect --format json";
+
+/// `keyward token inspect`
+#[derive(Debug, Args)]
+pub struct TokenInspectArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 const TOTP_HELP: &str = "\

@@ -5,6 +5,7 @@ mod commands;
 mod harden;
 mod keys;
 mod private_dir;
+mod prompt;
 mod stdio;
 
 use std::process::ExitCode;

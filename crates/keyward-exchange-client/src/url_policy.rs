@@ -111,7 +111,7 @@ fn redact(url: &Url) -> String {
     format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
 }
 
-fn is_loopback(host: &Host<&str>) -> bool {
+pub(crate) fn is_loopback(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
         Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),

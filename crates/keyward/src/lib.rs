@@ -36,6 +36,8 @@ mod doctests {
     struct SignARequest;
     #[doc = include_str!("../../../docs/guides/store-and-rotate-credentials.md")]
     struct StoreAndRotateCredentials;
+    #[doc = include_str!("../../../docs/guides/tokens.md")]
+    struct Tokens;
     #[doc = include_str!("../../../docs/guides/totp.md")]
     struct Totp;
     #[doc = include_str!("../../../docs/guides/verify-requests.md")]

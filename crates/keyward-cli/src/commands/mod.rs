@@ -9,6 +9,7 @@ mod quickstart;
 mod secret;
 mod sign;
 mod testnet;
+mod token;
 mod totp;
 mod vault;
 
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Testnet(cmd) => testnet::run(cmd),
         Command::Totp(args) => totp::run(&args),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Token(cmd) => token::run(cmd),
     };
     done.map(|()| 0)
 }
