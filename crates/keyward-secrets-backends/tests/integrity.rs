@@ -174,3 +174,23 @@ fn the_record_is_private_atomic_and_compared_later() {
     let err = IntegrityRecord::for_project(dir.path()).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
 }
+
+#[test]
+fn a_record_directory_that_is_a_link_is_refused() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let env_file = project.path().join(".env");
+    write_0600(&env_file, "KEYWARD_A=1\n");
+    // A record made while .keyward did not exist ...
+    let mut record = IntegrityRecord::for_project(project.path()).unwrap();
+    record.insert(&env_file, FileDigest::of(b"KEYWARD_A=1\n"));
+    // ... is not written through a link planted there since,
+    std::os::unix::fs::symlink(elsewhere.path(), project.path().join(".keyward")).unwrap();
+    let err = record.save().unwrap_err();
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    // and nothing is read through it.
+    write_0600(&elsewhere.path().join("integrity.json"), "{}");
+    let err = IntegrityRecord::for_project(project.path()).unwrap_err();
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+}

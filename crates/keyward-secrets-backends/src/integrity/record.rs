@@ -67,6 +67,7 @@ impl IntegrityRecord {
             base,
             files: BTreeMap::new(),
         };
+        refuse_linked_dir(&record.file)?;
         if std::fs::symlink_metadata(&record.file)
             .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
         {
@@ -152,6 +153,7 @@ impl IntegrityRecord {
     /// Writes the record atomically with mode 0600, creating its directory (mode 0700) when
     /// absent.
     pub fn save(&self) -> Result<()> {
+        refuse_linked_dir(&self.file)?;
         if let Some(dir) = self.file.parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir)?;
         }
@@ -181,6 +183,21 @@ impl IntegrityRecord {
             .map(Path::to_path_buf)
             .unwrap_or(absolute);
         key.to_str().map(str::to_owned)
+    }
+}
+
+/// Refuses a record whose directory is a symbolic link (a project could plant `.keyward` as a
+/// link to send the record, and its writes, elsewhere).
+fn refuse_linked_dir(file: &Path) -> Result<()> {
+    let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(keyward_core_crypto::Error::Symlink {
+            path: dir.to_owned(),
+        }
+        .into()),
+        _ => Ok(()),
     }
 }
 

@@ -54,7 +54,13 @@ pub fn check(root: &Path, out: &mut Vec<Finding>) {
             return;
         }
     };
+    let absolute_root = std::path::absolute(root).ok();
     for event in record.compare() {
+        // Shown as the other findings are: under the directory as it was given.
+        let path = absolute_root
+            .as_deref()
+            .and_then(|abs| event.path.strip_prefix(abs).ok())
+            .map_or_else(|| event.path.clone(), |rel| root.join(rel));
         let severity = match event.change {
             Change::Modified(_) | Change::Disappeared => Severity::Medium,
             _ => Severity::High,
@@ -69,7 +75,7 @@ pub fn check(root: &Path, out: &mut Vec<Finding>) {
                     shell_quote(root)
                 ),
             )
-            .at(event.path),
+            .at(path),
         );
     }
 }
