@@ -28,6 +28,10 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "keyward", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// The environment: the dotenv store reads .env.NAME (wins over KEYWARD_ENV; a missing
+    /// file is an error, never a fallback to .env).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub environment: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -274,10 +278,19 @@ Checks:
                   that takes Ed25519 keys (Binance's session.logon takes nothing else)
   rsa-advisory    info: RSA keys were found; keyward's rsa crate carries RUSTSEC-2023-0071
                   (a timing side channel with no fixed release): prefer Ed25519
+  shared-credential  medium: the same credential value in the .env files of two environments
+                  (.env, .env.NAME; compared by a keyed hash made for this run, never shown)
+  integrity       a file recorded in .keyward/integrity.json that changed (medium), disappeared
+                  (medium), or was replaced by a symbolic link or a non-file (high) since its
+                  digest was recorded; an unreadable record is high
   clock-skew      with --clock-skew only: this machine's clock against a venue's public time
                   endpoint (its production API for a venue name, or a base URL with --venue):
                   info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
                   requests off by more than their window); an unreachable venue is a low finding
+Digests are recorded by --record-integrity (the SHA-256 of every .env file in the project and
+of every file the record already holds, written to DIR/.keyward/integrity.json, mode 0600,
+atomically) or by a process through keyward::secrets::integrity::IntegrityWatch::persist; run
+it again after a change you made. Keep .keyward/ out of git.
 Findings name the file and line, never the secret. Each comes with the command that fixes it.
 The directory is untrusted: doctor reads the git index and .gitignore files itself and runs no
 program (no git, so no hook, fsmonitor, filter or other program a repository's config names).
@@ -289,6 +302,7 @@ Examples:
   keyward doctor
   keyward doctor ~/bots/grid --format json
   keyward doctor . --vault ~/.local/share/keyward/vault.db
+  keyward doctor --record-integrity
   keyward doctor --clock-skew binance
   keyward doctor --clock-skew http://127.0.0.1:41001 --venue binance";
 
@@ -305,6 +319,10 @@ pub struct DoctorArgs {
     /// production API; needs the network) or a base URL (with --venue).
     #[arg(long, value_name = "VENUE_OR_URL")]
     pub clock_skew: Option<String>,
+    /// Record the digests of the project's .env files (and of the files already recorded) in
+    /// DIR/.keyward/integrity.json before checking.
+    #[arg(long)]
+    pub record_integrity: bool,
     /// The venue whose time endpoint the --clock-skew URL serves.
     #[arg(long, value_name = "NAME", requires = "clock_skew")]
     pub venue: Option<String>,
@@ -413,15 +431,24 @@ const SECRET_HELP: &str = "\
 Stores (--store URL): sqlite:PATH (an encrypted SQLite vault, its master key in PATH.key; the
 default is the default vault, see `keyward vault --help`), aws (AWS Secrets Manager; region,
 credentials and endpoint from the standard AWS settings, AWS_ENDPOINT_URL included), env (KEYWARD_<NAME>_<FIELD> variables,
-read-only), dotenv:PATH (a .env file with mode 0600, read-only), file:PATH (a Fernet-encrypted
+read-only), dotenv:PATH (a .env file with mode 0600, or a directory's .env, read-only; `dotenv`
+alone is ./.env), file:PATH (a Fernet-encrypted
 file; its key ring comes from --key-file or KEYWARD_MASTER_KEY). Values are read from standard input or a no-echo prompt, never from an
 argument; get prints metadata unless --reveal is given.
+
+Environments: --environment NAME (or KEYWARD_ENV=NAME; the option wins) makes the dotenv store read
+.env.NAME in the directory given (or beside the .env file given). NAME is letters, digits, '-'
+and '_', at most 64 bytes; a missing .env.NAME is an error, never a fallback to .env. A
+KEYWARD_* process variable wins over the file's value, except in a production environment
+(prod or production, any case; a file named .env.prod or .env.production too): there a process
+variable that differs from the file's value is refused, naming the variable (never a value).
 
 Examples:
   keyward secret put binance-testnet --store file:secrets.fernet --key-file master.key \\
       --field api_key --field api_secret
   keyward secret get binance-testnet --store file:secrets.fernet --key-file master.key
-  keyward secret get binance-testnet --store env --reveal --field api_secret";
+  keyward secret get binance-testnet --store env --reveal --field api_secret
+  keyward --environment staging secret get binance-testnet --store dotenv:./bot";
 
 /// `keyward secret ...`
 #[derive(Debug, Subcommand)]
@@ -454,7 +481,7 @@ pub enum SecretCommand {
 /// Which store, and its key ring if it needs one.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The store: sqlite:PATH, aws, env, dotenv:PATH or file:PATH (default: the default vault).
+    /// The store: sqlite:PATH, aws, env, dotenv[:PATH] or file:PATH (default: the default vault).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// The key ring (file stores).

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod environment;
 mod harden;
 mod keys;
 mod private_dir;

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
+use crate::environment::{DotenvLoader, Environment, OverridePolicy};
 use crate::error::{Error, Result};
 use crate::store::{CURRENT, Capabilities, Metadata, Secret, SecretStore, Selector, validate_name};
 use crate::value::SecretValue;
@@ -40,13 +41,13 @@ pub fn variable_stem(prefix: &str, name: &str) -> String {
 }
 
 /// Variables (name → value), zeroized on drop.
-type Vars = BTreeMap<String, Zeroizing<String>>;
+pub(crate) type Vars = BTreeMap<String, Zeroizing<String>>;
 
 /// The process environment as UTF-8 pairs, and the names of the variables under `prefix` whose
 /// value is not UTF-8 (their values are dropped unread, never shown). Variables whose name is
 /// not UTF-8 are skipped: no secret name maps to them. `std::env::vars()` would panic on
 /// either, and its panic message prints the value.
-fn process_vars(prefix: &str) -> (Vec<(String, String)>, BTreeSet<String>) {
+pub(crate) fn process_vars(prefix: &str) -> (Vec<(String, String)>, BTreeSet<String>) {
     split_vars(prefix, std::env::vars_os())
 }
 
@@ -146,10 +147,12 @@ const READ_ONLY: Capabilities = Capabilities {
 /// file overlaid by it ([`DotenvStore`]). Both are this one read-only type.
 ///
 /// A `.env` file is read only if its permissions are 0600 or stricter (the key-file rules of
-/// keyward-core-crypto). Environments are explicit: [`VarStore::for_environment`] reads
-/// `.env.<environment>` in a directory, and a missing file is an error, never a silent fallback
-/// to another environment. A variable set in the process environment wins over the file unless
-/// [`VarStore::overriding`] is asked for.
+/// keyward-core-crypto). Environments are explicit: [`VarStore::for_environment`] (or
+/// [`DotenvLoader`]) reads `.env.<environment>` in a directory, and a missing file is an error,
+/// never a silent fallback to another environment. What a process variable may do to a value
+/// from the file is an [`OverridePolicy`]: outside production it wins unless
+/// [`VarStore::overriding`] is asked for; in production (`prod`, `production`) a differing
+/// process variable is refused by default, and never wins silently.
 pub struct VarStore {
     kind: &'static str,
     path: Option<PathBuf>,
@@ -165,7 +168,7 @@ pub type EnvStore = VarStore;
 pub type DotenvStore = VarStore;
 
 /// The largest `.env` file read.
-const MAX_DOTENV_LEN: u64 = 1024 * 1024;
+pub(crate) const MAX_DOTENV_LEN: u64 = 1024 * 1024;
 
 impl VarStore {
     /// A snapshot of the process environment. A variable whose name is not UTF-8 is skipped;
@@ -195,83 +198,88 @@ impl VarStore {
         }
     }
 
-    /// Reads the `.env` file `path`, overlaid by the process environment.
+    /// Reads the `.env` file `path` (or a directory's `.env`), overlaid by the process
+    /// environment under the default [`OverridePolicy`]: the process wins, except for a file
+    /// named `.env.prod` or `.env.production`, where a differing process variable is refused
+    /// ([`Error::OverrideRefused`]). [`DotenvLoader`] chooses the policy, an audit log and an
+    /// integrity watch.
     pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
-        Self::from_file_and_process(path.as_ref(), prefix, false)
+        DotenvLoader::new(path, prefix).load_unaudited()
     }
 
-    /// The `.env` file overlaid by the process environment (see [`VarStore::from_process`] for
-    /// variables that are not UTF-8).
-    fn from_file_and_process(path: &Path, prefix: &str, override_process: bool) -> Result<Self> {
-        let (vars, unreadable) = process_vars(prefix);
-        let mut store = Self::with_process_vars(path, prefix, vars, override_process)?;
-        // A file's value wins over an unreadable process variable only where the file wins.
-        store.unreadable = unreadable
-            .into_iter()
-            .filter(|k| !(override_process && store.vars.contains_key(k)))
-            .collect();
-        for k in &store.unreadable {
-            store.vars.remove(k);
-        }
-        Ok(store)
-    }
-
-    /// Reads `<dir>/.env.<environment>` (for example `.env.staging`).
+    /// Reads `<dir>/.env.<environment>` (for example `.env.staging`) under the environment's
+    /// default [`OverridePolicy`]. The name is checked ([`Environment::new`]); a missing file is
+    /// [`Error::EnvironmentFileMissing`], never a fallback to `.env`.
     pub fn for_environment(dir: impl AsRef<Path>, environment: &str, prefix: &str) -> Result<Self> {
-        if environment.is_empty()
-            || !environment
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(Error::InvalidName {
-                name: environment.to_owned(),
-                reason: "an environment name is letters, digits, '-' and '_'",
-            });
-        }
-        Self::open(dir.as_ref().join(format!(".env.{environment}")), prefix)
+        DotenvLoader::new(dir, prefix)
+            .environment(Some(Environment::new(environment)?))
+            .load_unaudited()
     }
 
     /// Reads the `.env` file `path` with `process` as the process environment; the file's
-    /// values win over the process's only if `override_process` is set.
+    /// values win over the process's only if `override_process` is set. A production file
+    /// (`.env.prod`, `.env.production`) refuses `override_process == false`
+    /// ([`Error::UnsafeOverridePolicy`]): its values are never overridden silently.
     pub fn with_process_vars(
         path: &Path,
         prefix: &str,
         process: impl IntoIterator<Item = (String, String)>,
         override_process: bool,
     ) -> Result<Self> {
-        let data = keyward_core_crypto::private_file::read_private_file(path, MAX_DOTENV_LEN)?;
-        let mut vars: Vars = Vars::new();
-        for item in dotenvy::from_read_iter(&data[..]) {
-            let (k, v) = item.map_err(|e| Error::Corrupt {
-                name: path.display().to_string(),
-                reason: dotenv_error(&e),
-            })?;
-            vars.insert(k, Zeroizing::new(v));
-        }
-        let prefix_ = format!("{prefix}_");
-        for (k, v) in process {
-            if k.starts_with(&prefix_) && (!override_process || !vars.contains_key(&k)) {
-                vars.insert(k, Zeroizing::new(v));
-            }
-        }
-        vars.retain(|k, _| k.starts_with(&prefix_));
-        Ok(Self {
-            kind: "dotenv",
-            path: Some(path.to_owned()),
-            prefix: prefix.to_owned(),
-            vars,
-            unreadable: BTreeSet::new(),
-        })
+        DotenvLoader::new(path, prefix)
+            .process_vars(process)
+            .policy(if override_process {
+                OverridePolicy::FileWins
+            } else {
+                OverridePolicy::ProcessWins
+            })
+            .load_unaudited()
     }
 
     /// Re-reads the `.env` file with the file's values winning over the process environment
     /// (a process-environment store is returned unchanged).
     pub fn overriding(self) -> Result<Self> {
         match &self.path {
-            Some(path) => Self::from_file_and_process(path, &self.prefix, true),
+            Some(path) => DotenvLoader::new(path, &self.prefix)
+                .policy(OverridePolicy::FileWins)
+                .load_unaudited(),
             None => Ok(self),
         }
     }
+
+    /// A dotenv store over variables already read and overlaid (by [`DotenvLoader`]).
+    pub(crate) fn from_parts(
+        path: PathBuf,
+        prefix: &str,
+        vars: Vars,
+        unreadable: BTreeSet<String>,
+    ) -> Self {
+        Self {
+            kind: "dotenv",
+            path: Some(path),
+            prefix: prefix.to_owned(),
+            vars,
+            unreadable,
+        }
+    }
+
+    /// The `.env` file this store was read from (`None` for the process environment).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+/// Parses the contents of the `.env` file `path`; an error never quotes a line.
+pub(crate) fn parse_dotenv(path: &Path, data: &[u8]) -> Result<Vars> {
+    let mut vars: Vars = Vars::new();
+    for item in dotenvy::from_read_iter(data) {
+        let (k, v) = item.map_err(|e| Error::Corrupt {
+            name: path.display().to_string(),
+            reason: dotenv_error(&e),
+        })?;
+        vars.insert(k, Zeroizing::new(v));
+    }
+    Ok(vars)
 }
 
 /// A parse error's description, without the line's content (which may hold a secret).

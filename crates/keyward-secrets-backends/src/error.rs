@@ -20,6 +20,43 @@ pub enum Error {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// The `.env` file of the selected environment does not exist. There is no fallback to
+    /// `.env` or to another environment.
+    #[error(
+        "the environment {environment} has no .env file: {} does not exist (create it with mode 0600, or select another environment)",
+        path.display()
+    )]
+    EnvironmentFileMissing {
+        /// The environment selected.
+        environment: String,
+        /// The file that was looked for.
+        path: std::path::PathBuf,
+    },
+    /// A process variable differs from the value the `.env` file gives it, and the override
+    /// policy refuses that (the default for a production environment). Names only, never a
+    /// value.
+    #[error(
+        "the process variable {variable} would override the value {} gives it{}; unset it, or choose an override policy (file-wins, or warn to use the process value with an audit entry)",
+        path.display(),
+        if *count > 1 { format!(" ({} variables in all)", count) } else { String::new() }
+    )]
+    OverrideRefused {
+        /// The first such variable, by name.
+        variable: String,
+        /// The `.env` file.
+        path: std::path::PathBuf,
+        /// How many variables differ.
+        count: usize,
+    },
+    /// The silent override policy ([`OverridePolicy::ProcessWins`](crate::environment::OverridePolicy::ProcessWins))
+    /// was asked for a production environment, whose values are never overridden silently.
+    #[error(
+        "the environment {environment} is a production environment: a process variable may not silently override its .env file; choose the refuse, warn or file-wins policy"
+    )]
+    UnsafeOverridePolicy {
+        /// The environment's name.
+        environment: String,
+    },
     /// The store cannot do this (for example write to the process environment).
     #[error("the {store} store does not support {operation}")]
     Unsupported {

@@ -7,8 +7,10 @@ pub mod aws;
 pub mod cache;
 pub mod chain;
 pub mod env;
+pub mod environment;
 mod error;
 pub mod file;
+pub mod integrity;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;

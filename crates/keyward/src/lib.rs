@@ -30,6 +30,8 @@ mod doctests {
     struct Client;
     #[doc = include_str!("../../../docs/guides/doctor.md")]
     struct Doctor;
+    #[doc = include_str!("../../../docs/guides/environments.md")]
+    struct Environments;
     #[doc = include_str!("../../../docs/guides/quickstart.md")]
     struct Quickstart;
     #[doc = include_str!("../../../docs/guides/sign-a-request.md")]

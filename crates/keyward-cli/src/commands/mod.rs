@@ -20,6 +20,7 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line and returns the exit code of a successful run (0, or a
 /// doctor's worst finding).
 pub fn run(cli: Cli) -> Result<u8> {
+    crate::environment::set_flag(cli.environment);
     let done = match cli.command {
         Command::Doctor(args) => return doctor::run(&args),
         Command::Quickstart(args) => quickstart::run(&args),

@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 use anyhow::{Context, Result, bail};
 use keyward::crypto::secrecy::ExposeSecret;
 use keyward::secrets::{
-    AwsStore, DotenvStore, EnvStore, FileStore, Metadata, SecretStore, SecretValue, Selector,
+    AwsStore, EnvStore, FileStore, Metadata, SecretStore, SecretValue, Selector,
 };
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -60,9 +60,11 @@ pub(super) async fn open(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
         // Region, credentials and endpoint (AWS_ENDPOINT_URL) from the standard AWS chain.
         None if url == "aws" => Arc::new(AwsStore::from_env().await),
         Some(("sqlite", path)) => Arc::new(super::vault::open(Some(path.into()))?),
-        Some(("dotenv", path)) => Arc::new(DotenvStore::open(path, PREFIX)?),
+        // `.env.<NAME>` when an environment is selected (--environment, KEYWARD_ENV).
+        None if url == "dotenv" => Arc::new(crate::environment::dotenv(".", PREFIX).await?),
+        Some(("dotenv", path)) => Arc::new(crate::environment::dotenv(path, PREFIX).await?),
         Some(("file", path)) => Arc::new(FileStore::new(path, keys::ring(&args.ring)?)),
-        _ => bail!("unknown store {url:?}: use sqlite:PATH, aws, env, dotenv:PATH or file:PATH"),
+        _ => bail!("unknown store {url:?}: use sqlite:PATH, aws, env, dotenv[:PATH] or file:PATH"),
     })
 }
 

@@ -4,9 +4,11 @@
 
 mod checks;
 mod clock;
+mod environments;
 mod files;
 mod finding;
 mod git;
+mod integrity;
 mod keys;
 mod scan;
 mod vault;
@@ -41,6 +43,13 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
 
     let mut findings = Vec::new();
     let all = files::walk(&root);
+    if args.record_integrity {
+        let (record, count) = integrity::record(&root, &all)?;
+        eprintln!(
+            "recorded the digests of {count} files in {}",
+            record.display()
+        );
+    }
     let repo = git::Repo::discover(&root);
     let vault_path = match &args.vault {
         Some(path) => Some(path.clone()),
@@ -56,6 +65,8 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
     checks::gitignore(&root, repo.as_ref(), vault_in_project, &mut findings);
     checks::tracked(&root, repo.as_ref(), &all, &mut findings);
     checks::environment(&mut findings);
+    environments::check(&root, &all, &mut findings);
+    integrity::check(&root, &mut findings);
     let mut key_checks = keys::KeyChecks::default();
     key_checks.plain_files(&root, &all, &mut findings);
     runtime.block_on(async {
