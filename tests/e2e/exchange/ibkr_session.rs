@@ -21,8 +21,9 @@ async fn setup() -> (Testnet, Arc<FixedClock>, SessionSupervisor) {
     let clock = Arc::new(FixedClock::new(1_700_000_000_000));
     let testnet = Testnet::start(TestnetConfig::default().with_clock(clock.clone()))
         .await
-        .unwrap();
-    let gateway = IbkrGateway::new(testnet.url("ibkr").unwrap()).unwrap();
+        .expect("the testnet starts");
+    let url = testnet.url("ibkr").expect("the testnet serves ibkr");
+    let gateway = IbkrGateway::new(url).expect("a loopback URL is accepted");
     let supervisor = SessionSupervisor::new(Arc::new(gateway))
         .with_clock(clock.clone())
         .with_retry_delay(Duration::from_secs(5));

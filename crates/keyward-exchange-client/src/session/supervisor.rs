@@ -58,7 +58,14 @@ struct State {
     gave_up: Option<GiveUpReason>,
 }
 
-/// Keeps one broker session alive. See the [module docs](self).
+/// Keeps one broker session alive: the venue's keepalive call on its schedule,
+/// re-authentication of a dropped brokerage session (checked by a status call after the retry
+/// delay), a new login through a [`TokenProvider`] when the session expired, and a
+/// [`SupervisorEvent`] for each step. After [`with_max_attempts`](Self::with_max_attempts)
+/// failed attempts in a row it gives up loudly ([`SupervisorEvent::GaveUp`] and a
+/// `tracing::error!`) and makes no more calls; a login refused with a lockout risk gives up at
+/// once. [`tick`](Self::tick) does the step due at the injected clock's time;
+/// [`run`](Self::run) is `tick` plus the injected sleep.
 ///
 /// ```
 /// # use std::sync::Arc;
