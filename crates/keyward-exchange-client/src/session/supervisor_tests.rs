@@ -451,3 +451,64 @@ async fn reauthentications_and_logins_are_audited_by_name_and_outcome() {
     assert!(!text.contains(CANARY));
     assert!(verify(&log_path).is_ok());
 }
+
+/// Captured log output.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_canary_token_reaches_no_log_line_at_trace() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let clock = Arc::new(FixedClock::new(T0));
+    let venue = Scripted::new(vec![
+        Ok(SessionState::Dropped),
+        Ok(SessionState::Active),
+        Err(transport_error()),
+        Ok(SessionState::Expired),
+    ]);
+    let p = provider(
+        &clock,
+        vec![
+            Ok(()),
+            Err(LoginError::PinRejected {
+                venue: "scripted",
+                step: "pin",
+            }),
+        ],
+    );
+    let sup = SessionSupervisor::new(venue)
+        .with_clock(clock.clone())
+        .with_token_provider(p);
+    let mut events = Vec::new();
+    for _ in 0..10 {
+        events.extend(sup.tick().await);
+        clock.advance(60_000);
+    }
+    assert!(matches!(
+        events.last(),
+        Some(SupervisorEvent::GaveUp {
+            reason: GiveUpReason::LockoutRisk { .. },
+            ..
+        })
+    ));
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("gave up"), "{logs}");
+    assert!(!logs.contains(CANARY), "{logs}");
+    assert!(!format!("{events:?}{sup:?}").contains(CANARY));
+}
