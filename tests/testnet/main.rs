@@ -116,6 +116,8 @@ fn serves_every_venue_with_credentials_from_a_private_file() {
     for name in names {
         assert!(served.url(name).starts_with("http://127.0.0.1:"), "{name}");
     }
+    // The IBKR-shaped gateway's session is listed with the venues.
+    assert!(served.url("ibkr").starts_with("http://127.0.0.1:"));
     let creds = Credentials::new("cli-key", "cli-secret".into());
     let (status, body) = send(
         Scheme::Binance,

@@ -1,8 +1,10 @@
-//! The server's clock: the system clock moved by the `clock_offset_ms` fault in force.
+//! The server's clock: the testnet's clock (the system clock unless one was injected with
+//! [`TestnetConfig::with_clock`](crate::TestnetConfig::with_clock)) moved by the
+//! `clock_offset_ms` fault in force.
 
 use std::sync::Arc;
 
-use keyward_signing::{Clock, SystemClock};
+use keyward_signing::Clock;
 
 use crate::faults::FaultControl;
 
@@ -11,11 +13,13 @@ use crate::faults::FaultControl;
 pub(crate) struct VenueClock {
     pub(crate) venue: String,
     pub(crate) faults: Arc<FaultControl>,
+    /// The testnet's clock, before the offset.
+    pub(crate) base: Arc<dyn Clock>,
 }
 
 impl Clock for VenueClock {
     fn now_ms(&self) -> u64 {
-        let now = SystemClock.now_ms();
+        let now = self.base.now_ms();
         let offset = self.faults.clock_offset_ms(&self.venue);
         if offset >= 0 {
             now.saturating_add(offset.unsigned_abs())

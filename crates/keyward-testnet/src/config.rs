@@ -1,6 +1,9 @@
 //! [`TestnetConfig`]: what the testnet serves and how.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use keyward_signing::{Clock, SystemClock};
 
 use crate::credentials::VenueCredentials;
 use crate::faults::Faults;
@@ -25,6 +28,10 @@ pub struct TestnetConfig {
     pub venue_rate_limits: HashMap<String, u32>,
     /// The headers `hmac-newline-v0` signatures cover (default none).
     pub signed_headers: Vec<String>,
+    /// The testnet's clock: verification windows, time endpoints and the broker sessions
+    /// (the IBKR gateway's idle timeout) read it. The system clock by default; a test injects
+    /// a `FixedClock` and moves it.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for TestnetConfig {
@@ -37,6 +44,7 @@ impl Default for TestnetConfig {
             rate_limit: 1200,
             venue_rate_limits: HashMap::new(),
             signed_headers: Vec::new(),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -84,6 +92,12 @@ impl TestnetConfig {
     /// The headers `hmac-newline-v0` signatures cover.
     pub fn with_signed_headers(mut self, names: Vec<String>) -> Self {
         self.signed_headers = names;
+        self
+    }
+
+    /// Reads time from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 }

@@ -40,6 +40,19 @@ pub struct Faults {
     pub retry_after_s: Option<u64>,
     /// The seed of the `error_rate` generator (default 0).
     pub seed: Option<u64>,
+    /// Broker sessions (the IBKR gateway): drop the brokerage session at the next request
+    /// (`authenticated: false`, as after a competing login), when true.
+    pub drop_session: Option<bool>,
+    /// Broker sessions: end the gateway session at the next request (answers 401 from then
+    /// on, as after the idle timeout), when true.
+    pub expire_session: Option<bool>,
+    /// Broker sessions: the next N re-authentications fail (the gateway answers
+    /// `{"message": "triggered"}` but the brokerage session stays unauthenticated).
+    pub fail_reauth: Option<u32>,
+    /// Broker sessions: replace the gateway session with a fresh, authenticated one at the
+    /// next request (as a person logging in again through the gateway's login page), when
+    /// true.
+    pub new_session: Option<bool>,
     /// Apply to this venue (or service scheme) only.
     pub venue: Option<String>,
 }
@@ -70,11 +83,16 @@ impl FromStr for Faults {
                 "force_429" => f.force_429 = Some(value.parse().map_err(|_| bad())?),
                 "retry_after_s" => f.retry_after_s = Some(value.parse().map_err(|_| bad())?),
                 "seed" => f.seed = Some(value.parse().map_err(|_| bad())?),
+                "drop_session" => f.drop_session = Some(matches!(value, "1" | "true")),
+                "expire_session" => f.expire_session = Some(matches!(value, "1" | "true")),
+                "fail_reauth" => f.fail_reauth = Some(value.parse().map_err(|_| bad())?),
+                "new_session" => f.new_session = Some(matches!(value, "1" | "true")),
                 "venue" => f.venue = Some(value.to_owned()),
                 other => {
                     return Err(Error::InvalidFaults(format!(
                         "unknown key {other:?}; known: clock_offset_ms, fail_5xx, error_rate, \
-                         latency_ms, drop_ws, force_429, retry_after_s, seed, venue"
+                         latency_ms, drop_ws, force_429, retry_after_s, seed, drop_session, \
+                         expire_session, fail_reauth, new_session, venue"
                     )));
                 }
             }
@@ -92,6 +110,21 @@ struct Scope {
     latency_ms: Option<u64>,
     force_429: u32,
     retry_after_s: Option<u64>,
+    session: SessionFaults,
+}
+
+/// The broker-session faults of one scope: one-shot changes taken by the next request, and a
+/// count of failing re-authentications.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SessionFaults {
+    /// Drop the brokerage session.
+    pub(crate) drop: bool,
+    /// End the gateway session.
+    pub(crate) expire: bool,
+    /// Start a fresh gateway session.
+    pub(crate) renew: bool,
+    /// Re-authentications left to fail.
+    pub(crate) fail_reauth: u32,
 }
 
 #[derive(Debug, Default)]
@@ -163,6 +196,18 @@ impl FaultControl {
             }
             if let Some(v) = faults.retry_after_s {
                 scope.retry_after_s = Some(v);
+            }
+            if let Some(v) = faults.drop_session {
+                scope.session.drop = v;
+            }
+            if let Some(v) = faults.expire_session {
+                scope.session.expire = v;
+            }
+            if let Some(v) = faults.new_session {
+                scope.session.renew = v;
+            }
+            if let Some(v) = faults.fail_reauth {
+                scope.session.fail_reauth = v;
             }
         }
         if faults.drop_ws == Some(true) {
@@ -254,6 +299,42 @@ impl FaultControl {
         Injected::Pass
     }
 
+    /// Takes the one-shot broker-session changes pending for `venue` (its own scope and the
+    /// global one): each is applied once, by the request that takes it.
+    pub(crate) fn take_session_changes(&self, venue: &str) -> SessionFaults {
+        let mut state = self.lock();
+        let State { global, venues, .. } = &mut *state;
+        let mut out = SessionFaults::default();
+        let scopes = venues
+            .get_mut(venue)
+            .into_iter()
+            .chain(std::iter::once(global));
+        for scope in scopes {
+            let s = &mut scope.session;
+            out.drop |= std::mem::take(&mut s.drop);
+            out.expire |= std::mem::take(&mut s.expire);
+            out.renew |= std::mem::take(&mut s.renew);
+        }
+        out
+    }
+
+    /// Whether this re-authentication at `venue` fails, consuming one from the count.
+    pub(crate) fn take_reauth_failure(&self, venue: &str) -> bool {
+        let mut state = self.lock();
+        let State { global, venues, .. } = &mut *state;
+        let scopes = venues
+            .get_mut(venue)
+            .into_iter()
+            .chain(std::iter::once(global));
+        for scope in scopes {
+            if scope.session.fail_reauth > 0 {
+                scope.session.fail_reauth -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
     /// Watches `drop_ws` requests.
     pub(crate) fn drops(&self) -> watch::Receiver<(u64, Option<String>)> {
         self.drops.subscribe()
@@ -286,6 +367,38 @@ mod tests {
         assert!("fail_5xx=-1".parse::<Faults>().is_err());
         assert!("error_rate=2".parse::<Faults>().is_err());
         assert_eq!("".parse::<Faults>().unwrap(), Faults::default());
+        let f: Faults = "drop_session=1,expire_session=true,fail_reauth=3,new_session=0,venue=ibkr"
+            .parse()
+            .unwrap();
+        assert_eq!(f.drop_session, Some(true));
+        assert_eq!(f.expire_session, Some(true));
+        assert_eq!(f.fail_reauth, Some(3));
+        assert_eq!(f.new_session, Some(false));
+        assert!("fail_reauth=x".parse::<Faults>().is_err());
+    }
+
+    #[test]
+    fn session_changes_are_taken_once_and_reauth_failures_counted() {
+        let c = FaultControl::new();
+        c.apply(&"drop_session=1,fail_reauth=2,venue=ibkr".parse().unwrap());
+        c.apply(&"expire_session=1".parse().unwrap());
+        assert_eq!(
+            c.take_session_changes("ibkr"),
+            SessionFaults {
+                drop: true,
+                expire: true,
+                renew: false,
+                fail_reauth: 0
+            }
+        );
+        assert_eq!(c.take_session_changes("ibkr"), SessionFaults::default());
+        assert!(!c.take_reauth_failure("okx"));
+        assert!(c.take_reauth_failure("ibkr"));
+        assert!(c.take_reauth_failure("ibkr"));
+        assert!(!c.take_reauth_failure("ibkr"));
+        c.apply(&"fail_reauth=5,venue=ibkr".parse().unwrap());
+        c.clear();
+        assert!(!c.take_reauth_failure("ibkr"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod admin;
+mod brokers;
 mod clock;
 mod config;
 mod credentials;

@@ -23,9 +23,10 @@ use crate::keys::VenueKey;
 use crate::ratelimit::RateLimits;
 use crate::repeats::WindowOnly;
 use crate::venues::{VenueCtx, rest, rules};
-use crate::{SERVICE_SCHEMES, VENUES, admin, svc, ws};
+use crate::{SERVICE_SCHEMES, VENUES, admin, brokers, svc, ws};
 
-/// A running testnet: one listener per venue, one for the service schemes, one for admin.
+/// A running testnet: one listener per venue, one for the service schemes, one for the
+/// IBKR-shaped gateway (`ibkr`), one for admin.
 /// Dropping it stops the listeners too; [`Testnet::shutdown`] also waits for them.
 pub struct Testnet {
     urls: BTreeMap<String, String>,
@@ -148,6 +149,7 @@ impl Testnet {
         let clock_of = |name: &str| VenueClock {
             venue: name.to_owned(),
             faults: faults.clone(),
+            base: config.clock.clone(),
         };
 
         for name in VENUES {
@@ -207,6 +209,11 @@ impl Testnet {
             .layer(axum::middleware::from_fn_with_state(g, guard));
         tasks.push(serve(listener, router, stop.subscribe()));
 
+        let (listener, url) = bind(ip).await?;
+        let router = brokers::ibkr::router(shared.clone(), clock_of(brokers::ibkr::NAME));
+        tasks.push(serve(listener, router, stop.subscribe()));
+        urls.insert(brokers::ibkr::NAME.to_owned(), url);
+
         let (listener, admin_url) = bind(ip).await?;
         let router = Router::new()
             .route("/faults", post(admin::set).delete(admin::clear))
@@ -224,7 +231,8 @@ impl Testnet {
         })
     }
 
-    /// The base URL of a venue, a service scheme (`.../svc/<scheme>`) or `admin`.
+    /// The base URL of a venue, a service scheme (`.../svc/<scheme>`), a broker session
+    /// (`ibkr`) or `admin`.
     pub fn url(&self, name: &str) -> Option<&str> {
         self.urls.get(name).map(String::as_str)
     }

@@ -26,6 +26,8 @@ mod doctests {
     struct AuditLog;
     #[doc = include_str!("../../../README.md")]
     struct Readme;
+    #[doc = include_str!("../../../docs/guides/broker-sessions.md")]
+    struct BrokerSessions;
     #[doc = include_str!("../../../docs/guides/client.md")]
     struct Client;
     #[doc = include_str!("../../../docs/guides/doctor.md")]
