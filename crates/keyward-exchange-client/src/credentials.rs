@@ -276,7 +276,10 @@ mod tests {
         for fresh in [false, true] {
             let err = source.read(fresh).await.unwrap_err();
             let text = format!("{err} {err:?}");
-            assert!(text.contains("revoked") && !text.contains("CANARY"), "{text}");
+            assert!(
+                text.contains("revoked") && !text.contains("CANARY"),
+                "{text}"
+            );
             match &err {
                 Error::Credentials {
                     source: Some(crate::error::Cause::Store(e)),

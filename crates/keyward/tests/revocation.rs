@@ -19,10 +19,8 @@ fn value(key: &str) -> SecretValue {
 async fn a_revoked_credential_is_refused_at_the_next_read_and_a_new_value_replaces_it() {
     let dir = tempfile::tempdir().unwrap();
     let (vault, _key) = SqliteVault::create(dir.path().join("vault.db")).unwrap();
-    let store: Arc<dyn SecretStore> = Arc::new(CachedStore::new(
-        Arc::new(vault),
-        CacheConfig::default(),
-    ));
+    let store: Arc<dyn SecretStore> =
+        Arc::new(CachedStore::new(Arc::new(vault), CacheConfig::default()));
     store.put("bot", &value("key-1")).await.unwrap();
     // Nothing listens on port 9: a request that got past the credentials would fail to connect.
     let builder = || {
@@ -32,7 +30,10 @@ async fn a_revoked_credential_is_refused_at_the_next_read_and_a_new_value_replac
     };
     let client = builder().build().await.unwrap();
 
-    store.revoke("bot", Some("leaked in a CI log")).await.unwrap();
+    store
+        .revoke("bot", Some("leaked in a CI log"))
+        .await
+        .unwrap();
     // The running client: the revocation's notice makes it read again before sending.
     let err = client.balance().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Credentials, "{err}");
