@@ -6,9 +6,9 @@
 //! Secrets Manager tags on the secret (`keyward-revoked-version`, `keyward-revoked-at`,
 //! `keyward-revoked-reason`). Each records the version that was current when it was revoked,
 //! the time and an optional reason. Reads of that version (by any selector) fail with
-//! [`Error::Revoked`](crate::Error::Revoked); a `put` (or a `promote` of another version)
+//! [`Error::Revoked`]; a `put` (or a `promote` of another version)
 //! replaces it and clears the mark. Stores that cannot be written (env, `.env`) answer
-//! [`Error::Unsupported`](crate::Error::Unsupported).
+//! [`Error::Unsupported`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
