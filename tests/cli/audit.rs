@@ -114,3 +114,80 @@ fn audit_verify_wants_a_key_name_with_a_store() {
     );
     assert_fails(&out, "--key-name");
 }
+
+/// `--vault`: the vault's audit rows chained into the log are checked against it; an edited
+/// row is named.
+#[test]
+fn a_vault_whose_rows_joined_the_chain_cross_checks_and_an_edited_row_is_named() {
+    use keyward::secrets::{SecretValue, Selector, SqliteVault};
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("master.key");
+    let out = keyward(
+        &["key", "generate", "--out", master.to_str().unwrap()],
+        b"",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = dir.path().join("vault.db");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let keys: Arc<dyn SecretStore> = Arc::new(FileStore::new(
+            dir.path().join("store.fernet"),
+            KeyRing::new(load_key_file(&master).unwrap()),
+        ));
+        let clock = Arc::new(FixedClock::new(1_700_000_000_000));
+        let log = AuditLog::open(dir.path().join("audit.log"), keys, "audit/mac", clock)
+            .await
+            .unwrap();
+        let (vault, _) = SqliteVault::create(&db).unwrap();
+        let vault = vault.with_audit_log(Arc::new(log)).unwrap();
+        vault
+            .put("bot", &SecretValue::bytes(b"v".to_vec()))
+            .await
+            .unwrap();
+        vault.get("bot", &Selector::Current).await.unwrap();
+    });
+    let log = dir.path().join("audit.log");
+    let args = |extra: &[&str]| {
+        let mut all = vec![
+            "audit",
+            "verify",
+            log.to_str().unwrap(),
+            "--vault",
+            db.to_str().unwrap(),
+        ];
+        all.extend_from_slice(extra);
+        all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+    let keyed = args(&[
+        "--key-name",
+        "audit/mac",
+        "--store",
+        &format!("file:{}", dir.path().join("store.fernet").display()),
+        "--key-file",
+        master.to_str().unwrap(),
+    ]);
+    for run in [args(&[]), keyed] {
+        let run: Vec<&str> = run.iter().map(String::as_str).collect();
+        let out = keyward(&run, b"", &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("2 audit rows match their log entries"),
+            "{text}"
+        );
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE audit SET name = 'other' WHERE operation = 'get'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let run = args(&[]);
+    let run: Vec<&str> = run.iter().map(String::as_str).collect();
+    let out = keyward(&run, b"", &[]);
+    assert_fails(&out, "vault audit row 2 does not match audit log entry 1");
+}

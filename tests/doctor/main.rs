@@ -9,6 +9,7 @@ mod common;
 
 mod clock;
 mod keys;
+mod revocation;
 mod untrusted;
 
 use std::fs;

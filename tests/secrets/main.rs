@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod revoke;
+
 use std::os::unix::fs::PermissionsExt;
 
 use common::{assert_fails, keyward, stderr};

@@ -185,7 +185,10 @@ and that each line's prev is the SHA-256 of the line before: this finds any edit
 reordered or deleted line, except an edited last line or lines cut from the end. With --key-name NAME (the MAC key in
 the store, its head beside it as NAME.head) it also checks every MAC, which finds a chain
 rebuilt from scratch or an edited last line, and that the log reaches the head its writer
-stored, which finds a cut tail or a deleted log.
+stored, which finds a cut tail or a deleted log. With --vault PATH it also checks the vault's
+audit table against the log: each row the vault chained into it (a vault opened with
+SqliteVault::with_audit_log) must name an entry with the same line hash, event and secret name,
+which finds an edited row.
 
 Exit codes: 0 the log verifies (a summary on standard output), 1 it does not (the first broken
 line and what is wrong with it on stderr) or it could not be read, 2 usage error.
@@ -207,6 +210,10 @@ pub struct AuditVerifyArgs {
     /// The MAC key's name in the store: check MACs and the stored head too.
     #[arg(long, value_name = "NAME")]
     pub key_name: Option<String>,
+    /// A vault whose audit rows were chained into this log: check that each chained row
+    /// matches its log entry (line hash, event, name).
+    #[arg(long, value_name = "PATH")]
+    pub vault: Option<PathBuf>,
 }
 
 const QUICKSTART_HELP: &str = "\
@@ -304,7 +311,11 @@ Examples:
   keyward doctor . --vault ~/.local/share/keyward/vault.db
   keyward doctor --record-integrity
   keyward doctor --clock-skew binance
-  keyward doctor --clock-skew http://127.0.0.1:41001 --venue binance";
+  keyward doctor --clock-skew http://127.0.0.1:41001 --venue binance
+  keyward doctor --store aws --store file:secrets.fernet --key-file master.key --rotation-days 30
+
+Revoked credentials not yet replaced (`keyward secret revoke`) are high findings, credentials
+older than --rotation-days medium ones, for the local vault and each --store.";
 
 /// Arguments of `keyward doctor`.
 #[derive(Debug, Args)]
@@ -326,6 +337,17 @@ pub struct DoctorArgs {
     /// The venue whose time endpoint the --clock-skew URL serves.
     #[arg(long, value_name = "NAME", requires = "clock_skew")]
     pub venue: Option<String>,
+    /// Also check this store for revoked credentials not yet replaced and credentials due for
+    /// rotation (repeatable): sqlite:PATH, aws, file:PATH (its key ring from --key-file or
+    /// KEYWARD_MASTER_KEY), env or dotenv:PATH (which keep neither).
+    #[arg(long = "store", value_name = "URL")]
+    pub stores: Vec<String>,
+    /// The key ring of file: stores.
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// A credential is due for rotation once its current value is older than this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub rotation_days: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -476,6 +498,57 @@ pub enum SecretCommand {
         after_help = "Examples:\n  keyward secret versions binance-testnet\n  keyward secret versions binance-testnet --format json"
     )]
     Versions(SecretNameArgs),
+    /// Mark a secret's current value compromised: clients refuse it until a new value replaces it.
+    #[command(after_help = SECRET_REVOKE_HELP)]
+    Revoke(SecretRevokeArgs),
+}
+
+const SECRET_REVOKE_HELP: &str = "\
+The store records the revocation beside the secret (the vault in its secrets table, an encrypted
+file in its document, AWS Secrets Manager as tags on the secret: keyward-revoked-version,
+keyward-revoked-at, keyward-revoked-reason): the version that was current, the time and the
+reason. From then on every read of that version fails with a revocation error (keyward clients
+refuse it at their next read of the store), `keyward doctor` lists it, and storing a new value
+(`keyward secret put NAME`, or promoting another version) replaces it and clears the mark.
+Revoking a revoked secret again keeps the first revocation. The env and dotenv stores cannot be
+written and answer that revocation is unsupported. The reason is at most 180 bytes, without
+control characters; it is shown in errors and by doctor, so never put a secret in it.
+
+With --audit-log FILE, the revocation (like every secret command's operation) is appended to that
+tamper-evident audit log, whose MAC key is kept in the same store as --audit-key (default
+audit/mac).
+
+Examples:
+  keyward secret revoke binance-main --reason 'key seen in a CI log'
+  keyward secret revoke prod/bybit --store aws
+  printf 'api_key=%s\\nsecret=%s\\n' \"$KEY\" \"$SECRET\" | keyward secret put binance-main --field api_key --field secret";
+
+/// `keyward secret revoke`
+#[derive(Debug, Args)]
+pub struct SecretRevokeArgs {
+    /// The secret's name and store.
+    #[command(flatten)]
+    pub target: SecretNameArgs,
+    /// Why it is revoked (shown by doctor and in the error clients get; never a secret).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// An audit log the secret commands append to.
+#[derive(Debug, Args)]
+pub struct AuditLogArgs {
+    /// Append this command's operation (read, write, revocation ...) to this tamper-evident
+    /// audit log (created with mode 0600 if missing).
+    #[arg(long, value_name = "FILE", env = "KEYWARD_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+    /// The audit log's MAC key name, kept in the same store (generated there if missing).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "audit/mac",
+        requires = "audit_log"
+    )]
+    pub audit_key: String,
 }
 
 /// Which store, and its key ring if it needs one.
@@ -500,6 +573,9 @@ pub struct SecretNameArgs {
     /// The store.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// The audit log, if any.
+    #[command(flatten)]
+    pub audit: AuditLogArgs,
 }
 
 /// `keyward secret put`

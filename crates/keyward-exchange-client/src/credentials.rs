@@ -70,13 +70,25 @@ impl CredentialSource {
                 } else {
                     store.get(name, &Selector::Current).await
                 }
-                .map_err(|e| Error::Credentials {
-                    reason: format!("the secret store could not give {name:?}"),
-                    source: Some(e.into()),
-                })?;
+                .map_err(|e| refused(name, e))?;
                 from_value(name, &secret.value)
             }
         }
+    }
+}
+
+/// The error for a store that did not give `name`: a revoked secret says so (the store's
+/// [`keyward_secrets_backends::Error::Revoked`] is kept as the source, so callers can match it).
+fn refused(name: &str, e: keyward_secrets_backends::Error) -> Error {
+    let reason = match &e {
+        keyward_secrets_backends::Error::Revoked { version, .. } => format!(
+            "secret {name:?} was revoked (version {version} is marked compromised) and is refused until a new value replaces it"
+        ),
+        _ => format!("the secret store could not give {name:?}"),
+    };
+    Error::Credentials {
+        reason,
+        source: Some(e.into()),
     }
 }
 
@@ -241,6 +253,49 @@ mod tests {
         assert_eq!(source.load().await.unwrap().api_key(), "k1", "cached");
         assert_eq!(source.load_fresh().await.unwrap().api_key(), "k2");
         assert_eq!(source.load().await.unwrap().api_key(), "k2");
+    }
+
+    /// A secret revoked in its store is refused at the client's next read, with a Credentials
+    /// error that names the revocation and keeps the store's typed error; no value shows.
+    #[tokio::test]
+    async fn a_revoked_secret_is_refused_at_the_next_read() {
+        use keyward_secrets_backends::{FileStore, SecretStore as _};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(FileStore::new(
+            dir.path().join("s.fernet"),
+            keyward_core_crypto::KeyRing::new(keyward_core_crypto::FernetKey::generate().unwrap()),
+        ));
+        let value = SecretValue::fields([("api_key", "k1"), ("secret", "CANARY-revoked-secret")]);
+        store.put("bot", &value).await.unwrap();
+        let source = CredentialSource::Store {
+            store: store.clone(),
+            name: "bot".into(),
+        };
+        assert_eq!(source.load().await.unwrap().api_key(), "k1");
+        store.revoke("bot", Some("leaked")).await.unwrap();
+        for fresh in [false, true] {
+            let err = source.read(fresh).await.unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(
+                text.contains("revoked") && !text.contains("CANARY"),
+                "{text}"
+            );
+            match &err {
+                Error::Credentials {
+                    source: Some(crate::error::Cause::Store(e)),
+                    ..
+                } => assert!(
+                    matches!(**e, keyward_secrets_backends::Error::Revoked { .. }),
+                    "{e}"
+                ),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(err.kind(), crate::ErrorKind::Credentials);
+        }
+        // Rotation: a new value replaces the revoked one.
+        let value = SecretValue::fields([("api_key", "k2"), ("secret", "s2")]);
+        store.put("bot", &value).await.unwrap();
+        assert_eq!(source.load_fresh().await.unwrap().api_key(), "k2");
     }
 
     #[test]

@@ -41,6 +41,38 @@ impl Default for RotationPolicy {
     }
 }
 
+/// The rotation age of one credential, as a store that keeps dates reports it
+/// ([`SecretStore::credential_ages`](crate::SecretStore::credential_ages)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialAge {
+    /// The secret's name.
+    pub name: String,
+    /// When its current version was stored or made current; `None` if the store has no date
+    /// for it (or no current version).
+    pub rotated_at: Option<SystemTime>,
+    /// How old the current version is.
+    pub age: Option<Duration>,
+    /// Whether it is due for rotation under the store's policy.
+    pub due: bool,
+}
+
+impl CredentialAge {
+    /// The age of `name` last rotated at `rotated_at`, judged at `now` under `policy`.
+    pub fn at(
+        name: impl Into<String>,
+        rotated_at: Option<SystemTime>,
+        policy: &RotationPolicy,
+        now: SystemTime,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            rotated_at,
+            age: rotated_at.map(|at| RotationPolicy::age(at, now)),
+            due: rotated_at.is_some_and(|at| policy.is_due(at, now)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

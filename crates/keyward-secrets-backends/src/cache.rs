@@ -9,6 +9,11 @@
 //! not live on. [`SecretStore::get_fresh`] (what a client calls after the venue refused its
 //! credentials) always asks the store and never serves a stale value.
 //!
+//! A revocation made through the cache forgets the cached value at once; one made elsewhere (by
+//! another process) is seen at the next refresh, and at once by [`SecretStore::get_fresh`],
+//! which a client calls when a venue refuses its credentials. A read the store refuses as
+//! revoked ([`Error::Revoked`]) drops the cached value, as [`Error::NotFound`] does.
+//!
 //! Only the current version is cached; other selectors and all writes go to the store (a write
 //! invalidates the name and notifies).
 
@@ -20,7 +25,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
+use crate::age::CredentialAge;
 use crate::error::{Error, Result};
+use crate::revocation::Revocation;
 use crate::store::{Capabilities, Metadata, Secret, SecretStore, Selector};
 use crate::value::SecretValue;
 use crate::{Clock, SystemClock};
@@ -181,7 +188,7 @@ impl CachedStore {
                 }
                 Ok(secret)
             }
-            Err(err @ Error::NotFound { .. }) => {
+            Err(err @ (Error::NotFound { .. } | Error::Revoked { .. })) => {
                 // Deleted or revoked: forget it, never serve it stale.
                 entry.set(None);
                 Err(err)
@@ -308,6 +315,30 @@ impl SecretStore for CachedStore {
 
     async fn list(&self) -> Result<Vec<String>> {
         self.inner.list().await
+    }
+
+    async fn metadata(&self, name: &str) -> Result<Metadata> {
+        self.inner.metadata(name).await
+    }
+
+    /// Revokes in the store, then forgets the cached value and announces the name, so that
+    /// this process's next read asks the store (and is refused).
+    async fn revoke(&self, name: &str, reason: Option<&str>) -> Result<Revocation> {
+        let revocation = self.inner.revoke(name, reason).await?;
+        self.notify(name);
+        Ok(revocation)
+    }
+
+    async fn revocation(&self, name: &str) -> Result<Option<Revocation>> {
+        self.inner.revocation(name).await
+    }
+
+    async fn revocations(&self) -> Result<Vec<Revocation>> {
+        self.inner.revocations().await
+    }
+
+    async fn credential_ages(&self) -> Result<Vec<CredentialAge>> {
+        self.inner.credential_ages().await
     }
 
     async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::age::CredentialAge;
 use crate::error::{Error, Result};
+use crate::revocation::Revocation;
 use crate::store::{Capabilities, Metadata, Secret, SecretStore, Selector};
 use crate::value::SecretValue;
 
@@ -152,5 +154,69 @@ impl SecretStore for ChainStore {
     async fn versions(&self, name: &str) -> Result<Vec<Metadata>> {
         let (_, answered) = self.resolve(name, &Selector::Current).await?;
         self.stores[answered.index].versions(name).await
+    }
+
+    /// Revokes `name` in the first store that holds it (asked by its metadata, so a store
+    /// holding it revoked already answers too).
+    async fn revoke(&self, name: &str, reason: Option<&str>) -> Result<Revocation> {
+        self.holder(name).await?.revoke(name, reason).await
+    }
+
+    async fn revocation(&self, name: &str) -> Result<Option<Revocation>> {
+        self.holder(name).await?.revocation(name).await
+    }
+
+    /// Every store's revocations, by name.
+    async fn revocations(&self) -> Result<Vec<Revocation>> {
+        let mut all = Vec::new();
+        for store in &self.stores {
+            all.extend(store.revocations().await?);
+        }
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
+    /// Every store's credential ages, by name (a name in several stores: the first store's);
+    /// stores that keep no dates are skipped, and a chain of none answers
+    /// [`Error::Unsupported`].
+    async fn credential_ages(&self) -> Result<Vec<CredentialAge>> {
+        let mut all: Vec<CredentialAge> = Vec::new();
+        let mut dated = false;
+        for store in &self.stores {
+            match store.credential_ages().await {
+                Ok(ages) => {
+                    dated = true;
+                    for age in ages {
+                        if !all.iter().any(|a| a.name == age.name) {
+                            all.push(age);
+                        }
+                    }
+                }
+                Err(Error::Unsupported { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        if !dated {
+            return Err(self.unsupported("rotation dates"));
+        }
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+}
+
+impl ChainStore {
+    /// The first store that holds `name`.
+    async fn holder(&self, name: &str) -> Result<&Arc<dyn SecretStore>> {
+        for store in &self.stores {
+            match store.metadata(name).await {
+                Ok(_) => return Ok(store),
+                Err(Error::NotFound { .. } | Error::Unsupported { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Err(Error::NotFound {
+            name: name.to_owned(),
+            detail: Some(format!("in none of {} stores", self.stores.len())),
+        })
     }
 }

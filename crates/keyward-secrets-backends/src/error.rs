@@ -123,6 +123,30 @@ pub enum Error {
         /// The id of the key this handle would have sealed with.
         offered: String,
     },
+    /// The version read was revoked (marked compromised) and has not been replaced: store a new
+    /// value for the secret. Names, version ids, times and the operator's reason are not secret.
+    #[error(
+        "secret {name} version {version} was revoked (marked compromised) at {at_ms} ms since the Unix epoch{}; it is refused until a new value replaces it (keyward secret put {name})",
+        reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    Revoked {
+        /// The secret's name.
+        name: String,
+        /// The revoked version.
+        version: String,
+        /// When it was revoked, in milliseconds since the Unix epoch.
+        at_ms: u64,
+        /// The reason given, if any.
+        reason: Option<String>,
+    },
+    /// A revocation reason that cannot be kept (its length is given, never its text).
+    #[error("invalid revocation reason ({length} bytes): {reason}")]
+    InvalidReason {
+        /// The reason's length in bytes.
+        length: usize,
+        /// Why it is refused.
+        reason: &'static str,
+    },
     /// A master-key rotation was stopped by its progress callback; nothing was changed.
     #[error(
         "master-key rotation stopped after {done} of {total} rows; it was rolled back and the vault still uses the old key"

@@ -1,12 +1,17 @@
 //! An encrypted file store: one file holding a Fernet-encrypted JSON document of every secret
 //! and its versions, mode 0600, replaced atomically, refused when group or others can read it.
 //!
+//! Each version keeps its creation date and when it became current, so the store reports
+//! rotation age (`Metadata::rotation_due`, [`SecretStore::credential_ages`]) under a
+//! [`RotationPolicy`] (90 days unless configured) on an injectable [`Clock`]. Revocations are
+//! kept in the document beside the secrets (see [`crate::revocation`]).
+//!
 //! Writers on one machine take an exclusive `flock` on `<file>.lock` around read-modify-write,
 //! so two processes never lose each other's update.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -18,12 +23,15 @@ use keyward_core_crypto::secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::age::{CredentialAge, RotationPolicy};
 use crate::error::{Error, Result};
+use crate::revocation::{Revocation, from_ms, validate_reason};
 use crate::store::{
     CURRENT, Capabilities, Metadata, PENDING, PREVIOUS, Secret, SecretStore, Selector,
     validate_name,
 };
 use crate::value::SecretValue;
+use crate::{Clock, SystemClock};
 
 /// The largest store file read.
 const MAX_FILE_LEN: u64 = 64 * 1024 * 1024;
@@ -31,25 +39,65 @@ const MAX_FILE_LEN: u64 = 64 * 1024 * 1024;
 #[derive(Serialize, Deserialize, Default)]
 struct Document {
     secrets: BTreeMap<String, Vec<Version>>,
+    /// Revocations not yet replaced, by secret name (absent in documents written before
+    /// revocation existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    revoked: BTreeMap<String, Revoked>,
 }
 
 #[derive(Serialize, Deserialize, Clone)]
 struct Version {
     version: u64,
+    /// When it was stored, in seconds since the Unix epoch.
     created: u64,
+    /// When it last became current (by `put` or `promote`), in seconds since the Unix epoch;
+    /// its rotation age counts from then (absent in documents written before: `created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    current_since: Option<u64>,
     stages: Vec<String>,
     /// Base64 of the value's stored form (inside the encrypted document).
     value: String,
 }
 
+/// A revocation as the document keeps it.
+#[derive(Serialize, Deserialize, Clone)]
+struct Revoked {
+    version: u64,
+    at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl Revoked {
+    fn public(&self, name: &str) -> Revocation {
+        Revocation {
+            name: name.to_owned(),
+            version: self.version.to_string(),
+            at: from_ms(self.at_ms),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
 impl Version {
-    fn meta(&self, name: &str) -> Metadata {
+    fn is_current(&self) -> bool {
+        self.stages.iter().any(|s| s == CURRENT)
+    }
+
+    /// When its rotation age starts.
+    fn rotated_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.current_since.unwrap_or(self.created))
+    }
+
+    fn meta(&self, name: &str, policy: &RotationPolicy, now: SystemTime) -> Metadata {
         Metadata {
             name: name.to_owned(),
             version: self.version.to_string(),
             created: Some(UNIX_EPOCH + Duration::from_secs(self.created)),
             stages: self.stages.clone(),
-            rotation_due: None,
+            rotation_due: self
+                .is_current()
+                .then(|| policy.is_due(self.rotated_at(), now)),
         }
     }
 }
@@ -60,6 +108,8 @@ pub struct FileStore {
     ring: KeyRing,
     /// Serialises this process's writers; the `flock` serialises processes.
     local: Mutex<()>,
+    clock: Arc<dyn Clock>,
+    policy: RotationPolicy,
 }
 
 impl FileStore {
@@ -69,7 +119,36 @@ impl FileStore {
             path: path.as_ref().to_owned(),
             ring,
             local: Mutex::new(()),
+            clock: Arc::new(SystemClock),
+            policy: RotationPolicy::default(),
         }
+    }
+
+    /// Reads time from `clock` (versions' dates, rotation age, revocation times) instead of the
+    /// system clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `policy` to decide when a credential is due for rotation (90 days by default).
+    #[must_use]
+    pub fn with_rotation_policy(mut self, policy: RotationPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    fn now(&self) -> SystemTime {
+        from_ms(self.clock.now_ms())
+    }
+
+    fn now_secs(&self) -> u64 {
+        self.clock.now_ms() / 1000
+    }
+
+    fn meta(&self, name: &str, version: &Version) -> Metadata {
+        version.meta(name, &self.policy, self.now())
     }
 
     fn read(&self) -> Result<Document> {
@@ -120,14 +199,20 @@ impl FileStore {
                 shift_current(versions);
             }
             let version = versions.last().map_or(1, |v| v.version + 1);
+            let now = self.now_secs();
             let entry = Version {
                 version,
-                created: now_secs(),
+                created: now,
+                current_since: (!pending).then_some(now),
                 stages: vec![if pending { PENDING } else { CURRENT }.to_owned()],
                 value: STANDARD.encode(&stored[..]),
             };
-            let meta = entry.meta(name);
+            let meta = self.meta(name, &entry);
             versions.push(entry);
+            if !pending {
+                // Replaced: the revoked version is no longer current.
+                doc.revoked.remove(name);
+            }
             Ok(meta)
         })
     }
@@ -141,12 +226,6 @@ fn shift_current(versions: &mut [Version]) {
             v.stages[i] = PREVIOUS.to_owned();
         }
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn not_found(name: &str, detail: Option<String>) -> Error {
@@ -248,13 +327,16 @@ impl SecretStore for FileStore {
             Selector::Version(id) => versions.iter().find(|v| v.version.to_string() == *id),
         }
         .ok_or_else(|| not_found(name, Some(format!("{which:?}"))))?;
+        if let Some(revoked) = doc.revoked.get(name).filter(|r| r.version == found.version) {
+            return Err(revoked.public(name).refusal());
+        }
         let stored = Zeroizing::new(STANDARD.decode(&found.value).map_err(|_| Error::Corrupt {
             name: name.to_owned(),
             reason: "a value is not base64".into(),
         })?);
         Ok(Secret {
             value: SecretValue::from_stored(&stored),
-            meta: found.meta(name),
+            meta: self.meta(name, found),
         })
     }
 
@@ -278,9 +360,15 @@ impl SecretStore for FileStore {
                 .position(|v| v.version.to_string() == version)
                 .ok_or_else(|| not_found(name, Some(format!("version {version}"))))?;
             shift_current(versions);
+            let now = self.now_secs();
             let v = &mut versions[target];
             v.stages.retain(|s| s != PENDING && s != PREVIOUS);
             v.stages.push(CURRENT.to_owned());
+            v.current_since = Some(now);
+            let promoted = v.version;
+            if doc.revoked.get(name).is_some_and(|r| r.version != promoted) {
+                doc.revoked.remove(name);
+            }
             Ok(())
         })
     }
@@ -288,6 +376,7 @@ impl SecretStore for FileStore {
     async fn delete(&self, name: &str) -> Result<()> {
         validate_name(name)?;
         self.modify(|doc| {
+            doc.revoked.remove(name);
             doc.secrets
                 .remove(name)
                 .map(|_| ())
@@ -303,6 +392,70 @@ impl SecretStore for FileStore {
         validate_name(name)?;
         let doc = self.read()?;
         let versions = doc.secrets.get(name).ok_or_else(|| not_found(name, None))?;
-        Ok(versions.iter().map(|v| v.meta(name)).collect())
+        Ok(versions.iter().map(|v| self.meta(name, v)).collect())
+    }
+
+    /// The current version's metadata, without decoding its value (so a revoked secret's
+    /// metadata is still readable).
+    async fn metadata(&self, name: &str) -> Result<Metadata> {
+        validate_name(name)?;
+        let doc = self.read()?;
+        let versions = doc.secrets.get(name).ok_or_else(|| not_found(name, None))?;
+        let current = versions
+            .iter()
+            .find(|v| v.is_current())
+            .ok_or_else(|| not_found(name, Some(format!("stage {CURRENT}"))))?;
+        Ok(self.meta(name, current))
+    }
+
+    async fn revoke(&self, name: &str, reason: Option<&str>) -> Result<Revocation> {
+        validate_name(name)?;
+        let reason = validate_reason(reason)?;
+        let at_ms = self.clock.now_ms();
+        self.modify(|doc| {
+            let versions = doc.secrets.get(name).ok_or_else(|| not_found(name, None))?;
+            let current = versions
+                .iter()
+                .find(|v| v.is_current())
+                .ok_or_else(|| not_found(name, Some(format!("stage {CURRENT}"))))?;
+            let version = current.version;
+            let kept = doc.revoked.entry(name.to_owned()).or_insert(Revoked {
+                version,
+                at_ms,
+                reason,
+            });
+            Ok(kept.public(name))
+        })
+    }
+
+    async fn revocation(&self, name: &str) -> Result<Option<Revocation>> {
+        validate_name(name)?;
+        Ok(self.read()?.revoked.get(name).map(|r| r.public(name)))
+    }
+
+    async fn revocations(&self) -> Result<Vec<Revocation>> {
+        Ok(self
+            .read()?
+            .revoked
+            .iter()
+            .map(|(name, r)| r.public(name))
+            .collect())
+    }
+
+    /// Each secret's current version's age, from when it became current.
+    async fn credential_ages(&self) -> Result<Vec<CredentialAge>> {
+        let doc = self.read()?;
+        let now = self.now();
+        Ok(doc
+            .secrets
+            .iter()
+            .map(|(name, versions)| {
+                let at = versions
+                    .iter()
+                    .find(|v| v.is_current())
+                    .map(Version::rotated_at);
+                CredentialAge::at(name.clone(), at, &self.policy, now)
+            })
+            .collect())
     }
 }

@@ -2,6 +2,7 @@
 
 mod age;
 pub mod audit;
+mod audited;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod cache;
@@ -11,12 +12,14 @@ pub mod environment;
 mod error;
 pub mod file;
 pub mod integrity;
+pub mod revocation;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
 mod value;
 
-pub use age::RotationPolicy;
+pub use age::{CredentialAge, RotationPolicy};
+pub use audited::AuditedStore;
 #[cfg(feature = "aws")]
 pub use aws::AwsStore;
 pub use cache::{CacheConfig, CachedStore};
@@ -27,6 +30,7 @@ pub use file::FileStore;
 /// The workspace's one clock trait and its system and test clocks, from keyward-core-crypto:
 /// the cache reads its monotonic time, the vault its wall time.
 pub use keyward_core_crypto::{Clock, FixedClock, SystemClock};
+pub use revocation::{Revocation, validate_reason};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteVault;
 pub use store::{

@@ -5,7 +5,9 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use crate::age::CredentialAge;
 use crate::error::{Error, Result};
+use crate::revocation::Revocation;
 use crate::value::SecretValue;
 
 /// The stage of the version `get` returns by default.
@@ -134,6 +136,38 @@ pub trait SecretStore: Send + Sync + fmt::Debug {
     /// of a store without names of its own, are returned as they are.
     fn stage_label<'a>(&self, stage: &'a str) -> std::borrow::Cow<'a, str> {
         std::borrow::Cow::Borrowed(stage)
+    }
+
+    /// Marks `name`'s current version compromised (see [`crate::revocation`]): from now on a
+    /// read of that version answers [`Error::Revoked`], until a new value replaces it (`put`,
+    /// or `promote` of another version). `reason` is checked with
+    /// [`validate_reason`](crate::validate_reason). Revoking a revoked secret again keeps the
+    /// first time and version. Stores that cannot be written answer [`Error::Unsupported`]
+    /// (the default); a missing secret is [`Error::NotFound`].
+    async fn revoke(&self, name: &str, reason: Option<&str>) -> Result<Revocation> {
+        let _ = (name, reason);
+        Err(self.unsupported("revocation"))
+    }
+
+    /// The revocation of `name` not yet replaced, if any (`None` for stores that cannot hold
+    /// one).
+    async fn revocation(&self, name: &str) -> Result<Option<Revocation>> {
+        let _ = name;
+        Ok(None)
+    }
+
+    /// Every revocation not yet replaced, sorted by name (empty for stores that cannot hold
+    /// one).
+    async fn revocations(&self) -> Result<Vec<Revocation>> {
+        Ok(Vec::new())
+    }
+
+    /// The rotation age of every secret, sorted by name, under the store's
+    /// [`RotationPolicy`](crate::RotationPolicy) (90 days unless configured), for stores that
+    /// keep dates (the vault, the encrypted file store, AWS Secrets Manager); the others answer
+    /// [`Error::Unsupported`] (the default).
+    async fn credential_ages(&self) -> Result<Vec<CredentialAge>> {
+        Err(self.unsupported("rotation dates"))
     }
 
     /// The error for an operation this backend does not support.

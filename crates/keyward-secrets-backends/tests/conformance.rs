@@ -72,8 +72,29 @@ async fn conformance(store: Arc<dyn SecretStore>, seeded_name: &str) {
             ),
             "{kind}"
         );
+        // Revocation needs a store that can be written; dates a store that keeps them.
+        let err = store.revoke(seeded_name, Some("leaked")).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Unsupported {
+                    operation: "revocation",
+                    ..
+                }
+            ),
+            "{kind}: {err}"
+        );
+        assert_eq!(store.revocations().await.unwrap(), vec![], "{kind}");
+        assert!(
+            matches!(
+                store.credential_ages().await,
+                Err(Error::Unsupported { .. })
+            ),
+            "{kind}"
+        );
         return;
     }
+    revocation(&*store).await;
     // Writing: a put creates a version that becomes current.
     let first = store
         .put("conf/one", &SecretValue::bytes(b"v1".to_vec()))
@@ -138,6 +159,99 @@ async fn conformance(store: Arc<dyn SecretStore>, seeded_name: &str) {
         Err(Error::NotFound { .. })
     ));
     assert!(!store.list().await.unwrap().contains(&"conf/one".to_owned()));
+}
+
+/// Revocation in a writable store: reads of the revoked version are refused with a typed error
+/// that names no value, the mark survives a second revoke, and a new value clears it.
+async fn revocation(store: &dyn SecretStore) {
+    let kind = store.kind();
+    let name = "conf/revoked";
+    let v1 = store
+        .put(name, &SecretValue::fields([("api_secret", CANARY)]))
+        .await
+        .unwrap();
+    assert_eq!(store.revocation(name).await.unwrap(), None, "{kind}");
+    let revoked = store
+        .revoke(name, Some("leaked in a CI log"))
+        .await
+        .unwrap();
+    assert_eq!(revoked.version, v1.version, "{kind}");
+    assert_eq!(revoked.reason.as_deref(), Some("leaked in a CI log"));
+    for which in [
+        Selector::Current,
+        Selector::Version(v1.version.clone()),
+        Selector::Stage(CURRENT.into()),
+    ] {
+        let err = store.get(name, &which).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Revoked { name: n, version, .. } if n == name && *version == v1.version),
+            "{kind} {which:?}: {err}"
+        );
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("revoked") && text.contains("leaked in a CI log"),
+            "{text}"
+        );
+        assert_no_canary(&text);
+    }
+    assert!(
+        matches!(store.get_fresh(name).await, Err(Error::Revoked { .. })),
+        "{kind}"
+    );
+    // Metadata stays readable; the revocation is listed; a second revoke keeps the first.
+    assert_eq!(
+        store.metadata(name).await.unwrap().version,
+        v1.version,
+        "{kind}"
+    );
+    assert_eq!(
+        store.revocation(name).await.unwrap().as_ref(),
+        Some(&revoked)
+    );
+    let again = store.revoke(name, Some("again")).await.unwrap();
+    assert_eq!(again, revoked, "{kind}: the first revocation is kept");
+    let listed = store.revocations().await.unwrap();
+    assert!(listed.contains(&revoked), "{kind}: {listed:?}");
+    // Unknown names and bad reasons are typed errors.
+    assert!(matches!(
+        store.revoke("no-such-secret", None).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.revoke(name, Some("a\nb")).await,
+        Err(Error::InvalidReason { .. })
+    ));
+    // A new value replaces the revoked one and clears the mark.
+    let v2 = store
+        .put(name, &SecretValue::fields([("api_secret", "v2")]))
+        .await
+        .unwrap();
+    let now = store.get(name, &Selector::Current).await.unwrap();
+    assert_eq!(now.meta.version, v2.version, "{kind}");
+    assert_eq!(store.revocation(name).await.unwrap(), None, "{kind}");
+    assert!(
+        !store
+            .revocations()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.name == name),
+        "{kind}"
+    );
+    // A store that keeps dates reports the new value's age, not yet due.
+    let ages = store.credential_ages().await.unwrap();
+    let age = ages.iter().find(|a| a.name == name).unwrap();
+    assert!(age.rotated_at.is_some() && !age.due, "{kind}: {age:?}");
+    assert_eq!(now.meta.rotation_due, Some(false), "{kind}");
+    store.delete(name).await.unwrap();
+    assert!(
+        store
+            .revocations()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.name != name)
+    );
 }
 
 #[tokio::test]

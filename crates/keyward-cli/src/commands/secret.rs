@@ -1,4 +1,4 @@
-//! `keyward secret put|get|list|rm|versions`.
+//! `keyward secret put|get|list|rm|versions|revoke`.
 
 use std::io::{IsTerminal, Read};
 use std::sync::Arc;
@@ -6,13 +6,18 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result, bail};
 use keyward::crypto::secrecy::ExposeSecret;
+use keyward::secrets::audit::AuditLog;
 use keyward::secrets::{
-    AwsStore, EnvStore, FileStore, Metadata, SecretStore, SecretValue, Selector,
+    AuditedStore, AwsStore, EnvStore, FileStore, Metadata, SecretStore, SecretValue, Selector,
+    SystemClock,
 };
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::cli::{Format, SecretCommand, SecretGetArgs, SecretPutArgs, StoreArgs};
+use crate::cli::{
+    Format, SecretCommand, SecretGetArgs, SecretNameArgs, SecretPutArgs, SecretRevokeArgs,
+    StoreArgs,
+};
 use crate::keys;
 use crate::stdio::write_stdout;
 
@@ -37,15 +42,16 @@ pub fn run(cmd: SecretCommand) -> Result<()> {
                 }
             }
             SecretCommand::Rm(args) => {
-                open(&args.store).await?.delete(&args.name).await?;
+                open_named(&args).await?.delete(&args.name).await?;
                 eprintln!("deleted {}", args.name);
                 Ok(())
             }
             SecretCommand::Versions(args) => {
-                let store = open(&args.store).await?;
+                let store = open_named(&args).await?;
                 let versions = store.versions(&args.name).await?;
                 print_meta(&*store, &versions, args.store.format)
             }
+            SecretCommand::Revoke(args) => revoke(&args).await,
         }
     })
 }
@@ -68,8 +74,54 @@ pub(super) async fn open(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
     })
 }
 
+/// Opens the store of a named secret, behind an [`AuditedStore`] when `--audit-log` is given
+/// (its MAC key kept in the same store).
+async fn open_named(args: &SecretNameArgs) -> Result<Arc<dyn SecretStore>> {
+    let store = open(&args.store).await?;
+    let Some(path) = &args.audit.audit_log else {
+        return Ok(store);
+    };
+    let log = AuditLog::open(
+        path,
+        store.clone(),
+        &args.audit.audit_key,
+        Arc::new(SystemClock),
+    )
+    .await
+    .with_context(|| format!("could not open the audit log {}", path.display()))?;
+    Ok(Arc::new(AuditedStore::new(store, Arc::new(log))))
+}
+
+/// `keyward secret revoke`: marks the current version compromised.
+async fn revoke(args: &SecretRevokeArgs) -> Result<()> {
+    let store = open_named(&args.target).await?;
+    let revocation = store
+        .revoke(&args.target.name, args.reason.as_deref())
+        .await?;
+    let at = revocation
+        .at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match args.target.store.format {
+        Format::Json => write_stdout(
+            format!(
+                "{}\n",
+                json!({"name": revocation.name, "version": revocation.version, "revoked_at": at, "reason": revocation.reason})
+            )
+            .as_bytes(),
+        ),
+        Format::Text => {
+            eprintln!(
+                "revoked {} version {} (clients refuse it until a new value is stored: keyward secret put {})",
+                revocation.name, revocation.version, revocation.name
+            );
+            Ok(())
+        }
+    }
+}
+
 async fn put(args: &SecretPutArgs) -> Result<()> {
-    let store = open(&args.target.store).await?;
+    let store = open_named(&args.target).await?;
     let value = read_value(&args.fields)?;
     let meta = store.put(&args.target.name, &value).await?;
     eprintln!("stored {} version {}", meta.name, meta.version);
@@ -158,7 +210,7 @@ fn parse_fields(data: &[u8], fields: &[String]) -> Result<SecretValue> {
 }
 
 async fn get(args: &SecretGetArgs) -> Result<()> {
-    let store = open(&args.target.store).await?;
+    let store = open_named(&args.target).await?;
     let which = match (&args.version, &args.stage) {
         (Some(v), _) => Selector::Version(v.clone()),
         (None, Some(s)) => Selector::Stage(s.clone()),

@@ -89,11 +89,14 @@ pub fn run(cmd: VaultCommand) -> Result<()> {
             let text = match args.format {
                 Format::Json => format!(
                     "{}\n",
-                    json!(log.iter().map(|e| json!({"at": secs(e), "name": e.name, "operation": e.operation, "pid": e.pid})).collect::<Vec<_>>())
+                    json!(log.iter().map(|e| json!({"at": secs(e), "name": e.name, "operation": e.operation, "pid": e.pid, "chain_seq": e.chain_seq, "chain_hash": e.chain_hash})).collect::<Vec<_>>())
                 ),
                 Format::Text => log
                     .iter()
-                    .map(|e| format!("{} {} {} pid {}\n", secs(e), e.operation, e.name.as_deref().unwrap_or("-"), e.pid))
+                    .map(|e| {
+                        let chain = e.chain_seq.map(|seq| format!(" chain {seq}")).unwrap_or_default();
+                        format!("{} {} {} pid {}{chain}\n", secs(e), e.operation, e.name.as_deref().unwrap_or("-"), e.pid)
+                    })
                     .collect(),
             };
             write_stdout(text.as_bytes())

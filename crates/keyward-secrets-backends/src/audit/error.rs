@@ -45,6 +45,18 @@ pub enum AuditError {
         /// What is wrong with it; never its content.
         reason: &'static str,
     },
+    /// A row of the vault's audit table does not match the log entry it names (checked by
+    /// `SqliteVault::verify_audit_chain`): the row or the log was edited, or the log is not
+    /// the one the vault wrote to.
+    #[error("vault audit row {row} does not match audit log entry {seq}: {problem}")]
+    VaultRow {
+        /// The row's id in the vault's `audit` table.
+        row: i64,
+        /// The chain sequence number the row names.
+        seq: u64,
+        /// What differs.
+        problem: &'static str,
+    },
     /// The log does not verify: `line` (from 1) is the first line found wrong.
     #[error("the audit log {} is broken at line {line}: {problem}", path.display())]
     Broken {

@@ -151,7 +151,7 @@ impl AuditKey {
             .map_err(AuditError::Store)
     }
 
-    fn head_name(&self) -> String {
+    pub(super) fn head_name(&self) -> String {
         format!("{}{HEAD_SUFFIX}", self.name)
     }
 }

@@ -97,6 +97,19 @@ impl AuditLog {
     /// [`AuditError::Store`] is returned (verification still passes: a head behind the log is
     /// not a cut).
     pub async fn append(&self, event: &Event) -> Result<u64, AuditError> {
+        let appended = self.append_head(event).await?;
+        match appended.head_error {
+            Some(e) => Err(e),
+            None => Ok(appended.head.seq),
+        }
+    }
+
+    /// Appends `event` as [`append`](Self::append) does, and returns the written entry's
+    /// sequence number and line hash (what a record kept elsewhere, such as the vault's audit
+    /// table, carries to be checked against the log). A failure to store the head after the
+    /// line was written is returned in [`Appended::head_error`], not as an error: the entry is
+    /// in the chain.
+    pub async fn append_head(&self, event: &Event) -> Result<Appended, AuditError> {
         let mut state = self.state.lock().await;
         let seq = state.next_seq;
         let body = Body {
@@ -126,11 +139,27 @@ impl AuditLog {
         state.file.sync_data().map_err(io)?;
         state.next_seq = seq + 1;
         state.prev.clone_from(&hash);
-        self.key
-            .save_head(&*self.store, &Head { seq, hash })
-            .await?;
-        Ok(seq)
+        let head = Head { seq, hash };
+        let head_error = self.key.save_head(&*self.store, &head).await.err();
+        Ok(Appended { head, head_error })
     }
+
+    /// Whether `name` is one of the log's own entries in its key store (the MAC key or the
+    /// head). Writes of those are the log's bookkeeping: auditing them would append an entry
+    /// per entry, so [`AuditedStore`](crate::AuditedStore) and the vault leave them out.
+    pub fn keeps(&self, name: &str) -> bool {
+        name == self.key.name() || name == self.key.head_name()
+    }
+}
+
+/// An entry written by [`AuditLog::append_head`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Appended {
+    /// The entry's sequence number and line hash.
+    pub head: Head,
+    /// The error storing the chain's head after the line was written, if any.
+    pub head_error: Option<AuditError>,
 }
 
 /// A fresh chain id: 32 bytes from the operating system's RNG, in hex.

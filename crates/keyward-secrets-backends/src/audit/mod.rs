@@ -31,6 +31,6 @@ mod verify;
 pub use entry::{Entry, Event, EventKind, Outcome, Subject};
 pub use error::{AuditError, Problem};
 pub use key::{AuditKey, Head, KEY_LEN};
-pub use log::AuditLog;
+pub use log::{Appended, AuditLog};
 pub use sink::AuditSink;
-pub use verify::{MAX_LINE, Summary, verify, verify_with_key, verify_with_store};
+pub use verify::{MAX_LINE, Summary, read_entries, verify, verify_with_key, verify_with_store};

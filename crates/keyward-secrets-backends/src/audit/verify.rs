@@ -32,7 +32,20 @@ pub struct Summary {
 /// edit, insertion, reordering or removal of lines, except an edit of the last line and a cut of
 /// the tail, and anyone can rebuild a valid chain from scratch: [`verify_with_key`] finds those.
 pub fn verify(path: &Path) -> Result<Summary, AuditError> {
-    scan(path, None, None)
+    scan(path, None, None, None)
+}
+
+/// Verifies the log at `path` as [`verify`] does (or as [`verify_with_key`] does, given a key
+/// and head) and returns its entries, each with the hex SHA-256 of its line: what a record kept
+/// elsewhere (the vault's audit table) is checked against.
+pub fn read_entries(
+    path: &Path,
+    key: Option<(&AuditKey, Option<&Head>)>,
+) -> Result<(Summary, Vec<(Entry, String)>), AuditError> {
+    let mut entries = Vec::new();
+    let (key, head) = key.map_or((None, None), |(k, h)| (Some(k), h));
+    let summary = scan(path, key, head, Some(&mut entries))?;
+    Ok((summary, entries))
 }
 
 /// Verifies the log at `path` as [`verify`] does, and also each entry's MAC under `key`, and
@@ -42,7 +55,7 @@ pub fn verify_with_key(
     key: &AuditKey,
     head: Option<&Head>,
 ) -> Result<Summary, AuditError> {
-    scan(path, Some(key), head)
+    scan(path, Some(key), head, None)
 }
 
 /// Reads the key and head stored under `key_name` in `store` and runs [`verify_with_key`].
@@ -71,7 +84,12 @@ fn is_hash(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn scan(path: &Path, key: Option<&AuditKey>, head: Option<&Head>) -> Result<Summary, AuditError> {
+fn scan(
+    path: &Path,
+    key: Option<&AuditKey>,
+    head: Option<&Head>,
+    mut collect: Option<&mut Vec<(Entry, String)>>,
+) -> Result<Summary, AuditError> {
     let broken = |line: u64, problem: Problem| AuditError::Broken {
         path: path.to_owned(),
         line,
@@ -171,10 +189,11 @@ fn scan(path: &Path, key: Option<&AuditKey>, head: Option<&Head>) -> Result<Summ
         if head.is_some_and(|h| h.seq == entry.seq) {
             head_hash_seen = Some(hash.clone());
         }
-        summary.last = Some(Head {
-            seq: entry.seq,
-            hash,
-        });
+        let seq = entry.seq;
+        if let Some(collect) = collect.as_deref_mut() {
+            collect.push((entry, hash.clone()));
+        }
+        summary.last = Some(Head { seq, hash });
         summary.entries += 1;
     }
     if let (Some(_), Some(head)) = (key, head) {

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,14 +23,18 @@ use aws_smithy_http_client::tls;
 use zeroize::Zeroizing;
 
 mod convert;
+mod revoke;
 
 use convert::{Payload, current_of, next_page, payload, stages_of, system_time, to_aws_stage};
 
+use crate::age::{CredentialAge, RotationPolicy};
 use crate::error::{Error, Result};
+use crate::revocation::{Revocation, from_ms, validate_reason};
 use crate::store::{
     CURRENT, Capabilities, Metadata, PENDING, Secret, SecretStore, Selector, validate_name,
 };
 use crate::value::SecretValue;
+use crate::{Clock, SystemClock};
 
 /// The store's kind, in errors and [`SecretStore::kind`].
 const KIND: &str = "aws";
@@ -50,6 +55,8 @@ pub struct AwsStore {
     prefix: String,
     endpoint: Option<String>,
     timeout: Duration,
+    policy: RotationPolicy,
+    clock: Arc<dyn Clock>,
 }
 
 impl AwsStore {
@@ -110,6 +117,8 @@ impl AwsStore {
             prefix: String::new(),
             endpoint: config.endpoint_url().map(str::to_owned),
             timeout,
+            policy: RotationPolicy::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -142,6 +151,31 @@ impl AwsStore {
     /// The timeout of one call.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// Uses `policy` to decide when a credential is due for rotation (90 days by default),
+    /// counted from its current version's `CreatedDate`.
+    #[must_use]
+    pub fn with_rotation_policy(self, policy: RotationPolicy) -> Self {
+        Self { policy, ..self }
+    }
+
+    /// Reads time from `clock` (rotation age, revocation times) instead of the system clock.
+    #[must_use]
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
+    }
+
+    fn now(&self) -> std::time::SystemTime {
+        from_ms(self.clock.now_ms())
+    }
+
+    /// Whether a version with these stages, created then, is due (only the current one is).
+    fn due(&self, stages: &[String], created: Option<std::time::SystemTime>) -> Option<bool> {
+        if !stages.iter().any(|s| s == CURRENT) {
+            return None;
+        }
+        created.map(|at| self.policy.is_due(at, self.now()))
     }
 
     /// The AWS name of a secret: checked, then prefixed.
@@ -188,6 +222,16 @@ impl AwsStore {
 
     /// Every version's id and AWS labels (`DescribeSecret`): `NotFound` for a missing secret.
     async fn labels(&self, name: &str, aws_name: &str) -> Result<HashMap<String, Vec<String>>> {
+        Ok(self.described(name, aws_name).await?.0)
+    }
+
+    /// Every version's id and AWS labels, and the revocation the secret's tags record if its
+    /// version is still current (`DescribeSecret`).
+    async fn described(
+        &self,
+        name: &str,
+        aws_name: &str,
+    ) -> Result<(HashMap<String, Vec<String>>, Option<Revocation>)> {
         let described = self
             .client
             .describe_secret()
@@ -195,7 +239,10 @@ impl AwsStore {
             .send()
             .await
             .map_err(|e| self.error(name, None, e))?;
-        Ok(described.version_ids_to_stages.unwrap_or_default())
+        let labels = described.version_ids_to_stages.unwrap_or_default();
+        let revoked = revoke::from_tags(name, described.tags.as_deref().unwrap_or_default())
+            .filter(|r| current_of(name, &labels).is_ok_and(|c| c == r.version));
+        Ok((labels, revoked))
     }
 }
 
@@ -253,14 +300,23 @@ impl SecretStore for AwsStore {
                 });
             }
         };
+        let version = out.version_id.unwrap_or_default();
+        let stages = stages_of(out.version_stages);
+        if stages.iter().any(|s| s == CURRENT)
+            && let (_, Some(revoked)) = self.described(name, &aws_name).await?
+            && revoked.version == version
+        {
+            return Err(revoked.refusal());
+        }
+        let created = system_time(out.created_date);
         Ok(Secret {
             value,
             meta: Metadata {
                 name: name.to_owned(),
-                version: out.version_id.unwrap_or_default(),
-                created: system_time(out.created_date),
-                stages: stages_of(out.version_stages),
-                rotation_due: None,
+                version,
+                rotation_due: self.due(&stages, created),
+                created,
+                stages,
             },
         })
     }
@@ -425,18 +481,17 @@ impl SecretStore for AwsStore {
                     return Err(error);
                 }
             };
-            versions.extend(
-                out.versions
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|v| Metadata {
-                        name: name.to_owned(),
-                        version: v.version_id.unwrap_or_default(),
-                        created: system_time(v.created_date),
-                        stages: stages_of(v.version_stages),
-                        rotation_due: None,
-                    }),
-            );
+            versions.extend(out.versions.unwrap_or_default().into_iter().map(|v| {
+                let stages = stages_of(v.version_stages);
+                let created = system_time(v.created_date);
+                Metadata {
+                    name: name.to_owned(),
+                    version: v.version_id.unwrap_or_default(),
+                    rotation_due: self.due(&stages, created),
+                    created,
+                    stages,
+                }
+            }));
             token = next_page(out.next_token, &mut pages)?;
             if token.is_none() {
                 break;
@@ -458,6 +513,70 @@ impl SecretStore for AwsStore {
                 detail: Some(format!("stage {CURRENT}")),
             })
     }
+
+    /// Tags the secret with the current version, the time and the reason (a revocation of a
+    /// version no longer current is replaced).
+    async fn revoke(&self, name: &str, reason: Option<&str>) -> Result<Revocation> {
+        let aws_name = self.aws_name(name)?;
+        let reason = validate_reason(reason)?;
+        let (labels, existing) = self.described(name, &aws_name).await?;
+        if let Some(existing) = existing {
+            return Ok(existing);
+        }
+        let revocation = Revocation {
+            name: name.to_owned(),
+            version: current_of(name, &labels)?,
+            at: self.now(),
+            reason,
+        };
+        // A reason of an earlier, replaced revocation must not linger beside the new one.
+        self.client
+            .untag_resource()
+            .secret_id(&aws_name)
+            .tag_keys(revoke::TAG_REASON)
+            .send()
+            .await
+            .map_err(|e| self.error(name, None, e))?;
+        self.client
+            .tag_resource()
+            .secret_id(&aws_name)
+            .set_tags(Some(revoke::to_tags(&revocation)))
+            .send()
+            .await
+            .map_err(|e| self.error(name, None, e))?;
+        Ok(revocation)
+    }
+
+    async fn revocation(&self, name: &str) -> Result<Option<Revocation>> {
+        let aws_name = self.aws_name(name)?;
+        Ok(self.described(name, &aws_name).await?.1)
+    }
+
+    /// The secrets under the prefix tagged as revoked whose revoked version is still current.
+    async fn revocations(&self) -> Result<Vec<Revocation>> {
+        let mut found = Vec::new();
+        for name in self.list().await? {
+            if let Some(r) = self.revocation(&name).await? {
+                found.push(r);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Each secret's age from its current version's `CreatedDate`.
+    async fn credential_ages(&self) -> Result<Vec<CredentialAge>> {
+        let now = self.now();
+        let mut ages = Vec::new();
+        for name in self.list().await? {
+            let created = match self.metadata(&name).await {
+                Ok(meta) => meta.created,
+                Err(Error::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            ages.push(CredentialAge::at(name, created, &self.policy, now));
+        }
+        Ok(ages)
+    }
 }
 
 impl fmt::Debug for AwsStore {
@@ -470,6 +589,7 @@ impl fmt::Debug for AwsStore {
             .field("endpoint", &self.endpoint)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("policy", &self.policy)
             .finish()
     }
 }

@@ -20,6 +20,8 @@ pub(crate) mod op {
     pub(crate) const PROMOTE: &str = "promote";
     /// A secret and all its versions were deleted.
     pub(crate) const DELETE: &str = "delete";
+    /// The current version was revoked (marked compromised).
+    pub(crate) const REVOKE: &str = "revoke";
     /// Every row was re-encrypted under a new master key.
     pub(crate) const ROTATE_MASTER_KEY: &str = "rotate_master_key";
 }
@@ -27,14 +29,21 @@ pub(crate) mod op {
 /// One row of the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    /// The row's id (increasing).
+    pub id: i64,
     /// When the operation happened.
     pub at: SystemTime,
     /// The secret's name; `None` for operations on the whole vault (master-key rotation).
     pub name: Option<String>,
-    /// What was done: `get`, `put`, `put_pending`, `promote`, `delete` or `rotate_master_key`.
+    /// What was done: `get`, `put`, `put_pending`, `promote`, `delete`, `revoke` or
+    /// `rotate_master_key`.
     pub operation: String,
     /// The id of the process that did it.
     pub pid: u32,
+    /// The sequence number of its entry in an attached audit log's hash chain, once chained.
+    pub chain_seq: Option<u64>,
+    /// The hex SHA-256 of that entry's line, once chained.
+    pub chain_hash: Option<String>,
 }
 
 /// Records an operation (inside the caller's transaction when it has one, so the trail and the
@@ -61,15 +70,22 @@ pub(crate) fn record(
 /// The whole trail, oldest first.
 pub(crate) fn entries(conn: &Connection) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn
-        .prepare("SELECT at, name, operation, pid FROM audit ORDER BY id")
+        .prepare(
+            "SELECT id, at, name, operation, pid, chain_seq, chain_hash FROM audit ORDER BY id",
+        )
         .map_err(db)?;
     let rows = stmt
         .query_map([], |row| {
             Ok(AuditEntry {
-                at: from_millis(row.get(0)?),
-                name: row.get(1)?,
-                operation: row.get(2)?,
-                pid: row.get(3)?,
+                id: row.get(0)?,
+                at: from_millis(row.get(1)?),
+                name: row.get(2)?,
+                operation: row.get(3)?,
+                pid: row.get(4)?,
+                chain_seq: row
+                    .get::<_, Option<i64>>(5)?
+                    .and_then(|s| u64::try_from(s).ok()),
+                chain_hash: row.get(6)?,
             })
         })
         .map_err(db)?;

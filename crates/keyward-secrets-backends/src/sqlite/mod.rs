@@ -31,9 +31,11 @@
 //! [`SqliteVault::rotate_master_key`], which is synchronous, runs long.
 
 mod audit;
+mod chain;
 mod files;
 mod master_key;
 mod policy;
+mod revoke;
 mod rotate;
 mod schema;
 mod store;
@@ -53,8 +55,9 @@ use crate::age::RotationPolicy;
 use crate::error::{Error, Result};
 use crate::{Clock, SystemClock};
 
+pub use crate::age::CredentialAge;
 pub use audit::AuditEntry;
-pub use policy::CredentialAge;
+pub use chain::{ChainCheck, VAULT_SUBJECT};
 pub use rotate::RotationProgress;
 pub use schema::SCHEMA_VERSION;
 
@@ -72,6 +75,8 @@ pub struct SqliteVault {
     audit_reads: bool,
     /// The master key file, read again when another process has rotated the key.
     key_file: Option<PathBuf>,
+    /// The audit log the trail is chained into, if one is attached.
+    chain: Option<chain::Chain>,
 }
 
 /// What the lock guards.
@@ -132,6 +137,7 @@ impl SqliteVault {
             policy: RotationPolicy::default(),
             audit_reads: true,
             key_file: None,
+            chain: None,
         })
     }
 

@@ -1,23 +1,8 @@
 //! Rotation age: how old each credential's current version is, and whether it is due.
 
-use std::time::{Duration, SystemTime};
-
 use super::{SqliteVault, db, from_millis};
-use crate::age::RotationPolicy;
+use crate::age::{CredentialAge, RotationPolicy};
 use crate::error::Result;
-
-/// The rotation age of one credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialAge {
-    /// The secret's name.
-    pub name: String,
-    /// When its current version was stored or promoted; `None` if it has no current version.
-    pub rotated_at: Option<SystemTime>,
-    /// How old the current version is.
-    pub age: Option<Duration>,
-    /// Whether it is due for rotation under the vault's policy.
-    pub due: bool,
-}
 
 impl SqliteVault {
     /// The rotation age of every credential, sorted by name.
@@ -38,12 +23,7 @@ impl SqliteVault {
             .map_err(db)?;
         rows.map(|row| {
             let (name, rotated_at) = row.map_err(db)?;
-            Ok(CredentialAge {
-                name,
-                rotated_at,
-                age: rotated_at.map(|at| RotationPolicy::age(at, now)),
-                due: rotated_at.is_some_and(|at| policy.is_due(at, now)),
-            })
+            Ok(CredentialAge::at(name, rotated_at, &policy, now))
         })
         .collect()
     }

@@ -55,6 +55,15 @@ const MIGRATIONS: &[&str] = &[
      INSERT INTO master_key(id, key_id)
          SELECT 1, key_id FROM versions GROUP BY key_id
          HAVING (SELECT COUNT(DISTINCT key_id) FROM versions) = 1;",
+    // 4: revocations on the secret's row (the version marked compromised, when and why; NULL
+    // when it is not revoked, cleared when another version becomes current), and the audit
+    // trail's place in an attached audit log's hash chain (the entry's sequence number and
+    // line hash; NULL until it is chained).
+    "ALTER TABLE secrets ADD COLUMN revoked_version INTEGER;
+     ALTER TABLE secrets ADD COLUMN revoked_at INTEGER;
+     ALTER TABLE secrets ADD COLUMN revoked_reason TEXT;
+     ALTER TABLE audit ADD COLUMN chain_seq INTEGER;
+     ALTER TABLE audit ADD COLUMN chain_hash TEXT;",
 ];
 
 /// The schema version this build writes and reads.

@@ -9,10 +9,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use secrecy::ExposeSecret;
 
 use super::audit::{self, op};
+use super::revoke;
 use super::write::Sealing;
 use super::{SqliteVault, db, from_millis, master_key, schema, to_millis};
-use crate::age::RotationPolicy;
+use crate::age::{CredentialAge, RotationPolicy};
 use crate::error::{Error, Result};
+use crate::revocation::Revocation;
 use crate::store::{
     CURRENT, Capabilities, Metadata, PENDING, PREVIOUS, Secret, SecretStore, Selector,
     validate_name,
@@ -64,6 +66,7 @@ impl SqliteVault {
         let now = self.now();
         let mut inner = self.lock();
         let version = resolve(&inner.conn, name, which)?;
+        revoke::refuse_revoked(&inner.conn, name, version)?;
         let (token, key_id): (String, String) = inner
             .conn
             .prepare_cached("SELECT token, key_id FROM versions WHERE name = ?1 AND version = ?2")
@@ -173,23 +176,33 @@ impl SecretStore for SqliteVault {
     }
 
     async fn get(&self, name: &str, which: &Selector) -> Result<Secret> {
-        self.get_sync(name, which)
+        let result = self.get_sync(name, which);
+        self.chain_pending().await;
+        result
     }
 
     async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata> {
-        self.store(name, value, true)
+        let result = self.store(name, value, true);
+        self.chain_pending().await;
+        result
     }
 
     async fn put_pending(&self, name: &str, value: &SecretValue) -> Result<Metadata> {
-        self.store(name, value, false)
+        let result = self.store(name, value, false);
+        self.chain_pending().await;
+        result
     }
 
     async fn promote(&self, name: &str, version: &str) -> Result<()> {
-        self.promote_sync(name, version)
+        let result = self.promote_sync(name, version);
+        self.chain_pending().await;
+        result
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
-        self.delete_sync(name)
+        let result = self.delete_sync(name);
+        self.chain_pending().await;
+        result
     }
 
     async fn list(&self) -> Result<Vec<String>> {
@@ -202,6 +215,25 @@ impl SecretStore for SqliteVault {
 
     async fn metadata(&self, name: &str) -> Result<Metadata> {
         self.metadata_sync(name)
+    }
+
+    async fn revoke(&self, name: &str, reason: Option<&str>) -> Result<Revocation> {
+        let result = self.revoke_sync(name, reason);
+        self.chain_pending().await;
+        result
+    }
+
+    async fn revocation(&self, name: &str) -> Result<Option<Revocation>> {
+        self.revocation_sync(name)
+    }
+
+    async fn revocations(&self) -> Result<Vec<Revocation>> {
+        self.revocations_sync()
+    }
+
+    /// The vault's [`SqliteVault::credential_ages`].
+    async fn credential_ages(&self) -> Result<Vec<CredentialAge>> {
+        SqliteVault::credential_ages(self)
     }
 }
 
@@ -254,6 +286,7 @@ fn make_current(conn: &Connection, name: &str, version: i64, now: SystemTime) ->
         "DELETE FROM stages WHERE name = ?1 AND stage = ?2 AND version = ?3",
         &[&name, &PENDING, &version],
     )?;
+    revoke::clear_replaced(conn, name, version)?;
     if old == Some(version) {
         return Ok(());
     }
@@ -283,7 +316,7 @@ fn stage_version(conn: &Connection, name: &str, stage: &str) -> Result<Option<i6
 }
 
 /// The version number a selector names; [`Error::NotFound`] if there is none.
-fn resolve(conn: &Connection, name: &str, which: &Selector) -> Result<i64> {
+pub(super) fn resolve(conn: &Connection, name: &str, which: &Selector) -> Result<i64> {
     let (found, detail) = match which {
         Selector::Current => (stage_version(conn, name, CURRENT)?, None),
         Selector::Stage(stage) => (

@@ -11,6 +11,7 @@ mod git;
 mod integrity;
 mod keys;
 mod scan;
+mod stores;
 mod vault;
 
 use std::io::{IsTerminal as _, Write as _};
@@ -69,10 +70,13 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
     integrity::check(&root, &mut findings);
     let mut key_checks = keys::KeyChecks::default();
     key_checks.plain_files(&root, &all, &mut findings);
+    let policy = stores::policy(args.rotation_days);
     runtime.block_on(async {
         if let Some(path) = &vault_path {
-            vault::check(path, &mut key_checks, &mut findings).await;
+            vault::check(path, &policy, &mut key_checks, &mut findings).await;
+            stores::vault_revocations(path, &mut findings).await;
         }
+        stores::check(&args.stores, &args.ring, &policy, &mut findings).await;
         if let Some((client, url)) = &skew {
             clock::check(client, url, &mut findings).await;
         }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use keyward::secrets::{SecretStore as _, Selector, SqliteVault};
+use keyward::secrets::{RotationPolicy, SecretStore as _, Selector, SqliteVault};
 
 use super::checks::loose_mode;
 use super::finding::{Finding, Severity, shell_quote};
@@ -11,7 +11,12 @@ use super::keys::KeyChecks;
 
 /// Checks the vault at `path` (and `path.key`) if it exists, and hands each credential's key to
 /// `keys`.
-pub async fn check(path: &Path, keys: &mut KeyChecks, out: &mut Vec<Finding>) {
+pub async fn check(
+    path: &Path,
+    policy: &RotationPolicy,
+    keys: &mut KeyChecks,
+    out: &mut Vec<Finding>,
+) {
     if !path.exists() {
         return;
     }
@@ -38,7 +43,7 @@ pub async fn check(path: &Path, keys: &mut KeyChecks, out: &mut Vec<Finding>) {
         return;
     }
     let vault = match SqliteVault::open_with_key_file(path, &key) {
-        Ok(vault) => vault,
+        Ok(vault) => vault.with_rotation_policy(*policy),
         Err(e) => {
             out.push(
                 Finding::new(
