@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod admin;
+mod broker_credentials;
+mod brokers;
 mod clock;
 mod config;
 mod credentials;
@@ -17,6 +19,7 @@ mod svc;
 mod venues;
 mod ws;
 
+pub use broker_credentials::{BROKERS, BrokerCredentials};
 pub use config::TestnetConfig;
 pub use credentials::VenueCredentials;
 pub use error::{Error, Result};
