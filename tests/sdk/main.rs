@@ -581,13 +581,19 @@ async fn upstox_totp_sdk_logs_in_and_the_token_works() {
     );
     let wrong = &out["wrong_totp"];
     assert!(
-        wrong["message"].as_str().unwrap().starts_with("Invalid OTP"),
+        wrong["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid OTP"),
         "{out}"
     );
     // One right code and one wrong one reached the TOTP step; only the right login went on.
     let verify = "/service/login/open/v4/auth/1fa/otp-totp/verify";
     assert_eq!(t.hits("upstox", "POST", verify), 2);
-    assert_eq!(t.hits("upstox", "POST", "/service/login/open/v3/auth/2fa"), 1);
+    assert_eq!(
+        t.hits("upstox", "POST", "/service/login/open/v3/auth/2fa"),
+        1
+    );
     assert_eq!(
         t.hits("upstox", "POST", "/api/v2/login/authorization/token"),
         1

@@ -12,6 +12,7 @@ mod credentials;
 mod faults;
 mod limits;
 mod nonce;
+mod upstox;
 mod venues;
 mod ws_builder;
 mod ws_coinbase_advanced;
