@@ -1,6 +1,7 @@
 //! One module per group of subcommands.
 
 mod audit;
+mod broker;
 mod crypt;
 mod doctor;
 mod key;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Testnet(cmd) => testnet::run(cmd),
         Command::Totp(args) => totp::run(&args),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Broker(cmd) => broker::run(cmd),
     };
     done.map(|()| 0)
 }
