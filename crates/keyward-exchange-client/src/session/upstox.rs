@@ -613,3 +613,136 @@ impl TokenProvider for UpstoxLogin {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use keyward_secrets_backends::VarStore;
+
+    use super::*;
+
+    fn login() -> UpstoxLogin {
+        UpstoxLogin::new(Arc::new(VarStore::from_vars("KW", [])), "upstox")
+    }
+
+    #[test]
+    fn the_hosts_default_to_upstox_and_follow_the_url_policy() {
+        let l = login();
+        assert_eq!(l.api.origin, UPSTOX_API);
+        assert_eq!(l.service.origin, UPSTOX_SERVICE);
+        assert_eq!(
+            l.expiry_rule(),
+            ExpiryRule::DailyCutoff {
+                hour: 3,
+                minute: 30,
+                zone: "Asia/Kolkata"
+            }
+        );
+        let l = login().base_url("http://127.0.0.1:9/").unwrap();
+        assert_eq!(l.api.prefix, "/api");
+        assert_eq!(l.service.prefix, "/service");
+        assert_eq!(l.login_origin, "http://127.0.0.1:9/login");
+        assert!(login().base_url("http://example.com").is_err());
+        assert!(login().base_url("https://user:pw@example.com").is_err());
+    }
+
+    #[test]
+    fn service_answers_are_read_and_refusals_keep_only_code_and_message() {
+        let ok = service_answer(
+            OTP_GENERATE,
+            reqwest::StatusCode::OK,
+            br#"{"success":true,"data":{"validateOTPToken":"t"},"error":null}"#,
+        )
+        .unwrap();
+        assert!(ok.success);
+        assert_eq!(
+            data_text(OTP_GENERATE, &ok.data, "validateOTPToken").unwrap(),
+            "t"
+        );
+        assert!(data_text(OTP_GENERATE, &ok.data, "other").is_err());
+        let no = service_answer(
+            TWO_FA,
+            reqwest::StatusCode::OK,
+            br#"{"success":false,"error":{"code":1017069,"message":"blocked\n"}}"#,
+        )
+        .unwrap();
+        assert!(!no.success);
+        assert_eq!(no.reason, "1017069: blocked");
+        let refused = LoginError::PinRejected {
+            venue: VENUE,
+            step: TWO_FA,
+        };
+        assert!(matches!(
+            Flow::refusal(&no, TWO_FA, refused),
+            LoginError::Locked { .. }
+        ));
+        // A 5xx with success true is not a success.
+        let odd = service_answer(
+            TWO_FA,
+            reqwest::StatusCode::BAD_GATEWAY,
+            br#"{"success":true}"#,
+        )
+        .unwrap();
+        assert!(!odd.success);
+        for bad in [&b"<html>"[..], br#"{"data":{}}"#] {
+            let Err(err) = service_answer(TWO_FA, reqwest::StatusCode::OK, bad) else {
+                panic!("read as an answer")
+            };
+            assert!(matches!(err, LoginError::Protocol { .. }), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn api_refusals_name_the_udapi_code() {
+        let body = br#"{"status":"error","errors":[{"errorCode":"UDAPI100016","message":"Invalid Credentials"}]}"#;
+        assert_eq!(
+            api_reason(reqwest::StatusCode::UNAUTHORIZED, body),
+            "HTTP 401 Unauthorized, UDAPI100016: Invalid Credentials"
+        );
+        assert_eq!(
+            api_reason(reqwest::StatusCode::BAD_GATEWAY, b"x"),
+            "HTTP 502 Bad Gateway"
+        );
+    }
+
+    #[test]
+    fn the_expiry_comes_from_the_exp_claim_when_there_is_one() {
+        let claims = URL_SAFE_NO_PAD.encode(br#"{"sub":"A","exp":1705356000}"#);
+        let at = jwt_expiry(&format!("h.{claims}.s")).unwrap();
+        assert_eq!(
+            at.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+            1_705_356_000
+        );
+        assert!(jwt_expiry("opaque-token").is_none());
+        assert!(jwt_expiry("a.!!.c").is_none());
+        let id = request_id();
+        assert!(id.starts_with("WPRO-") && id.len() == 15, "{id}");
+    }
+
+    #[tokio::test]
+    async fn missing_fields_are_named_and_never_shown() {
+        let store = Arc::new(VarStore::from_vars(
+            "KW",
+            [(
+                "KW_UPSTOX".to_owned(),
+                r#"{"username":"9000000000","pin":"CANARY-PIN"}"#.to_owned(),
+            )],
+        ));
+        let l = UpstoxLogin::new(store, "upstox");
+        let err = l.login().await.unwrap_err();
+        assert!(matches!(err, LoginError::Credentials(_)), "{err:?}");
+        let shown = format!("{err} {err:?} {l:?}");
+        assert!(shown.contains("totp_secret"), "{shown}");
+        assert!(!shown.contains("CANARY"), "{shown}");
+        let fields = LoginFields::read(&*l.store, "upstox").await.unwrap();
+        assert!(!format!("{fields:?}").contains("CANARY"));
+        assert!(
+            fields
+                .require("client_id")
+                .unwrap_err()
+                .to_string()
+                .contains("client_id")
+        );
+        let err = login().login().await.unwrap_err();
+        assert!(err.to_string().contains("cannot be read"), "{err}");
+    }
+}
