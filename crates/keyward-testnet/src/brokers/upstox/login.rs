@@ -120,20 +120,22 @@ pub(crate) async fn page() -> Response {
     response
 }
 
-/// The login session of the request's cookie, checked to be at `stage`; its id.
-fn at_stage(u: &Upstox, headers: &HeaderMap, stage: Stage) -> Result<String, Response> {
-    let expired = || {
-        service_error(
-            CODE_SESSION,
-            "Your session has expired, please login again.",
-        )
-    };
-    let id = session_cookie(headers).ok_or_else(expired)?;
+/// The answer to a step without a live login session at the right stage.
+fn session_expired() -> Response {
+    service_error(
+        CODE_SESSION,
+        "Your session has expired, please login again.",
+    )
+}
+
+/// The login session of the request's cookie, if it is at `stage`: its id.
+fn at_stage(u: &Upstox, headers: &HeaderMap, stage: Stage) -> Option<String> {
+    let id = session_cookie(headers)?;
     let mut flows = u.flows();
     Upstox::prune(&mut flows, u.now_ms());
     match flows.sessions.get(&id) {
-        Some(s) if s.stage == stage => Ok(id),
-        _ => Err(expired()),
+        Some(s) if s.stage == stage => Some(id),
+        _ => None,
     }
 }
 
@@ -147,9 +149,8 @@ pub(crate) async fn otp_generate(
     if u.locked(&u.flows()) {
         return locked();
     }
-    let id = match at_stage(&u, &headers, Stage::Dialog) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = at_stage(&u, &headers, Stage::Dialog) else {
+        return session_expired();
     };
     let Some(d) = data(&body) else {
         return service_error(CODE_BAD_REQUEST, "Something went wrong. Please try again.");
@@ -164,10 +165,8 @@ pub(crate) async fn otp_generate(
         s.stage = Stage::OtpSent;
         s.validate_token = Some(token.clone());
     }
-    let masked = format!(
-        "******{}",
-        &u.creds.username[u.creds.username.len().saturating_sub(4)..]
-    );
+    let tail: Vec<char> = u.creds.username.chars().rev().take(4).collect();
+    let masked = format!("******{}", tail.iter().rev().collect::<String>());
     service_ok(json!({
         "message": format!("OTP sent to {masked}"),
         "validateOTPToken": token,
@@ -187,9 +186,8 @@ pub(crate) async fn otp_verify(
     if u.locked(&u.flows()) {
         return locked();
     }
-    let id = match at_stage(&u, &headers, Stage::OtpSent) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = at_stage(&u, &headers, Stage::OtpSent) else {
+        return session_expired();
     };
     let Some(d) = data(&body) else {
         return service_error(CODE_BAD_REQUEST, "Something went wrong. Please try again.");
@@ -244,9 +242,8 @@ pub(crate) async fn two_fa(
     if u.locked(&u.flows()) {
         return locked();
     }
-    let id = match at_stage(&u, &headers, Stage::OneFa) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = at_stage(&u, &headers, Stage::OneFa) else {
+        return session_expired();
     };
     let q = query(&uri);
     if q.get("client_id") != Some(&u.creds.client_id)
@@ -297,9 +294,8 @@ pub(crate) async fn authorize(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let id = match at_stage(&u, &headers, Stage::TwoFa) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = at_stage(&u, &headers, Stage::TwoFa) else {
+        return session_expired();
     };
     let q = query(&uri);
     if q.get("client_id") != Some(&u.creds.client_id)
