@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use keyward::crypto::secrecy::ExposeSecret as _;
 use keyward_testnet::{Faults, Testnet, TestnetConfig, VenueCredentials};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -517,4 +518,85 @@ async fn ccxt_deribit_rest_and_websocket_public_auth() {
     assert_eq!(out["ws_wrong_secret"]["code"], 13009, "{out}");
     assert_eq!(out["ws_unknown_key"]["accepted"], false, "{out}");
     assert_eq!(out["ws_unknown_key"]["code"], 13004, "{out}");
+}
+
+/// Issue 16: the `upstox-totp` SDK (1.0.8) runs the six-step login against the testnet's
+/// Upstox-shaped flow (its `base_domain` pointed at `<base>/{stage}`), gets a token answer with
+/// every field of its `AccessTokenData` model, and the token is accepted by the profile
+/// endpoint; a wrong TOTP seed is refused at the TOTP step, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstox_totp_sdk_logs_in_and_the_token_works() {
+    let Some(python) = python() else { return };
+    if !imports(&python, "upstox_totp").await {
+        return;
+    }
+    let t = Testnet::start(TestnetConfig::default()).await.unwrap();
+    let c = t.broker_credentials("upstox").unwrap();
+    let base = t.url("upstox").unwrap().to_owned();
+    let input = json!({
+        "base": base,
+        "username": c.username,
+        "password": c.password.expose_secret(),
+        "pin": c.pin.expose_secret(),
+        "totp_secret": c.totp_secret.expose_secret(),
+        "client_id": c.client_id,
+        "client_secret": c.client_secret.expose_secret(),
+        "redirect_uri": c.redirect_uri,
+        // A valid base32 seed that is not the account's.
+        "wrong_totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    });
+    let out = drive(&python, "drive_upstox_totp.py", &input).await;
+    assert_eq!(out["success"], true, "{out}");
+    let fields: Vec<&str> = out["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for field in [
+        "access_token",
+        "broker",
+        "ddpi",
+        "email",
+        "exchanges",
+        "extended_token",
+        "is_active",
+        "order_types",
+        "poa",
+        "products",
+        "user_id",
+        "user_name",
+        "user_type",
+    ] {
+        assert!(fields.contains(&field), "{field} missing from {fields:?}");
+    }
+    assert_eq!(out["token_parts"], 3, "the token is a JWT");
+    assert_eq!(out["profile"]["status"], 200, "{out}");
+    assert_eq!(out["profile"]["body"]["status"], "success");
+    assert_eq!(out["profile"]["body"]["data"]["user_id"], out["user_id"]);
+    assert_eq!(out["profile_bad_token"]["status"], 401);
+    assert_eq!(
+        out["profile_bad_token"]["body"]["errors"][0]["errorCode"],
+        "UDAPI100050"
+    );
+    let wrong = &out["wrong_totp"];
+    assert!(
+        wrong["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid OTP"),
+        "{out}"
+    );
+    // One right code and one wrong one reached the TOTP step; only the right login went on.
+    let verify = "/service/login/open/v4/auth/1fa/otp-totp/verify";
+    assert_eq!(t.hits("upstox", "POST", verify), 2);
+    assert_eq!(
+        t.hits("upstox", "POST", "/service/login/open/v3/auth/2fa"),
+        1
+    );
+    assert_eq!(
+        t.hits("upstox", "POST", "/api/v2/login/authorization/token"),
+        1
+    );
+    t.shutdown().await;
 }

@@ -2,12 +2,16 @@
 //! `xtask/requirements-test.txt` (Python's `cryptography`, to check that Fernet tokens interoperate
 //! both ways, `moto[server]`, whose `moto_server` stands in for AWS Secrets Manager, and the
 //! venues' official SDKs, or ccxt where a venue has none, that `tests/sdk` runs against the
-//! testnet). Every pin installs on the Python 3.11 this project uses, so one `pip install -r`
-//! suffices.
+//! testnet). Every pin there installs on the Python 3.11 this project uses.
 //!
-//! pip runs only when the requirements changed: after a successful install the requirements file's
-//! exact contents are copied into a stamp file in the virtualenv, and the next run compares the two.
-//! Any edit to the requirements (a new line, a new pin) therefore triggers a reinstall.
+//! A second file, `xtask/requirements-ignore-python.txt`, is installed after it with pip's
+//! `--ignore-requires-python`: `upstox-totp` 1.0.8 declares Python >= 3.12 but runs on 3.11, and
+//! [`verify`] proves that by importing it and running its TOTP (see that file's comment). The flag
+//! applies to that file only, so no other pin can slip past its declared Python.
+//!
+//! pip runs only when the requirements changed: after a successful install both files' exact
+//! contents are copied into a stamp file in the virtualenv, and the next run compares them. Any
+//! edit to either file (a new line, a new pin) therefore triggers a reinstall.
 
 use crate::cmd::{self, project_root};
 use anyhow::{Context, Result, bail};
@@ -19,6 +23,22 @@ use std::process::{Command, Stdio};
 /// The requirements file, relative to the workspace root.
 const REQUIREMENTS: &str = "xtask/requirements-test.txt";
 
+/// The requirements installed with `--ignore-requires-python`, relative to the workspace root.
+const REQUIREMENTS_IGNORE_PYTHON: &str = "xtask/requirements-ignore-python.txt";
+
+/// Code that must run in the virtualenv: `upstox-totp` (installed past its declared Python)
+/// builds its client, with its `curl_cffi` session and `pydantic` configuration, and computes a
+/// TOTP code with `pyotp`, on this Python.
+const RUNS: &[(&str, &str)] = &[(
+    "upstox_totp",
+    "from upstox_totp import UpstoxTOTP\n\
+     c = UpstoxTOTP(username='9000000000', password='p', pin_code='123456', \
+     totp_secret='JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', client_id='c', client_secret='s', \
+     redirect_uri='http://127.0.0.1/cb')\n\
+     code = c.generate_totp_secret()\n\
+     assert len(code) == 6 and code.isdigit(), 'no TOTP code'\n",
+)];
+
 /// The virtualenv's directory, relative to the workspace root (ignored by git).
 const VENV: &str = ".venv";
 
@@ -28,6 +48,7 @@ const STAMP: &str = ".keyward-requirements.stamp";
 /// Modules that must import in the virtualenv once the requirements are installed.
 const IMPORTS: &[&str] = &[
     "cryptography",
+    "pyotp",
     "moto",
     "binance_sdk_spot",
     "binance.spot",
@@ -55,8 +76,14 @@ pub fn setup() -> Result<PathBuf> {
     }
 
     let requirements_path = root.join(REQUIREMENTS);
-    let requirements = fs::read_to_string(&requirements_path)
+    let mut requirements = fs::read_to_string(&requirements_path)
         .with_context(|| format!("could not read {}", requirements_path.display()))?;
+    let ignore_python_path = root.join(REQUIREMENTS_IGNORE_PYTHON);
+    let ignore_python = fs::read_to_string(&ignore_python_path)
+        .with_context(|| format!("could not read {}", ignore_python_path.display()))?;
+    // The stamp covers both files.
+    requirements.push_str("\n# --ignore-requires-python\n");
+    requirements.push_str(&ignore_python);
     let stamp = venv.join(STAMP);
     if is_up_to_date(&stamp, &requirements) {
         eprintln!("python: {REQUIREMENTS} is already installed in {VENV} (stamp matches)");
@@ -79,6 +106,23 @@ pub fn setup() -> Result<PathBuf> {
                 .stdout(io::stderr()),
         )
         .context("could not install the Python test requirements")?;
+        cmd::run(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "-q",
+                    "--ignore-requires-python",
+                    "-r",
+                ])
+                .arg(REQUIREMENTS_IGNORE_PYTHON)
+                .current_dir(&root)
+                .stdin(Stdio::null())
+                .stdout(io::stderr()),
+        )
+        .context("could not install the Python requirements that declare a newer Python")?;
         fs::write(&stamp, &requirements)
             .with_context(|| format!("could not write {}", stamp.display()))?;
     }
@@ -158,14 +202,19 @@ fn create_venv(root: &Path, venv: &Path) -> Result<()> {
     })
 }
 
-/// Checks that the virtualenv imports every module in [`IMPORTS`].
+/// Checks that the virtualenv imports every module in [`IMPORTS`] and runs every check in
+/// [`RUNS`].
 ///
 /// On failure the stamp is removed, so that the next run reinstalls the requirements.
 fn verify(python: &Path, stamp: &Path) -> Result<()> {
-    for module in IMPORTS {
+    let imports = IMPORTS
+        .iter()
+        .map(|m| (*m, format!("import {m}")))
+        .chain(RUNS.iter().map(|(m, code)| (*m, (*code).to_owned())));
+    for (module, code) in imports {
         let checked = cmd::run(
             Command::new(python)
-                .args(["-c", &format!("import {module}")])
+                .args(["-c", &code])
                 .stdin(Stdio::null())
                 .stdout(io::stderr()),
         );
@@ -173,8 +222,9 @@ fn verify(python: &Path, stamp: &Path) -> Result<()> {
             remove_stamp(stamp)?;
             return Err(error).with_context(|| {
                 format!(
-                    "the virtualenv's Python cannot import `{module}`; the next run reinstalls \
-                     {REQUIREMENTS} (delete {} if it keeps failing)",
+                    "the virtualenv's Python cannot import or run `{module}`; the next run \
+                     reinstalls {REQUIREMENTS} and {REQUIREMENTS_IGNORE_PYTHON} (delete {} if it \
+                     keeps failing)",
                     python
                         .parent()
                         .and_then(Path::parent)

@@ -99,6 +99,9 @@ pub enum Command {
     /// Inspect a broker's access token (a JWT) without verifying it.
     #[command(subcommand, after_help = TOKEN_HELP)]
     Token(TokenCommand),
+    /// Log in to a broker (Upstox) with the fields of a stored secret and store the token.
+    #[command(subcommand, after_help = BROKER_HELP)]
+    Broker(BrokerCommand),
 }
 
 const TOKEN_HELP: &str = "\
@@ -134,6 +137,68 @@ pub struct TokenInspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+const BROKER_HELP: &str = "\
+Example:
+  keyward broker login upstox --venue upstox";
+
+/// `keyward broker ...`
+#[derive(Debug, Subcommand)]
+pub enum BrokerCommand {
+    /// Run a broker's login once and store its access token as the secret NAME/token.
+    #[command(after_help = BROKER_LOGIN_HELP)]
+    Login(BrokerLoginArgs),
+}
+
+const BROKER_LOGIN_HELP: &str = "\
+The secret NAME holds the login fields, as named fields or one JSON object of strings: for
+Upstox, username (the registered mobile number), pin, totp_secret (a base32 seed or an
+otpauth://totp/ URI), client_id, client_secret and redirect_uri (a password field may be there;
+the TOTP flow does not send it). With --prompt the one-time code is typed at the terminal (not
+echoed) instead of computed from totp_secret, for accounts whose terms forbid automating it.
+
+The login runs once: a refused TOTP code or PIN ends it at once with the broker's reason, never
+a second attempt, since brokers lock an account after a few failures. The token is stored in the
+same store as the secret NAME/token, with fields access_token, expires_at (Unix seconds, from the
+token's exp claim; empty when it has none) and venue; only that it was stored and when it expires
+are printed, never the token. Upstox tokens expire at 03:30 Asia/Kolkata after they are issued.
+
+--base-url serves both Upstox hosts from one URL, as the testnet does: the API at <URL>/api and
+the login service at <URL>/service (https://, or http:// to a loopback address only). Without it
+the real hosts are used: https://api.upstox.com and https://service.upstox.com.
+
+Examples:
+  printf 'username=%s\\npin=%s\\ntotp_secret=%s\\nclient_id=%s\\nclient_secret=%s\\nredirect_uri=%s\\n' ... \\
+    | keyward secret put upstox --field username --field pin --field totp_secret \\
+        --field client_id --field client_secret --field redirect_uri
+  keyward broker login upstox --venue upstox
+  keyward broker login testnet/upstox --venue upstox --base-url http://127.0.0.1:PORT";
+
+/// The brokers `keyward broker login` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BrokerVenue {
+    /// Upstox: the TOTP login the upstox-totp SDK drives.
+    Upstox,
+}
+
+/// `keyward broker login`
+#[derive(Debug, Args)]
+pub struct BrokerLoginArgs {
+    /// The secret holding the login fields; the token is stored as NAME/token.
+    pub name: String,
+    /// The broker.
+    #[arg(long, value_enum)]
+    pub venue: BrokerVenue,
+    /// One base URL for the broker's hosts (the testnet's), instead of the real ones.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Ask for the one-time code at the terminal instead of computing it from totp_secret.
+    #[arg(long)]
+    pub prompt: bool,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 const TOTP_HELP: &str = "\

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use keyward_signing::{Clock, SystemClock};
 
+use crate::broker_credentials::BrokerCredentials;
 use crate::credentials::VenueCredentials;
 use crate::faults::Faults;
 use crate::keys::VenueKey;
@@ -17,6 +18,8 @@ pub struct TestnetConfig {
     pub host: String,
     /// Credentials per venue or scheme; any venue without some gets fresh ones.
     pub credentials: Vec<VenueCredentials>,
+    /// Login credentials per broker flow (`upstox`); any broker without some gets fresh ones.
+    pub broker_credentials: Vec<BrokerCredentials>,
     /// Public keys (Ed25519, ECDSA P-256, RSA) the venues accept besides their HMAC
     /// credentials, each under its own API key; several per venue are allowed. None by default.
     pub public_keys: Vec<VenueKey>,
@@ -39,6 +42,7 @@ impl Default for TestnetConfig {
         Self {
             host: "127.0.0.1".to_owned(),
             credentials: Vec::new(),
+            broker_credentials: Vec::new(),
             public_keys: Vec::new(),
             faults: Faults::default(),
             rate_limit: 1200,
@@ -61,6 +65,15 @@ impl TestnetConfig {
         for c in credentials {
             self.credentials.retain(|old| old.venue != c.venue);
             self.credentials.push(c);
+        }
+        self
+    }
+
+    /// Uses these broker login credentials (replacing any given for the same broker before).
+    pub fn with_broker_credentials(mut self, credentials: Vec<BrokerCredentials>) -> Self {
+        for c in credentials {
+            self.broker_credentials.retain(|old| old.venue != c.venue);
+            self.broker_credentials.push(c);
         }
         self
     }

@@ -55,6 +55,17 @@ pub struct Faults {
     pub new_session: Option<bool>,
     /// Apply to this venue (or service scheme) only.
     pub venue: Option<String>,
+    /// Broker logins (`upstox`): the next N TOTP codes are refused, even right ones.
+    pub reject_totp: Option<u32>,
+    /// Broker logins: the next N PINs are refused, even right ones.
+    pub reject_pin: Option<u32>,
+    /// Broker logins: every access token issued so far is expired from now on (when true);
+    /// tokens issued later are not.
+    pub expire_tokens: Option<bool>,
+    /// Broker logins: the account locks after N refused TOTP codes or PINs since the last
+    /// successful login (0: never, the default); a locked account refuses every login step
+    /// until this is cleared.
+    pub lockout_after: Option<u32>,
 }
 
 impl FromStr for Faults {
@@ -88,11 +99,16 @@ impl FromStr for Faults {
                 "fail_reauth" => f.fail_reauth = Some(value.parse().map_err(|_| bad())?),
                 "new_session" => f.new_session = Some(matches!(value, "1" | "true")),
                 "venue" => f.venue = Some(value.to_owned()),
+                "reject_totp" => f.reject_totp = Some(value.parse().map_err(|_| bad())?),
+                "reject_pin" => f.reject_pin = Some(value.parse().map_err(|_| bad())?),
+                "expire_tokens" => f.expire_tokens = Some(matches!(value, "1" | "true")),
+                "lockout_after" => f.lockout_after = Some(value.parse().map_err(|_| bad())?),
                 other => {
                     return Err(Error::InvalidFaults(format!(
                         "unknown key {other:?}; known: clock_offset_ms, fail_5xx, error_rate, \
                          latency_ms, drop_ws, force_429, retry_after_s, seed, drop_session, \
-                         expire_session, fail_reauth, new_session, venue"
+                         expire_session, fail_reauth, new_session, \
+                         reject_totp, reject_pin, expire_tokens, lockout_after, venue"
                     )));
                 }
             }
@@ -110,6 +126,9 @@ struct Scope {
     latency_ms: Option<u64>,
     force_429: u32,
     retry_after_s: Option<u64>,
+    reject_totp: u32,
+    reject_pin: u32,
+    lockout_after: Option<u32>,
     session: SessionFaults,
 }
 
@@ -132,6 +151,8 @@ struct State {
     global: Scope,
     venues: HashMap<String, Scope>,
     rng: u64,
+    /// Bumped by `expire_tokens`: broker tokens issued under an older epoch are expired.
+    token_epoch: u64,
 }
 
 /// What a request meets before it is handled.
@@ -209,6 +230,18 @@ impl FaultControl {
             if let Some(v) = faults.fail_reauth {
                 scope.session.fail_reauth = v;
             }
+            if let Some(v) = faults.reject_totp {
+                scope.reject_totp = v;
+            }
+            if let Some(v) = faults.reject_pin {
+                scope.reject_pin = v;
+            }
+            if let Some(v) = faults.lockout_after {
+                scope.lockout_after = Some(v);
+            }
+            if faults.expire_tokens == Some(true) {
+                state.token_epoch = state.token_epoch.saturating_add(1);
+            }
         }
         if faults.drop_ws == Some(true) {
             self.drop_websockets(faults.venue.as_deref());
@@ -270,6 +303,7 @@ impl FaultControl {
             global,
             venues,
             rng,
+            ..
         } = &mut *state;
         let mut scopes: Vec<&mut Scope> = Vec::with_capacity(2);
         if let Some(s) = venues.get_mut(venue) {
@@ -320,19 +354,47 @@ impl FaultControl {
 
     /// Whether this re-authentication at `venue` fails, consuming one from the count.
     pub(crate) fn take_reauth_failure(&self, venue: &str) -> bool {
+        self.take(venue, |s| &mut s.session.fail_reauth)
+    }
+
+    /// Whether `venue`'s next TOTP code is refused (`reject_totp`), consuming one count.
+    pub(crate) fn take_reject_totp(&self, venue: &str) -> bool {
+        self.take(venue, |s| &mut s.reject_totp)
+    }
+
+    /// Whether `venue`'s next PIN is refused (`reject_pin`), consuming one count.
+    pub(crate) fn take_reject_pin(&self, venue: &str) -> bool {
+        self.take(venue, |s| &mut s.reject_pin)
+    }
+
+    /// Consumes one count of the counter `field` picks, the venue's scope first.
+    fn take(&self, venue: &str, field: impl Fn(&mut Scope) -> &mut u32) -> bool {
         let mut state = self.lock();
         let State { global, venues, .. } = &mut *state;
-        let scopes = venues
-            .get_mut(venue)
-            .into_iter()
-            .chain(std::iter::once(global));
-        for scope in scopes {
-            if scope.session.fail_reauth > 0 {
-                scope.session.fail_reauth -= 1;
+        for scope in venues.get_mut(venue).into_iter().chain([global]) {
+            let count = field(scope);
+            if *count > 0 {
+                *count -= 1;
                 return true;
             }
         }
         false
+    }
+
+    /// The refusals after which `venue`'s account locks (`lockout_after`; None: never).
+    pub(crate) fn lockout_after(&self, venue: &str) -> Option<u32> {
+        let state = self.lock();
+        state
+            .venues
+            .get(venue)
+            .and_then(|s| s.lockout_after)
+            .or(state.global.lockout_after)
+            .filter(|n| *n > 0)
+    }
+
+    /// The current token epoch: tokens issued under an older one are expired.
+    pub(crate) fn token_epoch(&self) -> u64 {
+        self.lock().token_epoch
     }
 
     /// Watches `drop_ws` requests.
@@ -429,5 +491,30 @@ mod tests {
         let a = run();
         assert_eq!(a, run());
         assert!(a.contains(&Injected::Internal) && a.contains(&Injected::Pass));
+    }
+
+    #[test]
+    fn broker_login_faults_are_counted_and_scoped() {
+        let f: Faults = "reject_totp=1,reject_pin=2,expire_tokens=1,lockout_after=3,venue=upstox"
+            .parse()
+            .unwrap();
+        assert_eq!(f.lockout_after, Some(3));
+        let c = FaultControl::new();
+        assert_eq!(c.token_epoch(), 0);
+        c.apply(&f);
+        assert_eq!(c.token_epoch(), 1);
+        assert!(!c.take_reject_totp("other"));
+        assert!(c.take_reject_totp("upstox"));
+        assert!(!c.take_reject_totp("upstox"));
+        assert!(c.take_reject_pin("upstox"));
+        assert!(c.take_reject_pin("upstox"));
+        assert!(!c.take_reject_pin("upstox"));
+        assert_eq!(c.lockout_after("upstox"), Some(3));
+        assert_eq!(c.lockout_after("other"), None);
+        c.clear();
+        assert_eq!(c.lockout_after("upstox"), None);
+        assert_eq!(c.token_epoch(), 1, "expired tokens stay expired");
+        c.apply(&"lockout_after=0".parse().unwrap());
+        assert_eq!(c.lockout_after("upstox"), None);
     }
 }

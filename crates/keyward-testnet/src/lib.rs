@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod admin;
+mod broker_credentials;
 mod brokers;
 mod clock;
 mod config;
@@ -18,6 +19,7 @@ mod svc;
 mod venues;
 mod ws;
 
+pub use broker_credentials::{BROKERS, BrokerCredentials};
 pub use config::TestnetConfig;
 pub use credentials::VenueCredentials;
 pub use error::{Error, Result};

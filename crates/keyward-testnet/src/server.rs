@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::broker_credentials::BrokerCredentials;
 use crate::clock::VenueClock;
 use crate::config::TestnetConfig;
 use crate::credentials::VenueCredentials;
@@ -25,12 +26,13 @@ use crate::repeats::WindowOnly;
 use crate::venues::{VenueCtx, rest, rules};
 use crate::{SERVICE_SCHEMES, VENUES, admin, brokers, svc, ws};
 
-/// A running testnet: one listener per venue, one for the service schemes, one for the
-/// IBKR-shaped gateway (`ibkr`), one for admin.
+/// A running testnet: one listener per venue, one for the service schemes, one per broker
+/// (the Upstox login flow, the IBKR-shaped gateway), one for admin.
 /// Dropping it stops the listeners too; [`Testnet::shutdown`] also waits for them.
 pub struct Testnet {
     urls: BTreeMap<String, String>,
     credentials: BTreeMap<String, VenueCredentials>,
+    broker_credentials: BTreeMap<String, BrokerCredentials>,
     public_keys: Vec<VenueKey>,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
@@ -51,7 +53,7 @@ fn loopback(host: &str) -> Result<IpAddr> {
     }
 }
 
-async fn bind(ip: IpAddr) -> Result<(TcpListener, String)> {
+pub(crate) async fn bind(ip: IpAddr) -> Result<(TcpListener, String)> {
     let listener = TcpListener::bind(SocketAddr::new(ip, 0))
         .await
         .map_err(|source| Error::Bind {
@@ -125,6 +127,7 @@ impl Testnet {
     pub async fn start(config: TestnetConfig) -> Result<Self> {
         let ip = loopback(&config.host)?;
         let credentials = credentials(&config.credentials)?;
+        let broker_credentials = crate::brokers::credentials(&config.broker_credentials)?;
         let public_keys = public_keys(&config.public_keys, &credentials)?;
         let faults = Arc::new(FaultControl::new());
         faults.apply(&config.faults);
@@ -213,6 +216,13 @@ impl Testnet {
         let router = brokers::ibkr::router(shared.clone(), clock_of(brokers::ibkr::NAME));
         tasks.push(serve(listener, router, stop.subscribe()));
         urls.insert(brokers::ibkr::NAME.to_owned(), url);
+        for (name, url, task) in
+            crate::brokers::start(ip, &shared, &broker_credentials, &stop, clock_of("upstox"))
+                .await?
+        {
+            tasks.push(task);
+            urls.insert(name, url);
+        }
 
         let (listener, admin_url) = bind(ip).await?;
         let router = Router::new()
@@ -224,6 +234,7 @@ impl Testnet {
         Ok(Self {
             urls,
             credentials,
+            broker_credentials,
             public_keys,
             shared,
             stop,
@@ -231,8 +242,8 @@ impl Testnet {
         })
     }
 
-    /// The base URL of a venue, a service scheme (`.../svc/<scheme>`), a broker session
-    /// (`ibkr`) or `admin`.
+    /// The base URL of a venue, a service scheme (`.../svc/<scheme>`), a broker (`upstox`,
+    /// `ibkr`) or `admin`.
     pub fn url(&self, name: &str) -> Option<&str> {
         self.urls.get(name).map(String::as_str)
     }
@@ -245,6 +256,16 @@ impl Testnet {
     /// The credentials a venue or scheme accepts (generated when none were given).
     pub fn credentials(&self, name: &str) -> Option<&VenueCredentials> {
         self.credentials.get(name)
+    }
+
+    /// The login credentials a broker flow (`upstox`) accepts (generated when none were given).
+    pub fn broker_credentials(&self, name: &str) -> Option<&BrokerCredentials> {
+        self.broker_credentials.get(name)
+    }
+
+    /// Every broker login credential in use.
+    pub fn all_broker_credentials(&self) -> impl Iterator<Item = &BrokerCredentials> {
+        self.broker_credentials.values()
     }
 
     /// Every credential in use, by venue or scheme.
@@ -289,13 +310,18 @@ impl std::fmt::Debug for Testnet {
         f.debug_struct("Testnet")
             .field("urls", &self.urls)
             .field("credentials", &self.credentials)
+            .field("broker_credentials", &self.broker_credentials)
             .field("public_keys", &self.public_keys)
             .finish_non_exhaustive()
     }
 }
 
 /// Serves `router` on `listener` until `stop` turns true.
-fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+pub(crate) fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;

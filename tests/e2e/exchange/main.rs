@@ -13,6 +13,7 @@ mod faults;
 mod ibkr_session;
 mod limits;
 mod nonce;
+mod upstox;
 mod venues;
 mod ws_builder;
 mod ws_coinbase_advanced;

@@ -1,6 +1,7 @@
 //! One module per group of subcommands.
 
 mod audit;
+mod broker;
 mod crypt;
 mod doctor;
 mod key;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Totp(args) => totp::run(&args),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Token(cmd) => token::run(cmd),
+        Command::Broker(cmd) => broker::run(cmd),
     };
     done.map(|()| 0)
 }

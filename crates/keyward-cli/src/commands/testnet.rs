@@ -7,7 +7,8 @@ use keyward::crypto::private_file::read_private_file;
 use keyward::crypto::secrecy::{ExposeSecret, SecretString};
 use keyward::secrets::{SecretStore, SecretValue, SqliteVault};
 use keyward_testnet::{
-    Faults, KeyPair, Testnet, TestnetConfig, VenueCredentials, VenueKey, generate_key_pairs,
+    BROKERS, BrokerCredentials, Faults, KeyPair, Testnet, TestnetConfig, VenueCredentials,
+    VenueKey, generate_key_pairs,
 };
 use serde_json::{Value, json};
 
@@ -40,6 +41,10 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
         Some(path) => read_credentials(path)?,
         None => (Vec::new(), Vec::new()),
     };
+    let brokers = match &args.credentials {
+        Some(path) => read_broker_credentials(path)?,
+        None => Vec::new(),
+    };
     // Without a credentials file, one key pair per venue and accepted kind: the testnet gets the
     // public halves, the vault the private ones.
     let pairs = if args.credentials.is_none() {
@@ -50,6 +55,7 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
     let config = TestnetConfig::default()
         .with_host(args.host.clone())
         .with_credentials(given)
+        .with_broker_credentials(brokers)
         .with_public_keys(keys)
         .with_public_keys(pairs.iter().map(KeyPair::public))
         .with_faults(faults);
@@ -90,6 +96,10 @@ fn read_credentials(path: &Path) -> Result<(Vec<VenueCredentials>, Vec<VenueKey>
         let at = |venue: &str| format!("{}: credentials[{i}] ({venue})", path.display());
         let venue = text("venue")?
             .with_context(|| format!("{}: credentials[{i}] has no venue", path.display()))?;
+        if BROKERS.contains(&venue.as_str()) {
+            // Login fields, read by read_broker_credentials.
+            continue;
+        }
         match (text("secret")?, text("public_key")?) {
             (Some(_), Some(_)) => bail!(
                 "{} has both a secret and a public_key; give one per entry",
@@ -120,6 +130,52 @@ fn read_credentials(path: &Path) -> Result<(Vec<VenueCredentials>, Vec<VenueKey>
     Ok((secrets, keys))
 }
 
+/// Reads the broker entries (`upstox`) of the credentials file: `username`, `password`
+/// (optional), `pin`, `totp_secret`, `client_id`, `client_secret` and `redirect_uri` instead of a
+/// `secret`. A broker without an entry gets fresh credentials.
+fn read_broker_credentials(path: &Path) -> Result<Vec<BrokerCredentials>> {
+    let bytes = read_private_file(path, MAX_CREDENTIALS_FILE)?;
+    let doc: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let entries = doc
+        .get("credentials")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(venue) = entry.get("venue").and_then(Value::as_str) else {
+            continue;
+        };
+        if !BROKERS.contains(&venue) {
+            continue;
+        }
+        let at = format!("{}: credentials[{i}] ({venue})", path.display());
+        if entry.get("secret").is_some() || entry.get("public_key").is_some() {
+            bail!("{at} is a broker login: give its login fields, not a secret or public_key");
+        }
+        let field = |name: &str, required: bool| -> Result<String> {
+            match entry.get(name) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                None | Some(Value::Null) if !required => Ok(String::new()),
+                None | Some(Value::Null) => bail!("{at} has no {name}"),
+                Some(_) => bail!("{at}: {name} must be a string"),
+            }
+        };
+        out.push(BrokerCredentials {
+            venue: venue.to_owned(),
+            username: field("username", true)?,
+            password: SecretString::from(field("password", false)?),
+            pin: SecretString::from(field("pin", true)?),
+            totp_secret: SecretString::from(field("totp_secret", true)?),
+            client_id: field("client_id", true)?,
+            client_secret: SecretString::from(field("client_secret", true)?),
+            redirect_uri: field("redirect_uri", true)?,
+        });
+    }
+    Ok(out)
+}
+
 /// Stores every credential in use in the default vault (created if missing) as
 /// `testnet/<venue>`, and the private halves of `pairs` as `testnet/<venue>-<kind>`, and says
 /// where on stderr.
@@ -140,10 +196,14 @@ async fn store_in_vault(testnet: &Testnet, pairs: &[KeyPair]) -> Result<()> {
         vault
     };
     store_credentials(&vault, testnet).await?;
+    store_broker_credentials(&vault, testnet).await?;
     store_key_pairs(&vault, pairs).await?;
     eprintln!(
         "testnet credentials stored in vault {} as testnet/<venue> (fields api_key, secret, passphrase)",
         path.display()
+    );
+    eprintln!(
+        "broker login credentials stored as testnet/<broker> (fields username, password, pin, totp_secret, client_id, client_secret, redirect_uri); log in with: keyward broker login testnet/upstox --venue upstox --base-url <upstox URL>"
     );
     if !pairs.is_empty() {
         let names: Vec<String> = pairs
@@ -174,6 +234,32 @@ pub async fn store_credentials(store: &dyn SecretStore, testnet: &Testnet) -> Re
         store
             .put(
                 &format!("testnet/{}", creds.venue),
+                &SecretValue::fields(fields),
+            )
+            .await?;
+        stored += 1;
+    }
+    Ok(stored)
+}
+
+/// Stores every broker's login credentials in `store` as `testnet/<broker>`
+/// (`testnet/upstox`), with the fields `keyward broker login` reads: `username`, `password`,
+/// `pin`, `totp_secret`, `client_id`, `client_secret`, `redirect_uri`.
+pub async fn store_broker_credentials(store: &dyn SecretStore, testnet: &Testnet) -> Result<usize> {
+    let mut stored = 0;
+    for c in testnet.all_broker_credentials() {
+        let fields = [
+            ("username", c.username.as_str()),
+            ("password", c.password.expose_secret()),
+            ("pin", c.pin.expose_secret()),
+            ("totp_secret", c.totp_secret.expose_secret()),
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", c.client_secret.expose_secret()),
+            ("redirect_uri", c.redirect_uri.as_str()),
+        ];
+        store
+            .put(
+                &format!("testnet/{}", c.venue),
                 &SecretValue::fields(fields),
             )
             .await?;

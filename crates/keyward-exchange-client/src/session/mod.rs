@@ -7,7 +7,7 @@
 //! [`TokenGuard`] that rate-limits logins, reports unusual activity and audits them. A
 //! [`SessionSupervisor`] keeps a session alive (keepalive calls on the venue's schedule,
 //! re-authentication, a new login on expiry, and a typed event when it gives up) through a
-//! venue's [`SessionVenue`], such as [`IbkrGateway`].
+//! venue's [`SessionVenue`], such as [`IbkrGateway`]. [`UpstoxLogin`] is Upstox's TOTP login.
 
 mod code_source;
 mod expiry;
@@ -16,6 +16,8 @@ mod guard;
 pub mod ibkr;
 mod jwt_claims;
 mod login_error;
+mod login_fields;
+mod login_http;
 mod oauth2;
 mod oauth2_flow;
 mod oauth2_http;
@@ -31,6 +33,7 @@ mod token_cache_error;
 mod totp;
 mod totp_error;
 mod totp_seed;
+mod upstox;
 
 pub use code_source::{CodePrompt, CodeSource};
 pub use expiry_error::ExpiryError;
@@ -54,3 +57,4 @@ pub use token_cache_error::TokenCacheError;
 pub use totp::{Totp, TotpAlgorithm, TotpCode};
 pub use totp_error::TotpError;
 pub use totp_seed::TOTP_SECRET_FIELD;
+pub use upstox::{UPSTOX_API, UPSTOX_SERVICE, UpstoxLogin};
