@@ -104,8 +104,8 @@ async fn login_stores_the_token_and_prints_only_its_expiry() {
     let token = stored["access_token"].as_str().unwrap().to_owned();
     assert_eq!(token.split('.').count(), 3, "a JWT");
     assert_eq!(stored["venue"], "upstox");
-    let expires: u64 = stored["expires_at"].as_str().unwrap().parse().unwrap();
-    assert_eq!(expires % 86_400, 22 * 3600, "03:30 Asia/Kolkata");
+    let expires: u64 = stored["expires_at_ms"].as_str().unwrap().parse().unwrap();
+    assert_eq!(expires % 86_400_000, 22 * 3_600_000, "03:30 Asia/Kolkata");
     assert!(!text.contains(&token));
 
     let status = reqwest::Client::new()

@@ -156,13 +156,15 @@ The secret NAME holds the login fields, as named fields or one JSON object of st
 Upstox, username (the registered mobile number), pin, totp_secret (a base32 seed or an
 otpauth://totp/ URI), client_id, client_secret and redirect_uri (a password field may be there;
 the TOTP flow does not send it). With --prompt the one-time code is typed at the terminal (not
-echoed) instead of computed from totp_secret, for accounts whose terms forbid automating it.
+echoed; one line of standard input when that is not a terminal) instead of computed from
+totp_secret, for accounts whose terms forbid automating it.
 
 The login runs once: a refused TOTP code or PIN ends it at once with the broker's reason, never
 a second attempt, since brokers lock an account after a few failures. The token is stored in the
-same store as the secret NAME/token, with fields access_token, expires_at (Unix seconds, from the
-token's exp claim; empty when it has none) and venue; only that it was stored and when it expires
-are printed, never the token. Upstox tokens expire at 03:30 Asia/Kolkata after they are issued.
+same store as the secret NAME/token, with fields access_token, expires_at_ms (Unix milliseconds:
+the earlier of the token's exp claim and the broker's rule; 0 when neither is known) and venue,
+the form the SDK's TokenCache reads back; only that it was stored and when it expires are
+printed, never the token. Upstox tokens expire at 03:30 Asia/Kolkata after they are issued.
 
 --base-url serves both Upstox hosts from one URL, as the testnet does: the API at <URL>/api and
 the login service at <URL>/service (https://, or http:// to a loopback address only). Without it

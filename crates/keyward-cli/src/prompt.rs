@@ -1,6 +1,6 @@
 //! [`TerminalPrompt`]: the SDK's `CodePrompt` for a person at the terminal, for broker logins
 //! in prompt-only mode (a broker whose terms forbid automating the second factor): it asks on
-//! standard error and reads one line from standard input.
+//! standard error and reads one line from standard input, without echo when that is a terminal.
 
 use std::fmt;
 use std::io::{BufRead, Read as _, Write};
@@ -17,15 +17,14 @@ type Input = Box<dyn BufRead + Send>;
 type Output = Box<dyn Write + Send>;
 
 /// Asks a person for a one-time code: writes `<what>: ` to its output (standard error) and
-/// reads one line from its input (standard input). The line is held in zeroizing memory and
-/// never echoed back or logged; the terminal's own echo is left as it is (a one-time code
-/// dies within seconds).
-// Used by `keyward broker login` in prompt-only mode, whose command module is written in
-// parallel with this one; until it lands only the tests below construct it.
-#[allow(dead_code)]
+/// reads one line from its input (standard input). When standard input is a terminal the
+/// code is read with the terminal's echo off (rpassword); a pipe is read as it is. The line is
+/// held in zeroizing memory and never echoed back or logged.
 #[derive(Clone)]
 pub struct TerminalPrompt {
     io: Arc<Mutex<(Input, Output)>>,
+    /// Standard input is a terminal: read with echo off.
+    tty: bool,
 }
 
 impl fmt::Debug for TerminalPrompt {
@@ -34,21 +33,22 @@ impl fmt::Debug for TerminalPrompt {
     }
 }
 
-// Used by `keyward broker login` (see above).
-#[allow(dead_code)]
 impl TerminalPrompt {
     /// A prompt on the process's standard error and standard input.
     pub fn stdio() -> Self {
-        Self::new(
+        let mut prompt = Self::new(
             Box::new(std::io::BufReader::new(std::io::stdin())),
             Box::new(std::io::stderr()),
-        )
+        );
+        prompt.tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
+        prompt
     }
 
     /// A prompt on other streams.
     pub fn new(input: Input, output: Output) -> Self {
         Self {
             io: Arc::new(Mutex::new((input, output))),
+            tty: false,
         }
     }
 }
@@ -58,11 +58,32 @@ impl CodePrompt for TerminalPrompt {
     async fn ask(&self, what: &str) -> Result<Zeroizing<String>, LoginError> {
         let io = Arc::clone(&self.io);
         let what = what.to_owned();
+        let tty = self.tty;
         // Reading a terminal blocks: off the async threads.
-        tokio::task::spawn_blocking(move || read_code(&io, &what))
-            .await
-            .map_err(|_| LoginError::Prompt("the prompt was interrupted".into()))?
+        tokio::task::spawn_blocking(move || {
+            if tty {
+                read_hidden(&what)
+            } else {
+                read_code(&io, &what)
+            }
+        })
+        .await
+        .map_err(|_| LoginError::Prompt("the prompt was interrupted".into()))?
     }
+}
+
+/// Reads the code from the terminal with its echo off.
+fn read_hidden(what: &str) -> Result<Zeroizing<String>, LoginError> {
+    let typed = Zeroizing::new(
+        rpassword::prompt_password(format!("{what} (not echoed): "))
+            .map_err(|e| LoginError::Prompt(format!("could not read the code: {e}")))?,
+    );
+    if typed.len() as u64 > MAX_LINE {
+        return Err(LoginError::Prompt(format!(
+            "the line entered is longer than {MAX_LINE} bytes"
+        )));
+    }
+    Ok(Zeroizing::new(typed.trim().to_owned()))
 }
 
 fn read_code(io: &Mutex<(Input, Output)>, what: &str) -> Result<Zeroizing<String>, LoginError> {

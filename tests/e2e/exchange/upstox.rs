@@ -325,3 +325,110 @@ async fn no_password_pin_seed_code_or_token_reaches_a_log_line_or_an_error() {
     }
     t.shutdown().await;
 }
+
+/// Issue 16's canary across the whole broker session stack: the Upstox login behind the
+/// token-generation guard (with its audit log) and the token cache (over an encrypted file
+/// store), a success and a refused PIN. No password, PIN, seed, code or token reaches a log
+/// line at TRACE, an error, an audit entry, the store's file or a `Debug`.
+#[tokio::test]
+async fn the_session_stack_keeps_every_secret_out_of_logs_errors_audit_and_debug() {
+    use keyward::SecretStore;
+    use keyward::crypto::{FernetKey, KeyRing, SystemClock};
+    use keyward::secrets::FileStore;
+    use keyward::secrets::audit::AuditLog;
+    use keyward_exchange_client::session::{TokenCache, TokenGuard};
+
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .without_time()
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut c = BrokerCredentials::generate("upstox").unwrap();
+    c.password = SecretString::from("CANARY-PASSWORD-91c2");
+    c.pin = SecretString::from("CANARY-PIN-91c2");
+    c.totp_secret = SecretString::from("CANARYSEEDCANARY");
+    c.client_secret = SecretString::from("CANARY-CLIENT-SECRET-91c2");
+    let t = testnet(Some(c.clone())).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("tokens.fernet");
+    let store: Arc<dyn SecretStore> = Arc::new(FileStore::new(
+        &store_path,
+        KeyRing::new(FernetKey::generate().unwrap()),
+    ));
+    let audit_path = dir.path().join("audit.log");
+    let audit = Arc::new(
+        AuditLog::open(
+            &audit_path,
+            store.clone(),
+            "audit/mac",
+            Arc::new(SystemClock),
+        )
+        .await
+        .unwrap(),
+    );
+    let guard = Arc::new(TokenGuard::new(Arc::new(SystemClock)).with_audit(audit.clone()));
+    let cache = TokenCache::new(store.clone(), Arc::new(SystemClock));
+
+    let good = guard.guard(Arc::new(login(&t, secret_json(&c, None))));
+    let token = cache.get(&good).await.unwrap();
+    assert_eq!(profile(&t, token.expose()).await.0, 200);
+    assert!(
+        token.expires_at().is_some(),
+        "the cache scheduled an expiry"
+    );
+    let code = Totp::parse("CANARYSEEDCANARY").unwrap().current();
+
+    // A second identity whose PIN is wrong: one refusal, audited, cached as a block.
+    let bad_store = Arc::new(VarStore::from_vars(
+        "KW",
+        [(
+            "KW_UPSTOX_BAD".to_owned(),
+            secret_json(&c, Some("CANARY-WRONG-PIN")),
+        )],
+    ));
+    let bad = guard.guard(Arc::new(
+        UpstoxLogin::new(bad_store, "upstox-bad")
+            .base_url(t.url("upstox").unwrap())
+            .unwrap(),
+    ));
+    let refused = cache.get(&bad).await.unwrap_err();
+    assert!(refused.is_lockout_risk(), "{refused}");
+    let blocked = cache.get(&bad).await.unwrap_err();
+
+    let audit_text = std::fs::read_to_string(&audit_path).unwrap();
+    assert!(audit_text.contains("token_generation"), "{audit_text}");
+    assert!(audit_text.contains("login_failure"), "{audit_text}");
+    let store_bytes = String::from_utf8_lossy(&std::fs::read(&store_path).unwrap()).into_owned();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let mut shown = vec![
+        format!("{good:?}"),
+        format!("{bad:?}"),
+        format!("{cache:?}"),
+        format!("{guard:?}"),
+        format!("{token:?}"),
+        format!("{audit:?}"),
+        refused.to_string(),
+        format!("{refused:?}"),
+        blocked.to_string(),
+        format!("{blocked:?}"),
+        store_bytes,
+    ];
+    shown.extend(audit_text.lines().map(str::to_owned));
+    shown.extend(logs.lines().map(str::to_owned));
+    for line in &shown {
+        for secret in [
+            "CANARY",
+            "Q0FOQVJZ", // "CANARY" in base64, as the PIN is sent
+            token.expose(),
+            code.expose(),
+        ] {
+            assert!(!line.contains(secret), "{secret:?} in {line}");
+        }
+    }
+    t.shutdown().await;
+}

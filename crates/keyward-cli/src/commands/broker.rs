@@ -6,35 +6,20 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use async_trait::async_trait;
 use keyward::SecretValue;
-use keyward::exchange::session::{CodePrompt, CodeSource, LoginError, TokenProvider, UpstoxLogin};
+use keyward::exchange::session::{
+    CodeSource, EXPIRES_AT_FIELD, TOKEN_FIELD, TokenProvider, UpstoxLogin, token_secret_name,
+};
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use crate::cli::{BrokerCommand, BrokerLoginArgs, BrokerVenue, Format};
+use crate::prompt::TerminalPrompt;
 use crate::stdio::write_stdout;
 
 /// Runs a `keyward broker` subcommand.
 pub fn run(cmd: BrokerCommand) -> Result<()> {
     match cmd {
         BrokerCommand::Login(args) => login(&args),
-    }
-}
-
-/// Asks for the code at the terminal, without echo.
-#[derive(Debug)]
-struct Terminal;
-
-#[async_trait]
-impl CodePrompt for Terminal {
-    async fn ask(&self, what: &str) -> Result<Zeroizing<String>, LoginError> {
-        let prompt = format!("{what} (not echoed): ");
-        tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
-            .await
-            .map_err(|e| LoginError::Prompt(format!("the prompt stopped: {e}")))?
-            .map(|typed| Zeroizing::new(typed.trim().to_owned()))
-            .map_err(|e| LoginError::Prompt(format!("the terminal could not be read: {e}")))
     }
 }
 
@@ -54,37 +39,47 @@ fn login(args: &BrokerLoginArgs) -> Result<()> {
                     login = login.base_url(base)?;
                 }
                 if args.prompt {
-                    login = login.code_source(CodeSource::Prompt(Arc::new(Terminal)));
+                    login =
+                        login.code_source(CodeSource::Prompt(Arc::new(TerminalPrompt::stdio())));
                 }
                 Box::new(login)
             }
         };
+        let issued_at = SystemTime::now();
         let token = provider
             .login()
             .await
             .with_context(|| format!("the login with the secret {:?} failed", args.name))?;
-        let expires = token
-            .expires_at()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs());
-        let expires_text = expires.map(|s| s.to_string()).unwrap_or_default();
+        // The expiry the token cache schedules by: the earlier of the token's own and the
+        // broker's rule (Upstox: 03:30 Asia/Kolkata), stored in the cache's fields so that a
+        // `TokenCache` over the same store picks the token up.
+        let expires_at = provider
+            .expiry_rule()
+            .resolve(&token, issued_at)
+            .ok()
+            .or(token.expires_at());
+        let since_epoch = expires_at.and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+        let expires = since_epoch.map(|d| d.as_secs());
+        let expires_ms = since_epoch
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).to_string())
+            .unwrap_or_else(|| "0".to_owned());
         let venue = match args.venue {
             BrokerVenue::Upstox => "upstox",
         };
-        let name = format!("{}/token", args.name);
+        let name = token_secret_name(&args.name);
         let meta = store
             .put(
                 &name,
                 &SecretValue::fields([
-                    ("access_token", token.expose()),
-                    ("expires_at", expires_text.as_str()),
+                    (TOKEN_FIELD, token.expose()),
+                    (EXPIRES_AT_FIELD, expires_ms.as_str()),
                     ("venue", venue),
                 ]),
             )
             .await
             .with_context(|| format!("the token could not be stored as {name:?}"))?;
         let text = match args.store.format {
-            Format::Text => match token.expires_at() {
+            Format::Text => match expires_at {
                 Some(at) => format!(
                     "stored {} version {}; expires {} ({})\n",
                     meta.name,
