@@ -268,8 +268,8 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test]
-async fn no_password_pin_seed_code_or_token_reaches_a_log_line_or_an_error() {
+/// Every log line at TRACE, into a buffer, for this thread until the guard drops.
+fn capture_trace() -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -278,7 +278,12 @@ async fn no_password_pin_seed_code_or_token_reaches_a_log_line_or_an_error() {
         // No timestamps: their digits could hold the six digits of the code by chance.
         .without_time()
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn no_password_pin_seed_code_or_token_reaches_a_log_line_or_an_error() {
+    let (capture, _guard) = capture_trace();
 
     let mut c = BrokerCredentials::generate("upstox").unwrap();
     c.password = SecretString::from("CANARY-PASSWORD-7f3a");
@@ -338,14 +343,7 @@ async fn the_session_stack_keeps_every_secret_out_of_logs_errors_audit_and_debug
     use keyward::secrets::audit::AuditLog;
     use keyward_exchange_client::session::{TokenCache, TokenGuard};
 
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .without_time()
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_trace();
 
     let mut c = BrokerCredentials::generate("upstox").unwrap();
     c.password = SecretString::from("CANARY-PASSWORD-91c2");

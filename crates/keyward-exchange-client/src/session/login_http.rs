@@ -1,7 +1,10 @@
-//! What a broker login's requests share: a cookie jar for the login session, answers read with
-//! a size cap, and transport errors that carry no URL.
+//! What a broker login's requests share: the cookies of the login session (one site's, or per
+//! host), answers read with a size cap, and transport errors that carry no URL.
 
-use reqwest::header::{HeaderMap, SET_COOKIE};
+use std::collections::BTreeMap;
+
+use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
+use url::Url;
 use zeroize::Zeroizing;
 
 use super::login_error::LoginError;
@@ -62,6 +65,61 @@ impl CookieJar {
         }
         Some(out)
     }
+}
+
+/// The cookies servers set during one login, per host; sent back only to the host that set
+/// them (the generic OAuth2 login, whose endpoints may be on unrelated hosts; [`CookieJar`] is
+/// the one-site jar of a broker whose hosts share a login session). Values are session secrets: wiped on drop, never shown.
+#[derive(Default)]
+pub(crate) struct HostCookies(BTreeMap<String, BTreeMap<String, Zeroizing<String>>>);
+
+impl HostCookies {
+    /// Keeps the `name=value` of each `Set-Cookie` of an answer from `url`.
+    pub(crate) fn take(&mut self, url: &Url, headers: &HeaderMap) {
+        let Some(host) = url.host_str() else { return };
+        let jar = self.0.entry(host.to_owned()).or_default();
+        for header in headers.get_all(reqwest::header::SET_COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            let pair = text.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let name = name.trim();
+            if name.is_empty() || pair.len() > MAX_COOKIE_LEN {
+                continue;
+            }
+            if jar.len() >= MAX_COOKIES && !jar.contains_key(name) {
+                continue;
+            }
+            jar.insert(name.to_owned(), Zeroizing::new(value.trim().to_owned()));
+        }
+    }
+
+    /// The `Cookie` header for a request to `url`, if there are cookies for its host.
+    pub(crate) fn header(&self, url: &Url) -> Option<HeaderValue> {
+        let jar = self.0.get(url.host_str()?)?;
+        if jar.is_empty() {
+            return None;
+        }
+        let text = Zeroizing::new(
+            jar.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        let mut value = HeaderValue::from_str(&text).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+}
+
+/// Sends `request`, mapping a failure to [`LoginError::Transport`] without its URL.
+pub(crate) async fn send(
+    request: reqwest::RequestBuilder,
+    venue: &'static str,
+    step: &'static str,
+) -> Result<reqwest::Response, LoginError> {
+    request.send().await.map_err(|e| transport(venue, step, &e))
 }
 
 /// A transport failure as a sentence without the URL (its query can carry ids) or any body.
@@ -145,5 +203,26 @@ mod tests {
     fn shown_messages_are_short_and_printable() {
         assert_eq!(shown("bad\r\nPIN"), "badPIN");
         assert_eq!(shown(&"x".repeat(500)).len(), 160);
+    }
+
+    #[test]
+    fn cookies_go_back_only_to_their_host() {
+        let mut cookies = HostCookies::default();
+        let mut headers = HeaderMap::new();
+        headers.append(
+            reqwest::header::SET_COOKIE,
+            HeaderValue::from_static("sid=abc; Path=/; HttpOnly"),
+        );
+        headers.append(reqwest::header::SET_COOKIE, HeaderValue::from_static("x=1"));
+        let here = Url::parse("http://127.0.0.1:1/login").unwrap();
+        cookies.take(&here, &headers);
+        let header = cookies.header(&here).unwrap();
+        assert_eq!(header.to_str().unwrap(), "sid=abc; x=1");
+        assert!(header.is_sensitive());
+        assert!(
+            cookies
+                .header(&Url::parse("http://localhost:1/").unwrap())
+                .is_none()
+        );
     }
 }

@@ -44,8 +44,8 @@ use super::totp::Totp;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
-/// The largest answer a login step reads: 64 KiB.
-pub const MAX_ANSWER: usize = 64 * 1024;
+/// The largest answer a login step reads: 64 KiB (every broker login's cap).
+pub const MAX_ANSWER: usize = super::login_http::MAX_LOGIN_BODY;
 
 /// How the client authenticates at the token endpoint (RFC 6749 2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,8 +15,9 @@ use url::{Url, form_urlencoded};
 use zeroize::Zeroizing;
 
 use super::login_error::LoginError;
+use super::login_http::{HostCookies as Cookies, body, send};
 use super::oauth2::{ClientAuth, OAuth2Login};
-use super::oauth2_http::{Cookies, Endpoint, body, send};
+use super::oauth2_http::Endpoint;
 use super::provider::TokenProvider;
 use super::token::{AccessToken, ExpiryRule};
 
@@ -217,7 +218,7 @@ impl OAuth2Login {
         let issued_at = self.clock.now_ms();
         let response = send(request, self.venue, TOKEN).await?;
         let status = response.status();
-        let body = body(response, self.venue, TOKEN).await?;
+        let body = body(self.venue, TOKEN, response).await?;
         if status == StatusCode::OK {
             return self.token_answer(&body, issued_at);
         }
