@@ -155,6 +155,24 @@ fn a_credentials_file_others_can_read_is_refused() {
 }
 
 #[test]
+fn an_ibkr_entry_is_refused_as_its_gateway_takes_no_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("creds.json");
+    let doc = json!({"credentials": [
+        {"venue": "ibkr", "username": "u1", "password": "CANARY-ibkr-pw"},
+    ]});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = keyward(
+        &["testnet", "serve", "--credentials", path.to_str().unwrap()],
+        b"",
+        &[("KEYWARD_HOME", dir.path().to_str().unwrap())],
+    );
+    assert_fails(&out, "IBKR gateway takes no credentials");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("CANARY"));
+}
+
+#[test]
 fn generated_credentials_are_stored_in_the_vault() {
     let dir = tempfile::tempdir().unwrap();
     let served = serve(&["--faults", "fail_5xx=1,venue=okx"], dir.path());

@@ -100,6 +100,13 @@ fn read_credentials(path: &Path) -> Result<(Vec<VenueCredentials>, Vec<VenueKey>
             // Login fields, read by read_broker_credentials.
             continue;
         }
+        if venue == IBKR {
+            bail!(
+                "{}: the testnet's IBKR gateway takes no credentials (its session starts logged \
+                 in, as a real gateway is once a person has logged in at its page); remove the entry",
+                at(&venue)
+            );
+        }
         match (text("secret")?, text("public_key")?) {
             (Some(_), Some(_)) => bail!(
                 "{} has both a secret and a public_key; give one per entry",
@@ -129,6 +136,10 @@ fn read_credentials(path: &Path) -> Result<(Vec<VenueCredentials>, Vec<VenueKey>
     }
     Ok((secrets, keys))
 }
+
+/// The IBKR-shaped gateway's name: a credentials-file entry for it is refused, as its flow uses
+/// no login fields.
+const IBKR: &str = "ibkr";
 
 /// Reads the broker entries (`upstox`) of the credentials file: `username`, `password`
 /// (optional), `pin`, `totp_secret`, `client_id`, `client_secret` and `redirect_uri` instead of a
