@@ -83,6 +83,7 @@ fn expected_rows() -> BTreeSet<(String, String)> {
     add("clock skew", "binance");
     add("retry 5xx", "okx");
     add("circuit breaker", "bitmex");
+    add("broker login", "upstox");
     add("rate limit", "binance");
     add("retry-after 429", "deribit");
     rows

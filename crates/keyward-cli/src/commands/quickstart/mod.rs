@@ -4,9 +4,11 @@
 //! send REST calls and WebSocket auth for every venue preset and service scheme (with HMAC
 //! secrets, and with a Binance Ed25519 key and a Coinbase Advanced CDP key), then live
 //! through a clock jump, a 5xx, sustained 5xx (the circuit breaker), a burst (the rate limiter)
-//! and a 429. One summary row per step; the exit code says whether every step was ok.
+//! and a 429, and log in to a broker (Upstox's TOTP login) through the token cache. One summary
+//! row per step; the exit code says whether every step was ok.
 
 mod breaker;
+mod broker;
 mod keep;
 mod limits;
 mod retry;
@@ -177,6 +179,7 @@ async fn steps(sb: &Sandbox, summary: &mut Summary) -> Result<()> {
         retry::too_many(sb),
     )
     .await?;
+    step(summary, "broker login", broker::VENUE, broker::run(sb)).await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The quickstart's world: a vault with a fresh master key in a temporary directory, the testnet
 //! on 127.0.0.1 in this process, and the testnet's credentials stored in the vault: an HMAC
 //! secret per venue and scheme, plus the key pairs of [`KEY_PAIRS`] (the testnet holds only
-//! their public halves).
+//! their public halves), and the broker login fields (`testnet/upstox`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,6 +58,7 @@ impl Sandbox {
         let testnet = Testnet::start(config).await?;
         let mut stored = super::super::testnet::store_credentials(store.as_ref(), &testnet).await?;
         stored += super::super::testnet::store_key_pairs(store.as_ref(), &pairs).await?;
+        stored += super::super::testnet::store_broker_credentials(store.as_ref(), &testnet).await?;
         let key_pairs = KEY_PAIRS
             .iter()
             .zip(&pairs)
