@@ -7,9 +7,8 @@
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
 mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/trace.rs"]
+mod trace;
 
 use keyward_exchange_client::ws::{WsConfig, WsSession};
 use keyward_exchange_client::{ClientBuilder, Credentials, ErrorKind, RestClient, Scheme};
@@ -17,19 +16,6 @@ use keyward_signing::keys::{KeyKind, generate};
 use secrecy::ExposeSecret as _;
 
 use common::http_server;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The base64 body of a PEM: its lines between the BEGIN and END lines, joined.
 fn body(pem: &str) -> String {
@@ -77,13 +63,7 @@ async fn canary_keys_reach_no_log_error_or_debug() {
     let p_pem = p256.private_pem().expose_secret().to_owned();
     let keys = [ed_pem.clone(), p_pem.clone()];
     let frags = fragments(&keys);
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = trace::capture_trace();
 
     let (addr, _seen) = http_server(REFUSAL.to_owned()).await;
     let base = format!("http://{addr}");
@@ -169,7 +149,7 @@ async fn canary_keys_reach_no_log_error_or_debug() {
         }
     }
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("DEBUG") || logs.contains("WARN"),
         "nothing was logged"

@@ -9,8 +9,6 @@ use keyward::resilience as keyward_resilience;
 
 use crate::common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -21,19 +19,6 @@ use keyward_resilience::BreakerConfig;
 use keyward_resilience::breaker::SlidingWindow;
 use keyward_testnet::Testnet;
 use serde_json::json;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn fault(t: &Testnet, spec: &str) {
     t.faults().apply(&spec.parse().unwrap());
@@ -171,13 +156,8 @@ async fn everything(t: &Testnet) -> Vec<Error> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_log_line_or_error_holds_the_canary_a_full_key_or_a_signature() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let capture = crate::trace::Capture::default();
+    tracing::subscriber::set_global_default(capture.subscriber()).unwrap();
 
     let t = canary_testnet().await;
     let errors = everything(&t).await;
@@ -185,7 +165,7 @@ async fn no_log_line_or_error_holds_the_canary_a_full_key_or_a_signature() {
         .iter()
         .flat_map(|e| [e.to_string(), format!("{e:?}")])
         .collect();
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("endpoint=/api/v3/account"), "{logs}");
     assert!(logs.contains("status=200") && logs.contains("latency_ms="));
     assert!(

@@ -13,6 +13,8 @@ mod faults;
 mod ibkr_session;
 mod limits;
 mod nonce;
+#[path = "../../../crates/keyward-exchange-client/tests/support/trace.rs"]
+mod trace;
 mod upstox;
 mod venues;
 mod ws_builder;

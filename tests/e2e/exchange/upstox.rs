@@ -5,7 +5,6 @@
 //! error.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -255,35 +254,9 @@ async fn prompt_mode_asks_once_and_needs_no_seed_in_the_secret() {
     t.shutdown().await;
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every log line at TRACE, into a buffer, for this thread until the guard drops.
-fn capture_trace() -> (Capture, tracing::subscriber::DefaultGuard) {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        // No timestamps: their digits could hold the six digits of the code by chance.
-        .without_time()
-        .finish();
-    (capture, tracing::subscriber::set_default(subscriber))
-}
-
 #[tokio::test]
 async fn no_password_pin_seed_code_or_token_reaches_a_log_line_or_an_error() {
-    let (capture, _guard) = capture_trace();
+    let (capture, _guard) = crate::trace::capture_trace();
 
     let mut c = BrokerCredentials::generate("upstox").unwrap();
     c.password = SecretString::from("CANARY-PASSWORD-7f3a");
@@ -314,7 +287,7 @@ async fn no_password_pin_seed_code_or_token_reaches_a_log_line_or_an_error() {
         shown.push(e.to_string());
         shown.push(format!("{e:?}"));
     }
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("login step"), "{logs}");
     shown.extend(logs.lines().map(str::to_owned));
     for line in &shown {
@@ -343,7 +316,7 @@ async fn the_session_stack_keeps_every_secret_out_of_logs_errors_audit_and_debug
     use keyward::secrets::audit::AuditLog;
     use keyward_exchange_client::session::{TokenCache, TokenGuard};
 
-    let (capture, _guard) = capture_trace();
+    let (capture, _guard) = crate::trace::capture_trace();
 
     let mut c = BrokerCredentials::generate("upstox").unwrap();
     c.password = SecretString::from("CANARY-PASSWORD-91c2");
@@ -402,7 +375,7 @@ async fn the_session_stack_keeps_every_secret_out_of_logs_errors_audit_and_debug
     assert!(audit_text.contains("token_generation"), "{audit_text}");
     assert!(audit_text.contains("login_failure"), "{audit_text}");
     let store_bytes = String::from_utf8_lossy(&std::fs::read(&store_path).unwrap()).into_owned();
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let mut shown = vec![
         format!("{good:?}"),
         format!("{bad:?}"),

@@ -17,7 +17,7 @@ use keyward::signing as keyward_signing;
 
 use crate::ws_common::{Act, GatedSleep, MockVenue, Queue, Seen, next_state, timing};
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use keyward::Scheme;
@@ -150,31 +150,12 @@ async fn a_rotation_between_hmac_and_ed25519_changes_the_next_reauth() {
     session.close().await;
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A logged-on Ed25519 session at TRACE (one thread, so the subscriber sees every task): no
 /// piece of the private key, nor the logon's signature, is in a log line or in the `Debug` of
 /// the client, the configuration, the session or its events.
 #[tokio::test]
 async fn an_ed25519_logon_leaves_no_key_or_signature_in_logs_or_debug() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = crate::trace::capture_trace();
 
     let ed = generate(KeyKind::Ed25519).unwrap();
     let pem = ed.private_pem().expose_secret().to_owned();
@@ -202,7 +183,7 @@ async fn an_ed25519_logon_leaves_no_key_or_signature_in_logs_or_debug() {
         .map(|i| body[i..i + 12].to_owned())
         .collect();
     canaries.push(signature[..24].to_owned());
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("authenticated"),
         "the logon was logged: {logs}"

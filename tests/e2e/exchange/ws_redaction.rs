@@ -10,9 +10,8 @@ use keyward::signing as keyward_signing;
 
 use crate::ws_common;
 
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyward_exchange_client::ws::{TokenProvider, WsConfig, WsSession};
@@ -25,20 +24,6 @@ use ws_common::{Act, GOOD_KEY, GatedSleep, MockVenue, Seen};
 const SECRET: &str = "Q0FOQVJZLXNlY3JldC01ZjNhOWM="; // base64, so Kraken and Coinbase take it
 const PASSPHRASE: &str = "CANARY-passphrase-77d1";
 const TOKEN: &str = "CANARY-token-90be";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn config(venue: Scheme, url: &str, key: &str) -> WsConfig {
     let creds = Credentials::new(key, SECRET.into()).with_passphrase(PASSPHRASE.into());
@@ -65,14 +50,7 @@ fn strings(value: &Value, out: &mut Vec<String>) {
 
 #[tokio::test]
 async fn no_secret_in_logs_or_debug() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::trace::capture_trace();
 
     let mut shown = Vec::new();
     let mut sent = Vec::new();
@@ -123,7 +101,7 @@ async fn no_secret_in_logs_or_debug() {
         shown.push(err.to_string());
     }
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     if std::env::var_os("WS_SHOW_LOGS").is_some() {
         println!("{logs}\n{}", shown.join("\n"));
     }

@@ -3,8 +3,7 @@
 //! an audit entry, the token cache's file, or a `Debug` of the login, the cache, the guard or
 //! the token.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use keyward_core_crypto::{FernetKey, KeyRing};
 use keyward_exchange_client::session::{GuardConfig, TokenCache, TokenGuard, TokenProvider, Totp};
@@ -14,28 +13,9 @@ use keyward_secrets_backends::{FileStore, SecretStore};
 use super::auth_server::{self, AUTH_CODE, CLIENT_SECRET, PASSWORD, SEED, SEED_B32};
 use super::oauth2::{START_MS, builder, seeded, with_user};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn secrets_never_in_logs_errors_audit_or_debug() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = crate::trace::capture_trace();
 
     let clock = Arc::new(keyward_signing::FixedClock::new(START_MS));
     let server = auth_server::start(clock.clone()).await;
@@ -111,10 +91,7 @@ async fn secrets_never_in_logs_errors_audit_or_debug() {
                 "{good:?} {bad:?} {plain:?} {cache:?} {blocked_cache:?} {guard:?} {token:?} {token:#?}"
             ),
         ),
-        (
-            "logs",
-            String::from_utf8(capture.0.lock().unwrap().clone()).unwrap(),
-        ),
+        ("logs", capture.text()),
         ("audit", std::fs::read_to_string(&log_path).unwrap()),
         (
             "token store",

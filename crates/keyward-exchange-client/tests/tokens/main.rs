@@ -10,6 +10,8 @@ mod expiry;
 mod fake;
 mod guard;
 mod oauth2;
+#[path = "../support/trace.rs"]
+mod trace;
 
 use std::path::PathBuf;
 

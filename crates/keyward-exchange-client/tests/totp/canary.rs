@@ -1,8 +1,7 @@
 //! Canaries: a seed and its codes never appear in a `Debug` of the generator or a code, in an
 //! error's Display or Debug (what a panic on `unwrap()` would print), or in a log line at TRACE.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_exchange_client::session::Totp;
@@ -13,19 +12,6 @@ use keyward_signing::FixedClock;
 /// A base32 canary seed, recognisable in any output.
 const CANARY: &str = "KEYWARDCANARYSEEDQQQQQQQQQQQQQQQ";
 const CANARY_LOWER: &str = "keywardcanaryseedqqqqqqqqqqqqqqq";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[derive(Debug)]
 struct MoveClock(Arc<FixedClock>);
@@ -51,13 +37,7 @@ fn assert_clean(what: &str, text: &str, codes: &[String]) {
 
 #[tokio::test]
 async fn seed_and_codes_never_in_debug_errors_or_logs() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = crate::trace::capture_trace();
 
     let clock = Arc::new(FixedClock::new(1_700_000_010_000 + 28_000));
     let totp = Totp::parse(CANARY)
@@ -118,7 +98,7 @@ async fn seed_and_codes_never_in_debug_errors_or_logs() {
         shown.push(("store error", chain));
     }
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("waiting for the next step"),
         "the guard's wait is logged: {logs}"

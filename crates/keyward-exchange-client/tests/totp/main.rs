@@ -10,4 +10,6 @@ mod pyotp;
 #[path = "../../../keyward-signing/tests/common/python.rs"]
 mod python;
 mod seeds;
+#[path = "../support/trace.rs"]
+mod trace;
 mod vectors;
