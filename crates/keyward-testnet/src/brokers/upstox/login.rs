@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use keyward_core_crypto::ct::ct_eq;
 use keyward_signing::secrecy::ExposeSecret as _;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{
     CODE_BAD_PIN, CODE_BAD_REQUEST, CODE_BAD_TOTP, CODE_LOCKED, CODE_SESSION, NAME, SESSION_COOKIE,
@@ -139,6 +139,32 @@ fn at_stage(u: &Upstox, headers: &HeaderMap, stage: Stage) -> Option<String> {
     }
 }
 
+/// The checks every login-service step starts with: the account is not locked and the
+/// request's login session is at `stage`; returns the session id, or the refusal to answer.
+fn open(u: &Upstox, headers: &HeaderMap, stage: Stage) -> Result<String, Box<Response>> {
+    if u.locked(&u.flows()) {
+        return Err(Box::new(locked()));
+    }
+    at_stage(u, headers, stage).ok_or_else(|| Box::new(session_expired()))
+}
+
+/// [`open`], then the body's `data` object.
+fn entered(
+    u: &Upstox,
+    headers: &HeaderMap,
+    stage: Stage,
+    body: &[u8],
+) -> Result<(String, Map<String, Value>), Box<Response>> {
+    let id = open(u, headers, stage)?;
+    let d = data(body).ok_or_else(|| {
+        Box::new(service_error(
+            CODE_BAD_REQUEST,
+            "Something went wrong. Please try again.",
+        ))
+    })?;
+    Ok((id, d))
+}
+
 /// Step 2, `POST /service/login/open/v6/auth/1fa/otp/generate` with
 /// `{"data": {"mobileNumber", "userId"}}`.
 pub(crate) async fn otp_generate(
@@ -146,14 +172,9 @@ pub(crate) async fn otp_generate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if u.locked(&u.flows()) {
-        return locked();
-    }
-    let Some(id) = at_stage(&u, &headers, Stage::Dialog) else {
-        return session_expired();
-    };
-    let Some(d) = data(&body) else {
-        return service_error(CODE_BAD_REQUEST, "Something went wrong. Please try again.");
+    let (id, d) = match entered(&u, &headers, Stage::Dialog, &body) {
+        Ok(entered) => entered,
+        Err(refusal) => return *refusal,
     };
     if text(&d, "mobileNumber") != Some(u.creds.username.as_str())
         || text(&d, "userId") != Some(u.user_id.as_str())
@@ -183,14 +204,9 @@ pub(crate) async fn otp_verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if u.locked(&u.flows()) {
-        return locked();
-    }
-    let Some(id) = at_stage(&u, &headers, Stage::OtpSent) else {
-        return session_expired();
-    };
-    let Some(d) = data(&body) else {
-        return service_error(CODE_BAD_REQUEST, "Something went wrong. Please try again.");
+    let (id, d) = match entered(&u, &headers, Stage::OtpSent, &body) {
+        Ok(entered) => entered,
+        Err(refusal) => return *refusal,
     };
     let mut flows = u.flows();
     let expected = flows
@@ -239,11 +255,9 @@ pub(crate) async fn two_fa(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if u.locked(&u.flows()) {
-        return locked();
-    }
-    let Some(id) = at_stage(&u, &headers, Stage::OneFa) else {
-        return session_expired();
+    let id = match open(&u, &headers, Stage::OneFa) {
+        Ok(id) => id,
+        Err(refusal) => return *refusal,
     };
     let q = query(&uri);
     if q.get("client_id") != Some(&u.creds.client_id)
