@@ -87,6 +87,21 @@ pub(crate) fn check_base_url(base: &str) -> Result<BaseUrl> {
     })
 }
 
+/// Checks an endpoint's URL (a login form, an authorization or token endpoint, a redirect URI)
+/// against the same policy as base URLs, except that it may carry a query; `what` names it in
+/// the error. Returns the whole URL, query included.
+pub(crate) fn check_endpoint_url(text: &str, what: &str) -> Result<Url> {
+    let url =
+        Url::parse(text).map_err(|e| Error::config(format!("the {what} is not a URL: {e}")))?;
+    let mut without_query = url.clone();
+    without_query.set_query(None);
+    check_base_url(without_query.as_str()).map_err(|e| match e {
+        Error::Config { reason, .. } => Error::config(format!("the {what}: {reason}")),
+        other => other,
+    })?;
+    Ok(url)
+}
+
 /// A URL as errors, logs and `Debug` show it, parsed or not: `scheme://host/path` with the user
 /// info, the query and the fragment cut off by hand (a URL that did not parse has no parsed
 /// form to take them from).
@@ -122,6 +137,26 @@ pub(crate) fn is_loopback(host: &Host<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_urls_follow_the_policy_and_keep_their_query() {
+        assert!(check_endpoint_url("https://broker.example/login", "login URL").is_ok());
+        assert!(check_endpoint_url("http://127.0.0.1:8080/login", "login URL").is_ok());
+        assert!(check_endpoint_url("http://localhost/cb", "redirect URI").is_ok());
+        let with_query = check_endpoint_url("https://broker.example/cb?app=1", "redirect URI");
+        assert_eq!(with_query.unwrap().query(), Some("app=1"));
+        for bad in [
+            "http://broker.example/login",
+            "ftp://broker.example/",
+            "https://user:pw@broker.example/",
+            "https://broker.example/#x",
+            "not a url",
+        ] {
+            let err = check_endpoint_url(bad, "login URL").unwrap_err();
+            assert!(err.to_string().contains("login URL"), "{err}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+    }
 
     /// Finding 19: a base URL that does not parse is named without its user info, query or
     /// fragment.

@@ -3,16 +3,18 @@
 //! ever written; the file is private.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
+#[path = "common/flaky.rs"]
+mod flaky;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use flaky::Flaky;
 use keyward_core_crypto::{FernetKey, FixedClock, KeyRing};
 use keyward_secrets_backends::audit::{
     AuditError, AuditLog, Event, EventKind, MAX_LINE, Outcome, Problem, verify, verify_with_store,
 };
-use keyward_secrets_backends::{
-    Capabilities, Error, FileStore, Metadata, Secret, SecretStore, SecretValue, Selector,
-};
+use keyward_secrets_backends::{FileStore, SecretStore, SecretValue, Selector};
 
 const KEY: &str = "audit/mac";
 const T0: u64 = 1_700_000_000_000;
@@ -405,64 +407,19 @@ async fn a_missing_key_is_an_error_not_a_pass() {
     assert!(matches!(result, Err(AuditError::BadKey { .. })));
 }
 
-/// A store whose writes fail once `failing` is set: what a full disk or an outage looks like.
-#[derive(Debug)]
-struct Flaky {
-    inner: Arc<dyn SecretStore>,
-    failing: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait::async_trait]
-impl SecretStore for Flaky {
-    fn kind(&self) -> &'static str {
-        "flaky"
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn get(&self, name: &str, which: &Selector) -> Result<Secret, Error> {
-        self.inner.get(name, which).await
-    }
-    async fn put(&self, name: &str, value: &SecretValue) -> Result<Metadata, Error> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(Error::Backend {
-                store: "flaky",
-                message: "unreachable".into(),
-            });
-        }
-        self.inner.put(name, value).await
-    }
-    async fn delete(&self, name: &str) -> Result<(), Error> {
-        self.inner.delete(name).await
-    }
-    async fn list(&self) -> Result<Vec<String>, Error> {
-        self.inner.list().await
-    }
-    async fn versions(&self, name: &str) -> Result<Vec<Metadata>, Error> {
-        self.inner.versions(name).await
-    }
-}
-
 #[tokio::test]
 async fn a_failed_head_write_is_a_typed_error_and_the_chain_goes_on() {
     let f = fixture();
-    let flaky = Arc::new(Flaky {
-        inner: f.store.clone(),
-        failing: std::sync::atomic::AtomicBool::new(false),
-    });
+    let flaky = Arc::new(Flaky::new(f.store.clone()));
     let log = AuditLog::open(&f.log, flaky.clone(), KEY, f.clock.clone())
         .await
         .unwrap();
     let event = Event::new(EventKind::TokenGeneration, "session/abc", Outcome::Success).unwrap();
     assert_eq!(log.append(&event).await.unwrap(), 0);
-    flaky
-        .failing
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    flaky.fail(true);
     let failed = log.append(&event).await.unwrap_err();
     assert!(matches!(failed, AuditError::Store(_)), "{failed:?}");
-    flaky
-        .failing
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    flaky.fail(false);
     assert_eq!(log.append(&event).await.unwrap(), 2);
     assert_eq!(f.keyed().await.unwrap(), 3);
 }
@@ -470,10 +427,9 @@ async fn a_failed_head_write_is_a_typed_error_and_the_chain_goes_on() {
 #[tokio::test]
 async fn a_store_that_cannot_hold_the_key_is_a_typed_error() {
     let f = fixture();
-    let flaky = Arc::new(Flaky {
-        inner: f.store.clone(),
-        failing: std::sync::atomic::AtomicBool::new(true),
-    });
+    let flaky = Flaky::new(f.store.clone());
+    flaky.fail(true);
+    let flaky = Arc::new(flaky);
     let opened = AuditLog::open(&f.log, flaky, KEY, f.clock.clone()).await;
     assert!(matches!(opened, Err(AuditError::Store(_))));
 }

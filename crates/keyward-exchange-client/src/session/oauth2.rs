@@ -38,11 +38,12 @@ use url::Url;
 
 use super::code_source::CodeSource;
 use super::login_error::LoginError;
-use super::oauth2_http::{Endpoint, check_url};
+use super::oauth2_http::Endpoint;
 use super::token::ExpiryRule;
 use super::totp::Totp;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
+use crate::url_policy::check_endpoint_url;
 
 /// The largest answer a login step reads: 64 KiB (every broker login's cap).
 pub const MAX_ANSWER: usize = super::login_http::MAX_LOGIN_BODY;
@@ -340,14 +341,14 @@ impl OAuth2LoginBuilder {
             v.ok_or_else(|| Error::config(format!("the OAuth2 login needs its {what}")))
         };
         let endpoint = |v: Option<String>, what: &'static str| -> Result<Endpoint> {
-            let url = check_url(&need(v, what)?, what)?;
+            let url = check_endpoint_url(&need(v, what)?, what)?;
             Endpoint::new(url, &self.transport, self.timeout)
         };
         let login = endpoint(self.urls.login.clone(), "login URL")?;
         let totp = endpoint(self.urls.totp.clone(), "TOTP URL")?;
         let authorize = endpoint(self.urls.authorize.clone(), "authorization URL")?;
         let token = endpoint(self.urls.token.clone(), "token URL")?;
-        let redirect_uri = check_url(
+        let redirect_uri = check_endpoint_url(
             &need(self.urls.redirect_uri, "redirect URI")?,
             "redirect URI",
         )?;

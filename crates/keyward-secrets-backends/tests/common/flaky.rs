@@ -1,5 +1,6 @@
 //! A store whose writes fail while `failing` is set: what a full disk or an outage of the audit
-//! log's key store looks like.
+//! log's key store looks like. Also [`Captured`], the log lines a test's thread writes.
+#![allow(dead_code)] // reason: each test binary uses part of this
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
