@@ -18,12 +18,10 @@
 //! `error_rate`, `force_429` and `latency_ms` apply as on every listener.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use keyward_signing::Clock;
@@ -32,7 +30,6 @@ use serde_json::json;
 
 use super::ibkr_session::GatewaySession;
 use crate::clock::VenueClock;
-use crate::faults::Injected;
 use crate::guard::Shared;
 use crate::reply;
 
@@ -95,6 +92,11 @@ pub(crate) fn router(shared: Arc<Shared>, clock: VenueClock) -> Router {
         session: Mutex::new(GatewaySession::new(0, String::new(), 0)),
     };
     gateway.session = Mutex::new(gateway.fresh_session());
+    let guard = Arc::new(super::BrokerGuard {
+        shared: gateway.shared.clone(),
+        name: NAME,
+        too_many,
+    });
     let gateway = Arc::new(gateway);
     Router::new()
         .route("/v1/api/tickle", post(tickle))
@@ -106,32 +108,13 @@ pub(crate) fn router(shared: Arc<Shared>, clock: VenueClock) -> Router {
         .route("/v1/api/iserver/auth/ssodh/init", post(ssodh_init))
         .route("/v1/api/logout", post(logout))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(gateway.clone(), guard))
+        .layer(axum::middleware::from_fn_with_state(guard, super::guard))
         .with_state(gateway)
 }
 
-/// What every request meets first: the hit counter and the listener faults.
-async fn guard(State(g): State<Arc<Gateway>>, req: Request, next: Next) -> Response {
-    let faults = &g.shared.faults;
-    g.shared
-        .hits
-        .record(NAME, req.method().as_str(), req.uri().path());
-    let latency = faults.latency_ms(NAME);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    match faults.on_request(NAME) {
-        Injected::Pass => next.run(req).await,
-        Injected::Unavailable => reply::json(
-            503,
-            json!({"error": "service unavailable (injected fault)"}),
-        ),
-        Injected::Internal => reply::json(500, json!({"error": "internal error (injected fault)"})),
-        Injected::TooMany(secs) => reply::retry_after(
-            reply::json(429, json!({"error": "too many requests"})),
-            secs,
-        ),
-    }
+/// The gateway's 429 answer (injected by `force_429`).
+fn too_many() -> Response {
+    reply::json(429, json!({"error": "too many requests"}))
 }
 
 /// `POST /v1/api/tickle`.

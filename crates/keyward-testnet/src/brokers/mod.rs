@@ -1,5 +1,6 @@
-//! The brokers: each on its own listener. The login flows (Upstox) sit behind the same hit counter and
-//! injected faults as the venues (its own answers for a 429), with login state of its own.
+//! The brokers: each on its own listener (the Upstox login flow, the IBKR gateway), behind the
+//! same hit counter and injected faults as the venues ([`guard`], with each broker's own answer
+//! for a 429), with session state of its own.
 
 pub(crate) mod ibkr;
 mod ibkr_session;
