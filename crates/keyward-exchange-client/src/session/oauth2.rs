@@ -33,14 +33,16 @@ use std::time::Duration;
 
 use keyward_secrets_backends::SecretStore;
 use keyward_signing::{Clock, SystemClock};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use url::Url;
 
 use super::code_source::CodeSource;
 use super::login_error::LoginError;
+use super::login_fields::LoginFields;
 use super::oauth2_http::Endpoint;
 use super::token::ExpiryRule;
 use super::totp::Totp;
+use super::totp_seed::TOTP_SECRET_FIELD;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 use crate::url_policy::check_endpoint_url;
@@ -293,8 +295,10 @@ impl OAuth2LoginBuilder {
         self
     }
 
-    /// Reads the user and client from the secret `name` in `store`: fields `username`,
-    /// `password`, `client_id`, `client_secret`, and `redirect_uri` unless already set; and,
+    /// Reads the user and client from the secret `name` in `store` (named fields, or one JSON
+    /// object of strings, as [`UpstoxLogin`](super::UpstoxLogin) reads its secret): fields
+    /// `username`, `password`, `client_id`, `client_secret`, and `redirect_uri` unless already
+    /// set; and,
     /// unless a code source is already set, the TOTP seed (its `totp_secret` field) with a
     /// window-edge guard of `min_remaining`. A missing field is a
     /// [`LoginError::Credentials`] naming it.
@@ -304,17 +308,8 @@ impl OAuth2LoginBuilder {
         name: &str,
         min_remaining: Duration,
     ) -> std::result::Result<Self, LoginError> {
-        let secret = store
-            .get(name, &Default::default())
-            .await
-            .map_err(|e| LoginError::Credentials(e.to_string()))?;
-        let field = |f: &str| {
-            secret
-                .value
-                .require_field(name, f)
-                .map(|v| v.expose_secret().to_owned())
-                .map_err(|e| LoginError::Credentials(e.to_string()))
-        };
+        let fields = LoginFields::read(store, name).await?;
+        let field = |f: &str| fields.require(f).map(str::to_owned);
         self.user = Some((field("username")?, SecretString::from(field("password")?)));
         self.client = Some((
             field("client_id")?,
@@ -324,8 +319,7 @@ impl OAuth2LoginBuilder {
             self.urls.redirect_uri = Some(field("redirect_uri")?);
         }
         if self.code_source.is_none() {
-            let totp = Totp::from_store(store, name)
-                .await?
+            let totp = Totp::parse(fields.require(TOTP_SECRET_FIELD)?)?
                 .with_clock(Arc::clone(&self.clock));
             self.code_source = Some(CodeSource::Totp {
                 totp: Arc::new(totp),
