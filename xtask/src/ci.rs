@@ -7,6 +7,7 @@
 use crate::cmd::{self, cargo};
 use crate::moto::Moto;
 use crate::python;
+use crate::redis::Redis;
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -36,6 +37,10 @@ pub fn run() -> Result<()> {
     // the doctests, or at the first failure.
     banner("moto_server");
     let moto = Moto::start(&python).context(failed("moto_server"))?;
+    // The fleet tests run against a real redis-server (installed from Debian's package when
+    // missing), stopped when `redis` drops.
+    banner("redis-server");
+    let redis = Redis::start().context(failed("redis-server"))?;
 
     // The repository rules (xtask/src/tidy.rs) are tests of the xtask member: they run here.
     let mut tests = cargo();
@@ -46,17 +51,21 @@ pub fn run() -> Result<()> {
         tests.arg("test");
     }
     tests.args(["--workspace", "--all-features", "--no-fail-fast"]);
-    step("tests", moto.apply(with_interop(&mut tests, &python)))?;
+    step(
+        "tests",
+        redis.apply(moto.apply(with_interop(&mut tests, &python))),
+    )?;
 
     // nextest does not run doctests; cargo test does, and this reuses the build above.
     step(
         "doctests",
-        moto.apply(with_interop(
+        redis.apply(moto.apply(with_interop(
             cargo().args(["test", "--workspace", "--all-features", "--doc"]),
             &python,
-        )),
+        ))),
     )?;
     drop(moto);
+    drop(redis);
 
     step(
         "docs",

@@ -3,7 +3,8 @@
 //!
 //! - `ci`: the whole CI pipeline (`.ci/run` calls nothing else): the Python virtualenv for the
 //!   interop tests, `cargo fmt --check`, clippy with `-D warnings`, the tests and doctests (with a
-//!   local `moto_server` for the AWS backend), and the docs with `-D warnings`.
+//!   local `moto_server` for the AWS backend and a `redis-server` for the fleets, installed from
+//!   Debian's package when missing), and the docs with `-D warnings`.
 //! - `python`: create or update the virtualenv the interop tests use and print its interpreter.
 //! - `bench [-- <filter>...]`: run the criterion benchmarks and write `docs/BENCHMARKS.md`.
 //!
@@ -17,6 +18,7 @@ mod cmd;
 mod completeness;
 mod moto;
 mod python;
+mod redis;
 #[cfg(test)]
 mod tidy;
 
