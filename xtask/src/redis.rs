@@ -27,11 +27,17 @@ const ATTEMPTS: usize = 3;
 
 /// The environment variable the tests read the server's URL from.
 pub const URL_VAR: &str = "KEYWARD_REDIS_URL";
+/// The environment variable naming the redis-server executable, for the tests that start (and
+/// kill, and restart) servers of their own.
+pub const SERVER_VAR: &str = "KEYWARD_REDIS_SERVER";
+/// Set to 1 for the tests: a test that needs Redis fails instead of skipping when it is missing.
+pub const REQUIRE_VAR: &str = "KEYWARD_REQUIRE_REDIS";
 
 /// A running redis-server, killed on drop.
 pub struct Redis {
     child: Child,
     url: String,
+    exe: PathBuf,
 }
 
 impl Redis {
@@ -87,6 +93,7 @@ impl Redis {
         let mut redis = Self {
             child,
             url: format!("redis://127.0.0.1:{port}"),
+            exe: exe.to_path_buf(),
         };
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let deadline = Instant::now() + READY_WITHIN;
@@ -112,9 +119,13 @@ impl Redis {
         }
     }
 
-    /// Points a test command at this server ([`URL_VAR`]).
+    /// Points a test command at this server ([`URL_VAR`]) and its executable ([`SERVER_VAR`]),
+    /// and makes Redis required ([`REQUIRE_VAR`]).
     pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
-        command.env(URL_VAR, &self.url)
+        command
+            .env(URL_VAR, &self.url)
+            .env(SERVER_VAR, &self.exe)
+            .env(REQUIRE_VAR, "1")
     }
 }
 
