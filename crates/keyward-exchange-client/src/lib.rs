@@ -4,6 +4,8 @@ mod body_limit;
 mod builder;
 mod credentials;
 mod error;
+#[cfg(feature = "redis")]
+pub mod fleet;
 mod nonce_order;
 mod order;
 mod params;

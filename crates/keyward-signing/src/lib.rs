@@ -13,6 +13,8 @@ mod nonce;
 mod options;
 mod params;
 mod presets;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod request;
 mod scheme;
 pub mod schemes;
