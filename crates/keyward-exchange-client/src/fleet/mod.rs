@@ -4,3 +4,20 @@
 //! The backends that decide live in the layer that owns each seam (the replay cache and nonce
 //! leases in `keyward_signing::redis`, the rate budget in `keyward_resilience::redis`); this
 //! module connects to Redis and wires them into the client and the session layer.
+//!
+//! [`FleetLogin`] (feature `redis`) makes a broker login single flight across the fleet: one
+//! process logs in under a fenced lock, the others read the token from a shared, Fernet-sealed
+//! entry.
+
+#[cfg(feature = "redis")]
+mod login;
+#[cfg(feature = "redis")]
+mod login_scripts;
+#[cfg(feature = "redis")]
+mod token_entry;
+
+#[cfg(feature = "redis")]
+pub use login::{
+    DEFAULT_FAILURE_TTL, DEFAULT_LOCK_TTL, DEFAULT_LOCKOUT_FAILURE_TTL, DEFAULT_WAIT_MARGIN,
+    FIRST_POLL, FleetLogin, MAX_HOLDERS, MAX_POLL,
+};

@@ -89,11 +89,47 @@ pub enum LoginError {
         /// What was unexpected (a status, a missing field; never a value).
         detail: String,
     },
+    /// The fleet's shared login state (Redis) could not be used, so this process did not log
+    /// in: logging in alone in every process of a fleet is the login storm the shared login
+    /// exists to prevent. (`FleetLogin::with_local_fallback` chooses otherwise.)
+    #[error(
+        "the fleet's shared login for {identity} is unavailable ({detail}); not logging in alone, so that the fleet does not storm the broker"
+    )]
+    SharedStateUnavailable {
+        /// The identity.
+        identity: String,
+        /// What failed (a timeout, a refused connection; never a key's secret part or a value).
+        detail: String,
+    },
+    /// Another process of the fleet logged in for this identity and failed; this process did
+    /// not try again while the fleet's failure marker lasts.
+    #[error(
+        "another process of the fleet logged in as {identity} and failed ({reason}); not trying again"
+    )]
+    FleetLoginFailed {
+        /// The identity.
+        identity: String,
+        /// The failed login's message (it carries no secret).
+        reason: String,
+        /// Whether that failure risks a lockout (then so would trying again).
+        lockout_risk: bool,
+    },
+    /// Another process of the fleet held the login lock for longer than this process waits.
+    #[error(
+        "waited {waited:?} for another process of the fleet to log in as {identity}; no token came"
+    )]
+    FleetWaitTimedOut {
+        /// The identity.
+        identity: String,
+        /// How long this process waited.
+        waited: Duration,
+    },
 }
 
 impl LoginError {
     /// Whether trying again could lock the account: a refused TOTP code, PIN or credentials,
-    /// or a lock already reported. Callers must not retry these without a person's decision.
+    /// or a lock already reported (also when another process of the fleet got one of these).
+    /// Callers must not retry these without a person's decision.
     pub fn is_lockout_risk(&self) -> bool {
         matches!(
             self,
@@ -101,6 +137,10 @@ impl LoginError {
                 | Self::PinRejected { .. }
                 | Self::CredentialsRejected { .. }
                 | Self::Locked { .. }
+                | Self::FleetLoginFailed {
+                    lockout_risk: true,
+                    ..
+                }
         )
     }
 }
