@@ -22,19 +22,10 @@ pub(crate) struct LoginKeys {
 }
 
 impl LoginKeys {
-    /// The keys of `identity` in the fleet `prefix`. Characters of the identity other than
-    /// ASCII letters, digits, `.`, `_`, `-` and `/` are written `%XX`, so that no identity can
-    /// close the hash tag or reach another identity's keys.
+    /// The keys of `identity` in the fleet `prefix` (the identity escaped by
+    /// [`escape_scope`]).
     pub(crate) fn new(prefix: &str, identity: &str) -> Self {
-        let mut scope = String::with_capacity(identity.len());
-        for b in identity.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/') {
-                scope.push(char::from(b));
-            } else {
-                scope.push_str(&format!("%{b:02X}"));
-            }
-        }
-        let base = format!("{prefix}:{{login:{scope}}}");
+        let base = format!("{prefix}:{{login:{}}}", escape_scope(identity));
         Self {
             token: format!("{base}:token"),
             lock: format!("{base}:lock"),
@@ -42,6 +33,20 @@ impl LoginKeys {
             failed: format!("{base}:failed"),
         }
     }
+}
+
+/// `name` for the inside of a hash tag: ASCII letters, digits, `.`, `_`, `-` and `/` as they
+/// are, any other byte as `%XX`, so that no name can close the tag or reach another's keys.
+pub(crate) fn escape_scope(name: &str) -> String {
+    let mut scope = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/') {
+            scope.push(char::from(b));
+        } else {
+            scope.push_str(&format!("%{b:02X}"));
+        }
+    }
+    scope
 }
 
 /// What the acquire script decided.
@@ -122,7 +127,7 @@ return 1
 /// Runs `call` under `timeout`. The redis crate's errors name the command and the server's
 /// message, never the arguments, so they are safe to keep. (keyward-signing's own helper is
 /// private to that crate; this is the same seven lines.)
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     timeout: Duration,
     call: impl Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, RedisError> {

@@ -7,8 +7,11 @@
 //!
 //! [`FleetLogin`] (feature `redis`) makes a broker login single flight across the fleet: one
 //! process logs in under a fenced lock, the others read the token from a shared, Fernet-sealed
-//! entry.
+//! entry. [`FleetBreaker`] publishes a circuit breaker's open state to the fleet, so one
+//! process's detection spares the others the failing calls.
 
+#[cfg(feature = "redis")]
+mod breaker;
 #[cfg(feature = "redis")]
 mod login;
 #[cfg(feature = "redis")]
@@ -16,6 +19,8 @@ mod login_scripts;
 #[cfg(feature = "redis")]
 mod token_entry;
 
+#[cfg(feature = "redis")]
+pub use breaker::{DEFAULT_BREAKER_REFRESH, FleetBreaker};
 #[cfg(feature = "redis")]
 pub use login::{
     DEFAULT_FAILURE_TTL, DEFAULT_LOCK_TTL, DEFAULT_LOCKOUT_FAILURE_TTL, DEFAULT_WAIT_MARGIN,
