@@ -53,7 +53,11 @@ fn note(name: &str, text: &str) {
 }
 
 /// p50 and p99 of `rounds` single calls of `f`, in microseconds.
-fn percentiles(rt: &tokio::runtime::Runtime, rounds: usize, mut f: impl AsyncFnMut()) -> (f64, f64) {
+fn percentiles(
+    rt: &tokio::runtime::Runtime,
+    rounds: usize,
+    mut f: impl AsyncFnMut(),
+) -> (f64, f64) {
     let mut times: Vec<Duration> = (0..rounds)
         .map(|_| {
             let start = Instant::now();

@@ -46,7 +46,8 @@ pub const MAX_HOLDERS: u32 = 3;
 /// (a Fernet token under the fleet key, holding the access token and its expiry):
 /// - a token with more than the refresh-ahead margin left is returned, no login;
 /// - otherwise the process tries to take the lock (one script: `INCR <..>:fence` and
-///   `SET <..>:lock <fence> NX PX <lock TTL>`, only if the entry is still the one it judged).
+///   `SET <..>:lock <fence>:<nonce> NX PX <lock TTL>`, only if the entry is still the one it
+///   judged; the random nonce keeps holders apart even after Redis restarted empty).
 ///   The winner runs the wrapped provider's login, works out the token's expiry (the provider's
 ///   [`ExpiryRule`], the earliest of rule and stated expiry), and writes the sealed entry, with a
 ///   TTL until that expiry, in a script that first checks that the lock still holds ITS fence:
@@ -266,6 +267,7 @@ impl<P: TokenProvider> FleetLogin<P> {
                 &seen_entry,
                 &seen_failure,
                 self.lock_ttl,
+                &uuid::Uuid::new_v4().simple().to_string(),
             )
             .await?;
             match decision {
@@ -313,13 +315,13 @@ impl<P: TokenProvider> FleetLogin<P> {
                     waited = waited.saturating_add(pause);
                     poll = poll.saturating_mul(2).min(MAX_POLL);
                 }
-                Acquire::Won(fence) => return self.as_holder(fence).await.map_err(Stop::Login),
+                Acquire::Won(lock) => return self.as_holder(&lock).await.map_err(Stop::Login),
             }
         }
     }
 
-    /// Logs in as the lock's holder (`fence`) and publishes the outcome.
-    async fn as_holder(&self, fence: i64) -> Result<AccessToken, LoginError> {
+    /// Logs in as the lock's holder (its lock value `lock`) and publishes the outcome.
+    async fn as_holder(&self, lock: &str) -> Result<AccessToken, LoginError> {
         let identity = self.inner.identity();
         match self.login_with_expiry().await {
             Ok((token, Some(expires_at))) => {
@@ -327,21 +329,14 @@ impl<P: TokenProvider> FleetLogin<P> {
                 let ttl = expires_at
                     .duration_since(self.now())
                     .unwrap_or(Duration::ZERO);
-                let outcome = login_scripts::commit(
-                    &self.conn,
-                    self.timeout,
-                    &self.keys,
-                    fence,
-                    &sealed,
-                    ttl,
-                )
-                .await;
+                let outcome =
+                    login_scripts::commit(&self.conn, self.timeout, &self.keys, lock, &sealed, ttl)
+                        .await;
                 match outcome {
                     Ok(Commit::Stored) => {}
                     Ok(Commit::Lost(current)) => {
                         tracing::warn!(
                             identity,
-                            fence,
                             "the fleet login lock expired during this login; not overwriting a newer holder's token"
                         );
                         let newer = current.and_then(|raw| {
@@ -365,19 +360,19 @@ impl<P: TokenProvider> FleetLogin<P> {
                 // The cache in front reports the unusable expiry; the fleet is told so that the
                 // others do not each log in for a token nobody can schedule.
                 let reason = "the issued token has no usable expiry";
-                self.publish_failure(fence, reason, false).await;
+                self.publish_failure(lock, reason, false).await;
                 Ok(token)
             }
             Err(e) => {
-                self.publish_failure(fence, &e.to_string(), e.is_lockout_risk())
+                self.publish_failure(lock, &e.to_string(), e.is_lockout_risk())
                     .await;
                 Err(e)
             }
         }
     }
 
-    /// Publishes a failure marker while the lock holds `fence`; a Redis failure is a warning.
-    async fn publish_failure(&self, fence: i64, reason: &str, lockout_risk: bool) {
+    /// Publishes a failure marker while the lock holds `lock`; a Redis failure is a warning.
+    async fn publish_failure(&self, lock: &str, reason: &str, lockout_risk: bool) {
         let identity = self.inner.identity();
         let sealed = token_entry::seal_failure(&self.ring, reason, lockout_risk);
         let ttl = if lockout_risk {
@@ -385,11 +380,10 @@ impl<P: TokenProvider> FleetLogin<P> {
         } else {
             self.failure_ttl
         };
-        match login_scripts::fail(&self.conn, self.timeout, &self.keys, fence, &sealed, ttl).await {
+        match login_scripts::fail(&self.conn, self.timeout, &self.keys, lock, &sealed, ttl).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
                 identity,
-                fence,
                 "the fleet login lock expired during this login; its failure is not published"
             ),
             Err(e) => tracing::warn!(

@@ -13,7 +13,7 @@ use redis::{Script, Value};
 pub(crate) struct LoginKeys {
     /// The sealed token entry.
     pub(crate) token: String,
-    /// The lock: the holder's fence, with a TTL.
+    /// The lock: the holder's `<fence>:<nonce>`, with a TTL.
     pub(crate) lock: String,
     /// The fencing counter (INCR, never expires).
     pub(crate) fence: String,
@@ -58,13 +58,14 @@ pub(crate) enum Acquire {
     Entry(String),
     /// Another process holds the lock: its fence and the lock's remaining time.
     Held {
-        /// The holder's fence, as stored.
+        /// The holder's lock value, as stored.
         fence: String,
         /// The lock's remaining time (None when the key has no TTL: another program's key).
         remaining: Option<Duration>,
     },
-    /// The caller took the lock with this fence.
-    Won(i64),
+    /// The caller took the lock: the lock's value (`<fence>:<nonce>`), which the commit and
+    /// failure scripts compare.
+    Won(String),
 }
 
 /// What the commit script decided.
@@ -78,7 +79,9 @@ pub(crate) enum Commit {
 }
 
 /// KEYS: token, lock, fence, failed. ARGV: the entry the caller judged ("" for none), the
-/// failure marker it judged ("" for none), the lock TTL in ms.
+/// failure marker it judged ("" for none), the lock TTL in ms, a random nonce. The lock's value
+/// is `<fence>:<nonce>`: the fence orders holders, the nonce keeps two holders apart even when
+/// Redis restarted empty and the counter began again.
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -89,14 +92,15 @@ if entry and entry ~= ARGV[1] then return {'entry', entry} end
 local holder = redis.call('GET', KEYS[2])
 if holder then return {'held', holder, redis.call('PTTL', KEYS[2])} end
 local fence = redis.call('INCR', KEYS[3])
-redis.call('SET', KEYS[2], fence, 'PX', ARGV[3])
-return {'won', fence}
+local value = fence .. ':' .. ARGV[4]
+redis.call('SET', KEYS[2], value, 'PX', ARGV[3])
+return {'won', value}
 ",
     )
 });
 
-/// KEYS: token, lock, failed. ARGV: fence, sealed entry, entry TTL in ms. Writes only while the
-/// lock holds the caller's fence.
+/// KEYS: token, lock, failed. ARGV: the caller's lock value, sealed entry, entry TTL in ms.
+/// Writes only while the lock holds the caller's value (its fence).
 static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -111,8 +115,8 @@ return {'stored'}
     )
 });
 
-/// KEYS: lock, failed. ARGV: fence, sealed marker, marker TTL in ms. Publishes the failure and
-/// releases the lock only while the lock holds the caller's fence.
+/// KEYS: lock, failed. ARGV: the caller's lock value, sealed marker, marker TTL in ms.
+/// Publishes the failure and releases the lock only while the lock holds the caller's value.
 static FAIL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -151,6 +155,7 @@ pub(crate) async fn acquire(
     seen_entry: &str,
     seen_failure: &str,
     lock_ttl: Duration,
+    nonce: &str,
 ) -> Result<Acquire, RedisError> {
     let mut conn = conn.clone();
     let mut call = ACQUIRE.prepare_invoke();
@@ -160,7 +165,8 @@ pub(crate) async fn acquire(
         .key(&keys.failed)
         .arg(seen_entry)
         .arg(seen_failure)
-        .arg(ttl_ms(lock_ttl));
+        .arg(ttl_ms(lock_ttl))
+        .arg(nonce);
     let answer: Value = bounded(timeout, call.invoke_async(&mut conn)).await?;
     let items = items(answer)?;
     match (tag(&items)?.as_str(), items.get(1), items.get(2)) {
@@ -170,7 +176,7 @@ pub(crate) async fn acquire(
             fence: text(fence)?,
             remaining: u64::try_from(*pttl).ok().map(Duration::from_millis),
         }),
-        ("won", Some(Value::Int(fence)), _) => Ok(Acquire::Won(*fence)),
+        ("won", Some(v), _) => Ok(Acquire::Won(text(v)?)),
         _ => Err(unexpected()),
     }
 }
@@ -180,7 +186,7 @@ pub(crate) async fn commit(
     conn: &ConnectionManager,
     timeout: Duration,
     keys: &LoginKeys,
-    fence: i64,
+    lock_value: &str,
     sealed: &str,
     entry_ttl: Duration,
 ) -> Result<Commit, RedisError> {
@@ -189,7 +195,7 @@ pub(crate) async fn commit(
     call.key(&keys.token)
         .key(&keys.lock)
         .key(&keys.failed)
-        .arg(fence)
+        .arg(lock_value)
         .arg(sealed)
         .arg(ttl_ms(entry_ttl));
     let answer: Value = bounded(timeout, call.invoke_async(&mut conn)).await?;
@@ -209,7 +215,7 @@ pub(crate) async fn fail(
     conn: &ConnectionManager,
     timeout: Duration,
     keys: &LoginKeys,
-    fence: i64,
+    lock_value: &str,
     sealed: &str,
     marker_ttl: Duration,
 ) -> Result<bool, RedisError> {
@@ -217,7 +223,7 @@ pub(crate) async fn fail(
     let mut call = FAIL.prepare_invoke();
     call.key(&keys.lock)
         .key(&keys.failed)
-        .arg(fence)
+        .arg(lock_value)
         .arg(sealed)
         .arg(ttl_ms(marker_ttl));
     match bounded(timeout, call.invoke_async(&mut conn)).await? {

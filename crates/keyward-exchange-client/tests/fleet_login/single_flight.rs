@@ -107,7 +107,10 @@ async fn a_stale_holder_cannot_overwrite_a_newer_token() {
     );
     let stale_task = tokio::spawn(async move { stale.login().await });
     tokio::time::timeout(CAP, started.recv()).await.unwrap();
-    assert_eq!(raw(&conn, "lock").await.as_deref(), Some("1"));
+    assert!(
+        raw(&conn, "lock").await.unwrap().starts_with("1:"),
+        "fence 1"
+    );
     // The holder stalls past its lock's TTL: the lock goes, as its expiry would remove it.
     del_raw(&conn, "lock").await;
     let newer = fleet(
@@ -140,7 +143,7 @@ async fn a_stale_holder_cannot_overwrite_a_newer_token() {
 }
 
 #[tokio::test]
-async fn a_stale_holder_with_no_newer_token_keeps_its_own_unpublished() {
+async fn a_stale_holder_with_the_same_fence_after_a_restart_keeps_its_token_unpublished() {
     let Some(server) = RedisServer::start() else {
         return;
     };
@@ -157,9 +160,12 @@ async fn a_stale_holder_with_no_newer_token_keeps_its_own_unpublished() {
     );
     let stale_task = tokio::spawn(async move { stale.login().await });
     tokio::time::timeout(CAP, started.recv()).await.unwrap();
-    // Its lock expired and another process holds it now (fence 2), still logging in.
-    set_raw(&conn, "lock", "2", Some(60_000)).await;
-    set_raw(&conn, "fence", "2", None).await;
+    // Redis restarted empty meanwhile, and another process took the lock, still logging in:
+    // with the same fence number, 1 (the counter began again), but its own nonce.
+    let held = raw(&conn, "lock").await.unwrap();
+    assert!(held.starts_with("1:"));
+    set_raw(&conn, "lock", "1:another-process-nonce", Some(60_000)).await;
+    set_raw(&conn, "fence", "1", None).await;
     release.notify_one();
     let token = tokio::time::timeout(CAP, stale_task)
         .await
@@ -170,7 +176,7 @@ async fn a_stale_holder_with_no_newer_token_keeps_its_own_unpublished() {
     assert_eq!(raw(&conn, "token").await, None, "nothing published");
     assert_eq!(
         raw(&conn, "lock").await.as_deref(),
-        Some("2"),
+        Some("1:another-process-nonce"),
         "not released"
     );
 }
