@@ -171,6 +171,37 @@ async fn accepts_once_refuses_the_replay_and_expires_with_the_window() {
     );
 }
 
+#[tokio::test]
+async fn a_websocket_auth_message_is_one_request_for_the_fleet() {
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let clock = Arc::new(FixedClock::new(T0));
+    let creds = Credentials::new("ws-key", "canary-secret-8d1f".into());
+    let replica = |cache: RedisReplayCache| {
+        Verifier::new(
+            Scheme::Bybit,
+            Arc::new(StaticKeys::new().with(creds.clone())),
+        )
+        .with_clock(clock.clone())
+        .with_cache(Arc::new(cache))
+    };
+    let a = replica(RedisReplayCache::new(connect(&server.url()).await, PREFIX));
+    let b = replica(RedisReplayCache::new(connect(&server.url()).await, PREFIX));
+    let message = Signer::new(Scheme::Bybit, &creds)
+        .unwrap()
+        .with_clock(clock.clone())
+        .ws_auth(&Default::default(), &SignOptions::default())
+        .unwrap();
+    assert_eq!(a.verify_ws_async(&message).await.unwrap().key_id, "ws-key");
+    assert_eq!(
+        b.verify_ws_async(&message).await,
+        Err(VerifyError::Replayed)
+    );
+    // The synchronous path cannot ask Redis.
+    assert_eq!(b.verify_ws(&message), Err(VerifyError::ReplayUnavailable));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_copies_of_one_request_are_accepted_once() {
     let Some(server) = redis_server::RedisServer::start() else {

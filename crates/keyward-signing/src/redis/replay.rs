@@ -153,9 +153,18 @@ impl RedisReplayCache {
 
 #[async_trait::async_trait]
 impl ReplayCache for RedisReplayCache {
-    /// Always [`ReplayRefusal::Unavailable`]: Redis answers only asynchronously. Verify with
+    /// Always a refusal: [`ReplayRefusal::TooLong`] past [`MAX_ENTRY_LIFETIME_MS`], else
+    /// [`ReplayRefusal::Unavailable`], since Redis answers only asynchronously. Verify with
     /// [`Verifier::verify_async`](crate::verify::Verifier::verify_async).
-    fn check_and_insert(&self, _: ReplayId, _: u64, _: u64) -> Result<(), ReplayRefusal> {
+    fn check_and_insert(
+        &self,
+        _: ReplayId,
+        expires_at_ms: u64,
+        now_ms: u64,
+    ) -> Result<(), ReplayRefusal> {
+        if expires_at_ms.saturating_sub(now_ms) > MAX_ENTRY_LIFETIME_MS {
+            return Err(ReplayRefusal::TooLong);
+        }
         Err(ReplayRefusal::Unavailable)
     }
 
