@@ -16,9 +16,14 @@
 //! let app: Router = Router::new().route("/orders", post(place_order)).with_state(verifier);
 //! ```
 //!
+//! The extractor verifies with [`Verifier::verify_async`], so a verifier whose replay cache is
+//! shared by several replicas (`keyward_signing::redis::RedisReplayCache`, feature `redis`)
+//! works here as it is.
+//!
 //! A rejected request gets the error's status (401, or 503 when replay protection is at
-//! capacity) and a JSON body `{"error": KIND, "message": TEXT}`, where KIND is one of
-//! `malformed`, `unknown_key`, `bad_signature`, `expired`, `replayed`, `unavailable`.
+//! capacity or its shared memory is unavailable: retry later) and a JSON body
+//! `{"error": KIND, "message": TEXT}`, where KIND is one of `malformed`, `unknown_key`,
+//! `bad_signature`, `expired`, `replayed`, `signed_before_restart`, `unavailable`.
 
 use std::sync::Arc;
 
@@ -97,7 +102,12 @@ where
                 .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                 .collect(),
         };
-        let verified = verifier.verify(&request).map_err(VerifyRejection)?;
+        // The shared replay cache (if any) answers only asynchronously; an in-memory one
+        // decides exactly as `verify` would.
+        let verified = verifier
+            .verify_async(&request)
+            .await
+            .map_err(VerifyRejection)?;
         Ok(Self { verified, request })
     }
 }

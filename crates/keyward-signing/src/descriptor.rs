@@ -18,7 +18,7 @@ use crate::request::Request;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
 use crate::timestamp::TimeForm;
-use crate::verify::{Claim, Verified, Verifier, VerifyError, Window, WsClaim};
+use crate::verify::{Checked, Claim, Verifier, VerifyError, Window, WsClaim};
 
 /// One scheme's signing rules.
 #[derive(Debug)]
@@ -102,7 +102,7 @@ pub(crate) type SignFn = fn(&Signer, Request, &SignOptions) -> Result<Request>;
 /// Takes a received request apart with the scheme's acceptance rules.
 pub(crate) type ClaimFn = fn(&Request, &Context<'_>) -> Result<Claim, VerifyError>;
 /// Verifies a received request by the scheme's own flow.
-pub(crate) type VerifyFn = fn(&Verifier, &Request) -> Result<Verified, VerifyError>;
+pub(crate) type VerifyFn = fn(&Verifier, &Request) -> Result<Checked, VerifyError>;
 /// Builds the WebSocket auth message from the caller's parameters.
 pub(crate) type WsAuthFn = fn(&Signer, &Map<String, Value>, &SignOptions) -> Result<Value>;
 /// Takes a received WebSocket auth message apart.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use keyward_signing::verify::ReplayCache;
 use keyward_signing::{Clock, SystemClock};
 
 use crate::broker_credentials::BrokerCredentials;
@@ -35,6 +36,12 @@ pub struct TestnetConfig {
     /// (the IBKR gateway's idle timeout) read it. The system clock by default; a test injects
     /// a `FixedClock` and moves it.
     pub clock: Arc<dyn Clock>,
+    /// The replay memory of the service schemes' verifiers (`keyward-v1`, `hmac-newline-v0`,
+    /// `hmac-concat`): None (the default) gives each its own in-memory cache; a shared one
+    /// (say `keyward_signing::redis::RedisReplayCache`) makes several testnet processes act as
+    /// replicas that refuse each other's replays. The venue presets keep no memory (see
+    /// `repeats.rs`: the venues document a freshness rule only).
+    pub replay_cache: Option<Arc<dyn ReplayCache>>,
 }
 
 impl Default for TestnetConfig {
@@ -49,6 +56,7 @@ impl Default for TestnetConfig {
             venue_rate_limits: HashMap::new(),
             signed_headers: Vec::new(),
             clock: Arc::new(SystemClock),
+            replay_cache: None,
         }
     }
 }
@@ -111,6 +119,14 @@ impl TestnetConfig {
     /// Reads time from `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Shares `cache` as the service schemes' replay memory (see
+    /// [`TestnetConfig::replay_cache`]); their verifiers then verify with
+    /// `Verifier::verify_async`, so a cache that answers over the network works.
+    pub fn with_replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
+        self.replay_cache = Some(cache);
         self
     }
 }

@@ -189,6 +189,9 @@ impl Testnet {
             let mut verifier = Verifier::new(scheme, keys_of(name))
                 .with_clock(Arc::new(clock_of(name)))
                 .with_window(Window::DEFAULT);
+            if let Some(cache) = &config.replay_cache {
+                verifier = verifier.with_cache(cache.clone());
+            }
             if scheme == Scheme::HmacNewlineV0 {
                 verifier = verifier
                     .with_origins([base.clone()])

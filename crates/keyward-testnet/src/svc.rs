@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::faults::FaultControl;
 use crate::reply;
 use crate::venues::to_request;
-use crate::ws::session;
+use crate::ws::{Answer, session};
 
 /// The verifiers of the service schemes, by name.
 pub(crate) struct Svc {
@@ -45,7 +45,7 @@ pub(crate) async fn http(
         return reply::json(404, json!({"error": "unknown_scheme"}));
     };
     let req = to_request(&method, &uri, &headers, &body);
-    match verifier.verify(&req) {
+    match verifier.verify_async(&req).await {
         Ok(v) => reply::json(200, json!({"key_id": v.key_id})),
         Err(err) => reply::json(err.status(), json!({"error": err.kind()})),
     }
@@ -66,28 +66,33 @@ pub(crate) async fn ws(
     };
     if verifier.scheme() != Scheme::HmacConcat {
         let req = to_request(&method, &uri, &headers, &Bytes::new());
-        if let Err(err) = verifier.verify(&req) {
+        if let Err(err) = verifier.verify_async(&req).await {
             return reply::json(err.status(), json!({"error": err.kind()}));
         }
     }
     let drops = svc.faults.drops();
     let name = scheme.clone();
     upgrade.on_upgrade(move |socket| {
-        let answer = Box::new(move |msg: &Value| ws_answer(&svc, &scheme, msg));
+        let answer: Answer = Box::new(move |msg: Value| {
+            let (svc, scheme) = (svc.clone(), scheme.clone());
+            Box::pin(async move { ws_answer(&svc, &scheme, &msg).await })
+        });
         session(socket, drops, name, answer)
     })
 }
 
-fn ws_answer(svc: &Svc, scheme: &str, message: &Value) -> Option<Value> {
+/// The answer to a service scheme's WebSocket message; auth is verified with
+/// `verify_ws_async`, so a shared replay cache works.
+async fn ws_answer(svc: &Svc, scheme: &str, message: &Value) -> Option<Value> {
     match message.get("op").and_then(Value::as_str)? {
         "ping" => Some(json!({"op": "pong"})),
-        "auth" => Some(
-            match svc.verifiers.get(scheme).map(|v| v.verify_ws(message)) {
-                Some(Ok(_)) => json!({"op": "auth", "success": true}),
-                Some(Err(err)) => json!({"op": "auth", "success": false, "error": err.kind()}),
-                None => json!({"op": "auth", "success": false, "error": "malformed"}),
+        "auth" => Some(match svc.verifiers.get(scheme) {
+            Some(verifier) => match verifier.verify_ws_async(message).await {
+                Ok(_) => json!({"op": "auth", "success": true}),
+                Err(err) => json!({"op": "auth", "success": false, "error": err.kind()}),
             },
-        ),
+            None => json!({"op": "auth", "success": false, "error": "malformed"}),
+        }),
         _ => None,
     }
 }

@@ -11,6 +11,10 @@
 //! `keyward-exchange-client`'s `fleet` module, which hands the connection to these backends.
 
 mod call;
+mod epoch;
+mod replay;
 
+pub(crate) use call::bounded;
 pub use call::{DEFAULT_TIMEOUT, RedisError};
 pub use redis::aio::ConnectionManager;
+pub use replay::{RedisReplayCache, ReplayDecision};

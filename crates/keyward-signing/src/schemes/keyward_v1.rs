@@ -42,7 +42,7 @@ use crate::request::Request;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
 use crate::timestamp::{TimeForm, secs};
-use crate::verify::{TimeRule, Verified, Verifier, VerifyError};
+use crate::verify::{Checked, TimeRule, Verified, Verifier, VerifyError};
 use keyward_core_crypto::ct::ct_eq;
 
 /// The `alg` parameter of this scheme.
@@ -350,7 +350,7 @@ fn signature_for<'a>(header: &'a str, label: &str) -> Option<&'a str> {
 }
 
 /// Verifies a keyward-v1 request: any attached signature by an active key is enough.
-fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyError> {
+fn verify(v: &Verifier, req: &Request) -> Result<Checked, VerifyError> {
     let inputs = crate::verify::required_header(req, "Signature-Input")?;
     let signatures = crate::verify::required_header(req, "Signature")?;
     let digest = crate::verify::required_header(req, "Content-Digest")?;
@@ -418,15 +418,21 @@ fn verify(v: &Verifier, req: &Request) -> Result<Verified, VerifyError> {
         window: v.window(),
         expires_ms: Some(entry.params.expires.saturating_mul(1000)),
     };
-    if let Some(until) = rule.check(now)? {
-        // The request, never the key that verified it: every entry yields the same identity.
-        let identity = request_identity(req, &entry.params)
-            .map_err(|e| VerifyError::malformed(e.to_string()))?;
-        v.remember(&identity, until, now)?;
-    }
-    Ok(Verified {
-        key_id: entry.params.keyid.clone(),
-        scheme: Scheme::KeywardV1,
+    let replay = match rule.check(now)? {
+        Some(until) => {
+            // The request, never the key that verified it: every entry yields the same identity.
+            let identity = request_identity(req, &entry.params)
+                .map_err(|e| VerifyError::malformed(e.to_string()))?;
+            Some(v.replay_entry(&identity, &rule, until, now)?)
+        }
+        None => None,
+    };
+    Ok(Checked {
+        verified: Verified {
+            key_id: entry.params.keyid.clone(),
+            scheme: Scheme::KeywardV1,
+        },
+        replay,
     })
 }
 

@@ -74,6 +74,24 @@ impl TimeRule {
         }
     }
 
+    /// The earliest time at which a verifier could have accepted a request under this rule:
+    /// `timestamp - future` for a window (capped at [`Window::MAX`]), `expires - max_ahead` for
+    /// an expiry rule (capped likewise); 0 for a nonce rule (never remembered).
+    pub(crate) fn valid_from_ms(&self) -> u64 {
+        match *self {
+            TimeRule::Window {
+                timestamp_ms,
+                window,
+                ..
+            } => timestamp_ms.saturating_sub(window.capped().future_ms),
+            TimeRule::Expires {
+                expires_ms,
+                max_ahead_ms,
+            } => expires_ms.saturating_sub(max_ahead_ms.min(Window::MAX.past_ms)),
+            TimeRule::Nonce(_) => 0,
+        }
+    }
+
     /// Checks the rule at `now_ms`; on success, until when the request must be remembered to
     /// refuse a replay (None for nonce rules, which refuse replays by themselves).
     pub(crate) fn check(&self, now_ms: u64) -> Result<Option<u64>, VerifyError> {
@@ -285,6 +303,29 @@ mod tests {
             Err(VerifyError::TooFarInFuture { ahead_ms: 1 })
         );
         assert_eq!(Window::DEFAULT.capped(), Window::DEFAULT);
+    }
+
+    #[test]
+    fn valid_from_is_the_first_instant_of_acceptance() {
+        // A window: the earliest `now` that passes is `timestamp - future`.
+        assert_eq!(at(1010).valid_from_ms(), 1000);
+        assert!(at(1010).check(1000).is_ok());
+        assert!(at(1010).check(999).is_err());
+        // An expiry: the earliest `now` that passes is `expires - max_ahead`.
+        let rule = TimeRule::Expires {
+            expires_ms: 2000,
+            max_ahead_ms: 1000,
+        };
+        assert_eq!(rule.valid_from_ms(), 1000);
+        assert!(rule.check(1000).is_ok());
+        assert!(rule.check(999).is_err());
+        let capped = TimeRule::Expires {
+            expires_ms: u64::MAX,
+            max_ahead_ms: u64::MAX,
+        };
+        assert_eq!(capped.valid_from_ms(), u64::MAX - Window::MAX.past_ms);
+        assert_eq!(at(3).valid_from_ms(), 0);
+        assert_eq!(TimeRule::Nonce(5).valid_from_ms(), 0);
     }
 
     #[test]

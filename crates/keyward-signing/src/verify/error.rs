@@ -38,21 +38,31 @@ pub enum VerifyError {
     /// The replay cache is full of live entries: requests are refused until entries expire.
     #[error("replay protection is at capacity; retry shortly")]
     CacheFull,
+    /// The shared replay memory (Redis) is unreachable, failing or too slow: the request is
+    /// refused rather than accepted unchecked (fail closed). Nothing was decided about the
+    /// request itself, so the client may send it again later.
+    #[error("replay protection is unavailable (shared replay memory unreachable); retry later")]
+    ReplayUnavailable,
+    /// The shared replay memory restarted empty after this request could first have been
+    /// accepted, so it cannot tell whether the request is a replay. Refused for one window after
+    /// the restart; a request signed now is accepted.
+    #[error("request signed before the shared replay memory restarted; sign a new request")]
+    SignedBeforeRestart,
 }
 
 impl VerifyError {
     /// The HTTP status to answer with: 401 for every rejection of the request itself, 503 when
-    /// the replay cache fails closed.
+    /// the replay cache fails closed (full, or its shared memory unavailable).
     pub fn status(&self) -> u16 {
         match self {
-            VerifyError::CacheFull => 503,
+            VerifyError::CacheFull | VerifyError::ReplayUnavailable => 503,
             _ => 401,
         }
     }
 
     /// A short machine-readable kind: `malformed`, `unknown_key`, `bad_signature`, `expired`,
-    /// `replayed` or `unavailable`. A request too far in the future is `expired` (its time is
-    /// outside the window); a stale nonce is `replayed`.
+    /// `replayed`, `signed_before_restart` or `unavailable`. A request too far in the future is
+    /// `expired` (its time is outside the window); a stale nonce is `replayed`.
     pub fn kind(&self) -> &'static str {
         match self {
             VerifyError::Malformed(_) => "malformed",
@@ -60,7 +70,8 @@ impl VerifyError {
             VerifyError::BadSignature => "bad_signature",
             VerifyError::Expired { .. } | VerifyError::TooFarInFuture { .. } => "expired",
             VerifyError::Replayed | VerifyError::StaleNonce => "replayed",
-            VerifyError::CacheFull => "unavailable",
+            VerifyError::CacheFull | VerifyError::ReplayUnavailable => "unavailable",
+            VerifyError::SignedBeforeRestart => "signed_before_restart",
         }
     }
 

@@ -11,6 +11,14 @@
 //!    covered components, `created`, `expires` and `nonce`; never keyed by the key that verified
 //!    it, so naming another key or reordering signatures is still a replay. Kraken: a nonce not
 //!    above the key's last).
+//!
+//! [`Verifier::verify`] asks its replay cache synchronously, which suits the in-memory
+//! [`ShardedReplayCache`]. A cache shared by several processes (Redis, feature `redis`) answers
+//! over the network: verify with [`Verifier::verify_async`] (and
+//! [`Verifier::verify_ws_async`]), which run the same checks in the same order and await the
+//! replay step. A shared cache fails closed: unreachable, it refuses
+//! ([`VerifyError::ReplayUnavailable`], 503), and restarted empty, it refuses requests that could
+//! have been accepted before the restart ([`VerifyError::SignedBeforeRestart`], 401).
 
 mod claim;
 mod error;
@@ -31,7 +39,9 @@ pub use claim::Window;
 pub use error::VerifyError;
 pub use keys::{KeyResolver, StaticKeys};
 pub use observer::RefusalObserver;
-pub use replay::{MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayId, ReplayRefusal, ShardedReplayCache};
+pub use replay::{
+    MAX_ENTRY_LIFETIME_MS, ReplayCache, ReplayEntry, ReplayId, ReplayRefusal, ShardedReplayCache,
+};
 
 pub(crate) use claim::{Claim, SignatureAt, TimeRule, parse_u64, required_header, without_header};
 pub(crate) use ws::{
@@ -53,6 +63,14 @@ pub struct Verified {
     pub key_id: String,
     /// The scheme.
     pub scheme: Scheme,
+}
+
+/// A request whose every check passed up to the replay step, and what the replay cache must
+/// remember for it (None: nothing, a nonce rule refuses replays by itself).
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub(crate) verified: Verified,
+    pub(crate) replay: Option<ReplayEntry>,
 }
 
 /// Verifies received requests for one scheme.
@@ -132,7 +150,10 @@ impl Verifier {
         self
     }
 
-    /// Uses `cache` for replay protection (for example one shared by several verifiers).
+    /// Uses `cache` for replay protection (for example one shared by several verifiers). A cache
+    /// that answers over the network (`keyward_signing::redis::RedisReplayCache`) answers only
+    /// through [`Self::verify_async`]; [`Self::verify`] gets
+    /// [`VerifyError::ReplayUnavailable`] from it.
     pub fn with_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
         self.cache = cache;
         self
@@ -173,11 +194,50 @@ impl Verifier {
     /// Verifies `request` as received (method, path, query and body exactly as they arrived).
     /// A refusal is also passed to the observer set with [`Self::with_observer`].
     pub fn verify(&self, request: &Request) -> Result<Verified, VerifyError> {
-        self.observed(self.verify_rest(request))
+        self.observed(
+            self.check_rest(request)
+                .and_then(|checked| self.remember(checked)),
+        )
     }
 
-    /// [`Self::verify`] without the observer.
-    fn verify_rest(&self, request: &Request) -> Result<Verified, VerifyError> {
+    /// [`Self::verify`] for a verifier whose replay cache answers asynchronously (a shared cache
+    /// such as `keyward_signing::redis::RedisReplayCache`): the same checks in the same order,
+    /// the replay step awaited through [`ReplayCache::check_and_insert_shared`]. A refusal is
+    /// passed to the observer as with [`Self::verify`]. With an in-memory cache it decides
+    /// exactly as [`Self::verify`].
+    ///
+    /// Failure semantics of a shared cache: unreachable, failing or too slow, the request is
+    /// refused with [`VerifyError::ReplayUnavailable`] (503, retry later), never accepted
+    /// unchecked; restarted empty, requests that could have been accepted before the restart are
+    /// refused with [`VerifyError::SignedBeforeRestart`] (401) for one window.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use keyward_signing::verify::{StaticKeys, Verifier, VerifyError};
+    /// use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let creds = Credentials::new("svc-a", "shared-secret".into());
+    /// let clock = Arc::new(FixedClock::new(1_700_000_000_000));
+    /// let verifier = Verifier::new(Scheme::KeywardV1, Arc::new(StaticKeys::new().with(creds.clone())))
+    ///     .with_clock(clock.clone());
+    /// let signer = Signer::new(Scheme::KeywardV1, &creds)?.with_clock(clock);
+    /// let sent = signer.sign(Request::post("/orders").with_body("{}"), &SignOptions::default())?;
+    /// assert_eq!(verifier.verify_async(&sent).await.unwrap().key_id, "svc-a");
+    /// assert_eq!(verifier.verify_async(&sent).await, Err(VerifyError::Replayed));
+    /// # Ok::<(), keyward_signing::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn verify_async(&self, request: &Request) -> Result<Verified, VerifyError> {
+        let result = match self.check_rest(request) {
+            Ok(checked) => self.remember_shared(checked).await,
+            Err(error) => Err(error),
+        };
+        self.observed(result)
+    }
+
+    /// Every check of [`Self::verify`] up to the replay step.
+    fn check_rest(&self, request: &Request) -> Result<Checked, VerifyError> {
         let rest = self.descriptor.rest.as_ref().ok_or_else(|| {
             VerifyError::malformed(format!(
                 "{} requests are not verified this way",
@@ -200,17 +260,23 @@ impl Verifier {
             .ok_or(VerifyError::BadSignature)?;
         let now = self.clock.now_ms();
         let remember_until = claim.time.check(now)?;
-        match (claim.time, remember_until) {
-            (TimeRule::Nonce(nonce), _) => self.advance_nonce(&key_id, nonce)?,
-            (_, Some(until)) => {
-                let basis = claim.replay_basis.as_deref().unwrap_or(&claim.provided);
-                self.remember(basis, until, now)?;
+        let replay = match (claim.time, remember_until) {
+            (TimeRule::Nonce(nonce), _) => {
+                self.advance_nonce(&key_id, nonce)?;
+                None
             }
-            (_, None) => {}
-        }
-        Ok(Verified {
-            key_id,
-            scheme: self.descriptor.scheme,
+            (rule, Some(until)) => {
+                let basis = claim.replay_basis.as_deref().unwrap_or(&claim.provided);
+                Some(self.replay_entry(basis, &rule, until, now)?)
+            }
+            (_, None) => None,
+        };
+        Ok(Checked {
+            verified: Verified {
+                key_id,
+                scheme: self.descriptor.scheme,
+            },
+            replay,
         })
     }
 
@@ -286,22 +352,20 @@ impl Verifier {
         false
     }
 
-    /// Records an accepted request in the replay cache. `basis` identifies the request itself
-    /// (its signature, or what keyward-v1 signs apart from the key id), never the key that
-    /// verified it: the same request presented under another key, or with its signatures
-    /// reordered, is the same entry.
-    pub(crate) fn remember(
+    /// What the replay cache must remember for an accepted request. `basis` identifies the
+    /// request itself (its signature, or what keyward-v1 signs apart from the key id), never the
+    /// key that verified it: the same request presented under another key, or with its
+    /// signatures reordered, is the same entry.
+    pub(crate) fn replay_entry(
         &self,
         basis: &str,
+        rule: &TimeRule,
         until_ms: u64,
         now_ms: u64,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<ReplayEntry, VerifyError> {
         // Unreachable with capped windows; checked here too, so that a `ReplayCache` written
         // elsewhere is never asked to remember past the ceiling. Refused, never remembered
         // for less (which would let a replay through).
-        let too_long = || {
-            VerifyError::malformed("the request stays valid longer than a replay entry may live")
-        };
         if until_ms.saturating_sub(now_ms) > MAX_ENTRY_LIFETIME_MS {
             return Err(too_long());
         }
@@ -312,13 +376,33 @@ impl Verifier {
             .finalize();
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);
-        self.cache
-            .check_and_insert(u128::from_be_bytes(id), until_ms, now_ms)
-            .map_err(|refusal| match refusal {
-                ReplayRefusal::Replayed => VerifyError::Replayed,
-                ReplayRefusal::Full => VerifyError::CacheFull,
-                ReplayRefusal::TooLong => too_long(),
-            })
+        Ok(ReplayEntry {
+            id: u128::from_be_bytes(id),
+            valid_from_ms: rule.valid_from_ms(),
+            expires_at_ms: until_ms,
+            now_ms,
+        })
+    }
+
+    /// Records a checked request in the replay cache, synchronously.
+    pub(crate) fn remember(&self, checked: Checked) -> Result<Verified, VerifyError> {
+        if let Some(entry) = checked.replay {
+            self.cache
+                .check_and_insert(entry.id, entry.expires_at_ms, entry.now_ms)
+                .map_err(refusal_error)?;
+        }
+        Ok(checked.verified)
+    }
+
+    /// Records a checked request in the replay cache, awaiting a shared cache's answer.
+    pub(crate) async fn remember_shared(&self, checked: Checked) -> Result<Verified, VerifyError> {
+        if let Some(entry) = checked.replay {
+            self.cache
+                .check_and_insert_shared(entry)
+                .await
+                .map_err(refusal_error)?;
+        }
+        Ok(checked.verified)
     }
 
     /// Kraken's rule: a nonce must exceed the last one accepted for the key.
@@ -348,6 +432,22 @@ impl Verifier {
     /// The configured freshness window.
     pub(crate) fn window(&self) -> Window {
         self.window
+    }
+}
+
+/// The refusal of an entry that would outlive [`MAX_ENTRY_LIFETIME_MS`].
+fn too_long() -> VerifyError {
+    VerifyError::malformed("the request stays valid longer than a replay entry may live")
+}
+
+/// A replay cache's refusal as the verifier reports it.
+fn refusal_error(refusal: ReplayRefusal) -> VerifyError {
+    match refusal {
+        ReplayRefusal::Replayed => VerifyError::Replayed,
+        ReplayRefusal::Full => VerifyError::CacheFull,
+        ReplayRefusal::TooLong => too_long(),
+        ReplayRefusal::Unavailable => VerifyError::ReplayUnavailable,
+        ReplayRefusal::SignedBeforeRestart => VerifyError::SignedBeforeRestart,
     }
 }
 
@@ -386,16 +486,21 @@ mod tests {
         let verifier = Verifier::new(Scheme::HmacConcat, Arc::new(StaticKeys::new()))
             .with_cache(cache.clone());
         let now = 1_000;
+        let remember = |until: u64| {
+            let rule = TimeRule::at(now, Window::DEFAULT);
+            let replay = Some(verifier.replay_entry("r", &rule, until, now)?);
+            let verified = Verified {
+                key_id: "k".into(),
+                scheme: Scheme::HmacConcat,
+            };
+            verifier.remember(Checked { verified, replay })
+        };
         assert!(matches!(
-            verifier.remember("r", now + MAX_ENTRY_LIFETIME_MS + 1, now),
+            remember(now + MAX_ENTRY_LIFETIME_MS + 1),
             Err(VerifyError::Malformed(_))
         ));
         assert_eq!(cache.0.load(Ordering::SeqCst), 0);
-        assert!(
-            verifier
-                .remember("r", now + MAX_ENTRY_LIFETIME_MS, now)
-                .is_ok()
-        );
+        assert!(remember(now + MAX_ENTRY_LIFETIME_MS).is_ok());
         assert_eq!(cache.0.load(Ordering::SeqCst), 1);
     }
 }

@@ -76,6 +76,56 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn the_async_paths_decide_and_observe_as_the_sync_ones() {
+        let seen = Arc::new(Seen::default());
+        let (verifier, creds, clock) = verifier(Scheme::HmacConcat, &seen);
+        let signer = Signer::new(Scheme::HmacConcat, &creds)
+            .unwrap()
+            .with_clock(clock);
+        let sent = signer
+            .sign(
+                Request::post("/orders").with_body("{}"),
+                &SignOptions::default(),
+            )
+            .unwrap();
+        verifier.verify_async(&sent).await.unwrap();
+        // One memory for both paths.
+        assert_eq!(verifier.verify(&sent), Err(VerifyError::Replayed));
+        assert_eq!(
+            verifier.verify_async(&sent).await,
+            Err(VerifyError::Replayed)
+        );
+        let _ = verifier.verify_async(&Request::post("/orders")).await;
+        let message = signer
+            .ws_auth(&Default::default(), &SignOptions::default())
+            .unwrap();
+        verifier.verify_ws_async(&message).await.unwrap();
+        assert_eq!(verifier.verify_ws(&message), Err(VerifyError::Replayed));
+        assert_eq!(
+            verifier.verify_ws_async(&message).await,
+            Err(VerifyError::Replayed)
+        );
+        assert!(
+            verifier
+                .verify_ws_async(&json!({"op": "auth"}))
+                .await
+                .is_err()
+        );
+        let kinds: Vec<_> = seen.0.lock().unwrap().iter().map(|(_, k)| *k).collect();
+        assert_eq!(
+            kinds,
+            [
+                "replayed",
+                "replayed",
+                "malformed",
+                "replayed",
+                "replayed",
+                "malformed"
+            ]
+        );
+    }
+
     #[test]
     fn a_websocket_refusal_is_observed() {
         let seen = Arc::new(Seen::default());

@@ -34,10 +34,38 @@ pub enum ReplayRefusal {
     /// The entry would have to be remembered longer than [`MAX_ENTRY_LIFETIME_MS`]; refused
     /// rather than forgotten early, which would let a replay through.
     TooLong,
+    /// A shared memory (Redis) could not be reached, answered an error or something it never
+    /// writes, or did not answer in time. Failing closed: the request is refused, never accepted
+    /// unchecked. The client may retry later (the verifier answers 503).
+    Unavailable,
+    /// The shared memory restarted empty after the request could first have been accepted
+    /// (its [`ReplayEntry::valid_from_ms`] lies before the restart), so the memory cannot tell
+    /// whether it was accepted before. Refused for one window after a restart; the client signs
+    /// a new request.
+    SignedBeforeRestart,
+}
+
+/// One decision asked of a replay cache: remember `id` until `expires_at_ms`, judged at `now_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayEntry {
+    /// The request's identity.
+    pub id: ReplayId,
+    /// The earliest time at which the verifier could have accepted this exact request: for a
+    /// timestamp window `timestamp - future`, for an `expires` rule `expires - max_ahead`. A
+    /// shared cache that restarted empty at `R` refuses entries with `valid_from_ms < R` for a
+    /// while, since such a request may have been accepted before the restart.
+    pub valid_from_ms: u64,
+    /// Until when the request must be remembered: after this, it is stale anyway.
+    pub expires_at_ms: u64,
+    /// The verifier's clock at the decision.
+    pub now_ms: u64,
 }
 
 /// A store of accepted requests. The built-in [`ShardedReplayCache`] lives in memory; a shared
-/// store (for several server processes) can implement this trait.
+/// store (for several server processes, such as `keyward_signing::redis::RedisReplayCache`)
+/// implements [`ReplayCache::check_and_insert_shared`] too and is used through
+/// [`Verifier::verify_async`](crate::verify::Verifier::verify_async).
+#[async_trait::async_trait]
 pub trait ReplayCache: Send + Sync + std::fmt::Debug {
     /// Records `id` as accepted until `expires_at_ms`, unless it is already recorded (and live),
     /// the cache is full, or `expires_at_ms` lies more than [`MAX_ENTRY_LIFETIME_MS`] after
@@ -48,6 +76,13 @@ pub trait ReplayCache: Send + Sync + std::fmt::Debug {
         expires_at_ms: u64,
         now_ms: u64,
     ) -> Result<(), ReplayRefusal>;
+
+    /// The same decision for a cache that answers asynchronously (over the network), with the
+    /// entry's [`ReplayEntry::valid_from_ms`] as well. The default calls
+    /// [`Self::check_and_insert`], which an in-memory cache answers at once.
+    async fn check_and_insert_shared(&self, entry: ReplayEntry) -> Result<(), ReplayRefusal> {
+        self.check_and_insert(entry.id, entry.expires_at_ms, entry.now_ms)
+    }
 }
 
 /// An in-memory, sharded, bounded replay cache.
@@ -219,6 +254,35 @@ mod tests {
                 .count();
             assert_eq!(accepted, 1, "round {round}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_shared_decision_defaults_to_the_sync_one() {
+        let cache = ShardedReplayCache::new(10);
+        let entry = ReplayEntry {
+            id: 9,
+            valid_from_ms: 0,
+            expires_at_ms: 100,
+            now_ms: 10,
+        };
+        assert_eq!(cache.check_and_insert_shared(entry).await, Ok(()));
+        assert_eq!(
+            cache.check_and_insert_shared(entry).await,
+            Err(ReplayRefusal::Replayed)
+        );
+        assert_eq!(
+            cache.check_and_insert(9, 100, 50),
+            Err(ReplayRefusal::Replayed)
+        );
+        let too_long = ReplayEntry {
+            expires_at_ms: 10 + MAX_ENTRY_LIFETIME_MS + 1,
+            id: 10,
+            ..entry
+        };
+        assert_eq!(
+            cache.check_and_insert_shared(too_long).await,
+            Err(ReplayRefusal::TooLong)
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::options::SignOptions;
 use crate::signer::Signer;
 #[cfg(doc)]
 use crate::verify::Window;
-use crate::verify::{TimeRule, Verified, Verifier, VerifyError, parse_u64};
+use crate::verify::{Checked, TimeRule, Verified, Verifier, VerifyError, parse_u64};
 
 /// A WebSocket auth message taken apart by its scheme.
 #[derive(Debug)]
@@ -101,11 +101,25 @@ impl Verifier {
     /// # Ok::<(), keyward_signing::Error>(())
     /// ```
     pub fn verify_ws(&self, message: &Value) -> Result<Verified, VerifyError> {
-        self.observed(self.verify_ws_message(message))
+        self.observed(
+            self.check_ws_message(message)
+                .and_then(|checked| self.remember(checked)),
+        )
     }
 
-    /// [`Self::verify_ws`] without the observer.
-    fn verify_ws_message(&self, message: &Value) -> Result<Verified, VerifyError> {
+    /// [`Self::verify_ws`] for a verifier whose replay cache is shared (say
+    /// `keyward_signing::redis::RedisReplayCache`): the same checks in the same order, the
+    /// replay step awaited (see [`Verifier::verify_async`]).
+    pub async fn verify_ws_async(&self, message: &Value) -> Result<Verified, VerifyError> {
+        let result = match self.check_ws_message(message) {
+            Ok(checked) => self.remember_shared(checked).await,
+            Err(error) => Err(error),
+        };
+        self.observed(result)
+    }
+
+    /// Every check of [`Self::verify_ws`] up to the replay step.
+    fn check_ws_message(&self, message: &Value) -> Result<Checked, VerifyError> {
         let scheme = self.descriptor.scheme;
         let ws = self.descriptor.ws.as_ref().ok_or_else(|| {
             VerifyError::malformed(format!("{scheme} has no WebSocket auth message"))
@@ -136,12 +150,16 @@ impl Verifier {
             return Err(VerifyError::BadSignature);
         }
         let now = self.now_ms();
-        if let Some(until) = claim.time.check(now)? {
-            self.remember(&claim.provided, until, now)?;
-        }
-        Ok(Verified {
-            key_id: claim.key_id,
-            scheme,
+        let replay = match claim.time.check(now)? {
+            Some(until) => Some(self.replay_entry(&claim.provided, &claim.time, until, now)?),
+            None => None,
+        };
+        Ok(Checked {
+            verified: Verified {
+                key_id: claim.key_id,
+                scheme,
+            },
+            replay,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! WebSocket sessions: each text message is answered by the venue's rules (auth, ping); protocol
 //! pings get pongs; `drop_ws` and shutdown close the socket.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -12,8 +14,10 @@ use tokio::sync::watch;
 use crate::faults::FaultControl;
 use crate::venues::VenueCtx;
 
-/// The answer to one text message, if any.
-type Answer = Box<dyn Fn(&Value) -> Option<Value> + Send>;
+/// The answer to one text message, if any. Awaited: a service scheme's verifier may ask a
+/// shared replay cache over the network.
+pub(crate) type Answer =
+    Box<dyn Fn(Value) -> Pin<Box<dyn Future<Output = Option<Value>> + Send>> + Send + Sync>;
 
 /// A venue's `/ws`.
 pub(crate) async fn venue_ws(
@@ -23,7 +27,10 @@ pub(crate) async fn venue_ws(
     let drops = faults.drops();
     let name = ctx.rules.name().to_owned();
     upgrade.on_upgrade(move |socket| {
-        let answer: Answer = Box::new(move |msg| ctx.rules.ws_message(&ctx, msg));
+        let answer: Answer = Box::new(move |msg| {
+            let reply = ctx.rules.ws_message(&ctx, &msg);
+            Box::pin(std::future::ready(reply))
+        });
         session(socket, drops, name, answer)
     })
 }
@@ -51,7 +58,7 @@ pub(crate) async fn session(
             }
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = reply_to(text.as_str(), &answer);
+                    let reply = reply_to(text.as_str(), &answer).await;
                     if let Some(reply) = reply {
                         if socket.send(Message::Text(reply.into())).await.is_err() {
                             break;
@@ -68,7 +75,7 @@ pub(crate) async fn session(
 
 /// The reply to a text message: `pong` to a bare `ping`, else what the venue answers (an
 /// error object for a message it does not handle).
-fn reply_to(text: &str, answer: &Answer) -> Option<String> {
+async fn reply_to(text: &str, answer: &Answer) -> Option<String> {
     if text.trim() == "ping" {
         return Some("pong".to_owned());
     }
@@ -76,7 +83,7 @@ fn reply_to(text: &str, answer: &Answer) -> Option<String> {
         Ok(v) => v,
         Err(_) => return Some(r#"{"error":"the message is not JSON"}"#.to_owned()),
     };
-    Some(answer(&message).map_or_else(
+    Some(answer(message).await.map_or_else(
         || r#"{"error":"unsupported message"}"#.to_owned(),
         |v| v.to_string(),
     ))
