@@ -11,6 +11,11 @@
 //! `keyward-exchange-client`'s `fleet` module, which hands the connection to these backends.
 
 mod call;
+// The floor file is a `FileNonce` state file, which is Unix only (it locks with `flock`).
+#[cfg(unix)]
+mod nonce;
 
 pub use call::{DEFAULT_TIMEOUT, RedisError};
+#[cfg(unix)]
+pub use nonce::RedisNonce;
 pub use redis::aio::ConnectionManager;
