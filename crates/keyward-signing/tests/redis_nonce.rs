@@ -497,7 +497,7 @@ fn run_fleet(restart: bool) {
     check_fleet(&reports, restart, &floor);
 }
 
-fn check_fleet(reports: &[ChildReport], restart: bool, floor: &PathBuf) {
+fn check_fleet(reports: &[ChildReport], restart: bool, floor: &Path) {
     let mut all = Vec::new();
     for report in reports {
         assert_eq!(report.threads.len(), THREADS);
