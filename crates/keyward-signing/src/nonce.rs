@@ -32,7 +32,7 @@ pub use file::FileNonce;
 /// A source of strictly increasing nonces.
 ///
 /// [`next_nonce`](Self::next_nonce) is synchronous because the signer calls it while signing.
-/// A source whose numbers come over the network ([`RedisNonce`](crate::redis::RedisNonce))
+/// A source whose numbers come over the network (`redis::RedisNonce`, feature `redis`)
 /// does its I/O in [`reserve`](Self::reserve), which the caller awaits before signing (the
 /// REST client does), so that `next_nonce` never waits on the network.
 #[async_trait::async_trait]

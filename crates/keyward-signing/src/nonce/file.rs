@@ -156,7 +156,7 @@ impl NonceSource for FileNonce {
 }
 
 /// The state file's lock, held while another store (the shared Redis counter of
-/// [`RedisNonce`](crate::redis::RedisNonce)) takes a lease above the high-water mark: the file is
+/// `RedisNonce`) takes a lease above the high-water mark: the file is
 /// then the local floor of that store's sequence. The lock is on a duplicate of the source's lock
 /// descriptor, so it excludes every other source on the file, and it is owned, so it can be held
 /// across the store's call.
