@@ -245,3 +245,131 @@ fn json_output_is_streamed_and_stays_one_document() {
     assert_strictly_increasing(&nonces);
     assert!(out.stdout.ends_with(b"]}\n"));
 }
+
+// --- `--store redis://...`: the sequence a fleet shares -----------------------------------
+
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+
+/// Runs `keyward nonce next --store URL --key kraken-main args...` to the end and returns its
+/// nonces.
+fn run_shared(url: &str, args: &[&str]) -> Vec<u64> {
+    let mut all = vec!["nonce", "next", "--store", url, "--key", "kraken-main"];
+    all.extend_from_slice(args);
+    let out = keyward(&all, b"", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    parse(&String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn runs_with_a_store_draw_from_one_shared_sequence() {
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let start = now_ms();
+    // A block far ahead of the clock, so that the sequence of another key is told apart.
+    let first = run_shared(&url, &["--count", "5", "--block", "1000000"]);
+    assert_strictly_increasing(&first);
+    assert!(first[0] >= start);
+    assert_eq!(first[4], first[0] + 4);
+    // The next run (another process) leases the next block: never anything of the first run's.
+    let second = run_shared(&url, &["--count", "3", "--block", "10"]);
+    assert_eq!(second[0], first[0] + 1_000_000, "{first:?} {second:?}");
+    // Another prefix or key is another sequence; JSON works as with a state file.
+    let out = keyward(
+        &[
+            "nonce",
+            "next",
+            "--store",
+            &url,
+            "--key",
+            "kraken-main",
+            "--prefix",
+            "other",
+            "--format",
+            "json",
+            "--count",
+            "2",
+        ],
+        b"",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let other: Vec<u64> = serde_json::from_value(json["nonces"].clone()).unwrap();
+    assert_eq!(other.len(), 2);
+    assert!(
+        other[0] >= start && other[0] < first[0] + 1_000_000,
+        "{other:?}"
+    );
+}
+
+#[test]
+fn with_a_store_the_state_file_is_the_floor_over_a_redis_restart() {
+    let Some(mut server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("kraken.nonce");
+    let state_arg = state.to_str().unwrap();
+    let url = server.url();
+    // A block far ahead of the clock: after the restart only the floor file knows about it.
+    let before = run_shared(
+        &url,
+        &["--state", state_arg, "--count", "3", "--block", "1000000"],
+    );
+    let mark: u64 = std::fs::read_to_string(&state)
+        .unwrap()
+        .trim_end()
+        .parse()
+        .unwrap();
+    assert_eq!(mark, before[0] + 1_000_000);
+    server.restart();
+    let after = run_shared(
+        &url,
+        &["--state", state_arg, "--count", "2", "--block", "10"],
+    );
+    assert_eq!(
+        after[0], mark,
+        "the sequence restarts at the floor file's mark"
+    );
+    assert_strictly_increasing(&[before, after].concat());
+}
+
+#[test]
+fn a_store_out_of_reach_or_of_another_scheme_is_a_clean_error_that_hides_the_password() {
+    let Some(mut server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let canary = "CANARYpassw0rd";
+    // Another scheme is refused before anything is tried, and the URL is not echoed.
+    for url in [
+        format!("http://:{canary}@127.0.0.1:{}", server.port()),
+        format!("valkey://:{canary}@127.0.0.1:{}", server.port()),
+        format!("127.0.0.1:{}", server.port()),
+    ] {
+        let out = keyward(&["nonce", "next", "--store", &url, "--key", "k"], b"", &[]);
+        assert_fails(&out, "redis:// or rediss://");
+        assert!(!stderr(&out).contains(canary));
+    }
+    // A password the server does not take: the error says so without it.
+    let url = format!("redis://:{canary}@127.0.0.1:{}", server.port());
+    let out = keyward(&["nonce", "next", "--store", &url, "--key", "k"], b"", &[]);
+    assert_fails(&out, &format!("redis://127.0.0.1:{}", server.port()));
+    assert!(!stderr(&out).contains(canary), "{}", stderr(&out));
+    // Redis stopped: a clean error, nothing printed.
+    server.stop();
+    let out = keyward(
+        &["nonce", "next", "--store", &server.url(), "--key", "k"],
+        b"",
+        &[],
+    );
+    assert_fails(&out, "Redis");
+    // --key without --store, or neither --state nor --store: usage errors.
+    let out = keyward(&["nonce", "next", "--key", "k"], b"", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = keyward(&["nonce", "next"], b"", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -69,10 +69,11 @@ pub enum Command {
     /// and print it as JSON.
     #[command(after_help = SIGN_HELP)]
     Sign(Box<SignArgs>),
-    /// Draw strictly increasing nonces from a state file shared by processes and restarts.
+    /// Draw strictly increasing nonces from a state file shared by processes and restarts, or
+    /// from a sequence a fleet shares in Redis.
     #[command(
         subcommand,
-        after_help = "Example:\n  keyward nonce next --state ~/.keyward/kraken.nonce --count 3"
+        after_help = "Examples:\n  keyward nonce next --state ~/.keyward/kraken.nonce --count 3\n  keyward nonce next --store redis://127.0.0.1:6379 --key kraken-main --count 3"
     )]
     Nonce(NonceCommand),
     /// Store, read and list secrets in the vault, env, .env or encrypted-file stores.
@@ -838,7 +839,8 @@ pub struct KeyPublicArgs {
 /// `keyward nonce ...`
 #[derive(Debug, Subcommand)]
 pub enum NonceCommand {
-    /// Print the next nonces, one per line, from a state file (created with mode 0600).
+    /// Print the next nonces, one per line, from a state file (created with mode 0600) or from
+    /// the sequence a fleet shares in Redis.
     #[command(after_help = NONCE_NEXT_HELP)]
     Next(NonceNextArgs),
 }
@@ -852,9 +854,18 @@ than the last one it saw for a key (Kraken) then needs one key per process, or -
 which saves every nonce before printing it (a global order, one fsync per nonce). A corrupt
 FILE is an error, never reset. Each line is flushed as it is printed.
 
+With --store redis://... (or rediss:// for TLS) and --key NAME, the nonces come from the one
+sequence every process of the fleet shares for that key: each run leases --block nonces from
+the counter <prefix>:{nonce:<hash of NAME>}:next. --state FILE is then optional: given, it is
+the local floor (the lease starts above FILE's mark, and its end is saved in FILE before any
+nonce is printed), so a Redis restarted empty never makes this machine's nonces go back.
+Without FILE the floor is the clock. Redis out of reach, or a counter holding something else,
+is an error, and nothing is printed for it; the URL's password is never printed.
+
 Examples:
   keyward nonce next --state ~/.keyward/kraken.nonce
-  keyward nonce next --state kraken.nonce --count 3 --unit us --block 1";
+  keyward nonce next --state kraken.nonce --count 3 --unit us --block 1
+  keyward nonce next --store redis://127.0.0.1:6379 --key kraken-main --state kraken.nonce";
 
 /// `keyward key id`
 #[derive(Debug, Args)]
@@ -874,16 +885,31 @@ pub struct NonceNextArgs {
     /// one object, `{"nonces":[...]}`, each nonce flushed as it is issued.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// The state file holding the high-water mark.
-    #[arg(long, value_name = "FILE")]
-    pub state: PathBuf,
+    /// The state file holding the high-water mark (with --store: the local floor, optional).
+    #[arg(long, value_name = "FILE", required_unless_present = "store")]
+    pub state: Option<PathBuf>,
+    /// Draw from the sequence a fleet shares in Redis at this redis:// or rediss:// URL.
+    #[arg(long, value_name = "URL", requires = "key")]
+    pub store: Option<String>,
+    /// With --store: the API key's name (its credential name); it is hashed into the counter's
+    /// key, never stored in Redis.
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub key: Option<String>,
+    /// With --store: the fleet's key prefix in Redis.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "keyward",
+        requires = "store"
+    )]
+    pub prefix: String,
     /// How many nonces to print.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: u64,
     /// The unit of the time a new sequence starts from.
     #[arg(long, value_enum, default_value_t = NonceUnitArg::Ms)]
     pub unit: NonceUnitArg,
-    /// How many nonces to lease (and save) at a time.
+    /// How many nonces to lease (and save) at a time, from the state file or from Redis.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub block: u64,
 }

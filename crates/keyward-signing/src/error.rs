@@ -92,6 +92,36 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A nonce source that draws its nonces over the network was asked for one without
+    /// [`reserve`](crate::NonceSource::reserve) having made one ready, or after the one made
+    /// ready was taken by another caller. No nonce was issued.
+    #[error(
+        "no nonce is ready: await NonceSource::reserve() before signing with a nonce source that leases its nonces over the network"
+    )]
+    NonceNotReserved,
+
+    /// The shared nonce sequence in Redis could not be reached (or answered something no
+    /// keyward process writes) and this process's lease is used up. No nonce was issued: a
+    /// nonce of the process's own making could repeat one another process issued.
+    #[cfg(feature = "redis")]
+    #[error(
+        "the shared nonce sequence in Redis is out of reach and this process's lease is used up, so no nonce was issued: {0}"
+    )]
+    NonceStoreUnavailable(#[source] crate::redis::RedisError),
+
+    /// The shared nonce counter in Redis holds something that is not a counter (another program
+    /// wrote the key). It is never reset silently.
+    #[cfg(feature = "redis")]
+    #[error(
+        "the shared nonce counter {key} in Redis is corrupt ({reason}); it is not reset automatically: delete it (as safe as a Redis restart: the sequence restarts above the local floor and the clock) or set it to a decimal number above the last nonce used"
+    )]
+    CorruptNonceCounter {
+        /// The counter's key (a hash of the API key's name, nothing secret).
+        key: String,
+        /// What is wrong with it (its content is not echoed).
+        reason: &'static str,
+    },
+
     /// A nonce source outside this crate failed (for implementations of
     /// [`crate::NonceSource`] that keep their state elsewhere).
     #[error("the nonce source failed: {0}")]

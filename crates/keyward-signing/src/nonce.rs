@@ -12,9 +12,12 @@
 //!   clock, which is enough when the clock moves on faster than nonces were drawn.
 //! - [`FileNonce`] (Unix): a state file shared by the processes of one machine; survives
 //!   restarts and `kill -9`. See its docs for the block size trade-off.
+//! - `RedisNonce` (feature `redis`): one sequence per API key shared by the processes of a
+//!   fleet on several machines, leased from a Redis counter, with a `FileNonce` state file as
+//!   the local floor; see `keyward_signing::redis`.
 
 #[cfg(unix)]
-mod file;
+pub(crate) mod file;
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,10 +30,26 @@ use crate::error::{Error, Result};
 pub use file::FileNonce;
 
 /// A source of strictly increasing nonces.
+///
+/// [`next_nonce`](Self::next_nonce) is synchronous because the signer calls it while signing.
+/// A source whose numbers come over the network (`redis::RedisNonce`, feature `redis`)
+/// does its I/O in [`reserve`](Self::reserve), which the caller awaits before signing (the
+/// REST client does), so that `next_nonce` never waits on the network.
+#[async_trait::async_trait]
 pub trait NonceSource: Send + Sync + fmt::Debug {
     /// The next nonce: greater than every nonce this source returned before. On error no nonce
     /// was issued; the caller must not sign with a nonce of its own making instead.
     fn next_nonce(&self) -> Result<u64>;
+
+    /// Makes sure the next [`next_nonce`](Self::next_nonce) can be drawn without I/O: a source
+    /// that leases its nonces from a shared store takes a new lease here when its lease is used
+    /// up. An error means no lease could be taken (the source's docs say when); signing would
+    /// then fail too, so the caller should not try. Sources that never wait on the network
+    /// (this crate's [`MonotonicNonce`] and [`FileNonce`]) have nothing to do: the default
+    /// returns `Ok(())` at once.
+    async fn reserve(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The unit of the time a nonce sequence starts from. Venues compare nonces only with earlier

@@ -1,4 +1,5 @@
-//! `keyward nonce next`: nonces from a state file, one per line, each flushed as printed.
+//! `keyward nonce next`: nonces from a state file, or from the sequence a fleet shares in Redis,
+//! one per line, each flushed as printed.
 
 use anyhow::Result;
 
@@ -13,19 +14,38 @@ pub fn run(cmd: NonceCommand) -> Result<()> {
 
 #[cfg(unix)]
 fn next(args: &NonceNextArgs) -> Result<()> {
-    use std::io::Write;
     use std::sync::Arc;
 
     use anyhow::Context;
     use keyward::signing::{FileNonce, NonceSource, NonceUnit, SystemClock};
 
-    use crate::cli::{Format, NonceUnitArg};
+    use crate::cli::NonceUnitArg;
 
     let unit = match args.unit {
         NonceUnitArg::Ms => NonceUnit::Millis,
         NonceUnitArg::Us => NonceUnit::Micros,
     };
-    let nonces = FileNonce::open(&args.state, unit, Arc::new(SystemClock))?.with_block(args.block);
+    if let Some(url) = &args.store {
+        let key = args.key.as_deref().context("--store needs --key NAME")?;
+        return shared::next(args, url, key, unit);
+    }
+    let state = args
+        .state
+        .as_ref()
+        .context("keyward nonce next needs --state FILE or --store URL")?;
+    let nonces = FileNonce::open(state, unit, Arc::new(SystemClock))?.with_block(args.block);
+    print(args, || Ok(nonces.next_nonce()?))
+}
+
+/// Prints `args.count` nonces from `draw` in `args.format`, each flushed as it is issued.
+#[cfg(unix)]
+fn print(args: &NonceNextArgs, mut draw: impl FnMut() -> Result<u64>) -> Result<()> {
+    use std::io::Write;
+
+    use anyhow::Context;
+
+    use crate::cli::Format;
+
     let mut out = std::io::stdout().lock();
     if args.format == Format::Json {
         // Streamed: `{"nonces":[` then each nonce as it is issued, flushed like the lines
@@ -37,14 +57,14 @@ fn next(args: &NonceNextArgs) -> Result<()> {
         };
         write(&mut out, "{\"nonces\":[")?;
         for i in 0..args.count {
-            let nonce = nonces.next_nonce()?;
+            let nonce = draw()?;
             let sep = if i == 0 { "" } else { "," };
             write(&mut out, &format!("{sep}{nonce}"))?;
         }
         return write(&mut out, "]}\n");
     }
     for _ in 0..args.count {
-        let nonce = nonces.next_nonce()?;
+        let nonce = draw()?;
         // Flushed line by line, so a run that is killed has printed only whole nonces that
         // were issued (and persisted) before it died.
         writeln!(out, "{nonce}")
@@ -52,6 +72,111 @@ fn next(args: &NonceNextArgs) -> Result<()> {
             .context("could not write standard output")?;
     }
     Ok(())
+}
+
+/// `--store redis://...`: the fleet's shared sequence.
+#[cfg(unix)]
+mod shared {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use anyhow::{Context, Result, bail};
+    use keyward::signing::redis::RedisNonce;
+    use keyward::signing::{NonceUnit, SystemClock};
+
+    use crate::cli::NonceNextArgs;
+
+    /// How long connecting to Redis may take before the run gives up.
+    const CONNECT_WITHIN: Duration = Duration::from_secs(5);
+
+    pub(super) fn next(args: &NonceNextArgs, url: &str, key: &str, unit: NonceUnit) -> Result<()> {
+        let shown = shown_url(url)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("could not start the async runtime")?;
+        let conn = runtime.block_on(async {
+            // The redis crate's errors name neither the URL nor its password.
+            let client = redis::Client::open(url)
+                .map_err(|e| anyhow::anyhow!("--store is not a valid Redis URL ({e})"))?;
+            // One run draws a few leases: a failed first connection (refused, a password the
+            // server does not take) is reported at once with its reason, not retried.
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_number_of_retries(0)
+                .set_connection_timeout(Some(CONNECT_WITHIN));
+            let connect = client.get_connection_manager_with_config(config);
+            match tokio::time::timeout(CONNECT_WITHIN, connect).await {
+                Ok(Ok(conn)) => Ok(conn),
+                Ok(Err(e)) => bail!("could not connect to Redis at {shown}: {e}"),
+                Err(_) => bail!("could not connect to Redis at {shown} within {CONNECT_WITHIN:?}"),
+            }
+        })?;
+        let mut nonces = RedisNonce::new(conn, &args.prefix, key, unit, Arc::new(SystemClock))
+            .with_lease(args.block);
+        if let Some(state) = &args.state {
+            nonces = nonces.with_floor_file(state)?;
+        }
+        super::print(args, || {
+            runtime
+                .block_on(nonces.next_nonce_async())
+                .with_context(|| format!("Redis at {shown}"))
+        })
+    }
+
+    /// `scheme://host:port` of a `redis://` or `rediss://` URL, without the user, the password,
+    /// the database or anything else; any other scheme is refused (its URL is not echoed).
+    pub(super) fn shown_url(url: &str) -> Result<String> {
+        let Some((scheme, rest)) = url.split_once("://") else {
+            bail!("--store must be a redis:// or rediss:// URL");
+        };
+        if scheme != "redis" && scheme != "rediss" {
+            bail!(
+                "--store must be a redis:// or rediss:// URL (TLS: rediss://), not {}://",
+                if scheme.len() <= 16
+                    && scheme
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'+')
+                {
+                    scheme
+                } else {
+                    "another scheme"
+                }
+            );
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        Ok(format!("{scheme}://{host}"))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::shown_url;
+
+        #[test]
+        fn the_url_shown_has_no_password_and_other_schemes_are_refused() {
+            assert_eq!(
+                shown_url("redis://:s3cret@10.0.0.1:6380/2").unwrap(),
+                "redis://10.0.0.1:6380"
+            );
+            assert_eq!(
+                shown_url("rediss://user:p@ss@redis.example:6379?x=1").unwrap(),
+                "rediss://redis.example:6379"
+            );
+            assert_eq!(shown_url("redis://127.0.0.1").unwrap(), "redis://127.0.0.1");
+            for bad in [
+                "http://:pw@h",
+                "redis+unix:///tmp/s",
+                "127.0.0.1:6379",
+                "valkey://h",
+            ] {
+                let err = shown_url(bad).unwrap_err().to_string();
+                assert!(err.contains("redis:// or rediss://"), "{err}");
+                assert!(!err.contains("pw"), "{err}");
+            }
+        }
+    }
 }
 
 /// The state file is locked with `flock`, which this build of keyward does not have.

@@ -315,7 +315,7 @@ impl Inner {
         }
     }
 
-    /// Limiter → nonce order → encode and sign → build → breaker → send → headers → read →
+    /// Limiter → nonce order (and the nonce source's reserve) → encode and sign → build → breaker → send → headers → read →
     /// interpret → settle the permit. Everything before the breaker is local: a failure there
     /// (a rate-limit wait past the ceiling, a cost above a limit's capacity, signing, the
     /// nonce source, a request that cannot be built) says nothing about the venue, so it
@@ -325,7 +325,15 @@ impl Inner {
         stages::wait_for_limiter(self.limiter.as_ref(), venue, call, &*self.sleep).await?;
         // Nonce venues: nonce order must equal arrival order (see crate::nonce_order).
         let _order = if call.signed && self.venue.uses_nonces() {
-            Some(self.key_order.lock.lock().await)
+            let order = self.key_order.lock.lock().await;
+            // A nonce source that leases over the network (Redis) takes its lease here, so
+            // signing below draws without I/O; under the key's lock, no other call of this
+            // process can take the nonce made ready. No lease, no request.
+            self.nonces.reserve().await.map_err(|e| Error::Signing {
+                venue,
+                source: e.into(),
+            })?;
+            Some(order)
         } else {
             None
         };

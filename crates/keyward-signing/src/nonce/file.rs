@@ -155,17 +155,75 @@ impl NonceSource for FileNonce {
     }
 }
 
+/// The state file's lock, held while another store (the shared Redis counter of
+/// `RedisNonce`) takes a lease above the high-water mark: the file is
+/// then the local floor of that store's sequence. The lock is on a duplicate of the source's lock
+/// descriptor, so it excludes every other source on the file, and it is owned, so it can be held
+/// across the store's call.
+#[cfg(feature = "redis")]
+pub(crate) struct HighWaterLock {
+    file: File,
+    path: PathBuf,
+}
+
+#[cfg(feature = "redis")]
+impl FileNonce {
+    /// Takes the state file's lock (waiting for other holders: a blocking call).
+    pub(crate) fn lock_high_water(&self) -> Result<HighWaterLock> {
+        let file = self
+            .lock_file
+            .try_clone()
+            .map_err(|e| lock_error("lock", &self.lock_path, e))?;
+        lock_exclusive(&file, &self.lock_path)?;
+        Ok(HighWaterLock {
+            file,
+            path: self.path.clone(),
+        })
+    }
+}
+
+#[cfg(feature = "redis")]
+impl HighWaterLock {
+    /// The high-water mark (0 without a state file; a corrupt file is an error).
+    pub(crate) fn read(&self) -> Result<u64> {
+        read_high_water(&self.path)
+    }
+
+    /// Persists `end` as the high-water mark (atomically, `fsync`ed) unless the mark is already
+    /// that high.
+    pub(crate) fn raise(&self, end: u64) -> Result<()> {
+        if read_high_water(&self.path)? < end {
+            write_private_file(&self.path, format!("{end}\n").as_bytes(), Overwrite::Yes)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for HighWaterLock {
+    fn drop(&mut self) {
+        // As in `Locked`: the lock goes with the descriptor, closed right after, in any case.
+        let _ = rustix::fs::flock(&self.file, FlockOperation::Unlock);
+    }
+}
+
 /// An exclusive `flock`, released when dropped (and in any case when the file is closed).
 struct Locked<'a>(&'a File);
 
 impl<'a> Locked<'a> {
     fn acquire(file: &'a File, path: &Path) -> Result<Self> {
-        loop {
-            match rustix::fs::flock(file, FlockOperation::LockExclusive) {
-                Ok(()) => return Ok(Self(file)),
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(lock_error("lock", path, e.into())),
-            }
+        lock_exclusive(file, path)?;
+        Ok(Self(file))
+    }
+}
+
+/// Waits for an exclusive `flock` on `file` (the lock file at `path`).
+fn lock_exclusive(file: &File, path: &Path) -> Result<()> {
+    loop {
+        match rustix::fs::flock(file, FlockOperation::LockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(lock_error("lock", path, e.into())),
         }
     }
 }

@@ -13,8 +13,13 @@
 mod call;
 mod epoch;
 mod replay;
+// The floor file is a `FileNonce` state file, which is Unix only (it locks with `flock`).
+#[cfg(unix)]
+mod nonce;
 
 pub(crate) use call::bounded;
 pub use call::{DEFAULT_TIMEOUT, RedisError};
+#[cfg(unix)]
+pub use nonce::RedisNonce;
 pub use redis::aio::ConnectionManager;
 pub use replay::{RedisReplayCache, ReplayDecision};
