@@ -33,7 +33,8 @@ fn url_forms_are_parsed() {
     assert_eq!(c.port(), 6379);
     let c = FleetConfig::from_url("redis://[::1]:7002/3").unwrap();
     assert_eq!(c.shown(), "redis://[::1]:7002/3");
-    let c = FleetConfig::from_url(&format!("rediss://fleet:{CANARY}@redis.example:6380/2")).unwrap();
+    let c =
+        FleetConfig::from_url(&format!("rediss://fleet:{CANARY}@redis.example:6380/2")).unwrap();
     assert!(c.is_tls() && !c.is_loopback() && c.has_password());
     assert_eq!(c.shown(), "rediss://[REDACTED]@redis.example:6380/2");
     let c = FleetConfig::from_url(&format!("redis://:{CANARY}@127.0.0.1")).unwrap();
@@ -56,7 +57,11 @@ fn plain_redis_only_to_loopback_and_never_insecure_tls() {
             "{url}"
         );
     }
-    for url in ["rediss://redis.example/#insecure", "rediss://127.0.0.1#insecure", "redis://127.0.0.1/#x"] {
+    for url in [
+        "rediss://redis.example/#insecure",
+        "rediss://127.0.0.1#insecure",
+        "redis://127.0.0.1/#x",
+    ] {
         assert_eq!(refused(url), FleetError::Insecure, "{url}");
     }
     for url in [
@@ -115,7 +120,10 @@ fn environment_loading() {
         ("KEYWARD_FLEET_SIZE", "4"),
     ]))
     .unwrap();
-    assert_eq!((c.port(), c.prefix(), c.fleet_size().get()), (7003, "bots-eu", 4));
+    assert_eq!(
+        (c.port(), c.prefix(), c.fleet_size().get()),
+        (7003, "bots-eu", 4)
+    );
     assert!(matches!(
         FleetConfig::from_env_with(env(&[])),
         Err(FleetError::Missing(_))
@@ -126,7 +134,10 @@ fn environment_loading() {
     ));
     for size in ["0", "-1", "four", "4294967296"] {
         let vars = vec![
-            ("KEYWARD_REDIS_URL".to_owned(), "redis://127.0.0.1".to_owned()),
+            (
+                "KEYWARD_REDIS_URL".to_owned(),
+                "redis://127.0.0.1".to_owned(),
+            ),
             ("KEYWARD_FLEET_SIZE".to_owned(), size.to_owned()),
         ];
         let got = FleetConfig::from_env_with(|n| {
@@ -159,13 +170,19 @@ async fn store_loading_as_one_url_or_fields() {
                 "KEYWARD_FLEET_URL".to_owned(),
                 format!("redis://:{CANARY}@127.0.0.1:7004/1"),
             ),
-            ("KEYWARD_PARTS_URL".to_owned(), "rediss://redis.example".to_owned()),
+            (
+                "KEYWARD_PARTS_URL".to_owned(),
+                "rediss://redis.example".to_owned(),
+            ),
             ("KEYWARD_PARTS_PASSWORD".to_owned(), CANARY.to_owned()),
             ("KEYWARD_PARTS_PREFIX".to_owned(), "bots".to_owned()),
             ("KEYWARD_PARTS_FLEET_SIZE".to_owned(), "3".to_owned()),
             ("KEYWARD_PARTS_TIMEOUT_MS".to_owned(), "250".to_owned()),
             ("KEYWARD_NOURL_PASSWORD".to_owned(), CANARY.to_owned()),
-            ("KEYWARD_BADSIZE_URL".to_owned(), "redis://127.0.0.1".to_owned()),
+            (
+                "KEYWARD_BADSIZE_URL".to_owned(),
+                "redis://127.0.0.1".to_owned(),
+            ),
             ("KEYWARD_BADSIZE_FLEET_SIZE".to_owned(), "0".to_owned()),
         ],
     );
@@ -189,7 +206,12 @@ async fn store_loading_as_one_url_or_fields() {
         FleetConfig::from_store(&store, "absent").await,
         Err(FleetError::Store(_))
     ));
-    for shown in [format!("{one:?}"), format!("{one}"), format!("{parts:?}"), format!("{parts}")] {
+    for shown in [
+        format!("{one:?}"),
+        format!("{one}"),
+        format!("{parts:?}"),
+        format!("{parts}"),
+    ] {
         assert!(!shown.contains(CANARY), "{shown}");
     }
 }
@@ -220,8 +242,16 @@ async fn the_password_is_never_shown() {
             .with_timeout(Duration::from_secs(5))
             .unwrap();
         let e = c.connect().await.expect_err("a wrong password connects");
-        assert!(matches!(e, FleetError::Connect { .. } | FleetError::Ping { .. }), "{e}");
-        let fleet_debug = c.connect().await.err().map(|e| format!("{e:?}")).unwrap_or_default();
+        assert!(
+            matches!(e, FleetError::Connect { .. } | FleetError::Ping { .. }),
+            "{e}"
+        );
+        let fleet_debug = c
+            .connect()
+            .await
+            .err()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_default();
         shown.extend([e.to_string(), format!("{e:?}"), fleet_debug]);
     }
     for text in &shown {
@@ -295,10 +325,11 @@ async fn a_server_requiring_auth_refuses_the_anonymous_and_accepts_the_password(
         matches!(&e, FleetError::Ping { cause: RedisError::Failed(m), .. } if m.contains("NOAUTH")),
         "{e}"
     );
-    let with_password = FleetConfig::from_url(&format!("redis://:{CANARY}@127.0.0.1:{}", server.port()))
-        .unwrap()
-        .with_timeout(Duration::from_secs(5))
-        .unwrap();
+    let with_password =
+        FleetConfig::from_url(&format!("redis://:{CANARY}@127.0.0.1:{}", server.port()))
+            .unwrap()
+            .with_timeout(Duration::from_secs(5))
+            .unwrap();
     with_password.connect().await.unwrap();
     assert!(!with_password.without_credentials().has_password());
 }
@@ -471,8 +502,14 @@ async fn tls_verifies_the_server_against_the_ca_and_the_host_name() {
         .unwrap();
 
     // Without the CA (the webpki roots): the certificate is refused.
-    let without = FleetConfig::from_url(&url).unwrap().with_timeout(timeout).unwrap();
-    let e = without.connect().await.expect_err("an unknown CA was trusted");
+    let without = FleetConfig::from_url(&url)
+        .unwrap()
+        .with_timeout(timeout)
+        .unwrap();
+    let e = without
+        .connect()
+        .await
+        .expect_err("an unknown CA was trusted");
     assert!(
         matches!(&e, FleetError::Connect { cause: RedisError::Failed(m), .. } if m.contains("UnknownIssuer") || m.contains("certificate")),
         "{e}"
@@ -493,10 +530,15 @@ async fn tls_verifies_the_server_against_the_ca_and_the_host_name() {
 
     // The server now presents a certificate (from the right CA) for another name.
     enable_tls(&server, dir.path(), &ca, &["redis.other.test"], Some(port)).await;
-    let e = with_ca.connect().await.expect_err("a wrong host name was accepted");
+    let e = with_ca
+        .connect()
+        .await
+        .expect_err("a wrong host name was accepted");
     assert!(
         matches!(&e, FleetError::Connect { cause: RedisError::Failed(m), .. } if m.contains("NotValidForName") || m.contains("name")),
         "{e}"
     );
-    eprintln!("tls: verified with the test CA; refused without it, with another CA and for a wrong name ({e})");
+    eprintln!(
+        "tls: verified with the test CA; refused without it, with another CA and for a wrong name ({e})"
+    );
 }

@@ -35,6 +35,14 @@ pub struct TestnetConfig {
     /// (the IBKR gateway's idle timeout) read it. The system clock by default; a test injects
     /// a `FixedClock` and moves it.
     pub clock: Arc<dyn Clock>,
+    /// Replicas (feature `redis`): with a [`SharedState`](crate::SharedState), this testnet
+    /// keeps its rate-limit account and its broker sessions (the Upstox account that signs
+    /// access tokens) in Redis with every other testnet on the same Redis and prefix, as
+    /// replicas of one venue. Every replica must be given the same credentials. `None` (the
+    /// default): everything stays in this process. The replicas' replay memory is the replay
+    /// cache built on the same connection (`with_replay_cache`).
+    #[cfg(feature = "redis")]
+    pub shared_state: Option<crate::SharedState>,
 }
 
 impl Default for TestnetConfig {
@@ -49,6 +57,8 @@ impl Default for TestnetConfig {
             venue_rate_limits: HashMap::new(),
             signed_headers: Vec::new(),
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "redis")]
+            shared_state: None,
         }
     }
 }
@@ -105,6 +115,14 @@ impl TestnetConfig {
     /// The headers `hmac-newline-v0` signatures cover.
     pub fn with_signed_headers(mut self, names: Vec<String>) -> Self {
         self.signed_headers = names;
+        self
+    }
+
+    /// Acts as one replica of a venue whose rate-limit account and broker sessions live in
+    /// `state` (see [`TestnetConfig::shared_state`]).
+    #[cfg(feature = "redis")]
+    pub fn with_shared_state(mut self, state: crate::SharedState) -> Self {
+        self.shared_state = Some(state);
         self
     }
 

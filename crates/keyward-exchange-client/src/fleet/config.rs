@@ -385,7 +385,9 @@ pub fn check_prefix(prefix: &str) -> Result<(), FleetError> {
         Ok(())
     } else {
         // Shown cut to its first 64 characters: the error must not echo unbounded input.
-        Err(FleetError::Prefix(prefix.chars().take(MAX_PREFIX_LEN).collect()))
+        Err(FleetError::Prefix(
+            prefix.chars().take(MAX_PREFIX_LEN).collect(),
+        ))
     }
 }
 

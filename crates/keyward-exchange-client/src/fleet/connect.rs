@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use keyward_signing::redis::{ConnectionManager, RedisError};
 use redis::aio::ConnectionManagerConfig;
-use redis::{Client, ConnectionAddr, IntoConnectionInfo as _, RedisConnectionInfo, TlsCertificates};
+use redis::{
+    Client, ConnectionAddr, IntoConnectionInfo as _, RedisConnectionInfo, TlsCertificates,
+};
 use secrecy::ExposeSecret as _;
 
 use super::config::FleetConfig;
@@ -175,7 +177,10 @@ impl FleetConfig {
             shown: self.shown(),
             reason: self.scrub(error.to_string()),
         };
-        let info = addr.into_connection_info().map_err(bad)?.set_redis_settings(settings);
+        let info = addr
+            .into_connection_info()
+            .map_err(bad)?
+            .set_redis_settings(settings);
         match &self.ca_pem {
             Some(pem) => Client::build_with_tls(
                 info,
