@@ -38,7 +38,9 @@ pub struct TestnetConfig {
     /// Replicas (feature `redis`): with a [`SharedState`](crate::SharedState), this testnet
     /// keeps its rate-limit account and its broker sessions (the Upstox account that signs
     /// access tokens) in Redis with every other testnet on the same Redis and prefix, as
-    /// replicas of one venue. Every replica must be given the same credentials. `None` (the
+    /// replicas of one venue. Every replica must be given the same credentials: a venue left
+    /// out gets fresh ones per replica (which the others refuse), and an Upstox login left out
+    /// keeps an account of its own per replica. `None` (the
     /// default): everything stays in this process. The replicas' replay memory is the replay
     /// cache built on the same connection (`with_replay_cache`).
     #[cfg(feature = "redis")]

@@ -42,7 +42,7 @@ async fn hammer(base: &str, n: usize) -> (u32, u32) {
     let (mut served, mut limited) = (0, 0);
     for _ in 0..n {
         let r = client
-            .get(format!("{base}/api/v3/ping"))
+            .get(format!("{base}/api/v3/time"))
             .send()
             .await
             .unwrap();
@@ -110,7 +110,7 @@ async fn a_replica_without_redis_answers_503_never_uncounted() {
         .unwrap();
     assert_eq!(hammer(a.url("binance").unwrap(), 1).await, (1, 0));
     server.stop();
-    let r = reqwest::get(format!("{}/api/v3/ping", a.url("binance").unwrap()))
+    let r = reqwest::get(format!("{}/api/v3/time", a.url("binance").unwrap()))
         .await
         .unwrap();
     assert_eq!(r.status(), 503);
@@ -358,7 +358,7 @@ async fn bad_prefixes_and_foreign_values_are_typed_errors() {
     )
     .await
     .unwrap();
-    let r = reqwest::get(format!("{}/api/v3/ping", t.url("binance").unwrap()))
+    let r = reqwest::get(format!("{}/api/v3/time", t.url("binance").unwrap()))
         .await
         .unwrap();
     assert_eq!(r.status(), 503, "a count over a foreign key must not pass");

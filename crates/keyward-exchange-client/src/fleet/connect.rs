@@ -66,6 +66,11 @@ impl Fleet {
     pub fn fleet_size(&self) -> std::num::NonZeroU32 {
         self.fleet_size
     }
+
+    /// Where it is connected, as it may be shown (no credentials).
+    pub(crate) fn shown(&self) -> &str {
+        &self.shown
+    }
 }
 
 impl std::fmt::Debug for Fleet {

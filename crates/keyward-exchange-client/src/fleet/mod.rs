@@ -8,6 +8,7 @@
 mod config;
 mod connect;
 mod error;
+mod probe;
 
 pub use config::{
     DEFAULT_PREFIX, ENV_CA_FILE, ENV_FLEET_SIZE, ENV_PREFIX, ENV_URL, FleetConfig, MAX_PREFIX_LEN,
@@ -15,3 +16,4 @@ pub use config::{
 };
 pub use connect::{Fleet, RECONNECT_MAX_DELAY, RECONNECT_RETRIES};
 pub use error::FleetError;
+pub use probe::AnonymousAccess;

@@ -224,7 +224,9 @@ pub(crate) fn query(uri: &axum::http::Uri) -> HashMap<String, String> {
 
 /// The account a listener serves: its user id and the key of its access tokens. Fresh, or
 /// (replicas, feature `redis`) the one every replica on the shared state serves, so a token
-/// from one replica is accepted by all.
+/// from one replica is accepted by all. Only credentials given in the configuration are
+/// shared: generated ones differ from replica to replica, so their account stays this
+/// replica's own.
 pub(crate) async fn account(
     creds: &BrokerCredentials,
     config: &crate::TestnetConfig,
@@ -232,7 +234,9 @@ pub(crate) async fn account(
     let user_id = random_bytes(3).map(|b| hex(&b).to_ascii_uppercase())?;
     let jwt_key = random_bytes(32)?;
     #[cfg(feature = "redis")]
-    if let Some(state) = &config.shared_state {
+    if let Some(state) = &config.shared_state
+        && config.broker_credentials.iter().any(|c| c.venue == NAME)
+    {
         let seed = secrecy::zeroize::Zeroizing::new(seed(creds)?);
         return state.upstox_account(&seed, user_id, jwt_key).await;
     }
