@@ -133,7 +133,7 @@ fn environment_loading() {
         Err(FleetError::Missing(_))
     ));
     for size in ["0", "-1", "four", "4294967296"] {
-        let vars = vec![
+        let vars = [
             (
                 "KEYWARD_REDIS_URL".to_owned(),
                 "redis://127.0.0.1".to_owned(),
