@@ -234,25 +234,37 @@ async fn the_password_is_never_shown() {
         shown.push(e.to_string());
         shown.push(format!("{e:?}"));
     }
-    // A wrong password against a real server that requires one.
+    // Against a real server that requires the canary: a wrong password (itself a canary) is
+    // refused without being echoed, and the connected fleet does not show the right one.
     if let Some(server) = redis_server::RedisServer::start() {
-        require_password(&server, "the-right-one").await;
-        let c = FleetConfig::from_url(&format!("redis://:{CANARY}@127.0.0.1:{}", server.port()))
-            .unwrap()
-            .with_timeout(Duration::from_secs(5))
-            .unwrap();
-        let e = c.connect().await.expect_err("a wrong password connects");
+        require_password(&server, CANARY).await;
+        let wrong = FleetConfig::from_url(&format!(
+            "redis://:{CANARY}-wrong@127.0.0.1:{}",
+            server.port()
+        ))
+        .unwrap()
+        .with_timeout(Duration::from_secs(5))
+        .unwrap();
+        let e = wrong
+            .connect()
+            .await
+            .expect_err("a wrong password connects");
         assert!(
             matches!(e, FleetError::Connect { .. } | FleetError::Ping { .. }),
             "{e}"
         );
-        let fleet_debug = c
-            .connect()
-            .await
-            .err()
-            .map(|e| format!("{e:?}"))
-            .unwrap_or_default();
-        shown.extend([e.to_string(), format!("{e:?}"), fleet_debug]);
+        let right =
+            FleetConfig::from_url(&format!("redis://:{CANARY}@127.0.0.1:{}", server.port()))
+                .unwrap()
+                .with_timeout(Duration::from_secs(5))
+                .unwrap();
+        let fleet = right.connect().await.unwrap();
+        shown.extend([
+            e.to_string(),
+            format!("{e:?}"),
+            format!("{fleet:?}"),
+            format!("{right:?}"),
+        ]);
     }
     for text in &shown {
         assert!(!text.contains(CANARY), "the canary leaked: {text}");
