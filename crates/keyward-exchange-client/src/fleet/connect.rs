@@ -113,7 +113,7 @@ impl FleetConfig {
             Ok(Err(error)) => {
                 return Err(FleetError::Connect {
                     shown,
-                    cause: RedisError::Failed(self.scrub(error.to_string())),
+                    cause: self.cause(&error),
                 });
             }
             Err(_) => {
@@ -139,7 +139,7 @@ impl FleetConfig {
             Ok(Err(error)) => {
                 return Err(FleetError::Ping {
                     shown,
-                    cause: RedisError::Failed(self.scrub(error.to_string())),
+                    cause: self.cause(&error),
                 });
             }
             Err(_) => {
@@ -196,6 +196,17 @@ impl FleetConfig {
             )
             .map_err(|e| FleetError::Ca(self.scrub(e.to_string()))),
             None => Client::open(info).map_err(bad),
+        }
+    }
+
+    /// The typed cause of a redis crate error: the crate's own timeouts (the connection
+    /// manager's, at the same duration as ours) are [`RedisError::Timeout`] as well, so a
+    /// silent server gives the same answer whichever timer fires first.
+    fn cause(&self, error: &redis::RedisError) -> RedisError {
+        if error.is_timeout() {
+            RedisError::Timeout(self.timeout())
+        } else {
+            RedisError::Failed(self.scrub(error.to_string()))
         }
     }
 
