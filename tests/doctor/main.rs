@@ -1,14 +1,19 @@
 //! `keyward doctor` on crafted project directories: every finding it claims to detect is
 //! detected, with its severity, location and fix; a clean directory gives no finding; the
 //! exit code is the worst finding's; no finding ever shows the secret it found. `clock.rs`:
-//! `--clock-skew` against the in-process testnet.
+//! `--clock-skew` against the in-process testnet. `redis.rs`: the fleet's Redis against a real
+//! redis-server.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
 #[path = "../common/mod.rs"]
 mod common;
 
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+
 mod clock;
 mod keys;
+mod redis;
 mod revocation;
 mod untrusted;
 

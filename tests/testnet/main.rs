@@ -361,3 +361,102 @@ fn serve_writes_no_core_file() {
         .collect::<Vec<_>>();
     assert_eq!(core, vec!["0", "0"], "{limits}");
 }
+
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+
+/// `--shared-state`: two `keyward testnet serve` processes on one redis-server count one
+/// rate-limit account (Binance's used-weight header on replica B counts A's requests too) and
+/// serve one Upstox account; without it each counts alone.
+#[test]
+fn replicas_share_one_rate_limit_account_through_redis() {
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_credentials(dir.path(), 0o600);
+    let args = [
+        "--credentials",
+        file.to_str().unwrap(),
+        "--shared-state",
+        &server.url(),
+        "--shared-state-prefix",
+        "cli-replicas",
+    ];
+    let a = serve(&args, dir.path());
+    let b = serve(&args, dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let used = |base: String| {
+        runtime.block_on(async {
+            let r = reqwest::get(format!("{base}/api/v3/time")).await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.headers()["x-mbx-used-weight-1m"]
+                .to_str()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap()
+        })
+    };
+    assert_eq!(used(a.url("binance")), 1);
+    assert_eq!(used(a.url("binance")), 2);
+    assert_eq!(used(b.url("binance")), 3, "B counts A's requests");
+    assert_eq!(used(a.url("binance")), 4);
+    // Without --shared-state, a third testnet counts alone.
+    let alone = serve(&["--credentials", file.to_str().unwrap()], dir.path());
+    assert_eq!(used(alone.url("binance")), 1);
+    drop(alone);
+    // The signed request still works on both replicas.
+    let creds = Credentials::new("cli-key", "cli-secret".into());
+    for replica in [&a, &b] {
+        let (status, _) = send(
+            Scheme::Binance,
+            &creds,
+            &replica.url("binance"),
+            Request::get("/api/v3/account"),
+        );
+        assert_eq!(status, 200);
+    }
+}
+
+#[test]
+fn shared_state_needs_credentials_and_no_password_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keyward(
+        &["testnet", "serve", "--shared-state", "redis://127.0.0.1:1"],
+        b"",
+        &[("KEYWARD_HOME", dir.path().to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("--credentials"));
+    let file = write_credentials(dir.path(), 0o600);
+    let out = keyward(
+        &[
+            "testnet",
+            "serve",
+            "--credentials",
+            file.to_str().unwrap(),
+            "--shared-state",
+            "redis://:canary-pass-31@127.0.0.1:1",
+        ],
+        b"",
+        &[("KEYWARD_HOME", dir.path().to_str().unwrap())],
+    );
+    assert_fails(&out, "KEYWARD_REDIS_URL");
+    assert!(!common::stderr(&out).contains("canary-pass-31"));
+    let out = keyward(
+        &[
+            "testnet",
+            "serve",
+            "--credentials",
+            file.to_str().unwrap(),
+            "--shared-state",
+            "redis://10.0.0.1:6379",
+        ],
+        b"",
+        &[("KEYWARD_HOME", dir.path().to_str().unwrap())],
+    );
+    assert_fails(&out, "loopback");
+}

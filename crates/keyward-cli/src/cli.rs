@@ -362,6 +362,12 @@ Checks:
                   endpoint (its production API for a venue name, or a base URL with --venue):
                   info within 1 s, medium above 1 s, high above 5 s (venues refuse signed
                   requests off by more than their window); an unreachable venue is a low finding
+  redis           when a fleet's Redis is configured (--redis URL, else KEYWARD_REDIS_URL with
+                  KEYWARD_REDIS_CA_FILE): unreachable (no PONG within the timeout) or a refused
+                  configuration (plain redis:// off loopback, #insecure) is high; a server off
+                  loopback that answers a client without credentials (no NOAUTH) is high; a
+                  maxmemory-policy other than noeviction is high (an evicted replay entry lets a
+                  replay through); TLS or loopback and NOAUTH are info
 Digests are recorded by --record-integrity (the SHA-256 of every .env file in the project and
 of every file the record already holds, written to DIR/.keyward/integrity.json, mode 0600,
 atomically) or by a process through keyward::secrets::integrity::IntegrityWatch::persist; run
@@ -380,6 +386,7 @@ Examples:
   keyward doctor --record-integrity
   keyward doctor --clock-skew binance
   keyward doctor --clock-skew http://127.0.0.1:41001 --venue binance
+  KEYWARD_REDIS_URL=rediss://fleet:PASSWORD@redis.internal:6380 keyward doctor
   keyward doctor --store aws --store file:secrets.fernet --key-file master.key --rotation-days 30
 
 Revoked credentials not yet replaced (`keyward secret revoke`) are high findings, credentials
@@ -416,6 +423,11 @@ pub struct DoctorArgs {
     /// A credential is due for rotation once its current value is older than this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub rotation_days: u32,
+    /// Also check the fleet's Redis at this URL (without a password; one with a password goes
+    /// in KEYWARD_REDIS_URL, which is checked when this is not given): reachable, TLS or
+    /// loopback, credentials required off loopback, maxmemory-policy noeviction.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -443,9 +455,18 @@ are listed on stderr.
 --faults SPEC is comma-separated key=value: clock_offset_ms, fail_5xx, error_rate, latency_ms,
 drop_ws, force_429, retry_after_s, seed, each optionally scoped with venue=NAME.
 
+--shared-state URL makes this process one replica of a venue: every testnet started with the same
+Redis, --shared-state-prefix and --credentials counts one rate-limit account per venue (a 429
+once the replicas together exceed the quota) and serves one Upstox account (a token from a
+login on one replica is accepted by all). A replica whose Redis does not answer (500 ms) answers
+503 rather than serve a request uncounted. `--shared-state env` reads the URL from
+KEYWARD_REDIS_URL (and a private CA from KEYWARD_REDIS_CA_FILE); a URL with a password is
+refused on the command line, where anyone on the machine can read it.
+
 Examples:
   keyward testnet serve
   keyward testnet serve --credentials testnet-creds.json --faults fail_5xx=2,venue=binance
+  keyward testnet serve --credentials testnet-creds.json --shared-state redis://127.0.0.1:6379
   keyward secret get testnet/binance --reveal --field secret
   keyward secret get testnet/binance-ed25519 --reveal --field secret";
 
@@ -469,6 +490,19 @@ pub struct TestnetServeArgs {
     /// Faults from the start, as comma-separated key=value.
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Act as one replica of a venue whose rate-limit account and broker sessions live in this
+    /// Redis (redis://... on loopback or rediss://...; `env` reads KEYWARD_REDIS_URL, where a
+    /// URL with a password belongs). Needs --credentials: every replica takes the same.
+    #[arg(long, value_name = "URL", requires = "credentials")]
+    pub shared_state: Option<String>,
+    /// The key prefix of the replicas' shared state: one name per group of replicas.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "keyward-testnet",
+        requires = "shared_state"
+    )]
+    pub shared_state_prefix: String,
 }
 
 const VAULT_HELP: &str = "\

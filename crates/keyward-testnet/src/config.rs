@@ -42,6 +42,16 @@ pub struct TestnetConfig {
     /// replicas that refuse each other's replays. The venue presets keep no memory (see
     /// `repeats.rs`: the venues document a freshness rule only).
     pub replay_cache: Option<Arc<dyn ReplayCache>>,
+    /// Replicas (feature `redis`): with a [`SharedState`](crate::SharedState), this testnet
+    /// keeps its rate-limit account and its broker sessions (the Upstox account that signs
+    /// access tokens) in Redis with every other testnet on the same Redis and prefix, as
+    /// replicas of one venue. Every replica must be given the same credentials: a venue left
+    /// out gets fresh ones per replica (which the others refuse), and an Upstox login left out
+    /// keeps an account of its own per replica. `None` (the
+    /// default): everything stays in this process. The replicas' replay memory is the replay
+    /// cache built on the same connection (`with_replay_cache`).
+    #[cfg(feature = "redis")]
+    pub shared_state: Option<crate::SharedState>,
 }
 
 impl Default for TestnetConfig {
@@ -57,6 +67,8 @@ impl Default for TestnetConfig {
             signed_headers: Vec::new(),
             clock: Arc::new(SystemClock),
             replay_cache: None,
+            #[cfg(feature = "redis")]
+            shared_state: None,
         }
     }
 }
@@ -113,6 +125,14 @@ impl TestnetConfig {
     /// The headers `hmac-newline-v0` signatures cover.
     pub fn with_signed_headers(mut self, names: Vec<String>) -> Self {
         self.signed_headers = names;
+        self
+    }
+
+    /// Acts as one replica of a venue whose rate-limit account and broker sessions live in
+    /// `state` (see [`TestnetConfig::shared_state`]).
+    #[cfg(feature = "redis")]
+    pub fn with_shared_state(mut self, state: crate::SharedState) -> Self {
+        self.shared_state = Some(state);
         self
     }
 

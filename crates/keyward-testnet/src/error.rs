@@ -68,6 +68,9 @@ pub enum Error {
     /// A fault specification could not be read.
     #[error("invalid fault specification: {0}")]
     InvalidFaults(String),
+    /// The replicas' shared state (Redis) could not be used.
+    #[error("the testnet's shared state: {0}")]
+    SharedState(String),
 }
 
 /// The crate's result type.

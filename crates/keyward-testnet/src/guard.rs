@@ -84,7 +84,21 @@ pub(crate) async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next)
         .rules
         .endpoint(&method, &path)
         .is_some_and(|e| e.is_order());
-    let usage = g.shared.limits.count(&name, order, ctx.clock.now_ms());
+    let usage = match g
+        .shared
+        .limits
+        .count(&name, order, ctx.clock.now_ms())
+        .await
+    {
+        Ok(usage) => usage,
+        // The replicas' shared account cannot be reached: not served uncounted.
+        Err(reason) => {
+            return reply::json(
+                503,
+                json!({"error": format!("shared rate-limit state unavailable: {reason}")}),
+            );
+        }
+    };
     let mut response = if usage.exceeded() {
         let secs = faults.retry_after_s(&name).unwrap_or(usage.reset_s);
         too_many(Some(ctx), secs)

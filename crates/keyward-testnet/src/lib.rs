@@ -15,6 +15,8 @@ mod ratelimit;
 mod repeats;
 mod reply;
 mod server;
+#[cfg(feature = "redis")]
+mod shared_state;
 mod svc;
 mod venues;
 mod ws;
@@ -26,6 +28,8 @@ pub use error::{Error, Result};
 pub use faults::{FaultControl, Faults};
 pub use keys::{ASYMMETRIC_KINDS, KeyPair, VenueKey, accepted_kinds, generate_key_pairs, key_name};
 pub use server::Testnet;
+#[cfg(feature = "redis")]
+pub use shared_state::SharedState;
 
 /// The venue presets served, each on its own listener, by the names `keyward sign --venue` uses.
 pub const VENUES: [&str; 9] = [

@@ -1,5 +1,7 @@
 //! Rate-limit accounting: a count of requests per venue in a fixed window that starts at the
 //! window's first request, so a test that sends N requests quickly sees exactly N counted.
+//! Kept in this process, or (feature `redis`, `TestnetConfig::with_shared_state`) in Redis for
+//! every replica at once, by one Lua script that does the same arithmetic.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -48,6 +50,9 @@ pub(crate) struct RateLimits {
     default_limit: u32,
     limits: HashMap<String, u32>,
     counters: Mutex<HashMap<String, Counter>>,
+    /// Where replicas keep one account; `None` counts in this process.
+    #[cfg(feature = "redis")]
+    shared: Option<crate::shared_state::SharedState>,
 }
 
 impl RateLimits {
@@ -56,16 +61,78 @@ impl RateLimits {
             default_limit,
             limits,
             counters: Mutex::new(HashMap::new()),
+            #[cfg(feature = "redis")]
+            shared: None,
         }
     }
 
-    /// Counts one request to `venue` at `now_ms` (an order too when `order`).
-    pub(crate) fn count(&self, venue: &str, order: bool, now_ms: u64) -> Usage {
-        let limit = self
-            .limits
+    /// Counts in `shared` (every replica's one account) instead of this process.
+    #[cfg(feature = "redis")]
+    pub(crate) fn shared(mut self, shared: Option<crate::shared_state::SharedState>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Counts one request to `venue` at `now_ms` (an order too when `order`), in this process
+    /// or in the replicas' shared state. Fails (with a reason to answer 503 with) only when
+    /// the shared state cannot be reached: the request is then not served uncounted.
+    pub(crate) async fn count(
+        &self,
+        venue: &str,
+        order: bool,
+        now_ms: u64,
+    ) -> Result<Usage, String> {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            return self.count_shared(shared, venue, order, now_ms).await;
+        }
+        Ok(self.count_local(venue, order, now_ms))
+    }
+
+    fn limit(&self, venue: &str) -> u32 {
+        self.limits
             .get(venue)
             .copied()
-            .unwrap_or(self.default_limit);
+            .unwrap_or(self.default_limit)
+    }
+
+    /// The same count in Redis: one script, one round trip.
+    #[cfg(feature = "redis")]
+    async fn count_shared(
+        &self,
+        shared: &crate::shared_state::SharedState,
+        venue: &str,
+        order: bool,
+        now_ms: u64,
+    ) -> Result<Usage, String> {
+        let script = redis::Script::new(COUNT_SCRIPT);
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(shared.key(venue, "ratelimit"))
+            .arg(now_ms)
+            .arg(WINDOW_MS)
+            .arg(ORDER_WINDOW_MS)
+            .arg(u8::from(order));
+        let (used, orders, start_ms): (i64, i64, i64) = shared.run(&invocation).await?;
+        let (Ok(used), Ok(orders), Ok(start_ms)) = (
+            u32::try_from(used),
+            u32::try_from(orders),
+            u64::try_from(start_ms),
+        ) else {
+            return Err("Redis answered a count out of range".to_owned());
+        };
+        let ends = start_ms.saturating_add(WINDOW_MS);
+        Ok(Usage {
+            used,
+            limit: self.limit(venue),
+            orders,
+            reset_s: ends.saturating_sub(now_ms).div_ceil(1000).max(1),
+        })
+    }
+
+    /// Counts in this process.
+    fn count_local(&self, venue: &str, order: bool, now_ms: u64) -> Usage {
+        let limit = self.limit(venue);
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let c = counters.entry(venue.to_owned()).or_default();
         if c.used == 0 || now_ms >= c.start_ms.saturating_add(WINDOW_MS) || now_ms < c.start_ms {
@@ -93,6 +160,36 @@ impl RateLimits {
     }
 }
 
+/// The count of [`RateLimits::count_local`] on a Redis hash (`start`, `used`, `ostart`,
+/// `orders`). A field another program wrote that is not a number counts as 0 (a fresh window);
+/// a key of another type fails the call. The hash expires after an hour without requests.
+#[cfg(feature = "redis")]
+const COUNT_SCRIPT: &str = r"
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local order_window = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'start', 'used', 'ostart', 'orders')
+local start = tonumber(v[1]) or 0
+local used = tonumber(v[2]) or 0
+local ostart = tonumber(v[3]) or 0
+local orders = tonumber(v[4]) or 0
+if used <= 0 or now >= start + window or now < start then
+  start = now
+  used = 0
+end
+used = used + 1
+if ARGV[4] == '1' then
+  if orders <= 0 or now >= ostart + order_window or now < ostart then
+    ostart = now
+    orders = 0
+  end
+  orders = orders + 1
+end
+redis.call('HSET', KEYS[1], 'start', start, 'used', used, 'ostart', ostart, 'orders', orders)
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return {used, orders, start}
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,14 +197,14 @@ mod tests {
     #[test]
     fn counts_within_a_window_and_resets_after_it() {
         let limits = RateLimits::new(2, HashMap::from([("okx".to_owned(), 1)]));
-        assert!(!limits.count("binance", false, 1000).exceeded());
-        let second = limits.count("binance", true, 2000);
+        assert!(!limits.count_local("binance", false, 1000).exceeded());
+        let second = limits.count_local("binance", true, 2000);
         assert_eq!((second.used, second.orders, second.remaining()), (2, 1, 0));
-        let third = limits.count("binance", false, 3000);
+        let third = limits.count_local("binance", false, 3000);
         assert!(third.exceeded());
         assert_eq!(third.reset_s, 58);
-        assert_eq!(limits.count("binance", false, 61_000).used, 1);
-        assert!(limits.count("okx", false, 0).used == 1);
-        assert!(limits.count("okx", false, 1).exceeded());
+        assert_eq!(limits.count_local("binance", false, 61_000).used, 1);
+        assert!(limits.count_local("okx", false, 0).used == 1);
+        assert!(limits.count_local("okx", false, 1).exceeded());
     }
 }

@@ -67,6 +67,14 @@ pub(crate) async fn bind(ip: IpAddr) -> Result<(TcpListener, String)> {
     Ok((listener, format!("http://{addr}")))
 }
 
+/// The rate-limit accounting: in this process, or the replicas' shared account.
+fn rate_limits(config: &TestnetConfig) -> RateLimits {
+    let limits = RateLimits::new(config.rate_limit, config.venue_rate_limits.clone());
+    #[cfg(feature = "redis")]
+    let limits = limits.shared(config.shared_state.clone());
+    limits
+}
+
 /// Every credential, given or generated, checked against its venue.
 fn credentials(given: &[VenueCredentials]) -> Result<BTreeMap<String, VenueCredentials>> {
     let names: Vec<&str> = VENUES
@@ -134,7 +142,7 @@ impl Testnet {
         let shared = Arc::new(Shared {
             faults: faults.clone(),
             hits: Hits::default(),
-            limits: RateLimits::new(config.rate_limit, config.venue_rate_limits.clone()),
+            limits: rate_limits(&config),
         });
         let (stop, _) = watch::channel(false);
         let mut urls = BTreeMap::new();
@@ -219,9 +227,15 @@ impl Testnet {
         let router = brokers::ibkr::router(shared.clone(), clock_of(brokers::ibkr::NAME));
         tasks.push(serve(listener, router, stop.subscribe()));
         urls.insert(brokers::ibkr::NAME.to_owned(), url);
-        for (name, url, task) in
-            crate::brokers::start(ip, &shared, &broker_credentials, &stop, clock_of("upstox"))
-                .await?
+        for (name, url, task) in crate::brokers::start(
+            ip,
+            &shared,
+            &broker_credentials,
+            &stop,
+            clock_of("upstox"),
+            &config,
+        )
+        .await?
         {
             tasks.push(task);
             urls.insert(name, url);

@@ -5,10 +5,11 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use keyward::crypto::private_file::read_private_file;
 use keyward::crypto::secrecy::{ExposeSecret, SecretString};
+use keyward::exchange::fleet::FleetConfig;
 use keyward::secrets::{SecretStore, SecretValue, SqliteVault};
 use keyward_testnet::{
-    BROKERS, BrokerCredentials, Faults, KeyPair, Testnet, TestnetConfig, VenueCredentials,
-    VenueKey, generate_key_pairs,
+    BROKERS, BrokerCredentials, Faults, KeyPair, SharedState, Testnet, TestnetConfig,
+    VenueCredentials, VenueKey, generate_key_pairs,
 };
 use serde_json::{Value, json};
 
@@ -52,13 +53,16 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
     } else {
         Vec::new()
     };
-    let config = TestnetConfig::default()
+    let mut config = TestnetConfig::default()
         .with_host(args.host.clone())
         .with_credentials(given)
         .with_broker_credentials(brokers)
         .with_public_keys(keys)
         .with_public_keys(pairs.iter().map(KeyPair::public))
         .with_faults(faults);
+    if let Some(url) = &args.shared_state {
+        config = config.with_shared_state(shared_state(url, &args.shared_state_prefix).await?);
+    }
     let testnet = Testnet::start(config).await?;
     if args.credentials.is_none() {
         store_in_vault(&testnet, &pairs).await?;
@@ -67,6 +71,26 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
     wait_for_stop().await?;
     testnet.shutdown().await;
     Ok(())
+}
+
+/// The replicas' shared state: `--shared-state URL` (no password on a command line) or `env`
+/// (KEYWARD_REDIS_URL and KEYWARD_REDIS_CA_FILE), connected and checked with PING.
+async fn shared_state(url: &str, prefix: &str) -> Result<SharedState> {
+    let config = if url == "env" {
+        FleetConfig::from_env()?
+    } else {
+        let config = FleetConfig::from_url(url)?;
+        if config.has_password() {
+            bail!(
+                "a Redis password on the command line can be read by anyone on this machine; put \
+                 the URL in KEYWARD_REDIS_URL and give --shared-state env"
+            );
+        }
+        config
+    };
+    let config = config.with_prefix(prefix)?;
+    let fleet = config.connect().await?;
+    Ok(SharedState::new(fleet.connection(), fleet.prefix())?.with_timeout(fleet.timeout()))
 }
 
 /// Reads `{"credentials":[{"venue","api_key","secret"|"public_key","passphrase"}]}` from a

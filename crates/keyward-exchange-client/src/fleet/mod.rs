@@ -10,19 +10,25 @@
 //! entry. [`FleetBreaker`] publishes a circuit breaker's open state to the fleet, so one
 //! process's detection spares the others the failing calls.
 
-#[cfg(feature = "redis")]
 mod breaker;
-#[cfg(feature = "redis")]
+mod config;
+mod connect;
+mod error;
 mod login;
-#[cfg(feature = "redis")]
 mod login_scripts;
-#[cfg(feature = "redis")]
+mod probe;
 mod token_entry;
 
-#[cfg(feature = "redis")]
 pub use breaker::{DEFAULT_BREAKER_REFRESH, FleetBreaker};
-#[cfg(feature = "redis")]
 pub use login::{
     DEFAULT_FAILURE_TTL, DEFAULT_LOCK_TTL, DEFAULT_LOCKOUT_FAILURE_TTL, DEFAULT_WAIT_MARGIN,
     FIRST_POLL, FleetLogin, MAX_HOLDERS, MAX_POLL,
 };
+
+pub use config::{
+    DEFAULT_PREFIX, ENV_CA_FILE, ENV_FLEET_SIZE, ENV_PREFIX, ENV_URL, FleetConfig, MAX_PREFIX_LEN,
+    MAX_TIMEOUT, check_prefix,
+};
+pub use connect::{Fleet, RECONNECT_MAX_DELAY, RECONNECT_RETRIES};
+pub use error::FleetError;
+pub use probe::AnonymousAccess;

@@ -90,11 +90,13 @@ pub(crate) async fn start(
     credentials: &BTreeMap<String, BrokerCredentials>,
     stop: &watch::Sender<bool>,
     upstox_clock: VenueClock,
+    config: &crate::TestnetConfig,
 ) -> Result<Vec<(String, String, JoinHandle<()>)>> {
     let mut out = Vec::new();
     if let Some(creds) = credentials.get("upstox") {
         let (listener, url) = crate::server::bind(ip).await?;
-        let router = upstox::router(creds, &url, shared, upstox_clock)?;
+        let account = upstox::account(creds, config).await?;
+        let router = upstox::router(creds, &url, shared, upstox_clock, account)?;
         out.push((
             "upstox".to_owned(),
             url,

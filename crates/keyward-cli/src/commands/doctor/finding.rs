@@ -65,7 +65,8 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The check that found it: `permissions`, `gitignore`, `tracked-secret`, `tracked-file`,
-    /// `vault`, `rotation`, `clock-skew`, `plain-key`, `weak-key`, `hmac-key`, `rsa-advisory`.
+    /// `vault`, `rotation`, `clock-skew`, `plain-key`, `weak-key`, `hmac-key`, `rsa-advisory`,
+    /// `redis`.
     pub check: &'static str,
     /// How bad it is.
     pub severity: Severity,

@@ -1,5 +1,6 @@
 //! `keyward doctor [DIR]`: an automated security checklist for a project directory, the local
-//! vault and, when asked, this machine's clock against a venue's. Each finding has a severity
+//! vault, the fleet's Redis when one is configured and, when asked, this machine's clock
+//! against a venue's. Each finding has a severity
 //! and the command that fixes it; the exit code is that of the worst finding.
 
 mod checks;
@@ -10,6 +11,7 @@ mod finding;
 mod git;
 mod integrity;
 mod keys;
+mod redis;
 mod scan;
 mod stores;
 mod vault;
@@ -77,6 +79,9 @@ pub fn run(args: &DoctorArgs) -> Result<u8> {
             stores::vault_revocations(path, &mut findings).await;
         }
         stores::check(&args.stores, &args.ring, &policy, &mut findings).await;
+        if let Some(config) = redis::configured(args.redis.as_deref()) {
+            redis::check(config, &mut findings).await;
+        }
         if let Some((client, url)) = &skew {
             clock::check(client, url, &mut findings).await;
         }

@@ -222,23 +222,51 @@ pub(crate) fn query(uri: &axum::http::Uri) -> HashMap<String, String> {
         .collect()
 }
 
-/// The router of the Upstox listener at `base`, on the venue clock `clock`.
+/// The account a listener serves: its user id and the key of its access tokens. Fresh, or
+/// (replicas, feature `redis`) the one every replica on the shared state serves, so a token
+/// from one replica is accepted by all. Only credentials given in the configuration are
+/// shared: generated ones differ from replica to replica, so their account stays this
+/// replica's own.
+pub(crate) async fn account(
+    creds: &BrokerCredentials,
+    config: &crate::TestnetConfig,
+) -> Result<(String, Vec<u8>)> {
+    let user_id = random_bytes(3).map(|b| hex(&b).to_ascii_uppercase())?;
+    let jwt_key = random_bytes(32)?;
+    #[cfg(feature = "redis")]
+    if let Some(state) = &config.shared_state
+        && config.broker_credentials.iter().any(|c| c.venue == NAME)
+    {
+        let seed = secrecy::zeroize::Zeroizing::new(seed(creds)?);
+        return state.upstox_account(&seed, user_id, jwt_key).await;
+    }
+    #[cfg(not(feature = "redis"))]
+    let _ = (creds, config);
+    Ok((user_id, jwt_key))
+}
+
+fn seed(creds: &BrokerCredentials) -> Result<Vec<u8>> {
+    creds.seed().ok_or_else(|| Error::InvalidCredentials {
+        venue: NAME.to_owned(),
+        reason: "the totp_secret is not a base32 seed".to_owned(),
+    })
+}
+
+/// The router of the Upstox listener at `base`, on the venue clock `clock`, serving `account`
+/// (user id, token key).
 pub(crate) fn router(
     creds: &BrokerCredentials,
     base: &str,
     shared: &Arc<Shared>,
     clock: VenueClock,
+    (user_id, jwt_key): (String, Vec<u8>),
 ) -> Result<Router> {
-    let seed = creds.seed().ok_or_else(|| Error::InvalidCredentials {
-        venue: NAME.to_owned(),
-        reason: "the totp_secret is not a base32 seed".to_owned(),
-    })?;
-    let user_id = random_bytes(3).map(|b| hex(&b).to_ascii_uppercase())?;
+    let seed = seed(creds)?;
     let state = Arc::new(Upstox {
         creds: creds.clone(),
         user_id,
         totp: totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, seed),
-        jwt_key: random_bytes(32)?,
+        jwt_key,
         base: base.to_owned(),
         clock,
         faults: shared.faults.clone(),
