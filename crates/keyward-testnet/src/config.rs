@@ -128,10 +128,19 @@ impl TestnetConfig {
         self
     }
 
-    /// Acts as one replica of a venue whose rate-limit account and broker sessions live in
-    /// `state` (see [`TestnetConfig::shared_state`]).
+    /// Acts as one replica of a venue whose rate-limit account, broker sessions and replay
+    /// memory live in `state` (see [`TestnetConfig::shared_state`]). Unless a replay cache was
+    /// given already, the service schemes' verifiers share a `RedisReplayCache` on the same
+    /// connection, prefix and timeout, so a request accepted by one replica is a replay at
+    /// every other.
     #[cfg(feature = "redis")]
     pub fn with_shared_state(mut self, state: crate::SharedState) -> Self {
+        if self.replay_cache.is_none() {
+            let cache =
+                keyward_signing::redis::RedisReplayCache::new(state.connection(), state.prefix())
+                    .with_timeout(state.timeout);
+            self.replay_cache = Some(Arc::new(cache));
+        }
         self.shared_state = Some(state);
         self
     }

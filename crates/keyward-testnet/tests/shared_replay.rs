@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::*;
 use keyward_signing::SignOptions;
 use keyward_signing::redis::RedisReplayCache;
-use keyward_testnet::{Testnet, TestnetConfig, VenueCredentials};
+use keyward_testnet::{SharedState, Testnet, TestnetConfig, VenueCredentials};
 use serde_json::{Map, json};
 
 /// A testnet whose service schemes remember requests in `url`'s Redis, with fixed credentials
@@ -26,16 +26,55 @@ async fn replica(url: &str) -> Testnet {
         .await
         .unwrap();
     let cache = RedisReplayCache::new(conn, "testnet").with_timeout(Duration::from_millis(300));
-    Testnet::start(
-        TestnetConfig::default()
-            .with_credentials(vec![
-                VenueCredentials::new("keyward-v1", "svc-a", "replica-secret-1"),
-                VenueCredentials::new("hmac-concat", "svc-b", "replica-secret-2"),
-            ])
-            .with_replay_cache(Arc::new(cache)),
-    )
-    .await
-    .unwrap()
+    Testnet::start(replica_config().with_replay_cache(Arc::new(cache)))
+        .await
+        .unwrap()
+}
+
+/// The replicas' credentials: the same keys on every replica.
+fn replica_config() -> TestnetConfig {
+    TestnetConfig::default().with_credentials(vec![
+        VenueCredentials::new("keyward-v1", "svc-a", "replica-secret-1"),
+        VenueCredentials::new("hmac-concat", "svc-b", "replica-secret-2"),
+    ])
+}
+
+/// The path of a keyward-v1 order on `t`.
+fn order(t: &Testnet) -> keyward_signing::Request {
+    let prefix = t.url("keyward-v1").unwrap().splitn(4, '/').nth(3).unwrap();
+    keyward_signing::Request::post(format!("/{prefix}/orders")).with_body(r#"{"qty":1}"#)
+}
+
+#[tokio::test]
+async fn shared_state_alone_gives_the_replicas_one_replay_memory() {
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let conn = redis::Client::open(server.url())
+            .unwrap()
+            .get_connection_manager()
+            .await
+            .unwrap();
+        let state = SharedState::new(conn, "replicas").unwrap();
+        let config = replica_config().with_shared_state(state);
+        assert!(config.replay_cache.is_some());
+        replicas.push(Testnet::start(config).await.unwrap());
+    }
+    let (a, b) = (&replicas[0], &replicas[1]);
+    let signed = signer(a, "keyward-v1")
+        .sign(order(a), &SignOptions::default())
+        .unwrap();
+    assert_eq!(send(a, "keyward-v1", &signed).await.status, 200);
+    let again = send(b, "keyward-v1", &signed).await;
+    assert_eq!(
+        (again.status, &again.body),
+        (401, &json!({"error": "replayed"}))
+    );
+    for t in replicas {
+        t.shutdown().await;
+    }
 }
 
 #[tokio::test]
@@ -45,10 +84,7 @@ async fn replicas_refuse_each_others_replays_and_fail_closed_without_redis() {
     };
     let a = replica(&server.url()).await;
     let b = replica(&server.url()).await;
-    let path = |t: &Testnet| {
-        let prefix = t.url("keyward-v1").unwrap().splitn(4, '/').nth(3).unwrap();
-        keyward_signing::Request::post(format!("/{prefix}/orders")).with_body(r#"{"qty":1}"#)
-    };
+    let path = order;
     let signed = signer(&a, "keyward-v1")
         .sign(path(&a), &SignOptions::default())
         .unwrap();
