@@ -354,11 +354,34 @@ fn a_store_out_of_reach_or_of_another_scheme_is_a_clean_error_that_hides_the_pas
         assert_fails(&out, "redis:// or rediss://");
         assert!(!stderr(&out).contains(canary));
     }
-    // A password the server does not take: the error says so without it.
+    // A password on the command line is refused (anyone on the machine can read it).
     let url = format!("redis://:{canary}@127.0.0.1:{}", server.port());
     let out = keyward(&["nonce", "next", "--store", &url, "--key", "k"], b"", &[]);
-    assert_fails(&out, &format!("redis://127.0.0.1:{}", server.port()));
+    assert_fails(&out, "KEYWARD_REDIS_URL");
     assert!(!stderr(&out).contains(canary), "{}", stderr(&out));
+    // From the environment, a password the server does not take: the error says so without it.
+    let out = keyward(
+        &["nonce", "next", "--store", "env", "--key", "k"],
+        b"",
+        &[("KEYWARD_REDIS_URL", &url)],
+    );
+    assert_fails(&out, &format!("@127.0.0.1:{}", server.port()));
+    assert_fails(&out, "authentication failed");
+    assert!(!stderr(&out).contains(canary), "{}", stderr(&out));
+    // Plain redis:// off loopback is refused before anything is tried.
+    let out = keyward(
+        &[
+            "nonce",
+            "next",
+            "--store",
+            "redis://10.0.0.1:6379",
+            "--key",
+            "k",
+        ],
+        b"",
+        &[],
+    );
+    assert_fails(&out, "loopback");
     // Redis stopped: a clean error, nothing printed.
     server.stop();
     let out = keyward(

@@ -894,7 +894,10 @@ the counter <prefix>:{nonce:<hash of NAME>}:next. --state FILE is then optional:
 the local floor (the lease starts above FILE's mark, and its end is saved in FILE before any
 nonce is printed), so a Redis restarted empty never makes this machine's nonces go back.
 Without FILE the floor is the clock. Redis out of reach, or a counter holding something else,
-is an error, and nothing is printed for it; the URL's password is never printed.
+is an error, and nothing is printed for it. The fleet's connection rules apply: plain redis://
+only to loopback, rediss:// always verified (KEYWARD_REDIS_CA_FILE adds a CA of your own). A
+URL with a password is refused on the command line (anyone on the machine can read it): put it
+in KEYWARD_REDIS_URL and give --store env.
 
 Examples:
   keyward nonce next --state ~/.keyward/kraken.nonce
@@ -922,7 +925,8 @@ pub struct NonceNextArgs {
     /// The state file holding the high-water mark (with --store: the local floor, optional).
     #[arg(long, value_name = "FILE", required_unless_present = "store")]
     pub state: Option<PathBuf>,
-    /// Draw from the sequence a fleet shares in Redis at this redis:// or rediss:// URL.
+    /// Draw from the sequence a fleet shares in Redis at this redis:// or rediss:// URL, or
+    /// `env` for the URL in KEYWARD_REDIS_URL.
     #[arg(long, value_name = "URL", requires = "key")]
     pub store: Option<String>,
     /// With --store: the API key's name (its credential name); it is hashed into the counter's

@@ -78,41 +78,46 @@ fn print(args: &NonceNextArgs, mut draw: impl FnMut() -> Result<u64>) -> Result<
 #[cfg(unix)]
 mod shared {
     use std::sync::Arc;
-    use std::time::Duration;
 
     use anyhow::{Context, Result, bail};
+    use keyward::exchange::fleet::FleetConfig;
     use keyward::signing::redis::RedisNonce;
     use keyward::signing::{NonceUnit, SystemClock};
 
     use crate::cli::NonceNextArgs;
 
-    /// How long connecting to Redis may take before the run gives up.
-    const CONNECT_WITHIN: Duration = Duration::from_secs(5);
-
     pub(super) fn next(args: &NonceNextArgs, url: &str, key: &str, unit: NonceUnit) -> Result<()> {
-        let shown = shown_url(url)?;
+        let config = if url == "env" {
+            FleetConfig::from_env()?
+        } else {
+            shown_url(url)?;
+            let config = FleetConfig::from_url(url)?;
+            if config.has_password() {
+                bail!(
+                    "a Redis password on the command line can be read by anyone on this machine; \
+                     put the URL in KEYWARD_REDIS_URL and give --store env"
+                );
+            }
+            config
+        };
+        // The fleet's rules: plain redis:// only to loopback, rediss:// always verified.
+        let config = config.with_prefix(args.prefix.as_str())?;
+        let shown = config.to_string();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("could not start the async runtime")?;
-        let conn = runtime.block_on(async {
-            // The redis crate's errors name neither the URL nor its password.
-            let client = redis::Client::open(url)
-                .map_err(|e| anyhow::anyhow!("--store is not a valid Redis URL ({e})"))?;
-            // One run draws a few leases: a failed first connection (refused, a password the
-            // server does not take) is reported at once with its reason, not retried.
-            let config = redis::aio::ConnectionManagerConfig::new()
-                .set_number_of_retries(0)
-                .set_connection_timeout(Some(CONNECT_WITHIN));
-            let connect = client.get_connection_manager_with_config(config);
-            match tokio::time::timeout(CONNECT_WITHIN, connect).await {
-                Ok(Ok(conn)) => Ok(conn),
-                Ok(Err(e)) => bail!("could not connect to Redis at {shown}: {e}"),
-                Err(_) => bail!("could not connect to Redis at {shown} within {CONNECT_WITHIN:?}"),
-            }
-        })?;
-        let mut nonces = RedisNonce::new(conn, &args.prefix, key, unit, Arc::new(SystemClock))
-            .with_lease(args.block);
+        // The error names the server (never the password) and why.
+        let fleet = runtime.block_on(config.connect())?;
+        let mut nonces = RedisNonce::new(
+            fleet.connection(),
+            fleet.prefix(),
+            key,
+            unit,
+            Arc::new(SystemClock),
+        )
+        .with_lease(args.block)
+        .with_timeout(fleet.timeout());
         if let Some(state) = &args.state {
             nonces = nonces.with_floor_file(state)?;
         }

@@ -91,8 +91,9 @@ impl FleetConfig {
     /// The connection manager it returns reconnects by itself after a lost connection
     /// ([`RECONNECT_RETRIES`] attempts, at most [`RECONNECT_MAX_DELAY`] apart), and gives each
     /// command and each connection attempt [`timeout`](Self::timeout). Establishing the
-    /// connection and PING each take at most the timeout, so `connect` returns within twice
-    /// the timeout.
+    /// connection (checked first on a plain connection, so a refused password or certificate is
+    /// reported at once), the manager's connection and PING each take at most the timeout, so
+    /// `connect` returns within three times the timeout.
     ///
     /// # Errors
     /// [`FleetError::Connect`] when nothing answered in time ([`RedisError::Timeout`]) or the
@@ -102,6 +103,25 @@ impl FleetConfig {
     pub async fn connect(&self) -> Result<Fleet, FleetError> {
         let shown = self.shown();
         let client = self.client()?;
+        // The connection manager retries a failed first connection too, so a refused password
+        // or certificate would only surface as a timeout: one plain connection first reports
+        // it at once, with its reason.
+        let first = client.get_multiplexed_async_connection();
+        match tokio::time::timeout(self.timeout(), first).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                return Err(FleetError::Connect {
+                    shown,
+                    cause: self.cause(&error),
+                });
+            }
+            Err(_) => {
+                return Err(FleetError::Connect {
+                    shown,
+                    cause: RedisError::Timeout(self.timeout()),
+                });
+            }
+        }
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout()))
             .set_response_timeout(Some(self.timeout()))
