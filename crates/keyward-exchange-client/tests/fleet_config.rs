@@ -554,3 +554,45 @@ async fn tls_verifies_the_server_against_the_ca_and_the_host_name() {
         "tls: verified with the test CA; refused without it, with another CA and for a wrong name ({e})"
     );
 }
+
+/// A connected fleet hands out its backends on its own prefix: the replay memory remembers
+/// across two caches from the fleet, and the nonce source leases from the fleet's counter.
+#[tokio::test]
+async fn a_connected_fleet_hands_out_its_backends_on_its_prefix() {
+    use keyward_signing::verify::{ReplayCache, ReplayEntry, ReplayRefusal};
+    use keyward_signing::{FixedClock, NonceSource, NonceUnit};
+
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let fleet = FleetConfig::from_url(&server.url())
+        .unwrap()
+        .with_prefix("bots-a")
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let entry = ReplayEntry {
+        id: 7,
+        valid_from_ms: 1_000,
+        expires_at_ms: 61_000,
+        now_ms: 1_000,
+    };
+    let (one, other) = (fleet.replay_cache(), fleet.replay_cache());
+    assert!(one.entry_key(7).starts_with("bots-a:{replay}:"));
+    assert_eq!(one.check_and_insert_shared(entry).await, Ok(()));
+    assert_eq!(
+        other.check_and_insert_shared(entry).await,
+        Err(ReplayRefusal::Replayed)
+    );
+    #[cfg(unix)]
+    {
+        let clock = std::sync::Arc::new(FixedClock::new(5_000));
+        let nonces = fleet.nonce_source("kraken-main", NonceUnit::Millis, clock);
+        assert!(nonces.counter_key().starts_with("bots-a:{nonce:"));
+        nonces.reserve().await.unwrap();
+        let first = nonces.next_nonce().unwrap();
+        assert!(first >= 5_000);
+        assert!(nonces.next_nonce().unwrap() > first);
+    }
+}

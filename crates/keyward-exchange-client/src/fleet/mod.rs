@@ -10,6 +10,7 @@
 //! entry. [`FleetBreaker`] publishes a circuit breaker's open state to the fleet, so one
 //! process's detection spares the others the failing calls.
 
+mod backends;
 mod breaker;
 mod config;
 mod connect;
