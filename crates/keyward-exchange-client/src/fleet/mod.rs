@@ -4,3 +4,8 @@
 //! The backends that decide live in the layer that owns each seam (the replay cache and nonce
 //! leases in `keyward_signing::redis`, the rate budget in `keyward_resilience::redis`); this
 //! module connects to Redis and wires them into the client and the session layer.
+
+mod budget;
+
+pub use crate::venue::LimitScope;
+pub use budget::{FleetBudget, SharedBudget};

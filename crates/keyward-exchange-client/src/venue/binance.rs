@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::rules::VenueRules;
+use super::LimitScope;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, WsMessage, field_text, same_id};
 use super::{Call, Found, text};
@@ -128,6 +129,17 @@ impl VenueRules for Binance {
         };
         Some(Found::new(kind, Some(code), &msg))
     }
+    /// Binance counts request weight per IP address and orders per account
+    /// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits>: "REQUEST_WEIGHT
+    /// ... based on IP addresses", "ORDERS ... based on the account").
+    fn limit_scope(&self, limit: &Limit) -> LimitScope {
+        if limit.unit == "orders" {
+            LimitScope::Account
+        } else {
+            LimitScope::Ip
+        }
+    }
+
 
     /// Binance spot's documented limits
     /// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits>): 6,000

@@ -19,6 +19,7 @@ mod call;
 mod coinbase;
 mod deribit;
 mod kraken;
+mod limit_scope;
 mod okx;
 mod order_id;
 mod rules;
@@ -40,6 +41,7 @@ use crate::order::{CancelRequest, OrderRequest};
 use crate::params::Params;
 
 pub(crate) use call::Call;
+pub use limit_scope::LimitScope;
 use order_id::OrderIdRule;
 use rules::VenueRules;
 pub(crate) use ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, value_text};
@@ -187,6 +189,11 @@ impl Venue {
     /// The rate limits a client starts with when given none.
     pub(crate) fn default_limits(self) -> Vec<Limit> {
         self.rules.default_limits()
+    }
+
+    /// Whose budget `limit` counts at this venue (a shared fleet budget keys it so).
+    pub(crate) fn limit_scope(self, limit: &Limit) -> LimitScope {
+        self.rules.limit_scope(limit)
     }
 
     /// How a WebSocket session authenticates; None if keyward cannot authenticate one.
