@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Arc<FaultControl>,
     pub(crate) hits: Hits,
     pub(crate) limits: RateLimits,
+    /// Whether requests count their venue's weight (else 1).
+    pub(crate) request_weights: bool,
 }
 
 /// The guard of one listener: a venue's, or the service schemes' (no venue context).
@@ -84,7 +86,12 @@ pub(crate) async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next)
         .rules
         .endpoint(&method, &path)
         .is_some_and(|e| e.is_order());
-    let usage = g.shared.limits.count(&name, order, ctx.clock.now_ms());
+    let weight = if g.shared.request_weights {
+        ctx.rules.weight(ctx.rules.endpoint(&method, &path))
+    } else {
+        1
+    };
+    let usage = g.shared.limits.count(&name, weight, order, ctx.clock.now_ms());
     let mut response = if usage.exceeded() {
         let secs = faults.retry_after_s(&name).unwrap_or(usage.reset_s);
         too_many(Some(ctx), secs)

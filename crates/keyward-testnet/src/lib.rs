@@ -25,6 +25,7 @@ pub use credentials::VenueCredentials;
 pub use error::{Error, Result};
 pub use faults::{FaultControl, Faults};
 pub use keys::{ASYMMETRIC_KINDS, KeyPair, VenueKey, accepted_kinds, generate_key_pairs, key_name};
+pub use ratelimit::RateUsage;
 pub use server::Testnet;
 
 /// The venue presets served, each on its own listener, by the names `keyward sign --venue` uses.

@@ -1,5 +1,7 @@
-//! Rate-limit accounting: a count of requests per venue in a fixed window that starts at the
-//! window's first request, so a test that sends N requests quickly sees exactly N counted.
+//! Rate-limit accounting: a count of requests (or of their weights, when request weights are
+//! on) per venue in a fixed window that starts at the window's first request, so a test that
+//! sends N requests quickly sees exactly N counted; with a frozen clock the window never ends.
+//! The testnet's own counters ([`RateUsage`]) say what it admitted and refused.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -40,6 +42,26 @@ struct Counter {
     used: u32,
     order_start_ms: u64,
     orders: u32,
+    /// The highest count a request was admitted at.
+    peak_admitted: u32,
+    /// Requests refused (429) for the quota.
+    refused: u64,
+    /// Whether a request was counted yet.
+    seen: bool,
+}
+
+/// One venue's rate-limit accounting, as the testnet counted it
+/// ([`Testnet::rate_usage`](crate::Testnet::rate_usage)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateUsage {
+    /// Requests (or weight) counted in the current window, refused ones included.
+    pub used: u32,
+    /// The quota per window.
+    pub limit: u32,
+    /// The highest count the testnet admitted a request at (never above `limit`).
+    pub peak_admitted: u32,
+    /// Requests the testnet refused with 429 because the quota was exceeded.
+    pub refused: u64,
 }
 
 /// Counts requests per venue against per-venue quotas.
@@ -59,20 +81,41 @@ impl RateLimits {
         }
     }
 
-    /// Counts one request to `venue` at `now_ms` (an order too when `order`).
-    pub(crate) fn count(&self, venue: &str, order: bool, now_ms: u64) -> Usage {
-        let limit = self
-            .limits
+    fn limit_of(&self, venue: &str) -> u32 {
+        self.limits
             .get(venue)
             .copied()
-            .unwrap_or(self.default_limit);
+            .unwrap_or(self.default_limit)
+    }
+
+    /// The venue's accounting so far; None before its first request.
+    pub(crate) fn usage(&self, venue: &str) -> Option<RateUsage> {
+        let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let c = counters.get(venue).filter(|c| c.seen)?;
+        Some(RateUsage {
+            used: c.used,
+            limit: self.limit_of(venue),
+            peak_admitted: c.peak_admitted,
+            refused: c.refused,
+        })
+    }
+
+    /// Counts one request of `weight` to `venue` at `now_ms` (an order too when `order`).
+    pub(crate) fn count(&self, venue: &str, weight: u32, order: bool, now_ms: u64) -> Usage {
+        let limit = self.limit_of(venue);
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let c = counters.entry(venue.to_owned()).or_default();
         if c.used == 0 || now_ms >= c.start_ms.saturating_add(WINDOW_MS) || now_ms < c.start_ms {
             c.start_ms = now_ms;
             c.used = 0;
         }
-        c.used = c.used.saturating_add(1);
+        c.seen = true;
+        c.used = c.used.saturating_add(weight.max(1));
+        if c.used > limit {
+            c.refused = c.refused.saturating_add(1);
+        } else {
+            c.peak_admitted = c.peak_admitted.max(c.used);
+        }
         if order {
             if c.orders == 0
                 || now_ms >= c.order_start_ms.saturating_add(ORDER_WINDOW_MS)
@@ -100,14 +143,27 @@ mod tests {
     #[test]
     fn counts_within_a_window_and_resets_after_it() {
         let limits = RateLimits::new(2, HashMap::from([("okx".to_owned(), 1)]));
-        assert!(!limits.count("binance", false, 1000).exceeded());
-        let second = limits.count("binance", true, 2000);
+        assert!(!limits.count("binance", 1, false, 1000).exceeded());
+        let second = limits.count("binance", 1, true, 2000);
         assert_eq!((second.used, second.orders, second.remaining()), (2, 1, 0));
-        let third = limits.count("binance", false, 3000);
+        let third = limits.count("binance", 1, false, 3000);
         assert!(third.exceeded());
         assert_eq!(third.reset_s, 58);
-        assert_eq!(limits.count("binance", false, 61_000).used, 1);
-        assert!(limits.count("okx", false, 0).used == 1);
-        assert!(limits.count("okx", false, 1).exceeded());
+        assert_eq!(limits.count("binance", 1, false, 61_000).used, 1);
+        assert!(limits.count("okx", 1, false, 0).used == 1);
+        assert!(limits.count("okx", 1, false, 1).exceeded());
+    }
+
+    #[test]
+    fn weights_and_the_testnets_own_counters() {
+        let limits = RateLimits::new(50, HashMap::new());
+        assert_eq!(limits.usage("binance"), None);
+        assert!(!limits.count("binance", 20, false, 0).exceeded());
+        assert!(!limits.count("binance", 20, false, 0).exceeded());
+        assert!(limits.count("binance", 20, false, 0).exceeded());
+        let u = limits.usage("binance").unwrap();
+        assert_eq!((u.used, u.limit, u.peak_admitted, u.refused), (60, 50, 40, 1));
+        // A weight of 0 still counts the request.
+        assert_eq!(limits.count("okx", 0, false, 0).used, 1);
     }
 }
