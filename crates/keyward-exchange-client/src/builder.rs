@@ -358,7 +358,9 @@ impl ClientBuilder {
                 Some(
                     budget
                         .for_client(venue, creds.api_key(), limits, self.max_rate_limit_wait)
-                        .map_err(|e| Error::config_from("the shared rate budget cannot be used", e))?,
+                        .map_err(|e| {
+                            Error::config_from("the shared rate budget cannot be used", e)
+                        })?,
                 ),
                 Vec::new(),
             ),

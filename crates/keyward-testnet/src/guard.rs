@@ -91,7 +91,10 @@ pub(crate) async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next)
     } else {
         1
     };
-    let usage = g.shared.limits.count(&name, weight, order, ctx.clock.now_ms());
+    let usage = g
+        .shared
+        .limits
+        .count(&name, weight, order, ctx.clock.now_ms());
     let mut response = if usage.exceeded() {
         let secs = faults.retry_after_s(&name).unwrap_or(usage.reset_s);
         too_many(Some(ctx), secs)

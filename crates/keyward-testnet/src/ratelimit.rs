@@ -162,7 +162,10 @@ mod tests {
         assert!(!limits.count("binance", 20, false, 0).exceeded());
         assert!(limits.count("binance", 20, false, 0).exceeded());
         let u = limits.usage("binance").unwrap();
-        assert_eq!((u.used, u.limit, u.peak_admitted, u.refused), (60, 50, 40, 1));
+        assert_eq!(
+            (u.used, u.limit, u.peak_admitted, u.refused),
+            (60, 50, 40, 1)
+        );
         // A weight of 0 still counts the request.
         assert_eq!(limits.count("okx", 0, false, 0).used, 1);
     }

@@ -10,6 +10,7 @@ mod canary;
 mod common;
 mod credentials;
 mod faults;
+mod fleet_budget;
 mod ibkr_session;
 mod limits;
 mod nonce;

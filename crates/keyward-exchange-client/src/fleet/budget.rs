@@ -97,7 +97,9 @@ impl SharedBudget {
         let key_id = key_id(venue.name(), api_key);
         let mut groups: Vec<(String, Vec<Limit>)> = Vec::new();
         for limit in limits {
-            let scope = venue.limit_scope(&limit).id(venue.name(), &self.egress, &key_id);
+            let scope = venue
+                .limit_scope(&limit)
+                .id(venue.name(), &self.egress, &key_id);
             match groups.iter_mut().find(|(s, _)| *s == scope) {
                 Some((_, group)) => group.push(limit),
                 None => groups.push((scope, vec![limit])),
@@ -242,7 +244,10 @@ impl FleetBudget {
 impl fmt::Debug for FleetBudget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FleetBudget")
-            .field("scopes", &self.groups.iter().map(|(s, _)| s).collect::<Vec<_>>())
+            .field(
+                "scopes",
+                &self.groups.iter().map(|(s, _)| s).collect::<Vec<_>>(),
+            )
             .field("degraded", &self.is_degraded())
             .finish_non_exhaustive()
     }

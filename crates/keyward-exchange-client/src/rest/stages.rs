@@ -70,7 +70,10 @@ pub(super) async fn wait_for_budget(
 /// Gives the answer's usage headers to the fleet's shared budget (feature `redis`), so every
 /// process of the fleet sees the venue's count.
 #[cfg(feature = "redis")]
-pub(super) async fn resync_budget(budget: &crate::fleet::FleetBudget, response: &reqwest::Response) {
+pub(super) async fn resync_budget(
+    budget: &crate::fleet::FleetBudget,
+    response: &reqwest::Response,
+) {
     let headers: Vec<(&str, &str)> = response
         .headers()
         .iter()

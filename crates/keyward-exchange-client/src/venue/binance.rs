@@ -9,9 +9,9 @@ use keyward_resilience::limiter::Limit;
 use keyward_signing::keys::KeyKind;
 use serde_json::{Value, json};
 
+use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::rules::VenueRules;
-use super::LimitScope;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, WsMessage, field_text, same_id};
 use super::{Call, Found, text};
@@ -139,7 +139,6 @@ impl VenueRules for Binance {
             LimitScope::Ip
         }
     }
-
 
     /// Binance spot's documented limits
     /// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits>): 6,000

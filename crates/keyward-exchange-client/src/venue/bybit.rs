@@ -3,16 +3,16 @@
 
 use serde_json::{Value, json};
 
+use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::rules::VenueRules;
-use super::LimitScope;
-use keyward_resilience::limiter::Limit;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, field_text, str_field};
 use super::{Call, Found, text};
 use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+use keyward_resilience::limiter::Limit;
 
 /// Bybit v5.
 pub(super) struct Bybit;
