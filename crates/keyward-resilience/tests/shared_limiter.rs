@@ -3,6 +3,7 @@
 //! Redis, degraded mode and recovery, bad data in the keys, timeouts.
 
 #![cfg(feature = "redis")]
+#![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
 #[path = "../../../tests/support/redis_server.rs"]
 mod redis_server;
