@@ -8,7 +8,7 @@
 //! conservative share of the budget.
 //!
 //! This crate depends on no other keyward crate (DESIGN.md's layer table), so it keeps its own
-//! small timeout wrapper ([`call`]) rather than `keyward_signing::redis`'s.
+//! small timeout wrapper (`call.rs`) rather than `keyward_signing::redis`'s.
 
 mod call;
 mod degraded;
