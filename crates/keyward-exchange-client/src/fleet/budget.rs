@@ -253,9 +253,121 @@ impl fmt::Debug for FleetBudget {
     }
 }
 
+/// A test's own redis-server (the workspace's test support, shared by every Redis suite).
+#[cfg(test)]
+#[path = "../../../../tests/support/redis_server.rs"]
+mod redis_server;
+
 #[cfg(test)]
 mod tests {
+    use super::redis_server;
+    use keyward_resilience::{Error, ManualClock, ManualSleep};
+    use keyward_signing::Scheme;
+    use redis::AsyncCommands;
+
     use super::*;
+    use crate::fleet::LimitScope;
+
+    const CANARY_KEY: &str = "CANARYapiKEY0123456789";
+
+    async fn connect(server: &redis_server::RedisServer) -> ConnectionManager {
+        redis::Client::open(server.url())
+            .unwrap()
+            .get_connection_manager()
+            .await
+            .unwrap()
+    }
+
+    #[test]
+    fn each_venue_declares_its_scopes() {
+        let orders = Limit::new("orders/10s", "orders", 50, Duration::from_secs(10));
+        let weight = Limit::new("weight/1m", "weight", 6_000, Duration::from_secs(60));
+        let scope = |s: Scheme, l: &Limit| Venue::new(s).limit_scope(l);
+        assert_eq!(scope(Scheme::Binance, &weight), LimitScope::Ip);
+        assert_eq!(scope(Scheme::Binance, &orders), LimitScope::Account);
+        assert_eq!(
+            scope(Scheme::Bybit, &orders),
+            LimitScope::AccountGroup("trade")
+        );
+        assert_eq!(
+            scope(Scheme::Bybit, &weight),
+            LimitScope::AccountGroup("other")
+        );
+        assert_eq!(scope(Scheme::Okx, &weight), LimitScope::Account);
+        assert_eq!(scope(Scheme::Bitmex, &weight), LimitScope::Account);
+    }
+
+    #[tokio::test]
+    async fn every_process_names_the_same_keys_and_never_the_api_key() {
+        let Some(server) = redis_server::RedisServer::start() else {
+            return;
+        };
+        let venue = Venue::new(Scheme::Binance);
+        // Two processes: two connections, the same configuration.
+        let build = |conn, egress: &str| {
+            SharedBudget::new(conn, "fleet-x", egress)
+                .with_fleet_size(3)
+                .for_client(
+                    venue,
+                    CANARY_KEY,
+                    venue.default_limits(),
+                    Duration::from_secs(60),
+                )
+                .unwrap()
+        };
+        let a = build(connect(&server).await, "nat-1");
+        let b = build(connect(&server).await, "nat-1");
+        assert_eq!(a.keys(), b.keys());
+        let id = key_id("binance", CANARY_KEY);
+        assert_eq!(
+            a.keys(),
+            vec![
+                "fleet-x:{rl:binance:ip:nat-1}:weight/1m".to_owned(),
+                format!("fleet-x:{{rl:binance:acct:{id}}}:orders/10s"),
+                format!("fleet-x:{{rl:binance:acct:{id}}}:orders/1d"),
+            ]
+        );
+        // Behind another IP: another weight budget, the same account's orders.
+        let c = build(connect(&server).await, "nat-2");
+        assert_ne!(a.keys()[0], c.keys()[0]);
+        assert_eq!(a.keys()[1..], c.keys()[1..]);
+        let shown = format!("{a:?} {:?}", a.keys());
+        assert!(!shown.contains("CANARY"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_in_one_scope_gives_back_the_other_scopes_charge() {
+        let Some(server) = redis_server::RedisServer::start() else {
+            return;
+        };
+        let conn = connect(&server).await;
+        let venue = Venue::new(Scheme::Binance);
+        let limits = vec![
+            Limit::new("weight/1m", "weight", 100, Duration::from_secs(60)).with_burst(100),
+            Limit::new("orders/10s", "orders", 1, Duration::from_secs(10)).with_burst(1),
+        ];
+        let budget = SharedBudget::new(conn.clone(), "fleet-x", "nat-1")
+            .with_clock(Arc::new(ManualClock::new()))
+            .for_client(venue, CANARY_KEY, limits, Duration::ZERO)
+            .unwrap();
+        let sleep = ManualSleep::new(Arc::new(ManualClock::new()));
+        let order = [("weight", 1), ("orders", 1)];
+        budget.until_ready(&order, &sleep).await.unwrap();
+        let mut c = conn.clone();
+        let weight_key = "fleet-x:{rl:binance:ip:nat-1}:weight/1m";
+        let after_one: String = c.get(weight_key).await.unwrap();
+        // The account's orders window refuses the second order: the IP's weight is given back.
+        match budget.until_ready(&order, &sleep).await {
+            Err(Error::RateLimited { limit, .. }) => assert_eq!(limit, "orders/10s"),
+            other => panic!("{other:?}"),
+        }
+        let after_two: String = c.get(weight_key).await.unwrap();
+        assert_eq!(after_one, after_two);
+        assert!(sleep.slept().is_empty());
+        // A read (weight only) still fits.
+        budget.until_ready(&[("weight", 1)], &sleep).await.unwrap();
+        assert!(!budget.is_degraded());
+    }
 
     #[test]
     fn a_key_id_is_a_stable_hash_and_never_the_key() {
