@@ -21,7 +21,7 @@ impl LimitScope {
     /// or `<venue>:acct:<key id>:<group>`. `egress` names the IP the fleet's requests leave
     /// from (configured, the same in every process behind it); `key_id` is a hash of the API
     /// key, never the key.
-    pub(crate) fn id(self, venue: &str, egress: &str, key_id: &str) -> String {
+    pub fn id(self, venue: &str, egress: &str, key_id: &str) -> String {
         match self {
             LimitScope::Ip => format!("{venue}:ip:{egress}"),
             LimitScope::Account => format!("{venue}:acct:{key_id}"),

@@ -73,6 +73,14 @@ pub fn production_origin(scheme: Scheme) -> Option<&'static str> {
     rules_of(scheme).production_origin()
 }
 
+/// Whose budget `limit` counts at `scheme`'s venue (per IP, per account, per endpoint group of
+/// an account), as the venue's module declares it from the venue's documentation. A fleet's
+/// shared budget (`fleet::SharedBudget`, feature `redis`) keys
+/// each limit by it.
+pub fn limit_scope(scheme: Scheme, limit: &Limit) -> LimitScope {
+    rules_of(scheme).limit_scope(limit)
+}
+
 /// A venue error found in an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
@@ -192,6 +200,7 @@ impl Venue {
     }
 
     /// Whose budget `limit` counts at this venue (a shared fleet budget keys it so).
+    #[cfg(feature = "redis")]
     pub(crate) fn limit_scope(self, limit: &Limit) -> LimitScope {
         self.rules.limit_scope(limit)
     }
