@@ -270,3 +270,94 @@ async fn four_processes_share_one_budget_in_redis_and_overspend_without_it() {
     assert!(usage.refused > 0 && usage.used > BUDGET, "{usage:?}");
     t.shutdown().await;
 }
+
+/// Sends time reads (weight 1) until the client's limiter refuses; returns how many went out.
+async fn spend(client: &RestClient) -> u32 {
+    let mut sent = 0;
+    for _ in 0..2 * BUDGET {
+        match client.server_time().await {
+            Ok(_) => sent += 1,
+            Err(e) if e.kind() == ErrorKind::RateLimitWait => return sent,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the limiter never refused");
+}
+
+/// MUST-SHOW 5, the limiter's half: Redis stopped mid-run. The client decides on its local
+/// share (1,200 / 4 = 300 weight, counted from the venue's last usage header), says it is
+/// degraded, and after Redis is back (empty) the first usage header raises the shared count
+/// again: the testnet never counts more than the budget nor answers 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_mid_run_leaves_the_client_on_its_share_and_recovers() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let Some(mut server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let t = frozen_testnet().await;
+    let conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection_manager()
+        .await
+        .unwrap();
+    let budget = SharedBudget::new(conn, "fleet-e2e", "nat-gateway-1")
+        .with_fleet_size(PROCESSES as u32)
+        .with_timeout(Duration::from_millis(300))
+        .with_probe_interval(Duration::from_secs(3_600))
+        .with_clock(Arc::new(ManualClock::new()));
+    let client = RestClient::builder(Scheme::Binance, t.url("binance").unwrap())
+        .credentials(Credentials::new(KEY, SECRET.into()))
+        .clock(Arc::new(ManualClock::new()))
+        .sleep(Arc::new(ManualSleep::new(Arc::new(ManualClock::new()))))
+        .rate_limits(vec![budget_limit()])
+        .max_rate_limit_wait(Duration::from_secs(1))
+        .shared_budget(budget)
+        .build()
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        client.server_time().await.unwrap();
+    }
+    let shared = client.shared_budget().unwrap();
+    assert!(!shared.is_degraded());
+
+    server.stop();
+    let sent_degraded = spend(&client).await;
+    assert!(
+        shared.is_degraded(),
+        "Redis is down: the budget must say so"
+    );
+    let usage = t.rate_usage("binance").unwrap();
+    println!(
+        "Redis stopped after 10 calls: {sent_degraded} more calls on the local share; testnet counted {} of {}",
+        usage.used, usage.limit
+    );
+    // The local share is 300 weight, and it started from the venue's count of 10.
+    assert_eq!(usage.used, BUDGET / PROCESSES as u32);
+    assert!(shared.local_decisions() > 0);
+
+    server.restart();
+    let (_, limiter) = shared.scopes().next().unwrap();
+    let mut back = false;
+    for _ in 0..100 {
+        if limiter.probe().await {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(back, "Redis never answered after its restart");
+    assert!(!shared.is_degraded());
+    // Redis came back empty; the venue's usage header on the first answer raises the shared
+    // count to the testnet's, so the rest of the budget, and no more, goes out.
+    let sent_after = spend(&client).await;
+    let usage = t.rate_usage("binance").unwrap();
+    println!(
+        "Redis restarted: {sent_after} more calls; testnet counted {} of {}, answered {} x 429",
+        usage.used, usage.limit, usage.refused
+    );
+    assert_eq!((usage.used, usage.refused), (BUDGET, 0), "{usage:?}");
+    t.shutdown().await;
+}
