@@ -32,7 +32,8 @@ use crate::limiter::{DEFAULT_MAX_WAIT, Limit, RateLimiter, cost_for};
 ///   clocks still share one budget. [`SharedLimiterBuilder::with_clock`] injects a clock
 ///   instead (tests: a frozen [`ManualClock`](crate::ManualClock) makes the budget exactly its
 ///   burst; with `burst = capacity`, exactly its capacity); every process must then use the
-///   same time base.
+///   same time base. Keys still expire on Redis's real time, `TAT - now` after their last
+///   write, so an injected clock must not run faster than real time.
 /// - **Usage headers** seen by any process raise the shared state ([`resync`](Self::resync)):
 ///   never lower it, a count above the capacity counts as the capacity.
 ///
