@@ -93,14 +93,7 @@ impl RedisServer {
     fn spawn(&mut self) -> Result<(), String> {
         let mut child = Command::new(&self.exe)
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
             .args(["--dir", &std::env::temp_dir().to_string_lossy()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
