@@ -59,6 +59,8 @@ pub struct ClientBuilder {
     nonces: Option<Arc<dyn NonceSource>>,
     demo_trading: bool,
     transport: Transport,
+    #[cfg(feature = "redis")]
+    shared_budget: Option<crate::fleet::SharedBudget>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -100,6 +102,8 @@ impl ClientBuilder {
             nonces: None,
             demo_trading: false,
             transport: Transport::default(),
+            #[cfg(feature = "redis")]
+            shared_budget: None,
         }
     }
 
@@ -151,6 +155,17 @@ impl ClientBuilder {
     /// list turns client-side rate limiting off.
     pub fn rate_limits(mut self, limits: Vec<Limit>) -> Self {
         self.limits = Some(limits);
+        self
+    }
+
+    /// Decides the client's rate limits in the fleet's shared budget in Redis (feature
+    /// `redis`) instead of in this process: every process given the same budget (prefix,
+    /// egress, key) draws from one budget per scope the venue counts in. Redis unreachable:
+    /// each process decides on its share (capacity / fleet size), loudly; see
+    /// [`SharedBudget`](crate::fleet::SharedBudget). Without it the client's limiter is local.
+    #[cfg(feature = "redis")]
+    pub fn shared_budget(mut self, budget: crate::fleet::SharedBudget) -> Self {
+        self.shared_budget = Some(budget);
         self
     }
 
@@ -337,6 +352,20 @@ impl ClientBuilder {
             .clock
             .unwrap_or_else(|| Arc::new(MonotonicClock::new()));
         let limits = self.limits.unwrap_or_else(|| venue.default_limits());
+        #[cfg(feature = "redis")]
+        let (shared, limits) = match &self.shared_budget {
+            Some(budget) if !limits.is_empty() => (
+                Some(
+                    budget
+                        .for_client(venue, creds.api_key(), limits, self.max_rate_limit_wait)
+                        .map_err(|e| {
+                            Error::config_from("the shared rate budget cannot be used", e)
+                        })?,
+                ),
+                Vec::new(),
+            ),
+            _ => (None, limits),
+        };
         let limiter = if limits.is_empty() {
             None
         } else {
@@ -376,6 +405,8 @@ impl ClientBuilder {
             nonces,
             key_order,
             limiter,
+            #[cfg(feature = "redis")]
+            shared,
             breaker,
             retry,
             clock,

@@ -27,7 +27,7 @@ pub use refusal_audit::RefusalAudit;
 pub use rest::RestClient;
 pub use session::{Totp, TotpAlgorithm, TotpCode, TotpError};
 pub use transport::{DEFAULT_USER_AGENT, RootCertificate, Transport};
-pub use venue::production_origin;
+pub use venue::{LimitScope, limit_scope, production_origin};
 pub use ws::{WsConfig, WsError, WsEvent, WsSession};
 
 /// Re-exported: the request classes that decide retries, and the signing schemes.

@@ -60,6 +60,11 @@ pub enum Error {
         /// The most the limit lets through at once (its burst).
         capacity: u32,
     },
+    /// The fleet's shared rate budget (feature `redis`) holds data keyward did not write in
+    /// one of its keys, or Redis answered its script with something the script never returns.
+    /// Nothing was charged. The message names the key (prefix, scope and limit: no secret).
+    #[error("the shared rate budget is unusable: {0}")]
+    SharedBudget(String),
 }
 
 /// The crate's result type.

@@ -4,6 +4,8 @@ pub mod breaker;
 mod clock;
 mod error;
 pub mod limiter;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod retry;
 
 pub use breaker::{BreakerConfig, BreakerState, CallError, CircuitBreaker, OwnedPermit, Permit};

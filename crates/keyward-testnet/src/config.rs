@@ -30,6 +30,10 @@ pub struct TestnetConfig {
     pub rate_limit: u32,
     /// Per-venue quotas that override `rate_limit`.
     pub venue_rate_limits: HashMap<String, u32>,
+    /// Whether a request counts its venue's documented weight against the quota (Binance:
+    /// `GET /api/v3/account` 20, the others 1) instead of 1. Off by default: every request
+    /// counts 1.
+    pub request_weights: bool,
     /// The headers `hmac-newline-v0` signatures cover (default none).
     pub signed_headers: Vec<String>,
     /// The testnet's clock: verification windows, time endpoints and the broker sessions
@@ -64,6 +68,7 @@ impl Default for TestnetConfig {
             faults: Faults::default(),
             rate_limit: 1200,
             venue_rate_limits: HashMap::new(),
+            request_weights: false,
             signed_headers: Vec::new(),
             clock: Arc::new(SystemClock),
             replay_cache: None,
@@ -119,6 +124,13 @@ impl TestnetConfig {
     /// Sets one venue's quota (requests per minute).
     pub fn with_venue_rate_limit(mut self, venue: impl Into<String>, per_minute: u32) -> Self {
         self.venue_rate_limits.insert(venue.into(), per_minute);
+        self
+    }
+
+    /// Counts each request's documented weight against the quota (the quota is then weight
+    /// per minute, as Binance's `REQUEST_WEIGHT`), instead of 1 per request.
+    pub fn with_request_weights(mut self, on: bool) -> Self {
+        self.request_weights = on;
         self
     }
 

@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Arc<FaultControl>,
     pub(crate) hits: Hits,
     pub(crate) limits: RateLimits,
+    /// Whether requests count their venue's weight (else 1).
+    pub(crate) request_weights: bool,
 }
 
 /// The guard of one listener: a venue's, or the service schemes' (no venue context).
@@ -84,10 +86,15 @@ pub(crate) async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next)
         .rules
         .endpoint(&method, &path)
         .is_some_and(|e| e.is_order());
+    let weight = if g.shared.request_weights {
+        ctx.rules.weight(ctx.rules.endpoint(&method, &path))
+    } else {
+        1
+    };
     let usage = match g
         .shared
         .limits
-        .count(&name, order, ctx.clock.now_ms())
+        .count(&name, weight, order, ctx.clock.now_ms())
         .await
     {
         Ok(usage) => usage,

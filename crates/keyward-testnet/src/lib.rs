@@ -27,6 +27,7 @@ pub use credentials::VenueCredentials;
 pub use error::{Error, Result};
 pub use faults::{FaultControl, Faults};
 pub use keys::{ASYMMETRIC_KINDS, KeyPair, VenueKey, accepted_kinds, generate_key_pairs, key_name};
+pub use ratelimit::RateUsage;
 pub use server::Testnet;
 #[cfg(feature = "redis")]
 pub use shared_state::SharedState;

@@ -1,5 +1,7 @@
-//! Rate-limit accounting: a count of requests per venue in a fixed window that starts at the
-//! window's first request, so a test that sends N requests quickly sees exactly N counted.
+//! Rate-limit accounting: a count of requests (or of their weights, when request weights are
+//! on) per venue in a fixed window that starts at the window's first request, so a test that
+//! sends N requests quickly sees exactly N counted; with a frozen clock the window never ends.
+//! The testnet's own counters ([`RateUsage`]) say what it admitted and refused.
 //! Kept in this process, or (feature `redis`, `TestnetConfig::with_shared_state`) in Redis for
 //! every replica at once, by one Lua script that does the same arithmetic.
 
@@ -42,6 +44,26 @@ struct Counter {
     used: u32,
     order_start_ms: u64,
     orders: u32,
+    /// The highest count a request was admitted at.
+    peak_admitted: u32,
+    /// Requests refused (429) for the quota.
+    refused: u64,
+    /// Whether a request was counted yet.
+    seen: bool,
+}
+
+/// One venue's rate-limit accounting, as the testnet counted it
+/// ([`Testnet::rate_usage`](crate::Testnet::rate_usage)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateUsage {
+    /// Requests (or weight) counted in the current window, refused ones included.
+    pub used: u32,
+    /// The quota per window.
+    pub limit: u32,
+    /// The highest count the testnet admitted a request at (never above `limit`).
+    pub peak_admitted: u32,
+    /// Requests the testnet refused with 429 because the quota was exceeded.
+    pub refused: u64,
 }
 
 /// Counts requests per venue against per-venue quotas.
@@ -73,27 +95,44 @@ impl RateLimits {
         self
     }
 
-    /// Counts one request to `venue` at `now_ms` (an order too when `order`), in this process
-    /// or in the replicas' shared state. Fails (with a reason to answer 503 with) only when
-    /// the shared state cannot be reached: the request is then not served uncounted.
+    /// Counts one request of `weight` to `venue` at `now_ms` (an order too when `order`), in
+    /// this process or in the replicas' shared state. Fails (with a reason to answer 503 with)
+    /// only when the shared state cannot be reached: the request is then not served uncounted.
     pub(crate) async fn count(
         &self,
         venue: &str,
+        weight: u32,
         order: bool,
         now_ms: u64,
     ) -> Result<Usage, String> {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            return self.count_shared(shared, venue, order, now_ms).await;
+            let usage = self
+                .count_shared(shared, venue, weight, order, now_ms)
+                .await?;
+            self.record_shared(venue, &usage);
+            return Ok(usage);
         }
-        Ok(self.count_local(venue, order, now_ms))
+        Ok(self.count_local(venue, weight, order, now_ms))
     }
 
-    fn limit(&self, venue: &str) -> u32 {
+    fn limit_of(&self, venue: &str) -> u32 {
         self.limits
             .get(venue)
             .copied()
             .unwrap_or(self.default_limit)
+    }
+
+    /// The venue's accounting so far; None before its first request.
+    pub(crate) fn usage(&self, venue: &str) -> Option<RateUsage> {
+        let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let c = counters.get(venue).filter(|c| c.seen)?;
+        Some(RateUsage {
+            used: c.used,
+            limit: self.limit_of(venue),
+            peak_admitted: c.peak_admitted,
+            refused: c.refused,
+        })
     }
 
     /// The same count in Redis: one script, one round trip.
@@ -102,6 +141,7 @@ impl RateLimits {
         &self,
         shared: &crate::shared_state::SharedState,
         venue: &str,
+        weight: u32,
         order: bool,
         now_ms: u64,
     ) -> Result<Usage, String> {
@@ -112,7 +152,8 @@ impl RateLimits {
             .arg(now_ms)
             .arg(WINDOW_MS)
             .arg(ORDER_WINDOW_MS)
-            .arg(u8::from(order));
+            .arg(u8::from(order))
+            .arg(weight.max(1));
         let (used, orders, start_ms): (i64, i64, i64) = shared.run(&invocation).await?;
         let (Ok(used), Ok(orders), Ok(start_ms)) = (
             u32::try_from(used),
@@ -124,22 +165,44 @@ impl RateLimits {
         let ends = start_ms.saturating_add(WINDOW_MS);
         Ok(Usage {
             used,
-            limit: self.limit(venue),
+            limit: self.limit_of(venue),
             orders,
             reset_s: ends.saturating_sub(now_ms).div_ceil(1000).max(1),
         })
     }
 
-    /// Counts in this process.
-    fn count_local(&self, venue: &str, order: bool, now_ms: u64) -> Usage {
-        let limit = self.limit(venue);
+    /// Keeps this replica's own counters ([`RateUsage`]) for a count made in the shared state:
+    /// the shared window's count, and what this replica admitted and refused.
+    #[cfg(feature = "redis")]
+    fn record_shared(&self, venue: &str, usage: &Usage) {
+        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let c = counters.entry(venue.to_owned()).or_default();
+        c.seen = true;
+        c.used = usage.used;
+        if usage.exceeded() {
+            c.refused = c.refused.saturating_add(1);
+        } else {
+            c.peak_admitted = c.peak_admitted.max(usage.used);
+        }
+    }
+
+    /// Counts one request of `weight` to `venue` at `now_ms` (an order too when `order`), in
+    /// this process.
+    fn count_local(&self, venue: &str, weight: u32, order: bool, now_ms: u64) -> Usage {
+        let limit = self.limit_of(venue);
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let c = counters.entry(venue.to_owned()).or_default();
         if c.used == 0 || now_ms >= c.start_ms.saturating_add(WINDOW_MS) || now_ms < c.start_ms {
             c.start_ms = now_ms;
             c.used = 0;
         }
-        c.used = c.used.saturating_add(1);
+        c.seen = true;
+        c.used = c.used.saturating_add(weight.max(1));
+        if c.used > limit {
+            c.refused = c.refused.saturating_add(1);
+        } else {
+            c.peak_admitted = c.peak_admitted.max(c.used);
+        }
         if order {
             if c.orders == 0
                 || now_ms >= c.order_start_ms.saturating_add(ORDER_WINDOW_MS)
@@ -161,7 +224,7 @@ impl RateLimits {
 }
 
 /// The count of [`RateLimits::count_local`] on a Redis hash (`start`, `used`, `ostart`,
-/// `orders`). A field another program wrote that is not a number counts as 0 (a fresh window);
+/// `orders`), with the request's weight. A field another program wrote that is not a number counts as 0 (a fresh window);
 /// a key of another type fails the call. The hash expires after an hour without requests.
 #[cfg(feature = "redis")]
 const COUNT_SCRIPT: &str = r"
@@ -177,7 +240,7 @@ if used <= 0 or now >= start + window or now < start then
   start = now
   used = 0
 end
-used = used + 1
+used = used + tonumber(ARGV[5])
 if ARGV[4] == '1' then
   if orders <= 0 or now >= ostart + order_window or now < ostart then
     ostart = now
@@ -197,14 +260,30 @@ mod tests {
     #[test]
     fn counts_within_a_window_and_resets_after_it() {
         let limits = RateLimits::new(2, HashMap::from([("okx".to_owned(), 1)]));
-        assert!(!limits.count_local("binance", false, 1000).exceeded());
-        let second = limits.count_local("binance", true, 2000);
+        assert!(!limits.count_local("binance", 1, false, 1000).exceeded());
+        let second = limits.count_local("binance", 1, true, 2000);
         assert_eq!((second.used, second.orders, second.remaining()), (2, 1, 0));
-        let third = limits.count_local("binance", false, 3000);
+        let third = limits.count_local("binance", 1, false, 3000);
         assert!(third.exceeded());
         assert_eq!(third.reset_s, 58);
-        assert_eq!(limits.count_local("binance", false, 61_000).used, 1);
-        assert!(limits.count_local("okx", false, 0).used == 1);
-        assert!(limits.count_local("okx", false, 1).exceeded());
+        assert_eq!(limits.count_local("binance", 1, false, 61_000).used, 1);
+        assert!(limits.count_local("okx", 1, false, 0).used == 1);
+        assert!(limits.count_local("okx", 1, false, 1).exceeded());
+    }
+
+    #[test]
+    fn weights_and_the_testnets_own_counters() {
+        let limits = RateLimits::new(50, HashMap::new());
+        assert_eq!(limits.usage("binance"), None);
+        assert!(!limits.count_local("binance", 20, false, 0).exceeded());
+        assert!(!limits.count_local("binance", 20, false, 0).exceeded());
+        assert!(limits.count_local("binance", 20, false, 0).exceeded());
+        let u = limits.usage("binance").unwrap();
+        assert_eq!(
+            (u.used, u.limit, u.peak_admitted, u.refused),
+            (60, 50, 40, 1)
+        );
+        // A weight of 0 still counts the request.
+        assert_eq!(limits.count_local("okx", 0, false, 0).used, 1);
     }
 }

@@ -143,6 +143,7 @@ impl Testnet {
             faults: faults.clone(),
             hits: Hits::default(),
             limits: rate_limits(&config),
+            request_weights: config.request_weights,
         });
         let (stop, _) = watch::channel(false);
         let mut urls = BTreeMap::new();
@@ -303,6 +304,13 @@ impl Testnet {
     /// Requests received at `method` `path` of `venue` (a venue or service scheme name).
     pub fn hits(&self, venue: &str, method: &str, path: &str) -> u64 {
         self.shared.hits.get(venue, method, path)
+    }
+
+    /// The rate-limit accounting of `venue` as the testnet itself counted it: the current
+    /// window's count, the quota, the highest count it admitted a request at, and how many
+    /// requests it refused with 429 for the quota. None before the venue's first request.
+    pub fn rate_usage(&self, venue: &str) -> Option<crate::RateUsage> {
+        self.shared.limits.usage(venue)
     }
 
     /// Stops every listener, closes open WebSockets and waits for the tasks to end.

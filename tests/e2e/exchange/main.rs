@@ -10,6 +10,7 @@ mod canary;
 mod common;
 mod credentials;
 mod faults;
+mod fleet_budget;
 mod fleet_login;
 mod ibkr_session;
 mod limits;

@@ -12,6 +12,7 @@
 
 mod backends;
 mod breaker;
+mod budget;
 mod config;
 mod connect;
 mod error;
@@ -20,12 +21,14 @@ mod login_scripts;
 mod probe;
 mod token_entry;
 
+pub use crate::venue::LimitScope;
 pub use breaker::{DEFAULT_BREAKER_REFRESH, FleetBreaker};
 pub use login::{
     DEFAULT_FAILURE_TTL, DEFAULT_LOCK_TTL, DEFAULT_LOCKOUT_FAILURE_TTL, DEFAULT_WAIT_MARGIN,
     FIRST_POLL, FleetLogin, MAX_HOLDERS, MAX_POLL,
 };
 
+pub use budget::{FleetBudget, SharedBudget};
 pub use config::{
     DEFAULT_PREFIX, ENV_CA_FILE, ENV_FLEET_SIZE, ENV_PREFIX, ENV_URL, FleetConfig, MAX_PREFIX_LEN,
     MAX_TIMEOUT, check_prefix,

@@ -50,6 +50,9 @@ pub(crate) struct Inner {
     pub(crate) key_order: Arc<KeyOrder>,
     /// Keyed by the venue's name (one key per client).
     pub(crate) limiter: Option<RateLimiter<&'static str>>,
+    /// The fleet's shared budget, when the builder was given one (then `limiter` is None).
+    #[cfg(feature = "redis")]
+    pub(crate) shared: Option<crate::fleet::FleetBudget>,
     pub(crate) breaker: CircuitBreaker,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Monotonic>,
@@ -92,6 +95,13 @@ impl RestClient {
     /// The venue's circuit breaker (its state, metrics, listeners).
     pub fn breaker(&self) -> &CircuitBreaker {
         &self.inner.breaker
+    }
+
+    /// The fleet's shared rate budget (feature `redis`), if the builder was given one: its
+    /// key names, scopes and degraded state.
+    #[cfg(feature = "redis")]
+    pub fn shared_budget(&self) -> Option<&crate::fleet::FleetBudget> {
+        self.inner.shared.as_ref()
     }
 
     /// The measured offset of the venue's clock to the local one, in milliseconds.
@@ -323,6 +333,10 @@ impl Inner {
     async fn attempt_once(&self, call: &Call, signer: &Signer) -> Result<Value> {
         let (venue, name) = (self.venue.scheme, self.venue.name());
         stages::wait_for_limiter(self.limiter.as_ref(), venue, call, &*self.sleep).await?;
+        #[cfg(feature = "redis")]
+        if let Some(budget) = &self.shared {
+            stages::wait_for_budget(budget, venue, call, &*self.sleep).await?;
+        }
         // Nonce venues: nonce order must equal arrival order (see crate::nonce_order).
         let _order = if call.signed && self.venue.uses_nonces() {
             let order = self.key_order.lock.lock().await;
@@ -355,6 +369,10 @@ impl Inner {
             })?;
         let status = response.status().as_u16();
         let retry_after = stages::answer_headers(&response, self.limiter.as_ref(), venue);
+        #[cfg(feature = "redis")]
+        if let Some(budget) = &self.shared {
+            stages::resync_budget(budget, &response).await;
+        }
         let (bytes, permit) =
             stages::read(response, permit, MAX_RESPONSE_BODY, venue, &endpoint).await?;
         tracing::debug!(venue = name, method = call.method, endpoint = %endpoint, status,

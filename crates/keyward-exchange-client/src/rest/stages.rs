@@ -41,6 +41,47 @@ pub(super) async fn wait_for_limiter(
         })
 }
 
+/// Waits for the fleet's shared budget (feature `redis`) to admit the call's costs in every
+/// scope, with [`wait_for_limiter`]'s errors: a wait past the ceiling is
+/// [`Error::RateLimitWait`]; a cost the limits can never admit, or bad data in the budget's
+/// Redis keys, is [`Error::Config`]. Redis unreachable is no error: the budget decides on its
+/// local share (see [`SharedBudget`](crate::fleet::SharedBudget)).
+#[cfg(feature = "redis")]
+pub(super) async fn wait_for_budget(
+    budget: &crate::fleet::FleetBudget,
+    venue: Scheme,
+    call: &Call,
+    sleep: &dyn Sleep,
+) -> Result<()> {
+    budget
+        .until_ready(&call.costs(), sleep)
+        .await
+        .map_err(|e| match e {
+            keyward_resilience::Error::RateLimited { limit, wait } => {
+                Error::RateLimitWait { venue, limit, wait }
+            }
+            keyward_resilience::Error::SharedBudget(_) => {
+                Error::config_from("the fleet's shared rate budget cannot be used", e)
+            }
+            other => Error::config_from("the call's cost does not fit the rate limits", other),
+        })
+}
+
+/// Gives the answer's usage headers to the fleet's shared budget (feature `redis`), so every
+/// process of the fleet sees the venue's count.
+#[cfg(feature = "redis")]
+pub(super) async fn resync_budget(
+    budget: &crate::fleet::FleetBudget,
+    response: &reqwest::Response,
+) {
+    let headers: Vec<(&str, &str)> = response
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+        .collect();
+    budget.resync(&headers).await;
+}
+
 /// The request to send: the call's parameters encoded as the venue reads them (query or
 /// body, with its content type), at `endpoint`, signed with `signer` when the call is signed.
 pub(super) fn encode_and_sign(

@@ -9,6 +9,7 @@ use keyward_resilience::limiter::Limit;
 use keyward_signing::keys::KeyKind;
 use serde_json::{Value, json};
 
+use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
@@ -127,6 +128,16 @@ impl VenueRules for Binance {
             _ => ErrorKind::Rejected,
         };
         Some(Found::new(kind, Some(code), &msg))
+    }
+    /// Binance counts request weight per IP address and orders per account
+    /// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits>: "REQUEST_WEIGHT
+    /// ... based on IP addresses", "ORDERS ... based on the account").
+    fn limit_scope(&self, limit: &Limit) -> LimitScope {
+        if limit.unit == "orders" {
+            LimitScope::Account
+        } else {
+            LimitScope::Ip
+        }
     }
 
     /// Binance spot's documented limits

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
@@ -11,6 +12,7 @@ use super::{Call, Found, text};
 use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+use keyward_resilience::limiter::Limit;
 
 /// Bybit v5.
 pub(super) struct Bybit;
@@ -26,6 +28,18 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
 };
 
 impl VenueRules for Bybit {
+    /// Bybit counts its API rate limits per UID and per endpoint
+    /// (<https://bybit-exchange.github.io/docs/v5/rate-limit>: "rate limit per UID per
+    /// endpoint"): order placement, amendment and cancellation (the unit `orders`) count
+    /// apart from the account's other requests.
+    fn limit_scope(&self, limit: &Limit) -> LimitScope {
+        if limit.unit == "orders" {
+            LimitScope::AccountGroup("trade")
+        } else {
+            LimitScope::AccountGroup("other")
+        }
+    }
+
     fn production_origin(&self) -> Option<&'static str> {
         Some("https://api.bybit.com")
     }

@@ -19,6 +19,7 @@ mod call;
 mod coinbase;
 mod deribit;
 mod kraken;
+mod limit_scope;
 mod okx;
 mod order_id;
 mod rules;
@@ -40,6 +41,7 @@ use crate::order::{CancelRequest, OrderRequest};
 use crate::params::Params;
 
 pub(crate) use call::Call;
+pub use limit_scope::LimitScope;
 use order_id::OrderIdRule;
 use rules::VenueRules;
 pub(crate) use ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, value_text};
@@ -69,6 +71,14 @@ fn rules_of(scheme: Scheme) -> &'static dyn VenueRules {
 /// REST request to (BitMart).
 pub fn production_origin(scheme: Scheme) -> Option<&'static str> {
     rules_of(scheme).production_origin()
+}
+
+/// Whose budget `limit` counts at `scheme`'s venue (per IP, per account, per endpoint group of
+/// an account), as the venue's module declares it from the venue's documentation. A fleet's
+/// shared budget (`fleet::SharedBudget`, feature `redis`) keys
+/// each limit by it.
+pub fn limit_scope(scheme: Scheme, limit: &Limit) -> LimitScope {
+    rules_of(scheme).limit_scope(limit)
 }
 
 /// A venue error found in an answer.
@@ -187,6 +197,12 @@ impl Venue {
     /// The rate limits a client starts with when given none.
     pub(crate) fn default_limits(self) -> Vec<Limit> {
         self.rules.default_limits()
+    }
+
+    /// Whose budget `limit` counts at this venue (a shared fleet budget keys it so).
+    #[cfg(feature = "redis")]
+    pub(crate) fn limit_scope(self, limit: &Limit) -> LimitScope {
+        self.rules.limit_scope(limit)
     }
 
     /// How a WebSocket session authenticates; None if keyward cannot authenticate one.

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
@@ -11,6 +12,7 @@ use super::{Call, Found, lookup, text};
 use crate::error::ErrorKind;
 use crate::order::{CancelRequest, OrderRequest, Side};
 use crate::params::Params;
+use keyward_resilience::limiter::Limit;
 
 /// OKX v5.
 pub(super) struct Okx;
@@ -26,6 +28,13 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
 };
 
 impl VenueRules for Okx {
+    /// OKX counts the rate limits of private endpoints per user id, and of trading endpoints
+    /// per user id too (<https://www.okx.com/docs-v5/en/#overview-rate-limits>: "private REST
+    /// API ... based on User ID"): every limit of a signed client is the account's.
+    fn limit_scope(&self, _limit: &Limit) -> LimitScope {
+        LimitScope::Account
+    }
+
     fn production_origin(&self) -> Option<&'static str> {
         Some("https://www.okx.com")
     }

@@ -10,6 +10,7 @@ use keyward_signing::keys::KeyKind;
 use serde_json::Value;
 
 use super::Found;
+use super::LimitScope;
 use super::call::Call;
 use super::order_id::OrderIdRule;
 use super::time::ServerTime;
@@ -82,6 +83,12 @@ pub(crate) trait VenueRules: Sync {
             10,
             Duration::from_secs(1),
         )]
+    }
+
+    /// Whose budget `limit` counts (per IP, per account, per endpoint group of an account):
+    /// by default the account's, the scope most venues document for signed requests.
+    fn limit_scope(&self, _limit: &Limit) -> LimitScope {
+        LimitScope::Account
     }
 
     // -- WebSocket --------------------------------------------------------------------------

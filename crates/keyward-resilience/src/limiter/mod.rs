@@ -335,7 +335,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 }
 
 /// What `costs` charge to `limit`: the sum of the amounts in its unit (saturating).
-fn cost_for(limit: &Limit, costs: &[(&str, u32)]) -> u32 {
+pub(crate) fn cost_for(limit: &Limit, costs: &[(&str, u32)]) -> u32 {
     costs
         .iter()
         .filter(|(unit, _)| *unit == limit.unit)

@@ -125,6 +125,16 @@ impl Rules for Binance {
         )
     }
 
+    /// Binance's request weights
+    /// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/account-endpoints>,
+    /// "Account information: Weight 20"; time, new order and cancel order: weight 1).
+    fn weight(&self, endpoint: Option<Endpoint>) -> u32 {
+        match endpoint {
+            Some(Endpoint::Balance) => 20,
+            _ => 1,
+        }
+    }
+
     fn usage_headers(&self, usage: &Usage, order: bool, response: &mut Response) {
         set_number(response, "x-mbx-used-weight-1m", u64::from(usage.used));
         if order {

@@ -87,6 +87,11 @@ pub(crate) trait Rules: Send + Sync + 'static {
     fn reject_request(&self, err: &VerifyError, _req: &Request, now_ms: u64) -> Response {
         self.reject(err, now_ms)
     }
+    /// What a request to `endpoint` (None: a path the venue does not serve) counts against
+    /// the quota when request weights are on: 1 unless the venue documents otherwise.
+    fn weight(&self, _endpoint: Option<Endpoint>) -> u32 {
+        1
+    }
     /// The body of a 429 (the caller adds `Retry-After`).
     fn too_many(&self) -> Response;
     /// Adds the venue's usage headers.
