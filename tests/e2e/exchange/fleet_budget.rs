@@ -10,8 +10,7 @@
 //! environment variable); each prints one `FLEET-CHILD {json}` line that the parent reads.
 #![allow(clippy::unwrap_used)] // reason: tests fail loudly
 
-#[path = "../../support/redis_server.rs"]
-mod redis_server;
+use crate::redis_server;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -28,8 +28,7 @@ use keyward_testnet::{BrokerCredentials, Testnet, TestnetConfig};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
-#[path = "../../support/redis_server.rs"]
-mod redis_server;
+use crate::redis_server;
 
 const CHILD_ENV: &str = "KEYWARD_E2E_FLEET_LOGIN_CHILD";
 const CHILD_TEST: &str = "fleet_login::child_process_needs_a_broker_token";

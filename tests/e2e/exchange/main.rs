@@ -15,6 +15,8 @@ mod fleet_login;
 mod ibkr_session;
 mod limits;
 mod nonce;
+#[path = "../../support/redis_server.rs"]
+mod redis_server;
 #[path = "../../../crates/keyward-exchange-client/tests/support/trace.rs"]
 mod trace;
 mod upstox;
