@@ -61,6 +61,8 @@ pub struct ClientBuilder {
     transport: Transport,
     #[cfg(feature = "redis")]
     shared_budget: Option<crate::fleet::SharedBudget>,
+    #[cfg(feature = "redis")]
+    fleet_nonces: Option<crate::fleet::Fleet>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -104,6 +106,8 @@ impl ClientBuilder {
             transport: Transport::default(),
             #[cfg(feature = "redis")]
             shared_budget: None,
+            #[cfg(feature = "redis")]
+            fleet_nonces: None,
         }
     }
 
@@ -166,6 +170,22 @@ impl ClientBuilder {
     #[cfg(feature = "redis")]
     pub fn shared_budget(mut self, budget: crate::fleet::SharedBudget) -> Self {
         self.shared_budget = Some(budget);
+        self
+    }
+
+    /// Makes the client one process of `fleet` (feature `redis`): its rate limits are decided
+    /// in the fleet's shared budget ([`shared_budget`](Self::shared_budget), with `egress`
+    /// naming the IP this process sends from: the same name for every process behind one
+    /// address), and on a venue whose requests carry a growing nonce (Kraken) its nonces come
+    /// from the fleet's one sequence for the API key (`keyward_signing::redis::RedisNonce`,
+    /// in milliseconds, leases of one nonce: the closest to one order across processes, since
+    /// larger leases from several processes interleave; requests in flight at once can still
+    /// arrive out of order, which the venue's nonce window absorbs), unless
+    /// [`nonce_source`](Self::nonce_source) or [`nonce_file`](Self::nonce_file) says otherwise.
+    #[cfg(feature = "redis")]
+    pub fn fleet(mut self, fleet: &crate::fleet::Fleet, egress: &str) -> Self {
+        self.shared_budget = Some(fleet.budget(egress));
+        self.fleet_nonces = Some(fleet.clone());
         self
     }
 
@@ -345,7 +365,14 @@ impl ClientBuilder {
             (None, Some(_)) => {
                 return Err(Error::config("nonce files need a Unix system"));
             }
-            (None, None) => key_order.nonces.clone(),
+            (None, None) => fleet_nonces(
+                #[cfg(feature = "redis")]
+                self.fleet_nonces.as_ref(),
+                venue.uses_nonces(),
+                creds.api_key(),
+                &local,
+            )
+            .unwrap_or_else(|| key_order.nonces.clone()),
         };
         let signer = build_signer(self.scheme, &creds, &time, &nonces)?;
         let clock: Arc<dyn Monotonic> = self
@@ -500,4 +527,23 @@ mod tests {
         let err = client.balance().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
     }
+}
+
+/// The fleet's nonce sequence for `api_key` (hashed into the counter's key), for a venue that
+/// uses nonces and a client made part of a fleet on a Unix system; None otherwise.
+fn fleet_nonces(
+    #[cfg(feature = "redis")] fleet: Option<&crate::fleet::Fleet>,
+    uses_nonces: bool,
+    api_key: &str,
+    clock: &Arc<dyn keyward_signing::Clock>,
+) -> Option<Arc<dyn NonceSource>> {
+    #[cfg(all(feature = "redis", unix))]
+    if let Some(fleet) = fleet.filter(|_| uses_nonces) {
+        let nonces = fleet
+            .nonce_source(api_key, keyward_signing::NonceUnit::Millis, clock.clone())
+            .with_lease(1);
+        return Some(Arc::new(nonces));
+    }
+    let _ = (uses_nonces, api_key, clock);
+    None
 }

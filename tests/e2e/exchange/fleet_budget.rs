@@ -360,3 +360,65 @@ async fn redis_stopped_mid_run_leaves_the_client_on_its_share_and_recovers() {
     assert_eq!((usage.used, usage.refused), (BUDGET, 0), "{usage:?}");
     t.shutdown().await;
 }
+
+/// `ClientBuilder::fleet`: a Kraken client made part of a fleet decides its limits in the
+/// fleet's budget and draws its nonces from the fleet's sequence for its API key.
+#[tokio::test]
+async fn a_client_made_part_of_a_fleet_shares_its_budget_and_its_nonces() {
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let t = Testnet::start(TestnetConfig::default()).await.unwrap();
+    let fleet = keyward::exchange::fleet::FleetConfig::from_url(&server.url())
+        .unwrap()
+        .with_prefix("fleet-builder")
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let creds = t.credentials("kraken").unwrap().to_signing();
+    let client = RestClient::builder(Scheme::Kraken, t.url("kraken").unwrap())
+        .credentials(creds.clone())
+        .fleet(&fleet, "nat-gateway-1")
+        .build()
+        .await
+        .unwrap();
+    for i in 0..5 {
+        let order = keyward::exchange::OrderRequest::limit(
+            "XBTUSD",
+            keyward::exchange::Side::Buy,
+            "1",
+            "100",
+        )
+        .with_client_order_id(format!("fleet-{i}"));
+        client.place_order(&order).await.unwrap();
+    }
+    let budget = client.shared_budget().expect("a shared budget");
+    assert!(!budget.is_degraded());
+    let keys = budget.keys();
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("fleet-builder:{rl:kraken:")),
+        "{keys:?}"
+    );
+    // The fleet's counter for this key moved past every nonce the client sent.
+    let counter = fleet
+        .nonce_source(
+            creds.api_key(),
+            keyward::signing::NonceUnit::Millis,
+            Arc::new(keyward::signing::SystemClock),
+        )
+        .counter_key()
+        .to_owned();
+    let mut conn = fleet.connection();
+    let next: Option<u64> = redis::cmd("GET")
+        .arg(&counter)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        next.is_some(),
+        "the fleet's nonce counter {counter} was used"
+    );
+    t.shutdown().await;
+}

@@ -8,7 +8,7 @@ use keyward_resilience::CircuitBreaker;
 use keyward_signing::redis::RedisReplayCache;
 use keyward_signing::{Clock, NonceUnit};
 
-use super::{Fleet, FleetBreaker, FleetLogin};
+use super::{Fleet, FleetBreaker, FleetLogin, SharedBudget};
 use crate::session::TokenProvider;
 
 impl Fleet {
@@ -42,6 +42,15 @@ impl Fleet {
     /// `key` (the same ring in every process), for a `TokenCache` or a `SessionSupervisor`.
     pub fn login<P: TokenProvider>(&self, provider: P, key: KeyRing) -> FleetLogin<P> {
         FleetLogin::new(provider, self.connection(), self.prefix(), key)
+            .with_timeout(self.timeout())
+    }
+
+    /// The fleet's shared rate budget for the processes behind the IP called `egress` (the
+    /// same name for every process that sends from one address), with the fleet's size and
+    /// timeout, for `ClientBuilder::shared_budget` (or `ClientBuilder::fleet`, which sets it).
+    pub fn budget(&self, egress: &str) -> SharedBudget {
+        SharedBudget::new(self.connection(), self.prefix(), egress)
+            .with_fleet_size(self.fleet_size().get())
             .with_timeout(self.timeout())
     }
 
