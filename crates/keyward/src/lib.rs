@@ -34,6 +34,9 @@ mod doctests {
     struct Doctor;
     #[doc = include_str!("../../../docs/guides/environments.md")]
     struct Environments;
+    #[cfg(feature = "redis")]
+    #[doc = include_str!("../../../docs/guides/fleets.md")]
+    struct Fleets;
     #[doc = include_str!("../../../docs/guides/quickstart.md")]
     struct Quickstart;
     #[doc = include_str!("../../../docs/guides/sign-a-request.md")]
