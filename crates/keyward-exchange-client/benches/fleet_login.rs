@@ -21,6 +21,10 @@ use keyward_exchange_client::session::{AccessToken, LoginError, TokenCache, Toke
 use keyward_signing::SystemClock;
 use secrecy::SecretString;
 
+#[path = "../../../tests/support/bench_note.rs"]
+mod bench_note;
+use bench_note::note;
+
 /// A login that issues a token living an hour.
 struct OneHour;
 
@@ -35,20 +39,6 @@ impl TokenProvider for OneHour {
             AccessToken::new(SecretString::from("bench-token".to_owned()))
                 .with_expiry(SystemTime::now() + Duration::from_secs(3600)),
         )
-    }
-}
-
-fn note(name: &str, text: &str) {
-    // target/<profile>/deps/<bench> -> target/criterion/keyward-notes/<name>.md
-    let Some(target) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-    else {
-        return;
-    };
-    let dir = target.join("criterion").join("keyward-notes");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(format!("{name}.md")), text);
     }
 }
 

@@ -20,6 +20,10 @@ use keyward_resilience::limiter::Limit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+#[path = "../../../tests/support/bench_note.rs"]
+mod bench_note;
+use bench_note::note;
+
 const PATH: &str = "/api/v3/account";
 const QUERY: [(&str, &str); 2] = [("symbol", "BTCUSDT"), ("limit", "10")];
 
@@ -210,21 +214,6 @@ fn ratios(s: &Setup, signed_url: &str) -> Ratios {
         own: median(own),
         bytes: median(bytes),
         total: median(total),
-    }
-}
-
-/// Writes a line for `cargo xtask bench` to put under the results table.
-fn note(name: &str, text: &str) {
-    // target/<profile>/deps/<bench> -> target/criterion/keyward-notes/<name>.md
-    let Some(target) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-    else {
-        return;
-    };
-    let dir = target.join("criterion").join("keyward-notes");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(format!("{name}.md")), text);
     }
 }
 

@@ -444,6 +444,25 @@ impl ClientBuilder {
     }
 }
 
+/// The fleet's nonce sequence for `api_key` (hashed into the counter's key), for a venue that
+/// uses nonces and a client made part of a fleet on a Unix system; None otherwise.
+fn fleet_nonces(
+    #[cfg(feature = "redis")] fleet: Option<&crate::fleet::Fleet>,
+    uses_nonces: bool,
+    api_key: &str,
+    clock: &Arc<dyn keyward_signing::Clock>,
+) -> Option<Arc<dyn NonceSource>> {
+    #[cfg(all(feature = "redis", unix))]
+    if let Some(fleet) = fleet.filter(|_| uses_nonces) {
+        let nonces = fleet
+            .nonce_source(api_key, keyward_signing::NonceUnit::Millis, clock.clone())
+            .with_lease(1);
+        return Some(Arc::new(nonces));
+    }
+    let _ = (uses_nonces, api_key, clock);
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,23 +546,4 @@ mod tests {
         let err = client.balance().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
     }
-}
-
-/// The fleet's nonce sequence for `api_key` (hashed into the counter's key), for a venue that
-/// uses nonces and a client made part of a fleet on a Unix system; None otherwise.
-fn fleet_nonces(
-    #[cfg(feature = "redis")] fleet: Option<&crate::fleet::Fleet>,
-    uses_nonces: bool,
-    api_key: &str,
-    clock: &Arc<dyn keyward_signing::Clock>,
-) -> Option<Arc<dyn NonceSource>> {
-    #[cfg(all(feature = "redis", unix))]
-    if let Some(fleet) = fleet.filter(|_| uses_nonces) {
-        let nonces = fleet
-            .nonce_source(api_key, keyward_signing::NonceUnit::Millis, clock.clone())
-            .with_lease(1);
-        return Some(Arc::new(nonces));
-    }
-    let _ = (uses_nonces, api_key, clock);
-    None
 }

@@ -16,6 +16,10 @@ use keyward_resilience::MonotonicClock;
 use keyward_resilience::limiter::{Limit, RateLimiter};
 use keyward_resilience::redis::SharedLimiter;
 
+#[path = "../../../tests/support/bench_note.rs"]
+mod bench_note;
+use bench_note::note;
+
 const CAPACITY: u32 = 1_000_000_000;
 /// The most samples kept per benchmark (the percentiles need no more, and the in-process one
 /// runs tens of millions of iterations).
@@ -33,18 +37,36 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn note(name: &str, samples: &Mutex<Vec<Duration>>) {
+/// p50 and p99 of `samples`, sorted here; None without samples.
+fn p50_p99(samples: &Mutex<Vec<Duration>>) -> Option<(Duration, Duration, usize)> {
     let mut s = samples.lock().unwrap().clone();
     if s.is_empty() {
-        return;
+        return None;
     }
     s.sort();
-    println!(
-        "note: {name}: p50 {:?}, p99 {:?} over {} decisions",
-        percentile(&s, 0.50),
-        percentile(&s, 0.99),
-        s.len()
-    );
+    Some((percentile(&s, 0.50), percentile(&s, 0.99), s.len()))
+}
+
+/// The note for `cargo xtask bench`: both rows' percentiles and what Redis adds.
+fn report(local: &Mutex<Vec<Duration>>, redis: Option<&Mutex<Vec<Duration>>>) {
+    let Some((l50, l99, ln)) = p50_p99(local) else {
+        return;
+    };
+    let text = match redis.and_then(p50_p99) {
+        Some((r50, r99, rn)) => format!(
+            "shared rate budget, one decision (`rate_decision`): in-process `RateLimiter::check` \
+             p50 {l50:?}, p99 {l99:?} ({ln} decisions); `SharedLimiter` in Redis over loopback \
+             p50 {r50:?}, p99 {r99:?} ({rn} decisions): added per decision p50 {:?}, p99 {:?}",
+            r50.saturating_sub(l50),
+            r99.saturating_sub(l99)
+        ),
+        None => format!(
+            "shared rate budget (`rate_decision`): in-process p50 {l50:?}, p99 {l99:?} ({ln} \
+             decisions); the Redis row was skipped: no redis-server"
+        ),
+    };
+    println!("note: {text}");
+    note("rate_decision", &text);
 }
 
 fn shared_limiter(c: &mut Criterion) {
@@ -73,9 +95,8 @@ fn shared_limiter(c: &mut Criterion) {
         });
     }
     let Some(server) = redis_server::RedisServer::start() else {
-        println!("note: rate_decision/redis_loopback skipped: no redis-server");
         group.finish();
-        note("rate_decision/in_process", &local_samples);
+        report(&local_samples, None);
         return;
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -119,8 +140,7 @@ fn shared_limiter(c: &mut Criterion) {
         !shared.is_degraded(),
         "Redis went away during the benchmark"
     );
-    note("rate_decision/in_process", &local_samples);
-    note("rate_decision/redis_loopback", &redis_samples);
+    report(&local_samples, Some(&redis_samples));
     drop(server);
 }
 

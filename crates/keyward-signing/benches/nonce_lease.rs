@@ -19,20 +19,9 @@ use keyward_signing::redis::RedisNonce;
 use keyward_signing::{FileNonce, MonotonicNonce, NonceSource, NonceUnit, SystemClock};
 use tokio::runtime::Runtime;
 
-/// Writes a line for `cargo xtask bench` to put under the results table.
-fn note(name: &str, text: &str) {
-    // target/<profile>/deps/<bench> -> target/criterion/keyward-notes/<name>.md
-    let Some(target) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-    else {
-        return;
-    };
-    let dir = target.join("criterion").join("keyward-notes");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(format!("{name}.md")), text);
-    }
-}
+#[path = "../../../tests/support/bench_note.rs"]
+mod bench_note;
+use bench_note::note;
 
 /// p50 and p99 of `samples` single calls of `call`, after a warm-up.
 fn percentiles(samples: usize, mut call: impl FnMut()) -> (Duration, Duration) {

@@ -17,22 +17,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_signing::redis::RedisReplayCache;
 use keyward_signing::verify::{ReplayCache, ReplayEntry, ShardedReplayCache};
 
-const T0: u64 = 1_700_000_000_000;
+#[path = "../../../tests/support/bench_note.rs"]
+mod bench_note;
+use bench_note::note;
 
-/// Writes a line for `cargo xtask bench` to put under the results table.
-fn note(name: &str, text: &str) {
-    // target/<profile>/deps/<bench> -> target/criterion/keyward-notes/<name>.md
-    let Some(target) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-    else {
-        return;
-    };
-    let dir = target.join("criterion").join("keyward-notes");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(format!("{name}.md")), text);
-    }
-}
+const T0: u64 = 1_700_000_000_000;
 
 /// The sample at quantile `q` of `samples` (sorted here).
 fn quantile(samples: &mut [Duration], q: f64) -> Duration {

@@ -12,6 +12,10 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use keyward_signing::verify::{ReplayCache, ShardedReplayCache, StaticKeys, Verifier};
 use keyward_signing::{Credentials, FixedClock, Request, Scheme, SignOptions, Signer};
 
+#[path = "../../../tests/support/bench_note.rs"]
+mod bench_note;
+use bench_note::note;
+
 const T0: u64 = 1_700_000_000_000;
 const WARM: u64 = 1_000_000;
 
@@ -23,21 +27,6 @@ fn warm_cache() -> Arc<ShardedReplayCache> {
         cache.check_and_insert(id, T0 + 300_000, T0).unwrap();
     }
     cache
-}
-
-/// Writes a line for `cargo xtask bench` to put under the results table.
-fn note(name: &str, text: &str) {
-    // target/<profile>/deps/<bench> -> target/criterion/keyward-notes/<name>.md
-    let Some(target) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-    else {
-        return;
-    };
-    let dir = target.join("criterion").join("keyward-notes");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(format!("{name}.md")), text);
-    }
 }
 
 fn verify(c: &mut Criterion) {

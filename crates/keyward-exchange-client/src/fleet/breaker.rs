@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use keyward_resilience::breaker::{BreakerEvent, BreakerEventKind};
 use keyward_resilience::{BreakerState, CircuitBreaker};
-use keyward_signing::redis::{ConnectionManager, DEFAULT_TIMEOUT, RedisError};
+use keyward_signing::redis::{ConnectionManager, DEFAULT_TIMEOUT, RedisError, bounded};
 use keyward_signing::{Clock, SystemClock};
 use tokio::task::JoinHandle;
 
-use super::login_scripts::{bounded, escape_scope, ttl_ms};
+use super::login_scripts::{escape_scope, ttl_ms};
 
 /// How long a look at the fleet's state is reused unless configured: 250 ms. A process asks
 /// Redis at most four times a second per breaker, however many calls it makes.

@@ -107,42 +107,25 @@ impl FleetConfig {
         // or certificate would only surface as a timeout: one plain connection first reports
         // it at once, with its reason.
         let first = client.get_multiplexed_async_connection();
-        match tokio::time::timeout(self.timeout(), first).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                return Err(FleetError::Connect {
-                    shown,
-                    cause: self.cause(&error),
-                });
-            }
-            Err(_) => {
-                return Err(FleetError::Connect {
-                    shown,
-                    cause: RedisError::Timeout(self.timeout()),
-                });
-            }
-        }
+        self.within(first)
+            .await
+            .map_err(|cause| FleetError::Connect {
+                shown: shown.clone(),
+                cause,
+            })?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout()))
             .set_response_timeout(Some(self.timeout()))
             .set_number_of_retries(RECONNECT_RETRIES)
             .set_max_delay(RECONNECT_MAX_DELAY);
         let connecting = client.get_connection_manager_with_config(manager_config);
-        let mut connection = match tokio::time::timeout(self.timeout(), connecting).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => {
-                return Err(FleetError::Connect {
-                    shown,
-                    cause: self.cause(&error),
-                });
-            }
-            Err(_) => {
-                return Err(FleetError::Connect {
-                    shown,
-                    cause: RedisError::Timeout(self.timeout()),
-                });
-            }
-        };
+        let mut connection =
+            self.within(connecting)
+                .await
+                .map_err(|cause| FleetError::Connect {
+                    shown: shown.clone(),
+                    cause,
+                })?;
         let ping_cmd = redis::cmd("PING");
         let ping = ping_cmd.query_async::<String>(&mut connection);
         match tokio::time::timeout(self.timeout(), ping).await {
@@ -222,6 +205,18 @@ impl FleetConfig {
     /// The typed cause of a redis crate error: the crate's own timeouts (the connection
     /// manager's, at the same duration as ours) are [`RedisError::Timeout`] as well, so a
     /// silent server gives the same answer whichever timer fires first.
+    /// `call` within the timeout, its failure as [`Self::cause`] says.
+    async fn within<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, RedisError> {
+        match tokio::time::timeout(self.timeout(), call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(self.cause(&error)),
+            Err(_) => Err(RedisError::Timeout(self.timeout())),
+        }
+    }
+
     fn cause(&self, error: &redis::RedisError) -> RedisError {
         if error.is_timeout() {
             RedisError::Timeout(self.timeout())

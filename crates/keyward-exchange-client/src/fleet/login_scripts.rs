@@ -1,11 +1,10 @@
 //! The fleet login's decisions in Redis: each one Lua script (one round trip, atomic over the
 //! keys of one identity, which share a hash tag), and each call bounded by a timeout.
 
-use std::future::Future;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use keyward_signing::redis::{ConnectionManager, RedisError};
+use keyward_signing::redis::{ConnectionManager, RedisError, bounded};
 use redis::{Script, Value};
 
 /// The keys of one identity's login: `<prefix>:{login:<identity>}:<name>`.
@@ -127,20 +126,6 @@ return 1
 ",
     )
 });
-
-/// Runs `call` under `timeout`. The redis crate's errors name the command and the server's
-/// message, never the arguments, so they are safe to keep. (keyward-signing's own helper is
-/// private to that crate; this is the same seven lines.)
-pub(crate) async fn bounded<T>(
-    timeout: Duration,
-    call: impl Future<Output = redis::RedisResult<T>>,
-) -> Result<T, RedisError> {
-    match tokio::time::timeout(timeout, call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(RedisError::Failed(error.to_string())),
-        Err(_) => Err(RedisError::Timeout(timeout)),
-    }
-}
 
 /// A millisecond count for a TTL argument: at least 1 (Redis refuses `PX 0`).
 pub(crate) fn ttl_ms(d: Duration) -> u64 {

@@ -23,7 +23,8 @@ pub enum RedisError {
 }
 
 /// Runs `call` with a `timeout`. The redis crate's errors name the command and the server's
-/// message, never the arguments, so they are safe to keep.
+/// message, never the arguments, so they are safe to keep. (The twin of
+/// `keyward_signing::redis::bounded`: this crate may depend on no other keyward crate.)
 pub(crate) async fn bounded<T>(
     timeout: Duration,
     call: impl Future<Output = redis::RedisResult<T>>,

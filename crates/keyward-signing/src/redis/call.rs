@@ -24,8 +24,9 @@ pub enum RedisError {
 }
 
 /// Runs `call` with a `timeout`. The redis crate's errors name the command and the server's
-/// message, never the arguments, so they are safe to keep.
-pub(crate) async fn bounded<T>(
+/// message, never the arguments, so they are safe to keep. Public for the fleet backends of
+/// the layers above (the exchange client's fleet login and breaker).
+pub async fn bounded<T>(
     timeout: Duration,
     call: impl Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, RedisError> {

@@ -17,8 +17,7 @@ mod replay;
 #[cfg(unix)]
 mod nonce;
 
-pub(crate) use call::bounded;
-pub use call::{DEFAULT_TIMEOUT, RedisError};
+pub use call::{DEFAULT_TIMEOUT, RedisError, bounded};
 #[cfg(unix)]
 pub use nonce::RedisNonce;
 pub use redis::aio::ConnectionManager;
