@@ -603,7 +603,9 @@ fn fleet_child_draws_nonces() {
                             Err(Error::NonceStoreUnavailable(e)) if after_go => {
                                 let mut r = retries.lock().unwrap();
                                 *r += 1;
-                                assert!(*r <= 20, "Redis did not come back: {e}");
+                                // Bounded, with room for a slow reconnect on a loaded machine
+                                // (each refused call costs up to the 300 ms timeout).
+                                assert!(*r <= 200, "Redis did not come back: {e}");
                                 continue;
                             }
                             Err(e) => panic!("{e}"),
