@@ -425,3 +425,57 @@ async fn bad_configuration_is_refused_before_any_call() {
     let l = build("f", vec![weight(1, 1)]).unwrap();
     assert!(format!("{l:?}").contains("SharedLimiter"));
 }
+
+/// The shared GCRA against code nobody here wrote: governor, under the local `RateLimiter`.
+/// The same limits (refill intervals of whole microseconds, so Redis's µs arithmetic is exact),
+/// the same injected clock and 3,000 seeded random requests of random weight, with and without
+/// an order, at random steps of time: every decision (admitted, or refused for which limit
+/// and with which wait) is the same.
+#[tokio::test]
+async fn the_shared_gcra_decides_as_governor_does() {
+    use keyward_resilience::limiter::RateLimiter;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let clock = Arc::new(ManualClock::new());
+    // One unit every period / (capacity - burst + 1): 60 s / 600 = 100 ms of weight and
+    // 10 s / 10 = 1 s of orders. Requests come about as fast as both refill, so both limits
+    // admit and refuse.
+    let limits = vec![
+        Limit::new("weight/1m", "weight", 1_199, Duration::from_secs(60)).with_burst(600),
+        Limit::new("orders/10s", "orders", 14, Duration::from_secs(10)).with_burst(5),
+    ];
+    let governor = RateLimiter::new(limits.clone(), clock.clone()).unwrap();
+    let shared = limiter(&conn, limits, &clock);
+    let key = "acct".to_owned();
+    let mut rng = SmallRng::seed_from_u64(17);
+    let (mut admitted, mut refused) = (0, std::collections::BTreeMap::<String, u32>::new());
+    for i in 0..3_000 {
+        clock.advance(Duration::from_millis(rng.random_range(0..=3_000)));
+        let weight = rng.random_range(1..=40);
+        let orders = rng.random_range(0..=3);
+        let costs = [("weight", weight), ("orders", orders)];
+        let local = governor.check(&key, &costs);
+        let fleet = shared.check(&key, &costs).await;
+        match (&local, &fleet) {
+            (Ok(()), Ok(())) => admitted += 1,
+            (
+                Err(Error::RateLimited { limit: a, wait: x }),
+                Err(Error::RateLimited { limit: b, wait: y }),
+            ) if a == b && x == y => *refused.entry(a.clone()).or_default() += 1,
+            _ => panic!("request {i} ({costs:?}): governor {local:?}, Redis {fleet:?}"),
+        }
+    }
+    println!(
+        "governor and the shared GCRA agreed on 3,000 requests: {admitted} admitted, refused {refused:?}"
+    );
+    assert!(admitted > 300, "{admitted} / {refused:?}");
+    assert!(
+        refused.values().all(|n| *n > 100) && refused.len() == 2,
+        "{refused:?}"
+    );
+}
