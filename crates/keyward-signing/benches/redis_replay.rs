@@ -42,16 +42,22 @@ fn decisions(
         let mut total = Duration::ZERO;
         let mut taken = Vec::with_capacity(iters as usize);
         for _ in 0..iters {
-            let id = {
+            let (n, id) = {
                 let mut next = next_id.lock().unwrap();
                 *next += 1;
-                next.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+                (
+                    *next,
+                    next.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835),
+                )
             };
+            // Time moves 1 ms every 100 decisions and each entry lives 1 s, so at most
+            // 100,000 entries are live however many iterations criterion asks for.
+            let now = T0 + u64::try_from(n / 100).unwrap_or(u64::MAX / 2);
             let entry = ReplayEntry {
                 id,
-                valid_from_ms: T0 - 5_000,
-                expires_at_ms: T0 + 300_001,
-                now_ms: T0,
+                valid_from_ms: now - 5_000,
+                expires_at_ms: now + 1_000,
+                now_ms: now,
             };
             let start = Instant::now();
             cache.check_and_insert_shared(entry).await.unwrap();
