@@ -4,12 +4,25 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-/// Runs `keyward args...` with `stdin`, without inheriting a master key from the environment.
+/// Settings `keyward` reads from the environment that a test must give itself, never inherit
+/// from the shell or CI that runs it: a master key, and a fleet's Redis (which `keyward doctor`
+/// would check).
+const NOT_INHERITED: [&str; 5] = [
+    "KEYWARD_MASTER_KEY",
+    "KEYWARD_REDIS_URL",
+    "KEYWARD_REDIS_PREFIX",
+    "KEYWARD_REDIS_CA_FILE",
+    "KEYWARD_FLEET_SIZE",
+];
+
+/// Runs `keyward args...` with `stdin`, with `env` and without inheriting [`NOT_INHERITED`].
 pub fn keyward(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
-    cmd.args(args)
-        .env_remove("KEYWARD_MASTER_KEY")
-        .envs(env.iter().copied())
+    cmd.args(args);
+    for name in NOT_INHERITED {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -25,8 +25,6 @@ const POLL: Duration = Duration::from_millis(50);
 /// How many ports are tried: another process may take the free port before redis-server binds it.
 const ATTEMPTS: usize = 3;
 
-/// The environment variable the tests read the server's URL from.
-pub const URL_VAR: &str = "KEYWARD_REDIS_URL";
 /// The environment variable naming the redis-server executable, for the tests that start (and
 /// kill, and restart) servers of their own.
 pub const SERVER_VAR: &str = "KEYWARD_REDIS_SERVER";
@@ -119,13 +117,14 @@ impl Redis {
         }
     }
 
-    /// Points a test command at this server ([`URL_VAR`]) and its executable ([`SERVER_VAR`]),
-    /// and makes Redis required ([`REQUIRE_VAR`]).
+    /// Points a test command at the executable this server runs ([`SERVER_VAR`]), from which
+    /// every fleet test starts servers of its own (they kill and restart them, which a shared
+    /// one would not allow), and makes Redis required ([`REQUIRE_VAR`]). This server's own
+    /// URL is not passed on: it is the proof, before any test runs, that the installed
+    /// executable starts and answers here; and `KEYWARD_REDIS_URL` is the product's own
+    /// setting, which `keyward doctor` and `FleetConfig::from_env` read.
     pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
-        command
-            .env(URL_VAR, &self.url)
-            .env(SERVER_VAR, &self.exe)
-            .env(REQUIRE_VAR, "1")
+        command.env(SERVER_VAR, &self.exe).env(REQUIRE_VAR, "1")
     }
 }
 
