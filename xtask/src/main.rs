@@ -16,6 +16,7 @@ mod ci;
 mod cmd;
 #[cfg(test)]
 mod completeness;
+mod local_server;
 mod moto;
 mod python;
 mod redis;

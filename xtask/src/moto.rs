@@ -5,14 +5,14 @@
 //! [`READY_WITHIN`]). Dropping the [`Moto`] kills the server, so it stops when the test steps end,
 //! whether they pass or fail.
 
-use crate::cmd::{self, project_root};
-use anyhow::{Context, Result, bail};
-use std::fs::File;
+use crate::cmd::project_root;
+use crate::local_server::{LocalServer, Spec};
+use anyhow::Result;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// How long moto_server may take to answer its first request.
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -20,12 +20,9 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How often readiness is probed.
 const POLL: Duration = Duration::from_millis(100);
 
-/// How many ports are tried: another process may take the free port before moto_server binds it.
-const ATTEMPTS: usize = 3;
-
 /// A running moto_server, killed on drop.
 pub struct Moto {
-    child: Child,
+    _server: LocalServer,
     endpoint: String,
 }
 
@@ -35,66 +32,25 @@ impl Moto {
     pub fn start(python: &Path) -> Result<Self> {
         let exe = python.with_file_name("moto_server");
         let log_path = log_path();
-        let mut last_error = None;
-        for _ in 0..ATTEMPTS {
-            match Self::try_start(&exe, &log_path) {
-                Ok(moto) => return Ok(moto),
-                Err(error) => last_error = Some(error),
-            }
-        }
-        let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no attempt was made"));
-        Err(error.context(format!(
-            "moto_server did not start; its output is in {}",
-            log_path.display()
-        )))
-    }
-
-    /// One attempt on one free port.
-    fn try_start(exe: &Path, log_path: &Path) -> Result<Self> {
-        let port = free_port()?;
-        let log = File::create(log_path)
-            .with_context(|| format!("could not create {}", log_path.display()))?;
-        let mut command = Command::new(exe);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().context("could not share the log file")?)
-            .stderr(log);
-        eprintln!(
-            "$ {} (output in {})",
-            cmd::display(&command),
-            log_path.display()
-        );
-        let child = command
-            .spawn()
-            .with_context(|| format!("could not start {}", exe.display()))?;
-        // From here on, a failure kills the child through Drop.
-        let mut moto = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+        let spec = Spec {
+            name: "moto_server",
+            log_path: &log_path,
+            ready_within: READY_WITHIN,
+            poll: POLL,
         };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            if let Some(status) = moto
-                .child
-                .try_wait()
-                .context("could not poll moto_server")?
-            {
-                bail!("moto_server exited before answering ({status})");
-            }
-            if answers_http(addr, POLL) {
-                eprintln!("moto_server: answering at {}", moto.endpoint);
-                return Ok(moto);
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "moto_server did not answer at {} within {READY_WITHIN:?}",
-                    moto.endpoint
-                );
-            }
-            std::thread::sleep(POLL);
-        }
+        let server = LocalServer::start(
+            &spec,
+            |port| {
+                let mut command = Command::new(&exe);
+                command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                command
+            },
+            answers_http,
+        )?;
+        Ok(Self {
+            endpoint: format!("http://127.0.0.1:{}", server.port()),
+            _server: server,
+        })
     }
 
     /// Points a test command at this server, with the fake credentials moto accepts.
@@ -107,29 +63,12 @@ impl Moto {
     }
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        // Already exited is fine; anything else is reported, never fatal.
-        if let Err(error) = self.child.kill() {
-            eprintln!("moto_server: could not stop it: {error}");
-        }
-        let _ = self.child.wait();
-    }
-}
-
 /// `target/moto_server.log` (or under `CARGO_TARGET_DIR`).
 fn log_path() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| project_root().join("target"), PathBuf::from);
     let _ = std::fs::create_dir_all(&target);
     target.join("moto_server.log")
-}
-
-/// A port free on 127.0.0.1 a moment ago (bound to port 0, then released).
-fn free_port() -> Result<u16> {
-    let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("could not bind 127.0.0.1:0")?;
-    Ok(listener.local_addr().context("no local address")?.port())
 }
 
 /// Whether an HTTP server answers at `addr` within `wait` (connect, request, first bytes).
@@ -148,8 +87,9 @@ fn answers_http(addr: SocketAddr, wait: Duration) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Moto, answers_http, free_port};
+    use super::{Moto, answers_http};
     use crate::cmd::project_root;
+    use crate::local_server::free_port;
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, SocketAddr, TcpListener};
     use std::time::Duration;

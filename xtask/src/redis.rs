@@ -8,22 +8,19 @@
 //! end, whether they pass or fail.
 
 use crate::cmd::{self, project_root};
-use anyhow::{Context, Result, bail};
-use std::fs::File;
+use crate::local_server::{LocalServer, Spec};
+use anyhow::{Context, Result};
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 /// How long redis-server may take to answer its first `PING`.
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
 /// How often readiness is probed.
 const POLL: Duration = Duration::from_millis(50);
-
-/// How many ports are tried: another process may take the free port before redis-server binds it.
-const ATTEMPTS: usize = 3;
 
 /// The environment variable naming the redis-server executable, for the tests that start (and
 /// kill, and restart) servers of their own.
@@ -33,8 +30,8 @@ pub const REQUIRE_VAR: &str = "KEYWARD_REQUIRE_REDIS";
 
 /// A running redis-server, killed on drop.
 pub struct Redis {
-    child: Child,
-    url: String,
+    /// Held for its Drop (it kills the server); its port is read by the tests.
+    _server: LocalServer,
     exe: PathBuf,
 }
 
@@ -43,78 +40,37 @@ impl Redis {
     pub fn start() -> Result<Self> {
         let exe = ensure_installed()?;
         let dir = work_dir()?;
-        let mut last_error = None;
-        for _ in 0..ATTEMPTS {
-            match Self::try_start(&exe, &dir) {
-                Ok(redis) => return Ok(redis),
-                Err(error) => last_error = Some(error),
-            }
-        }
-        let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no attempt was made"));
-        Err(error.context(format!(
-            "redis-server did not start; its output is in {}",
-            dir.join("redis-server.log").display()
-        )))
-    }
-
-    /// One attempt on one free port.
-    fn try_start(exe: &Path, dir: &Path) -> Result<Self> {
-        let port = free_port()?;
         let log_path = dir.join("redis-server.log");
-        let log = File::create(&log_path)
-            .with_context(|| format!("could not create {}", log_path.display()))?;
-        let mut command = Command::new(exe);
-        command
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().context("could not share the log file")?)
-            .stderr(log);
-        eprintln!(
-            "$ {} (output in {})",
-            cmd::display(&command),
-            log_path.display()
-        );
-        let child = command
-            .spawn()
-            .with_context(|| format!("could not start {}", exe.display()))?;
-        // From here on, a failure kills the child through Drop.
-        let mut redis = Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-            exe: exe.to_path_buf(),
+        let spec = Spec {
+            name: "redis-server",
+            log_path: &log_path,
+            ready_within: READY_WITHIN,
+            poll: POLL,
         };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            if let Some(status) = redis
-                .child
-                .try_wait()
-                .context("could not poll redis-server")?
-            {
-                bail!("redis-server exited before answering ({status})");
-            }
-            if answers_ping(addr, POLL) {
-                eprintln!("redis-server: answering at {}", redis.url);
-                return Ok(redis);
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "redis-server did not answer at {} within {READY_WITHIN:?}",
-                    redis.url
-                );
-            }
-            std::thread::sleep(POLL);
-        }
+        let server = LocalServer::start(
+            &spec,
+            |port| {
+                let mut command = Command::new(&exe);
+                command
+                    .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                    .args([
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--protected-mode",
+                        "yes",
+                    ])
+                    .arg("--dir")
+                    .arg(&dir);
+                command
+            },
+            answers_ping,
+        )?;
+        Ok(Self {
+            _server: server,
+            exe,
+        })
     }
 
     /// Points a test command at the executable this server runs ([`SERVER_VAR`]), from which
@@ -125,16 +81,6 @@ impl Redis {
     /// setting, which `keyward doctor` and `FleetConfig::from_env` read.
     pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
         command.env(SERVER_VAR, &self.exe).env(REQUIRE_VAR, "1")
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        // Already exited is fine; anything else is reported, never fatal.
-        if let Err(error) = self.child.kill() {
-            eprintln!("redis-server: could not stop it: {error}");
-        }
-        let _ = self.child.wait();
     }
 }
 
@@ -198,13 +144,6 @@ fn work_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// A port free on 127.0.0.1 a moment ago (bound to port 0, then released).
-fn free_port() -> Result<u16> {
-    let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("could not bind 127.0.0.1:0")?;
-    Ok(listener.local_addr().context("no local address")?.port())
-}
-
 /// Whether a Redis server answers `PING` with `+PONG` at `addr` within `wait`.
 fn answers_ping(addr: SocketAddr, wait: Duration) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, wait) else {
@@ -219,7 +158,8 @@ fn answers_ping(addr: SocketAddr, wait: Duration) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Redis, answers_ping, free_port, on_path};
+    use super::{Redis, answers_ping, on_path};
+    use crate::local_server::free_port;
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, SocketAddr, TcpListener};
     use std::time::Duration;
@@ -256,7 +196,7 @@ mod tests {
             return;
         }
         let redis = Redis::start().unwrap();
-        let port: u16 = redis.url.rsplit(':').next().unwrap().parse().unwrap();
+        let port = redis._server.port();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         assert!(answers_ping(addr, Duration::from_secs(5)));
         drop(redis);
