@@ -33,12 +33,22 @@ pub(super) async fn wait_for_limiter(
     limiter
         .until_ready(&venue.name(), &call.costs(), sleep)
         .await
-        .map_err(|e| match e {
-            keyward_resilience::Error::RateLimited { limit, wait } => {
-                Error::RateLimitWait { venue, limit, wait }
-            }
-            other => Error::config_from("the call's cost does not fit the rate limits", other),
-        })
+        .map_err(|e| limit_error(venue, e))
+}
+
+/// A refusal of the rate limiter or the shared budget as the client's error: a wait past the
+/// ceiling is [`Error::RateLimitWait`]; anything else (a cost the limits can never admit, bad
+/// data in the budget's Redis keys) is [`Error::Config`].
+fn limit_error(venue: Scheme, error: keyward_resilience::Error) -> Error {
+    match error {
+        keyward_resilience::Error::RateLimited { limit, wait } => {
+            Error::RateLimitWait { venue, limit, wait }
+        }
+        keyward_resilience::Error::SharedBudget(_) => {
+            Error::config_from("the fleet's shared rate budget cannot be used", error)
+        }
+        other => Error::config_from("the call's cost does not fit the rate limits", other),
+    }
 }
 
 /// Waits for the fleet's shared budget (feature `redis`) to admit the call's costs in every
@@ -56,15 +66,7 @@ pub(super) async fn wait_for_budget(
     budget
         .until_ready(&call.costs(), sleep)
         .await
-        .map_err(|e| match e {
-            keyward_resilience::Error::RateLimited { limit, wait } => {
-                Error::RateLimitWait { venue, limit, wait }
-            }
-            keyward_resilience::Error::SharedBudget(_) => {
-                Error::config_from("the fleet's shared rate budget cannot be used", e)
-            }
-            other => Error::config_from("the call's cost does not fit the rate limits", other),
-        })
+        .map_err(|e| limit_error(venue, e))
 }
 
 /// Gives the answer's usage headers to the fleet's shared budget (feature `redis`), so every
