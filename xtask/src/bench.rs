@@ -6,7 +6,9 @@
 //! names and throughput) and `new/estimates.json` (the statistics, in nanoseconds). The whole
 //! tree is walked, so the layout's depth does not matter.
 
+use crate::bench_ratios::{self, METRICS_DIR};
 use crate::cmd::{self, cargo, project_root};
+use crate::python;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -60,6 +62,13 @@ pub fn run(filter: &[OsString]) -> Result<()> {
     eprintln!("==> xtask bench: cargo bench");
     cmd::run(&mut bench).context("xtask bench: the benchmarks failed")?;
 
+    // What users would run instead, timed in the same sitting (Python's `cryptography` and
+    // `hmac`), written as metrics beside the ones the benchmarks left.
+    eprintln!("==> xtask bench: Python comparisons (xtask/bench_compare.py)");
+    let interpreter = python::setup().context("xtask bench: the Python virtualenv")?;
+    let python_versions = bench_ratios::run_python(&interpreter, &criterion_dir.join(METRICS_DIR))
+        .context("xtask bench: the Python comparisons failed")?;
+
     let mut measurements = Vec::new();
     if criterion_dir.is_dir() {
         collect(&criterion_dir, since, &mut measurements)?;
@@ -79,6 +88,12 @@ pub fn run(filter: &[OsString]) -> Result<()> {
         .collect::<Vec<_>>()
         .join(" ");
     let notes = notes(&criterion_dir.join(NOTES_DIR), since)?;
+    let metrics = bench_ratios::read_metrics(&criterion_dir.join(METRICS_DIR), since)?;
+    let means = measurements
+        .iter()
+        .map(|m| (m.name.clone(), m.mean_ns))
+        .collect();
+    let ratios = bench_ratios::render(&means, &metrics);
     let path = root.join(REPORT);
     // A filtered run measures some rows: the others are kept from the report they were
     // measured in, with that report's date, rather than dropped.
@@ -90,7 +105,9 @@ pub fn run(filter: &[OsString]) -> Result<()> {
             &measurements,
         )
     };
-    let mut report = render(&machine_facts(), &filter_text, &measurements, &notes);
+    let mut facts = machine_facts();
+    facts.push(("python", python_versions));
+    let mut report = render(&facts, &filter_text, &ratios, &measurements, &notes);
     report.push_str(&render_carried(&carried));
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
@@ -297,6 +314,7 @@ fn notes(dir: &Path, since: SystemTime) -> Result<Vec<String>> {
 fn render(
     facts: &[(&str, String)],
     filter: &str,
+    ratios: &str,
     measurements: &[Measurement],
     notes: &[String],
 ) -> String {
@@ -317,6 +335,11 @@ fn render(
         out.push_str(&format!(
             "- filter: `{filter}` (only the benchmarks it matched)\n"
         ));
+    }
+
+    out.push_str(ratios);
+    if !ratios.is_empty() {
+        out.push_str("\n## Every benchmark\n");
     }
 
     let level = measurements
@@ -369,10 +392,21 @@ fn carried_rows(previous: &str, measured: &[Measurement]) -> Vec<CarriedRow> {
         .unwrap_or("unknown date")
         .to_owned();
     let mut rows = Vec::new();
+    // Only the result tables (headed `| benchmark |`) hold rows: notes and the ratio table may
+    // hold tables of their own, which are not benchmarks.
+    let mut in_results = false;
     for line in previous.lines() {
         let Some(inner) = line.strip_prefix('|').and_then(|l| l.strip_suffix('|')) else {
+            in_results = false;
             continue;
         };
+        if line.starts_with("| benchmark |") {
+            in_results = true;
+            continue;
+        }
+        if !in_results {
+            continue;
+        }
         let cells: Vec<String> = inner.split(" | ").map(|c| c.trim().to_owned()).collect();
         let (cells, when) = match cells.as_slice() {
             [a, b, c, d] => ([a, b, c, d], date.clone()),
@@ -380,7 +414,7 @@ fn carried_rows(previous: &str, measured: &[Measurement]) -> Vec<CarriedRow> {
             _ => continue,
         };
         let name = cells[0];
-        if name == "benchmark" || name.starts_with("---") {
+        if name.starts_with("---") {
             continue;
         }
         if measured.iter().any(|m| cell(&m.name) == *name) {
@@ -566,7 +600,7 @@ mod tests {
             throughput: json!({"Bytes": 1024}),
         }];
         let facts = vec![("rustc", "rustc 1.95.0".to_owned())];
-        let report = render(&facts, "", &measurements, &["a note".to_owned()]);
+        let report = render(&facts, "", "", &measurements, &["a note".to_owned()]);
         assert!(report.contains("- a note"));
         assert!(report.starts_with("# Benchmarks\n"));
         assert!(report.contains("- rustc: rustc 1.95.0\n"));
@@ -590,11 +624,14 @@ mod tests {
             confidence_level: 0.95,
             throughput: serde_json::Value::Null,
         };
+        // A note holding a table of its own, and the ratio table: neither holds benchmark rows.
+        let note = "latency:\n| decision | p50 | p99 | mean |\n| --- | --- | --- | --- |\n| in-process | 1 | 2 | 3 |";
         let first = render(
             &[("date", "2026-01-01 00:00 UTC".to_owned())],
             "",
+            "\n| what | value | target | verdict | from |\n| --- | ---: | ---: | --- | --- |\n| x | 1x | ≤ 2x | met | a |\n",
             &[measured("a/x"), measured("b/y")],
-            &[],
+            &[note.to_owned()],
         );
         let kept = carried_rows(&first, &[measured("a/x")]);
         assert_eq!(
@@ -609,6 +646,7 @@ mod tests {
         let mut second = render(
             &[("date", "2026-02-01 00:00 UTC".to_owned())],
             "a",
+            "",
             &[measured("a/x")],
             &[],
         );

@@ -12,6 +12,7 @@
 //! as in rust-analyzer's xtask: xtask is a workspace member, so the `ci` test step runs them.
 
 mod bench;
+mod bench_ratios;
 mod ci;
 mod cmd;
 #[cfg(test)]
