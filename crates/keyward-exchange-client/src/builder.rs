@@ -423,6 +423,7 @@ impl ClientBuilder {
         Ok(RestClient::from_inner(Inner {
             venue,
             base,
+            urls: crate::rest::PathUrls::default(),
             http,
             source,
             signer: RwLock::new(Arc::new(signer)),

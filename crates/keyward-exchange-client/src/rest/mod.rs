@@ -4,6 +4,7 @@
 //! count for or against it: a local failure never reaches the breaker. The stages of one
 //! attempt are named, and tested one by one, in [`stages`].
 
+mod path_urls;
 mod stages;
 
 use std::fmt;
@@ -26,6 +27,8 @@ use crate::time_sync::TimeSync;
 use crate::url_policy::BaseUrl;
 use crate::venue::{Call, Venue};
 
+pub(crate) use path_urls::PathUrls;
+
 /// A signed REST client for one venue and one key. Cheap to clone; clones share everything
 /// (signer, clock offset, nonce order, rate limiter, breaker). Build one with
 /// [`RestClient::builder`].
@@ -37,6 +40,8 @@ pub struct RestClient {
 pub(crate) struct Inner {
     pub(crate) venue: Venue,
     pub(crate) base: BaseUrl,
+    /// Each path's URL, parsed once (see [`path_urls`]).
+    pub(crate) urls: PathUrls,
     pub(crate) http: reqwest::Client,
     pub(crate) source: CredentialSource,
     pub(crate) signer: RwLock<Arc<Signer>>,
@@ -184,13 +189,12 @@ impl RestClient {
         class: RequestClass,
         weight: u32,
     ) -> Result<Value> {
-        let method = match method.to_ascii_uppercase().as_str() {
-            "GET" => "GET",
-            "POST" => "POST",
-            "PUT" => "PUT",
-            "DELETE" => "DELETE",
-            "PATCH" => "PATCH",
-            _ => return Err(Error::config(format!("unsupported HTTP method {method:?}"))),
+        // Compared without upper-casing into a new String on every call.
+        let Some(method) = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+            .into_iter()
+            .find(|m| m.eq_ignore_ascii_case(method))
+        else {
+            return Err(Error::config(format!("unsupported HTTP method {method:?}")));
         };
         if !path.starts_with('/') || path.contains(['?', '#']) || path.chars().any(char::is_control)
         {
@@ -357,8 +361,7 @@ impl Inner {
         for (name, value) in &self.headers {
             request.set_header(name, *value);
         }
-        let endpoint = request.path.clone();
-        let built = stages::build_http(&self.http, &self.base, request)?;
+        let (built, endpoint) = stages::build_http(&self.urls, &self.base, request)?;
         let permit = stages::take_permit(&self.breaker, venue)?;
         let (started, key) = (Instant::now(), KeyHint(signer.api_key()));
         let (response, permit) = stages::send(&self.http, built, permit, venue, &endpoint)

@@ -11,8 +11,10 @@ use keyward_resilience::breaker::OwnedPermit;
 use keyward_resilience::limiter::RateLimiter;
 use keyward_resilience::{CircuitBreaker, RequestClass, Sleep, parse_retry_after};
 use keyward_signing::{QueryEncoding, Request, Scheme, SignOptions, Signer};
+use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
+use super::PathUrls;
 use crate::body_limit::{BodyError, read_capped};
 use crate::error::{Error, ErrorKind, Result};
 use crate::url_policy::BaseUrl;
@@ -109,26 +111,38 @@ pub(super) fn encode_and_sign(
     })
 }
 
-/// The HTTP request for `request` below `base`. A request that cannot be built (a header value
-/// the credentials made invalid) is never sent: it is a configuration error, not a request
-/// that may have been executed.
+/// The HTTP request for `request` below `base`, its URL from `urls`, and the request's path
+/// (moved out, not copied: errors and logs name the endpoint by it). A request that cannot be
+/// built (a header value the credentials made invalid) is never sent: it is a configuration
+/// error, not a request that may have been executed.
+///
+/// Built as a `reqwest::Request` directly rather than through the client's request builder,
+/// which would clone the client, look for a login in the URL (a base URL never has one) and
+/// copy each header value: the same request, with each header appended as the builder
+/// appends it.
 pub(super) fn build_http(
-    http: &reqwest::Client,
+    urls: &PathUrls,
     base: &BaseUrl,
     mut request: Request,
-) -> Result<reqwest::Request> {
-    let url = base.request_url(&request.path, &request.query);
+) -> Result<(reqwest::Request, String)> {
+    let url = urls.request_url(base, &request.path, &request.query);
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| Error::config("invalid HTTP method"))?;
-    let mut builder = http.request(method, url);
+    let mut http = reqwest::Request::new(method, url);
+    let headers = http.headers_mut();
     for (name, value) in &request.headers {
-        builder = builder.header(name.as_str(), value.as_str());
+        let name = HeaderName::from_bytes(name.as_bytes());
+        let value = HeaderValue::from_str(value);
+        let (Ok(name), Ok(value)) = (name, value) else {
+            return Err(unbuildable(&request.path));
+        };
+        headers.append(name, value);
     }
     let body = std::mem::take(&mut request.body);
     if !body.is_empty() {
-        builder = builder.body(body);
+        *http.body_mut() = Some(body.into());
     }
-    builder.build().map_err(|_| unbuildable(&request.path))
+    Ok((http, request.path))
 }
 
 fn unbuildable(endpoint: &str) -> Error {

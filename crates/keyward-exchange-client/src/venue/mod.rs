@@ -267,7 +267,9 @@ impl Venue {
         };
         let v = parsed.as_ref().unwrap_or(&Value::Null);
         let found = self.rules.classify(status, v);
-        let detail = match &found {
+        // Only a refusal shows the detail: a success (the common answer) neither looks for a
+        // message nor copies one.
+        let detail = || match &found {
             Some(f) => VenueDetail::new(status, f.code.clone(), &f.message),
             None => VenueDetail::new(status, None, &generic_message(v)),
         };
@@ -279,7 +281,7 @@ impl Venue {
             return Err(Error::refused(
                 ErrorKind::RateLimited,
                 venue,
-                detail,
+                detail(),
                 retry_after,
             ));
         }
@@ -287,7 +289,7 @@ impl Venue {
             return Err(Error::refused(
                 ErrorKind::Server,
                 venue,
-                detail,
+                detail(),
                 retry_after,
             ));
         }
@@ -310,7 +312,7 @@ impl Venue {
             (None, _) => None,
         };
         if let Some(kind) = kind {
-            return Err(Error::refused(kind, venue, detail, None));
+            return Err(Error::refused(kind, venue, detail(), None));
         }
         parsed.ok_or_else(|| Error::Decode {
             venue,
