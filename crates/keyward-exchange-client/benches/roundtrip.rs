@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 
 #[path = "../../../tests/support/bench_note.rs"]
 mod bench_note;
-use bench_note::note;
+use bench_note::{metric, note};
 
 const PATH: &str = "/api/v3/account";
 const QUERY: [(&str, &str); 2] = [("symbol", "BTCUSDT"), ("limit", "10")];
@@ -251,6 +251,9 @@ the signed request's extra bytes through reqwest: {:+.1}%; total against the uns
     );
     println!("{text}");
     note("exchange-client", &text);
+    // The ratio rows of docs/BENCHMARKS.md (xtask/src/bench_ratios.rs).
+    metric("rest_own_work_ratio", r.own, "x");
+    metric("rest_total_ratio", r.total, "x");
 
     let mut group = c.benchmark_group("rest_roundtrip_loopback");
     group.bench_function("keyward_signed", |b| b.iter(|| s.rt.block_on(signed(&s))));
