@@ -63,11 +63,20 @@ impl Request {
 
     /// The request target as sent: `path` or `path?query`.
     pub fn url(&self) -> String {
-        if self.query.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}?{}", self.path, self.query)
+        let mut url = String::with_capacity(self.path.len() + 1 + self.query.len());
+        url.push_str(&self.path);
+        if !self.query.is_empty() {
+            url.push('?');
+            url.push_str(&self.query);
         }
+        url
+    }
+
+    /// [`Self::url`] in parts (path, `?` or nothing, query), for a MAC over it without
+    /// building the string.
+    pub(crate) fn url_parts(&self) -> [&[u8]; 3] {
+        let mark: &[u8] = if self.query.is_empty() { b"" } else { b"?" };
+        [self.path.as_bytes(), mark, self.query.as_bytes()]
     }
 
     /// The first header called `name` (compared case-insensitively).
@@ -123,6 +132,8 @@ mod tests {
         assert_eq!(r.method, "GET");
         assert_eq!(r.url(), "/a?x=1");
         assert_eq!(Request::get("/a").url(), "/a");
+        assert_eq!(r.url_parts().concat(), r.url().into_bytes());
+        assert_eq!(Request::get("/a").url_parts().concat(), b"/a");
         r.set_header("X-One", "1");
         r.set_header("x-one", "2");
         r.default_header("X-ONE", "3");

@@ -48,17 +48,21 @@ impl Layout {
             None => None,
         };
         let ts = s.rest_timestamp(o)?;
-        let path = if self.signs_query {
-            req.url()
+        // The signed path (`path?query` when the scheme signs the query) is given to the MAC
+        // in parts rather than built as a string.
+        let [path, mark, query] = if self.signs_query {
+            req.url_parts()
         } else {
-            req.path.clone()
+            [req.path.as_bytes(), b"", b""]
         };
         let sig = self.mac(
             s,
             &[
                 ts.as_bytes(),
                 req.method.as_bytes(),
-                path.as_bytes(),
+                path,
+                mark,
+                query,
                 &req.body,
             ],
         )?;

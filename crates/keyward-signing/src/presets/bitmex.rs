@@ -49,11 +49,13 @@ fn expires(s: &Signer, o: &SignOptions) -> u64 {
 
 fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let expires = expires(s, o).to_string();
-    let url = req.url();
+    let [path, mark, query] = req.url_parts();
     let sig = s.key.text(
         &[
             req.method.as_bytes(),
-            url.as_bytes(),
+            path,
+            mark,
+            query,
             expires.as_bytes(),
             &req.body,
         ],

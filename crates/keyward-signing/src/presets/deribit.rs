@@ -47,7 +47,7 @@ fn nonce(o: &SignOptions) -> Result<String> {
 fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
     let ts = s.rest_timestamp(o)?;
     let nonce = nonce(o)?;
-    let url = req.url();
+    let [path, mark, query] = req.url_parts();
     let sig = s.key.text(
         &[
             ts.as_bytes(),
@@ -56,7 +56,9 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
             b"\n",
             req.method.as_bytes(),
             b"\n",
-            url.as_bytes(),
+            path,
+            mark,
+            query,
             b"\n",
             &req.body,
             b"\n",
