@@ -25,6 +25,7 @@ mod error;
 mod keys;
 mod observer;
 mod replay;
+mod replay_table;
 mod ws;
 
 use std::collections::HashMap;
