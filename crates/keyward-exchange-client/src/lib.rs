@@ -18,6 +18,43 @@ mod url_policy;
 mod venue;
 pub mod ws;
 
+/// What the fuzz targets (fuzz/, feature `fuzzing`) reach that the public API only reaches
+/// through an HTTP answer: each venue's reading of an answer. Thin wrappers only; not part
+/// of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::Duration;
+
+    use keyward_resilience::limiter::Limit;
+    use keyward_signing::Scheme;
+    use serde_json::Value;
+
+    use crate::venue::Venue;
+
+    /// An answer (status, `Retry-After` already read, body) as `scheme`'s venue reads it: the
+    /// value, or the error it carries.
+    pub fn interpret(
+        scheme: Scheme,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> crate::Result<Value> {
+        Venue::new(scheme).interpret("/fuzz", status, retry_after, body)
+    }
+
+    /// The server time, in milliseconds, `scheme`'s venue reads from its time endpoint's answer.
+    pub fn parse_time(scheme: Scheme, answer: &Value) -> Option<u64> {
+        Venue::new(scheme).parse_time(answer)
+    }
+
+    /// The rate limits a client of `scheme`'s venue starts with (their usage headers are what
+    /// the limiter resyncs from).
+    pub fn default_limits(scheme: Scheme) -> Vec<Limit> {
+        Venue::new(scheme).default_limits()
+    }
+}
+
 pub use body_limit::MAX_RESPONSE_BODY;
 pub use builder::ClientBuilder;
 pub use error::{Cause, Error, ErrorKind, Result, VenueDetail};

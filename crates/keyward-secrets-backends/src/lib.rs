@@ -18,6 +18,27 @@ pub mod sqlite;
 mod store;
 mod value;
 
+/// What the fuzz targets (fuzz/, feature `fuzzing`) reach that the public API only reaches
+/// through a file on disk. Thin wrappers only; not part of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use zeroize::Zeroizing;
+
+    /// The `.env` parser [`DotenvStore`](crate::DotenvStore) and
+    /// [`DotenvLoader`](crate::environment::DotenvLoader) read a file's bytes with; `path` only
+    /// names the file in errors.
+    pub fn parse_dotenv(
+        path: &Path,
+        data: &[u8],
+    ) -> crate::Result<BTreeMap<String, Zeroizing<String>>> {
+        crate::env::parse_dotenv(path, data)
+    }
+}
+
 pub use age::{CredentialAge, RotationPolicy};
 pub use audited::AuditedStore;
 #[cfg(feature = "aws")]

@@ -21,6 +21,22 @@ mod svc;
 mod venues;
 mod ws;
 
+/// What the fuzz targets (fuzz/, feature `fuzzing`) reach: the testnet's routers, built
+/// without binding a listener. Thin re-exports only; not part of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The routers a testnet serves, by name, and the fault control they share.
+    pub async fn routers(
+        config: crate::TestnetConfig,
+    ) -> crate::Result<(
+        Vec<(String, axum::Router)>,
+        std::sync::Arc<crate::FaultControl>,
+    )> {
+        crate::server::routers(config).await
+    }
+}
+
 pub use broker_credentials::{BROKERS, BrokerCredentials};
 pub use config::TestnetConfig;
 pub use credentials::VenueCredentials;

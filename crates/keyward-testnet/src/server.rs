@@ -130,10 +130,19 @@ fn public_keys(
     Ok(given.to_vec())
 }
 
-impl Testnet {
-    /// Starts every listener on `config.host` (loopback only), each on a free port.
-    pub async fn start(config: TestnetConfig) -> Result<Self> {
-        let ip = loopback(&config.host)?;
+/// What every listener's router shares, made from a config before any listener is bound.
+struct Parts {
+    credentials: BTreeMap<String, VenueCredentials>,
+    broker_credentials: BTreeMap<String, BrokerCredentials>,
+    public_keys: Vec<VenueKey>,
+    faults: Arc<FaultControl>,
+    shared: Arc<Shared>,
+    clock: Arc<dyn keyward_signing::Clock>,
+}
+
+impl Parts {
+    /// The credentials, keys, faults and accounting `config` asks for, checked.
+    fn new(config: &TestnetConfig) -> Result<Self> {
         let credentials = credentials(&config.credentials)?;
         let broker_credentials = crate::brokers::credentials(&config.broker_credentials)?;
         let public_keys = public_keys(&config.public_keys, &credentials)?;
@@ -142,98 +151,180 @@ impl Testnet {
         let shared = Arc::new(Shared {
             faults: faults.clone(),
             hits: Hits::default(),
-            limits: rate_limits(&config),
+            limits: rate_limits(config),
             request_weights: config.request_weights,
         });
-        let (stop, _) = watch::channel(false);
-        let mut urls = BTreeMap::new();
-        let mut tasks = Vec::new();
-        let keys_of = |name: &str| {
-            let mut keys = credentials
-                .get(name)
-                .map(|c| StaticKeys::new().with(c.to_signing()))
-                .unwrap_or_default();
-            for key in public_keys.iter().filter(|k| k.venue == name) {
-                keys = keys.with(key.to_verifying());
-            }
-            Arc::new(keys)
-        };
-        let clock_of = |name: &str| VenueClock {
-            venue: name.to_owned(),
-            faults: faults.clone(),
-            base: config.clock.clone(),
-        };
+        Ok(Self {
+            credentials,
+            broker_credentials,
+            public_keys,
+            faults,
+            shared,
+            clock: config.clock.clone(),
+        })
+    }
 
-        for name in VENUES {
-            let Some(rules) = rules(name) else { continue };
-            let (listener, url) = bind(ip).await?;
-            let clock = clock_of(name);
-            let verifier = Verifier::new(rules.scheme(), keys_of(name))
-                .with_clock(Arc::new(clock.clone()))
-                .with_cache(Arc::new(WindowOnly));
-            let ctx = Arc::new(VenueCtx::new(rules, verifier, clock));
-            let g = Arc::new(Guard {
-                shared: shared.clone(),
-                venue: Some(ctx.clone()),
-            });
-            let router = Router::new()
+    /// The keys `name` verifies with: its credential's and the public keys given for it.
+    fn keys_of(&self, name: &str) -> Arc<StaticKeys> {
+        let mut keys = self
+            .credentials
+            .get(name)
+            .map(|c| StaticKeys::new().with(c.to_signing()))
+            .unwrap_or_default();
+        for key in self.public_keys.iter().filter(|k| k.venue == name) {
+            keys = keys.with(key.to_verifying());
+        }
+        Arc::new(keys)
+    }
+
+    /// `name`'s clock: the configured one, moved by that venue's clock-skew fault.
+    fn clock_of(&self, name: &str) -> VenueClock {
+        VenueClock {
+            venue: name.to_owned(),
+            faults: self.faults.clone(),
+            base: self.clock.clone(),
+        }
+    }
+
+    /// The router of the venue `name` (None for a name with no testnet rules).
+    fn venue_router(&self, name: &str) -> Option<Router> {
+        let rules = rules(name)?;
+        let clock = self.clock_of(name);
+        let verifier = Verifier::new(rules.scheme(), self.keys_of(name))
+            .with_clock(Arc::new(clock.clone()))
+            .with_cache(Arc::new(WindowOnly));
+        let ctx = Arc::new(VenueCtx::new(rules, verifier, clock));
+        let g = Arc::new(Guard {
+            shared: self.shared.clone(),
+            venue: Some(ctx.clone()),
+        });
+        Some(
+            Router::new()
                 .route(
                     "/ws",
-                    get(ws::venue_ws).with_state((ctx.clone(), faults.clone())),
+                    get(ws::venue_ws).with_state((ctx.clone(), self.faults.clone())),
                 )
                 .fallback(rest)
                 .with_state(ctx)
-                .layer(axum::middleware::from_fn_with_state(g, guard));
-            tasks.push(serve(listener, router, stop.subscribe()));
-            urls.insert(name.to_owned(), url);
-        }
+                .layer(axum::middleware::from_fn_with_state(g, guard)),
+        )
+    }
 
-        let (listener, base) = bind(ip).await?;
+    /// The service schemes' router, served at `base` (the `hmac-newline-v0` verifier checks
+    /// that its requests were signed for that origin).
+    fn svc_router(&self, base: &str, config: &TestnetConfig) -> Result<Router> {
         let mut verifiers = HashMap::new();
         for name in SERVICE_SCHEMES {
             let scheme: Scheme = name.parse().map_err(|_| Error::UnknownVenue {
                 name: name.to_owned(),
                 known: String::new(),
             })?;
-            let mut verifier = Verifier::new(scheme, keys_of(name))
-                .with_clock(Arc::new(clock_of(name)))
+            let mut verifier = Verifier::new(scheme, self.keys_of(name))
+                .with_clock(Arc::new(self.clock_of(name)))
                 .with_window(Window::DEFAULT);
             if let Some(cache) = &config.replay_cache {
                 verifier = verifier.with_cache(cache.clone());
             }
             if scheme == Scheme::HmacNewlineV0 {
                 verifier = verifier
-                    .with_origins([base.clone()])
+                    .with_origins([base.to_owned()])
                     .with_signed_headers(config.signed_headers.clone());
             }
             verifiers.insert(name.to_owned(), verifier);
-            urls.insert(name.to_owned(), format!("{base}/svc/{name}"));
         }
         let svc_state = Arc::new(svc::Svc {
             verifiers,
-            faults: faults.clone(),
+            faults: self.faults.clone(),
         });
         let g = Arc::new(Guard {
-            shared: shared.clone(),
+            shared: self.shared.clone(),
             venue: None,
         });
-        let router = Router::new()
+        Ok(Router::new()
             .route("/svc/{scheme}/ws", get(svc::ws))
             .fallback(svc::http)
             .with_state(svc_state)
-            .layer(axum::middleware::from_fn_with_state(g, guard));
+            .layer(axum::middleware::from_fn_with_state(g, guard)))
+    }
+
+    /// The IBKR-shaped gateway's router.
+    fn ibkr_router(&self) -> Router {
+        brokers::ibkr::router(self.shared.clone(), self.clock_of(brokers::ibkr::NAME))
+    }
+
+    /// The admin listener's router (`/faults`).
+    fn admin_router(&self) -> Router {
+        Router::new()
+            .route("/faults", post(admin::set).delete(admin::clear))
+            .with_state(self.faults.clone())
+    }
+}
+
+/// Every router a testnet serves, by the names [`Testnet::url`] takes (the service schemes
+/// under `svc`), built from `config` without binding any listener, and the fault control
+/// they share: what the fuzz target `testnet` pushes requests through. Listeners that need
+/// their own URL are given `http://127.0.0.1:1`.
+#[cfg(feature = "fuzzing")]
+pub(crate) async fn routers(
+    config: TestnetConfig,
+) -> Result<(Vec<(String, Router)>, Arc<FaultControl>)> {
+    const BASE: &str = "http://127.0.0.1:1";
+    let parts = Parts::new(&config)?;
+    let mut routers: Vec<(String, Router)> = VENUES
+        .iter()
+        .filter_map(|name| Some(((*name).to_owned(), parts.venue_router(name)?)))
+        .collect();
+    routers.push(("svc".to_owned(), parts.svc_router(BASE, &config)?));
+    routers.push((brokers::ibkr::NAME.to_owned(), parts.ibkr_router()));
+    if let Some(creds) = parts.broker_credentials.get(brokers::upstox::NAME) {
+        let account = brokers::upstox::account(creds, &config).await?;
+        let router = brokers::upstox::router(
+            creds,
+            BASE,
+            &parts.shared,
+            parts.clock_of(brokers::upstox::NAME),
+            account,
+        )?;
+        routers.push((brokers::upstox::NAME.to_owned(), router));
+    }
+    routers.push(("admin".to_owned(), parts.admin_router()));
+    Ok((routers, parts.faults))
+}
+
+impl Testnet {
+    /// Starts every listener on `config.host` (loopback only), each on a free port.
+    pub async fn start(config: TestnetConfig) -> Result<Self> {
+        let ip = loopback(&config.host)?;
+        let parts = Parts::new(&config)?;
+        let (stop, _) = watch::channel(false);
+        let mut urls = BTreeMap::new();
+        let mut tasks = Vec::new();
+
+        for name in VENUES {
+            let Some(router) = parts.venue_router(name) else {
+                continue;
+            };
+            let (listener, url) = bind(ip).await?;
+            tasks.push(serve(listener, router, stop.subscribe()));
+            urls.insert(name.to_owned(), url);
+        }
+
+        let (listener, base) = bind(ip).await?;
+        let router = parts.svc_router(&base, &config)?;
+        for name in SERVICE_SCHEMES {
+            urls.insert(name.to_owned(), format!("{base}/svc/{name}"));
+        }
         tasks.push(serve(listener, router, stop.subscribe()));
 
         let (listener, url) = bind(ip).await?;
-        let router = brokers::ibkr::router(shared.clone(), clock_of(brokers::ibkr::NAME));
-        tasks.push(serve(listener, router, stop.subscribe()));
+        tasks.push(serve(listener, parts.ibkr_router(), stop.subscribe()));
         urls.insert(brokers::ibkr::NAME.to_owned(), url);
         for (name, url, task) in crate::brokers::start(
             ip,
-            &shared,
-            &broker_credentials,
+            &parts.shared,
+            &parts.broker_credentials,
             &stop,
-            clock_of("upstox"),
+            parts.clock_of("upstox"),
             &config,
         )
         .await?
@@ -243,12 +334,16 @@ impl Testnet {
         }
 
         let (listener, admin_url) = bind(ip).await?;
-        let router = Router::new()
-            .route("/faults", post(admin::set).delete(admin::clear))
-            .with_state(faults.clone());
-        tasks.push(serve(listener, router, stop.subscribe()));
+        tasks.push(serve(listener, parts.admin_router(), stop.subscribe()));
         urls.insert("admin".to_owned(), admin_url);
 
+        let Parts {
+            credentials,
+            broker_credentials,
+            public_keys,
+            shared,
+            ..
+        } = parts;
         Ok(Self {
             urls,
             credentials,
