@@ -57,6 +57,27 @@ pub enum AuditError {
         /// What differs.
         problem: &'static str,
     },
+    /// A grouped audit queue stayed full (the disk or the log's store is slower than the
+    /// operations it records) for longer than the wait allowed: the operation is refused rather
+    /// than done unaudited.
+    #[error(
+        "the audit queue held {capacity} entries not yet durable for {waited:?}; the operation is refused rather than left unaudited"
+    )]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+        /// How long the operation waited for room.
+        waited: std::time::Duration,
+    },
+    /// Several audit batches failed since the last flush; the first error is kept.
+    #[error("{failures} audit batches failed since the last flush; the first: {first}")]
+    BatchesFailed {
+        /// How many batches failed.
+        failures: u64,
+        /// The first failure.
+        #[source]
+        first: Box<AuditError>,
+    },
     /// The log does not verify: `line` (from 1) is the first line found wrong.
     #[error("the audit log {} is broken at line {line}: {problem}", path.display())]
     Broken {

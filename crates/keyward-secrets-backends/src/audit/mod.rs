@@ -23,6 +23,7 @@
 
 mod entry;
 mod error;
+mod group;
 mod key;
 mod log;
 mod sink;
@@ -30,6 +31,7 @@ mod verify;
 
 pub use entry::{Entry, Event, EventKind, Outcome, Subject};
 pub use error::{AuditError, Problem};
+pub use group::{BatchSink, GroupCommit, GroupConfig};
 pub use key::{AuditKey, Head, KEY_LEN};
 pub use log::{Appended, AuditLog};
 pub use sink::AuditSink;

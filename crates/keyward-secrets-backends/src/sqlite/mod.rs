@@ -28,13 +28,22 @@
 //! The [`SecretStore`](crate::SecretStore) methods are `async` but SQLite is synchronous and
 //! local: each call takes the vault's connection lock and does its work inline, without
 //! `spawn_blocking`. Calls are short (one indexed query or one small transaction); only
-//! [`SqliteVault::rotate_master_key`], which is synchronous, runs long.
+//! [`SqliteVault::rotate_master_key`], which is synchronous, runs long. A read is one cached
+//! `SELECT` (see `sqlite::read`).
+//!
+//! Reads are audited by default, each read's row committed (and so `fsync`ed) before the read
+//! answers. [`SqliteVault::with_grouped_read_audit`] commits read rows in batches instead, from
+//! a writer thread, under the durability contract of [`GroupCommit`](crate::audit::GroupCommit)
+//! (bounded loss on a crash, never dropped, waits when full, errors to
+//! [`SqliteVault::flush_read_audit`]); writes keep their row in their own transaction.
 
 mod audit;
 mod chain;
 mod files;
 mod master_key;
 mod policy;
+mod read;
+mod read_audit;
 mod revoke;
 mod rotate;
 mod schema;
@@ -77,6 +86,8 @@ pub struct SqliteVault {
     key_file: Option<PathBuf>,
     /// The audit log the trail is chained into, if one is attached.
     chain: Option<chain::Chain>,
+    /// The queue of read rows, when reads are audited in groups.
+    read_queue: Option<crate::audit::GroupCommit<read_audit::ReadRow>>,
 }
 
 /// What the lock guards.
@@ -138,6 +149,7 @@ impl SqliteVault {
             audit_reads: true,
             key_file: None,
             chain: None,
+            read_queue: None,
         })
     }
 
@@ -205,7 +217,9 @@ impl SqliteVault {
     }
 
     /// The audit trail, oldest first.
+    /// With grouped read audit, waits first for the queued read rows.
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        self.settle_reads();
         audit::entries(&self.lock().conn)
     }
 

@@ -73,14 +73,6 @@ pub(super) fn revocation(conn: &Connection, name: &str) -> Result<Option<Revocat
     .map_err(db)
 }
 
-/// Fails with [`crate::Error::Revoked`] when `version` of `name` is the revoked one.
-pub(super) fn refuse_revoked(conn: &Connection, name: &str, version: i64) -> Result<()> {
-    match revocation(conn, name)? {
-        Some(r) if r.version == version.to_string() => Err(r.refusal()),
-        _ => Ok(()),
-    }
-}
-
 /// Clears the revocation of `name` when `current` (the version now current) is not the
 /// revoked one: the secret was replaced.
 pub(super) fn clear_replaced(conn: &Connection, name: &str, current: i64) -> Result<()> {

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::db;
@@ -70,8 +71,9 @@ const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Sets the connection up for several processes and durable writes: WAL journal, a busy
-/// timeout, `synchronous=FULL` (an acknowledged commit survives power loss), foreign keys, and
-/// `secure_delete` (deleted or re-encrypted ciphertext is overwritten, not left in free pages).
+/// timeout, `synchronous=FULL` (an acknowledged commit survives power loss), foreign keys,
+/// `secure_delete` (deleted or re-encrypted ciphertext is overwritten, not left in free pages)
+/// and stable query plans (cached statements are not re-prepared per call).
 pub(crate) fn configure(conn: &Connection, busy_timeout: Duration) -> Result<()> {
     conn.busy_timeout(busy_timeout).map_err(db)?;
     let mode: String = conn
@@ -87,6 +89,12 @@ pub(crate) fn configure(conn: &Connection, busy_timeout: Duration) -> Result<()>
         .map_err(db)?;
     conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
     conn.pragma_update(None, "secure_delete", true)
+        .map_err(db)?;
+    // The bundled SQLite has STAT4, which re-plans a statement whenever a value bound to a
+    // compared column changes: every cached statement was re-prepared on every call (61 % of a
+    // read's instructions). The query planner stability guarantee keeps each plan; the vault's
+    // queries are all index lookups, whose plan does not depend on the values.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(db)?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use keyward_core_crypto::KeyRing;
+use keyward_core_crypto::{KeyId, KeyRing};
 use rusqlite::{Connection, OptionalExtension, params};
 use secrecy::ExposeSecret;
 
@@ -65,34 +65,34 @@ impl SqliteVault {
         validate_name(name)?;
         let now = self.now();
         let mut inner = self.lock();
-        let version = resolve(&inner.conn, name, which)?;
-        revoke::refuse_revoked(&inner.conn, name, version)?;
-        let (token, key_id): (String, String) = inner
-            .conn
-            .prepare_cached("SELECT token, key_id FROM versions WHERE name = ?1 AND version = ?2")
-            .and_then(|mut stmt| {
-                stmt.query_row(params![name, version], |row| Ok((row.get(0)?, row.get(1)?)))
-            })
-            .map_err(db)?;
+        let found = super::read::find(&inner.conn, name, which)?;
         // A row sealed under a key this handle does not hold: another process rotated the master
         // key since this handle opened the vault; the key file has it.
-        let known = inner
-            .ring
-            .key_ids()
-            .iter()
-            .any(|id| id.to_string() == key_id);
+        let known = found
+            .key_id
+            .parse::<KeyId>()
+            .is_ok_and(|id| inner.ring.keys().iter().any(|k| k.id() == id));
         if let (false, Some(key_file)) = (known, self.key_file.as_deref()) {
             let active = master_key::active(&inner.conn)?;
             inner.ring = master_key::ring_from_key_file(key_file, active.as_deref())?;
         }
         let plain = inner
             .ring
-            .decrypt(&token)
-            .map_err(|_| unreadable(name, &key_id, &inner.ring))?;
+            .decrypt(&found.token)
+            .map_err(|_| unreadable(name, &found.key_id, &inner.ring))?;
+        drop(inner);
         let value = SecretValue::from_stored(plain.expose_secret());
-        let meta = metadata(&inner.conn, name, version, &self.policy, now)?;
+        let meta = Metadata {
+            name: name.to_owned(),
+            version: found.version.to_string(),
+            created: Some(from_millis(found.created)),
+            stages: found.stages,
+            rotation_due: found
+                .rotated_at
+                .map(|at| self.policy.is_due(from_millis(at), now)),
+        };
         if self.audit_reads {
-            audit::record(&inner.conn, now, Some(name), op::GET)?;
+            self.audit_read(name, now)?;
         }
         Ok(Secret { value, meta })
     }

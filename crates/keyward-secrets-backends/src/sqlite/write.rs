@@ -30,6 +30,8 @@ impl SqliteVault {
         sealing: Sealing,
         body: impl FnOnce(&Transaction<'_>, &KeyRing, SystemTime) -> Result<T>,
     ) -> Result<(T, MutexGuard<'_, Inner>)> {
+        // Reads queued before this write come first in the trail.
+        self.settle_reads();
         let now = self.now();
         let mut inner = self.lock();
         let Inner { conn, ring } = &mut *inner;
