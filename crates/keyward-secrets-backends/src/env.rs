@@ -271,6 +271,19 @@ impl VarStore {
 
 /// Parses the contents of the `.env` file `path`; an error never quotes a line.
 pub(crate) fn parse_dotenv(path: &Path, data: &[u8]) -> Result<Vars> {
+    let longest_env = std::env::vars_os()
+        .map(|(_, value)| value.len() as u64)
+        .max()
+        .unwrap_or(0);
+    if let Err(bound) = crate::dotenv_bound::check(data, longest_env) {
+        return Err(Error::Corrupt {
+            name: path.display().to_string(),
+            reason: format!(
+                "its `$` substitutions could expand its values to {bound} bytes, over the {} allowed",
+                crate::dotenv_bound::MAX_EXPANDED
+            ),
+        });
+    }
     let mut vars: Vars = Vars::new();
     for item in dotenvy::from_read_iter(data) {
         let (k, v) = item.map_err(|e| Error::Corrupt {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod dotenv_bound;
 mod age;
 pub mod audit;
 mod audited;
