@@ -115,10 +115,10 @@ fuzz_target!(|data: &[u8]| {
         body: namespaced(&unsigned.body),
         ..unsigned.clone()
     };
-    if let Ok(signed) = signer.sign(strict, &options) {
-        if let Err(error) = verifier(scheme).verify(&signed) {
-            panic!("{scheme}: the verifier refuses what the signer signed: {error}\n{signed:?}");
-        }
+    if let Ok(signed) = signer.sign(strict, &options)
+        && let Err(error) = verifier(scheme).verify(&signed)
+    {
+        panic!("{scheme}: the verifier refuses what the signer signed: {error}\n{signed:?}");
     }
     let Ok(signed) = signer.sign(unsigned, &options) else {
         return;

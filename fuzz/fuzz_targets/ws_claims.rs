@@ -70,10 +70,10 @@ fuzz_target!(|data: &[u8]| {
         panic!("{scheme}: the fixed credential is refused");
     };
     let signer = signer.with_clock(Arc::new(FixedClock::new(NOW_MS)));
-    if let Ok(message) = signer.ws_auth(&renamed, &SignOptions::default()) {
-        if let Err(error) = verifier(scheme).verify_ws(&message) {
-            panic!("{scheme}: the verifier refuses what the signer built: {error}\n{message}");
-        }
+    if let Ok(message) = signer.ws_auth(&renamed, &SignOptions::default())
+        && let Err(error) = verifier(scheme).verify_ws(&message)
+    {
+        panic!("{scheme}: the verifier refuses what the signer built: {error}\n{message}");
     }
     if let Ok(message) = signer.ws_auth(&fields, &SignOptions::default()) {
         let _ = verifier(scheme).verify_ws(&message);
