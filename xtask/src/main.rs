@@ -4,9 +4,12 @@
 //! - `ci`: the whole CI pipeline (`.ci/run` calls nothing else): the Python virtualenv for the
 //!   interop tests, `cargo fmt --check`, clippy with `-D warnings`, the tests and doctests (with a
 //!   local `moto_server` for the AWS backend and a `redis-server` for the fleets, installed from
-//!   Debian's package when missing), and the docs with `-D warnings`.
+//!   Debian's package when missing), the docs with `-D warnings`, and a short run of every fuzz
+//!   target.
 //! - `python`: create or update the virtualenv the interop tests use and print its interpreter.
 //! - `bench [-- <filter>...]`: run the criterion benchmarks and write `docs/BENCHMARKS.md`.
+//! - `fuzz [--time S] [--cpu-time S] [--list] [TARGET...]`: build the cargo-fuzz targets of
+//!   `fuzz/`, write their seed corpora and run them (`fuzz.rs`).
 //!
 //! The repository rules (crate layers, member manifests) are ordinary `#[test]`s in `tidy.rs`,
 //! as in rust-analyzer's xtask: xtask is a workspace member, so the `ci` test step runs them.
@@ -17,6 +20,8 @@ mod ci;
 mod cmd;
 #[cfg(test)]
 mod completeness;
+mod fuzz;
+mod fuzz_seeds;
 mod local_server;
 mod moto;
 mod python;
@@ -32,9 +37,14 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                     python set-up, fmt --check, clippy -D warnings, tests, doctests, docs
+  ci                     python set-up, fmt --check, clippy -D warnings, tests, doctests, docs,
+                         fuzz smoke (every fuzz target for 10 s)
   python                 create/update .venv for the interop tests and print its python path
   bench [-- <filter>]    run the criterion benchmarks and write docs/BENCHMARKS.md
+  fuzz [--time S] [--cpu-time S] [--list] [TARGET...]
+                         run the cargo-fuzz targets (all when none named) for S seconds of
+                         wall time or S CPU-seconds each (default --time 60), with their seed
+                         corpora; report in fuzz/target/report.md; --list names the targets
   help                   print this text
 ";
 
@@ -50,6 +60,11 @@ enum Task {
         /// Passed to the benchmark binaries after `--` (criterion's name filter).
         filter: Vec<OsString>,
     },
+    /// `cargo xtask fuzz [...]`, with the words after `fuzz` (read by `fuzz::parse_args`).
+    Fuzz {
+        /// The options and target names.
+        words: Vec<String>,
+    },
     /// `cargo xtask help`, `-h` or `--help`.
     Help,
 }
@@ -63,6 +78,12 @@ fn parse(args: &[OsString]) -> Option<Task> {
         ("bench", []) => Some(Task::Bench { filter: Vec::new() }),
         ("bench", [dashes, filter @ ..]) if dashes == "--" => Some(Task::Bench {
             filter: filter.to_vec(),
+        }),
+        ("fuzz", words) => Some(Task::Fuzz {
+            words: words
+                .iter()
+                .map(|word| word.to_str().map(str::to_owned))
+                .collect::<Option<_>>()?,
         }),
         ("help" | "-h" | "--help", []) => Some(Task::Help),
         _ => None,
@@ -80,6 +101,10 @@ fn main() -> ExitCode {
         Task::Ci => ci::run(),
         Task::Python => python::setup().map(|python| println!("{}", python.display())),
         Task::Bench { filter } => bench::run(&filter),
+        Task::Fuzz { words } => {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            fuzz::parse_args(&words).and_then(|options| fuzz::run(&options))
+        }
         Task::Help => {
             print!("{USAGE}");
             Ok(())
@@ -116,6 +141,12 @@ mod tests {
             parse(&args(&["bench", "--", "fernet/encrypt"])),
             Some(Task::Bench {
                 filter: args(&["fernet/encrypt"])
+            })
+        );
+        assert_eq!(
+            parse(&args(&["fuzz", "--time", "10", "fernet"])),
+            Some(Task::Fuzz {
+                words: vec!["--time".into(), "10".into(), "fernet".into()]
             })
         );
         assert_eq!(parse(&args(&["--help"])), Some(Task::Help));

@@ -189,7 +189,8 @@ impl FromStr for KeyId {
     type Err = ParseKeyIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() != 16 || !s.is_ascii() {
+        // Digits only: `from_str_radix` alone would also take a sign, so "+a" read as 0x0a.
+        if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ParseKeyIdError);
         }
         let mut id = [0u8; 8];

@@ -75,7 +75,12 @@ impl KeyRing {
     /// Reads comma-separated keys from the environment variable `var`, the first being the
     /// primary (the format of `KEYWARD_MASTER_KEY`). Whitespace around each key is ignored.
     pub fn from_env(var: &str) -> Result<Self> {
-        let value = read_env(var)?;
+        Self::parse_list(var, &read_env(var)?)
+    }
+
+    /// Parses comma-separated keys (the format of `KEYWARD_MASTER_KEY`), the first being the
+    /// primary; `var` names the variable they came from in errors.
+    pub(crate) fn parse_list(var: &str, value: &str) -> Result<Self> {
         let mut keys = Vec::new();
         for (i, part) in value.split(',').enumerate() {
             let key =

@@ -34,6 +34,47 @@ pub mod keys {
     pub use crate::key::{GeneratedKey, KeyError, KeyInfo, KeyKind, generate, inspect, public_pem};
 }
 
+/// Entry points for the cargo-fuzz targets (`fuzz/`) to parsers that are private: thin
+/// wrappers, no logic. Feature `fuzzing`; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::schemes::keyward_v1::SignatureParams;
+
+    /// One entry of a keyward-v1 `Signature-Input` header as the verifier reads it.
+    #[derive(Debug)]
+    pub struct SignatureInput {
+        /// The entry's label (`sig1`, ...).
+        pub label: String,
+        /// Its parameters (covered headers after the derived components, times, nonce, key id).
+        pub params: SignatureParams,
+        /// Its `alg` parameter.
+        pub alg: String,
+        /// Whether it covers `@method`, `@path`, `@query` and `content-digest` first.
+        pub derived_ok: bool,
+    }
+
+    /// The keyward-v1 `Signature-Input` parser; `None` when the header is not keyward-v1.
+    pub fn parse_signature_input(text: &str) -> Option<Vec<SignatureInput>> {
+        crate::schemes::keyward_v1::parse_inputs(text).map(|entries| {
+            entries
+                .into_iter()
+                .map(|e| SignatureInput {
+                    label: e.label,
+                    params: e.params,
+                    alg: e.alg,
+                    derived_ok: e.derived_ok,
+                })
+                .collect()
+        })
+    }
+
+    /// The signature for `label` in a keyward-v1 `Signature` header.
+    pub fn signature_for<'a>(header: &'a str, label: &str) -> Option<&'a str> {
+        crate::schemes::keyward_v1::signature_for(header, label)
+    }
+}
+
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use credentials::Credentials;
 pub use error::{Error, Result};

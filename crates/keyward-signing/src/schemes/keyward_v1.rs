@@ -275,15 +275,15 @@ fn sign(s: &Signer, mut req: Request, o: &SignOptions) -> Result<Request> {
 
 /// One entry of `Signature-Input`, with its signature from `Signature`.
 #[derive(Debug)]
-struct Entry {
-    label: String,
-    params: SignatureParams,
-    alg: String,
-    derived_ok: bool,
+pub(crate) struct Entry {
+    pub(crate) label: String,
+    pub(crate) params: SignatureParams,
+    pub(crate) alg: String,
+    pub(crate) derived_ok: bool,
 }
 
 /// Parses `label=("@method" ... "h");created=1;expires=2;nonce="n";keyid="k";alg="hmac-sha256", ...`.
-fn parse_inputs(text: &str) -> Option<Vec<Entry>> {
+pub(crate) fn parse_inputs(text: &str) -> Option<Vec<Entry>> {
     let mut entries = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
@@ -342,7 +342,7 @@ fn parse_inputs(text: &str) -> Option<Vec<Entry>> {
 }
 
 /// The base64 signature for `label` in a `Signature` header.
-fn signature_for<'a>(header: &'a str, label: &str) -> Option<&'a str> {
+pub(crate) fn signature_for<'a>(header: &'a str, label: &str) -> Option<&'a str> {
     header.split(',').find_map(|item| {
         let (l, v) = item.trim().split_once('=')?;
         (l == label).then(|| v.strip_prefix(':')?.strip_suffix(':'))?
