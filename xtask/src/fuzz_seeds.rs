@@ -36,7 +36,8 @@ pub fn seeds(root: &Path, target: &str) -> Result<Option<Vec<Vec<u8>>>> {
         "keyward_v1" => keyward_v1(root)?,
         "ws_claims" => ws_claims(root)?,
         "keys" => keys(root)?,
-        _ => return Ok(None),
+        // The I/O crates' targets have their own module.
+        other => return Ok(crate::fuzz_seeds_io::seeds(other)),
     };
     Ok(Some(seeds))
 }

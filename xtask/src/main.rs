@@ -22,6 +22,7 @@ mod cmd;
 mod completeness;
 mod fuzz;
 mod fuzz_seeds;
+mod fuzz_seeds_io;
 mod local_server;
 mod moto;
 mod python;

@@ -40,7 +40,10 @@ pub(crate) fn check(data: &[u8], longest_env: u64) -> Result<u64, u64> {
 /// Whether `line` starts with `NAME=` (optionally `export NAME=`), spaces allowed around.
 fn starts_assignment(line: &[u8]) -> bool {
     let text = line.trim_ascii_start();
-    let text = text.strip_prefix(b"export ").unwrap_or(text).trim_ascii_start();
+    let text = text
+        .strip_prefix(b"export ")
+        .unwrap_or(text)
+        .trim_ascii_start();
     let name_len = text
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod dotenv_bound;
 mod age;
 pub mod audit;
 mod audited;
@@ -8,6 +7,7 @@ mod audited;
 pub mod aws;
 pub mod cache;
 pub mod chain;
+mod dotenv_bound;
 pub mod env;
 pub mod environment;
 mod error;
