@@ -92,7 +92,7 @@ const ROWS: &[Row] = &[
         target: Some(Target::AtMost(1.3)),
     },
     Row {
-        what: "vault `get`: speed-up over the previous access pattern (`vault/get_before` / `vault/get`)",
+        what: "vault `get`: speed-up over the previous read path rebuilt on plain rusqlite (`vault/get_before`; the rebuild costs 1.36x the previous code itself by callgrind's count, against which `get` is 2.6x faster: see issue 18's note)",
         numerator: Source::Bench("vault/get_before"),
         denominator: Some(Source::Bench("vault/get")),
         unit: "x",
