@@ -197,38 +197,63 @@ fn claim(req: &Request, ctx: &Context<'_>) -> Result<Claim, VerifyError> {
     let key = required_header(req, "X-MBX-APIKEY")?.to_owned();
     let body = std::str::from_utf8(&req.body)
         .map_err(|_| VerifyError::malformed("the body is not valid UTF-8"))?;
-    let mut unsigned = req.clone();
-    let provided = if let Some((rest, sig)) = remove_param(&req.query, "signature") {
-        unsigned.query = rest;
-        sig
+    // The query and the body without the signature parameter: what the client signed.
+    let (query, body, provided) = if let Some((rest, sig)) = remove_param(&req.query, "signature") {
+        (Cow::Owned(rest), Cow::Borrowed(body), sig)
     } else if let Some((rest, sig)) = remove_param(body, "signature") {
-        unsigned.body = rest.into_bytes();
-        sig
+        (Cow::Borrowed(req.query.as_str()), Cow::Owned(rest), sig)
     } else {
         return Err(VerifyError::malformed("parameter signature is missing"));
     };
     let provided = unescape(&provided)
         .ok_or_else(|| VerifyError::malformed("parameter signature is not valid UTF-8"))?;
-    let param = |name: &str| raw_param(&unsigned.query, name).or_else(|| raw_param(body, name));
+    let param = |name: &str| raw_param(&query, name).or_else(|| raw_param(&body, name));
     let timestamp = param("timestamp")
         .ok_or_else(|| VerifyError::malformed("parameter timestamp is missing"))
         .and_then(|t| ctx.time("parameter timestamp", t))?;
     let recv_window = param("recvWindow")
         .map(|r| recv_window_ms("parameter recvWindow", r))
         .transpose()?;
+    let time = TimeRule::at(timestamp, RECEIVE.window(recv_window));
+    let [again_in_query] = has_params(&query, ["signature"]);
+    let [again_in_body] = has_params(&body, ["signature"]);
+    if again_in_query || again_in_body {
+        // A second `signature` parameter: `sign` refuses to sign such a request, so the
+        // re-signing path refuses it (as a bad signature, after the key lookup).
+        let mut unsigned = req.clone();
+        unsigned.query = query.into_owned();
+        unsigned.body = body.into_owned().into_bytes();
+        return Ok(Claim {
+            key_id: Some(key),
+            provided,
+            passphrase: None,
+            time,
+            unsigned,
+            options: SignOptions::default(),
+            signature_at: SignatureAt::Read(|r| {
+                let body = std::str::from_utf8(&r.body).unwrap_or_default();
+                raw_param(&r.query, "signature")
+                    .or_else(|| raw_param(body, "signature"))
+                    .and_then(unescape)
+            }),
+            replay_basis: None,
+        });
+    }
+    // `sign` MACs the query and the body concatenated, exactly as sent without the signature
+    // (the timestamp is present, so nothing is added): the verifier MACs those bytes directly
+    // with the prepared key and compares the hex (or checks an asymmetric signature over them),
+    // with no copy of the request and no re-signing.
+    let mut covered = Vec::with_capacity(query.len() + body.len());
+    covered.extend_from_slice(query.as_bytes());
+    covered.extend_from_slice(body.as_bytes());
     Ok(Claim {
         key_id: Some(key),
         provided,
         passphrase: None,
-        time: TimeRule::at(timestamp, RECEIVE.window(recv_window)),
-        unsigned,
+        time,
+        unsigned: Request::default(),
         options: SignOptions::default(),
-        signature_at: SignatureAt::Read(|r| {
-            let body = std::str::from_utf8(&r.body).unwrap_or_default();
-            raw_param(&r.query, "signature")
-                .or_else(|| raw_param(body, "signature"))
-                .and_then(unescape)
-        }),
+        signature_at: SignatureAt::Covers(covered, Encoding::Hex),
         replay_basis: None,
     })
 }
