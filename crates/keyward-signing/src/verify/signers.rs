@@ -109,10 +109,16 @@ mod tests {
         let cache = SignerCache::default();
         let a = Credentials::new("k", "secret-a".into());
         let b = Credentials::new("k", "secret-b".into());
-        let first = cache.signer(Scheme::Binance, &a, &[a.clone()], "").unwrap();
-        let again = cache.signer(Scheme::Binance, &a, &[a.clone()], "").unwrap();
+        let first = cache
+            .signer(Scheme::Binance, &a, std::slice::from_ref(&a), "")
+            .unwrap();
+        let again = cache
+            .signer(Scheme::Binance, &a, std::slice::from_ref(&a), "")
+            .unwrap();
         assert!(Arc::ptr_eq(&first, &again));
-        let other = cache.signer(Scheme::Binance, &b, &[b.clone()], "").unwrap();
+        let other = cache
+            .signer(Scheme::Binance, &b, std::slice::from_ref(&b), "")
+            .unwrap();
         assert!(!Arc::ptr_eq(&first, &other));
         // `a` is no longer resolved: its signer was dropped when `b`'s was cached.
         assert_eq!(cache.len(), 1);
@@ -123,7 +129,9 @@ mod tests {
         let cache = SignerCache::default();
         for i in 0..MAX_CACHED_SIGNERS + 5 {
             let c = Credentials::new(format!("k{i}"), "s".into());
-            cache.signer(Scheme::Binance, &c, &[c.clone()], "").unwrap();
+            cache
+                .signer(Scheme::Binance, &c, std::slice::from_ref(&c), "")
+                .unwrap();
             assert!(cache.len() <= MAX_CACHED_SIGNERS);
         }
     }
