@@ -8,6 +8,11 @@ use crate::credentials::Credentials;
 
 /// Looks up the active credentials for a key. During a rotation a key may have several active
 /// secrets; a request signed with any of them is accepted.
+///
+/// The verifier asks on every request, so a secret the resolver stops returning (replaced or
+/// revoked) is refused from the next request on. It keeps prepared HMAC signers per key (at most
+/// 1024) to save the key setup, but uses one only for a credential just returned here whose
+/// secret and passphrase equal the cached one's.
 pub trait KeyResolver: Send + Sync + fmt::Debug {
     /// The active credentials for `key_id`, newest first; empty if the key is unknown.
     fn resolve(&self, key_id: &str) -> Vec<Credentials>;

@@ -26,6 +26,7 @@ mod keys;
 mod observer;
 mod replay;
 mod replay_table;
+mod signers;
 mod ws;
 
 use std::collections::HashMap;
@@ -56,6 +57,7 @@ use crate::descriptor::{Check, Context, Descriptor, Timing};
 use crate::request::Request;
 use crate::scheme::Scheme;
 use crate::signer::Signer;
+use signers::SignerCache;
 
 /// A request that passed verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +107,8 @@ pub struct Verifier {
     nonces: Mutex<HashMap<String, u64>>,
     /// Told of each refusal.
     observer: Option<Arc<dyn RefusalObserver>>,
+    /// Prepared HMAC signers per key, used only for credentials the resolver just returned.
+    signers: SignerCache,
 }
 
 impl Verifier {
@@ -124,6 +128,7 @@ impl Verifier {
             origins: Vec::new(),
             nonces: Mutex::new(HashMap::new()),
             observer: None,
+            signers: SignerCache::default(),
         }
     }
 
@@ -298,12 +303,18 @@ impl Verifier {
         claim: &Claim,
         candidates: &[Credentials],
     ) -> Result<Option<String>, VerifyError> {
+        // No key makes an empty signature: refused before any key is tried (a public key
+        // that cannot verify a signature answers "", which must not pass for a match).
+        if claim.provided.is_empty() {
+            return Ok(None);
+        }
         for creds in candidates {
             // A stored secret the scheme cannot use (say, not base64 for Kraken) matches nothing.
-            // An HMAC secret re-signs; an asymmetric key checks the signature with its public
-            // half. A stored secret the scheme cannot use matches nothing.
+            // An HMAC secret re-signs (its prepared signer cached per key); an asymmetric key
+            // checks the signature with its public half.
             let Some(signer) =
-                Signer::for_verifying(self.descriptor.scheme, creds, &claim.provided)
+                self.signers
+                    .signer(self.descriptor.scheme, creds, candidates, &claim.provided)
             else {
                 continue;
             };
@@ -327,8 +338,10 @@ impl Verifier {
         if let SignatureAt::Covers(covered, encoding) = &claim.signature_at {
             return signer
                 .key
-                .text(&[covered], *encoding)
-                .is_ok_and(|expected| ct_eq(expected.as_bytes(), claim.provided.as_bytes()));
+                .text_buf(&[covered], *encoding)
+                .is_ok_and(|expected| {
+                    ct_eq(expected.as_str().as_bytes(), claim.provided.as_bytes())
+                });
         }
         let origins = std::iter::once(None).chain(
             self.origins

@@ -129,23 +129,28 @@ impl Verifier {
         if candidates.is_empty() {
             return Err(VerifyError::UnknownKey);
         }
-        let matched = candidates.iter().any(|creds| {
-            let Some(signer) = Signer::for_verifying(scheme, creds, &claim.provided) else {
-                return false;
-            };
-            let Some(expected) = claim.expected(&signer) else {
-                return false;
-            };
-            if !ct_eq(expected.as_bytes(), claim.provided.as_bytes()) {
-                return false;
-            }
-            match &claim.passphrase {
-                None => true,
-                Some(given) => creds
-                    .passphrase()
-                    .is_some_and(|p| ct_eq(p.expose_secret().as_bytes(), given.as_bytes())),
-            }
-        });
+        // No key makes an empty signature (a public key that cannot verify one answers "").
+        let matched = !claim.provided.is_empty()
+            && candidates.iter().any(|creds| {
+                let Some(signer) = self
+                    .signers
+                    .signer(scheme, creds, &candidates, &claim.provided)
+                else {
+                    return false;
+                };
+                let Some(expected) = claim.expected(&signer) else {
+                    return false;
+                };
+                if !ct_eq(expected.as_bytes(), claim.provided.as_bytes()) {
+                    return false;
+                }
+                match &claim.passphrase {
+                    None => true,
+                    Some(given) => creds
+                        .passphrase()
+                        .is_some_and(|p| ct_eq(p.expose_secret().as_bytes(), given.as_bytes())),
+                }
+            });
         if !matched {
             return Err(VerifyError::BadSignature);
         }
