@@ -71,7 +71,16 @@ fuzz_target!(|data: &[u8]| {
         printed.push_str(&format!("{k}='{}'\n", v.as_str()));
         expected.push((k.clone(), v.as_str().to_owned()));
     }
-    let again = parse_dotenv(path, printed.as_bytes()).expect("a printed .env parses");
+    let again = match parse_dotenv(path, printed.as_bytes()) {
+        Ok(again) => again,
+        // The substitution bound counts every `$`, quoted or not (an over-estimate, by
+        // design): single-quoted values full of `$` may be refused where their first reading,
+        // unquoted and substituted, was not.
+        Err(Error::Corrupt { reason, .. }) if reason.starts_with("its `$` substitutions") => {
+            return;
+        }
+        Err(other) => panic!("a printed .env parses: {other:?}"),
+    };
     let again: Vec<(String, String)> = again
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().to_owned()))

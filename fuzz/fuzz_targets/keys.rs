@@ -116,7 +116,9 @@ fuzz_target!(|data: &[u8]| {
     let Some(&first) = data.first() else {
         return;
     };
-    if first % 4 != 0 {
+    // A JWT over a path longer than a few KB passes the verifier's 8 KB cap on a JWT (refused
+    // by design): only paths that keep it under are a round trip.
+    if first % 4 != 0 || text.len() > 4096 {
         return;
     }
     let credentials = &cdp_keys()[usize::from(first % 8 != 0)];
