@@ -36,7 +36,7 @@ pub trait BatchSink<T>: Send + 'static {
     fn write_batch(&mut self, batch: &[T]) -> Result<(), AuditError>;
 }
 
-/// The bounds of a [`GroupCommit`]; see the [module docs](self) for what each bounds.
+/// The bounds of a [`GroupCommit`]; see the [module docs](crate::audit::group) for what each bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupConfig {
     /// The most entries queued or being written and not yet durable (at least 1): what a crash
@@ -63,7 +63,7 @@ impl Default for GroupConfig {
 }
 
 /// A bounded queue of audit entries drained by one writer thread into a [`BatchSink`]. See the
-/// [module docs](self) for the durability contract.
+/// [module docs](crate::audit::group) for the durability contract.
 pub struct GroupCommit<T: Send + 'static> {
     shared: Arc<Shared<T>>,
     writer: Option<JoinHandle<()>>,

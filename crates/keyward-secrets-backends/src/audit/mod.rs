@@ -23,7 +23,7 @@
 
 mod entry;
 mod error;
-mod group;
+pub mod group;
 mod key;
 mod log;
 mod sink;
