@@ -59,7 +59,6 @@ fn one_binance_signature_allocates_a_bounded_number_of_blocks() {
     assert!(signed.query.starts_with(ORDER));
     assert!(signed.query.contains("&timestamp=1700000000000&signature="));
     assert_eq!(signed.header("X-MBX-APIKEY"), Some("api-key"));
-    println!("sign alone: {blocks} blocks, {bytes} bytes");
 
     // The same for a query built from its pairs: extended in place.
     let pairs: Vec<(&str, &str)> = ORDER
@@ -71,7 +70,6 @@ fn one_binance_signature_allocates_a_bounded_number_of_blocks() {
     let request = Request::post("/api/v3/order").with_query(query);
     let (built, built_blocks, built_bytes) = counted(|| signer.sign(request, &options).unwrap());
     assert_eq!(built, signed, "the same request, signed the same");
-    println!("sign alone, built query: {built_blocks} blocks, {built_bytes} bytes");
 
     // The benchmark's row: the request built from the query text, then signed.
     let (_, all_blocks, all_bytes) = counted(|| {
@@ -79,7 +77,6 @@ fn one_binance_signature_allocates_a_bounded_number_of_blocks() {
             .sign(Request::post("/api/v3/order").with_query(ORDER), &options)
             .unwrap()
     });
-    println!("build and sign: {all_blocks} blocks, {all_bytes} bytes");
 
     // Before the allocation work: 4 blocks of 479 bytes for the text query (grown by `realloc`
     // to twice its size), 7 of 630 for the benchmark's row.
