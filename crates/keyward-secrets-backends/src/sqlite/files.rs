@@ -142,6 +142,25 @@ pub(crate) fn ensure_absent(path: &Path) -> Result<()> {
     }
 }
 
+/// A connection to the existing vault file at `path`: the file checked (private, not a
+/// symbolic link), opened without following links, checked again to be the same file, and
+/// configured. Used by [`super::SqliteVault::open`] and by the read-audit writer's second
+/// connection.
+pub(crate) fn open_checked(path: &Path) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let checked = check_db_file(path)?;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    )
+    .map_err(|e| open_error(path, e))?;
+    ensure_same_file(path, &checked)?;
+    super::schema::configure(&conn, super::DEFAULT_BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,7 +58,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use keyward_core_crypto::keyfile::write_key_file;
 use keyward_core_crypto::private_file::Overwrite;
 use keyward_core_crypto::{FernetKey, KeyRing};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::age::RotationPolicy;
 use crate::error::{Error, Result};
@@ -130,16 +130,7 @@ impl SqliteVault {
     /// ([`Error::WrongMasterKey`]) unless `ring`'s primary key is the vault's active master key.
     pub fn open(path: impl AsRef<Path>, ring: KeyRing) -> Result<Self> {
         let path = path.as_ref();
-        let checked = files::check_db_file(path)?;
-        let mut conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_NOFOLLOW,
-        )
-        .map_err(|e| files::open_error(path, e))?;
-        files::ensure_same_file(path, &checked)?;
-        schema::configure(&conn, DEFAULT_BUSY_TIMEOUT)?;
+        let mut conn = files::open_checked(path)?;
         schema::migrate(&mut conn, path)?;
         Ok(Self {
             inner: Mutex::new(Inner { conn, ring }),

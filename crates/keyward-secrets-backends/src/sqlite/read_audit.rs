@@ -20,10 +20,10 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::audit::op;
-use super::{DEFAULT_BUSY_TIMEOUT, SqliteVault, db, files, schema, to_millis};
+use super::{SqliteVault, db, files, to_millis};
 use crate::audit::{AuditError, BatchSink, GroupCommit, GroupConfig};
 use crate::error::{Error, Result};
 
@@ -64,17 +64,7 @@ impl BatchSink<ReadRow> for RowSink {
 
 /// A second connection to the vault at `path`, checked and configured as the first.
 fn connect(path: &Path) -> Result<Connection> {
-    let checked = files::check_db_file(path)?;
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_NOFOLLOW,
-    )
-    .map_err(|e| files::open_error(path, e))?;
-    files::ensure_same_file(path, &checked)?;
-    schema::configure(&conn, DEFAULT_BUSY_TIMEOUT)?;
-    Ok(conn)
+    files::open_checked(path)
 }
 
 impl SqliteVault {
