@@ -32,6 +32,10 @@ pub struct Cli {
     /// file is an error, never a fallback to .env).
     #[arg(long, global = true, value_name = "NAME")]
     pub environment: Option<String>,
+    /// Log keyward's events on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set,
+    /// decides instead). Logs never carry a secret's value.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -103,6 +107,10 @@ pub enum Command {
     /// Log in to a broker (Upstox) with the fields of a stored secret and store the token.
     #[command(subcommand, after_help = BROKER_HELP)]
     Broker(BrokerCommand),
+    /// Sign a bot's plain requests for one venue on a loopback port or a Unix socket: the bot
+    /// never holds the key.
+    #[command(after_help = PROXY_HELP)]
+    Proxy(ProxyArgs),
 }
 
 const TOKEN_HELP: &str = "\
@@ -1075,4 +1083,70 @@ mod tests {
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
     }
+}
+
+const PROXY_HELP: &str = "\
+Listens on 127.0.0.1 (or a Unix socket, mode 0600) and sends each request it gets on to the
+venue at --base-url, at the same path, signed with the credentials stored under --name (fields
+api_key, secret and, for OKX, passphrase: as `keyward testnet serve` stores them). The bot sends
+plain requests and never holds the key. The first line on standard output is
+{\"url\": \"http://127.0.0.1:PORT\"} (or {\"url\": \"unix:PATH\"}); it serves until
+interrupted.
+
+Every request gets what keyward's own client does: clock sync and one resync on a timestamp
+refusal, the venue's rate limits (waits up to --max-wait), retries by request class, a circuit
+breaker, nonces in order (Kraken) and TLS always verified; plain http only to loopback. The
+answer is the venue's own status and body. The proxy's own refusals are JSON
+{\"keyward_error\": {\"kind\", \"message\"}} with the header X-Keyward-Refusal:
+rate_limit_wait 429, circuit_open 503, unknown_outcome 502, venue_timeout 504,
+venue_unreachable 502, bad_request 400, carries_credentials 400, unauthorized 401,
+body_too_large 413, busy 503, credentials_unavailable 503, not_served 501.
+
+Without --resign a request that carries the venue's signature or API key is refused; with it,
+they are stripped and the request is signed again, so ccxt or a venue's SDK works through the
+proxy with placeholder keys. --access-token NAME#FIELD requires
+Proxy-Authorization: Bearer <that secret's value> on every request. Venues: binance, bybit,
+okx, kraken.
+
+Examples:
+  keyward proxy --venue binance --base-url https://testnet.binance.vision --name binance-testnet
+  keyward proxy --venue kraken --base-url https://api.kraken.com --name kraken --unix ~/.keyward/kraken.sock
+  keyward proxy --venue okx --base-url https://www.okx.com --name okx --resign --listen 127.0.0.1:8801";
+
+/// `keyward proxy`
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The venue: binance, bybit, okx or kraken.
+    #[arg(long, value_name = "NAME")]
+    pub venue: String,
+    /// The venue's REST base URL (https, or http on loopback only).
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// The secret holding the credentials (fields api_key, secret, passphrase).
+    #[arg(long, value_name = "SECRET")]
+    pub name: String,
+    /// Where the secrets are.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The loopback address to listen on (port 0: any free port).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        conflicts_with = "unix"
+    )]
+    pub listen: String,
+    /// A Unix socket to listen on instead (created with mode 0600; must not exist).
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+    /// Strip a signature and key a client added with placeholder credentials, and sign again.
+    #[arg(long)]
+    pub resign: bool,
+    /// Require Proxy-Authorization: Bearer <token>, the token being this secret (NAME#FIELD,
+    /// or NAME for a secret without fields) in the same store.
+    #[arg(long, value_name = "NAME#FIELD")]
+    pub access_token: Option<String>,
+    /// The longest wait for the venue's rate limit, in seconds; past it, 429 rate_limit_wait.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub max_wait: u64,
 }

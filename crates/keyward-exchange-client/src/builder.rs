@@ -432,6 +432,7 @@ impl ClientBuilder {
             time,
             nonces,
             key_order,
+            limiter_turn: tokio::sync::Mutex::new(()),
             limiter,
             #[cfg(feature = "redis")]
             shared,

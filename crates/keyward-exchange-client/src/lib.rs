@@ -9,6 +9,8 @@ pub mod fleet;
 mod nonce_order;
 mod order;
 mod params;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 mod refusal_audit;
 mod rest;
 pub mod session;
@@ -61,7 +63,7 @@ pub use error::{Cause, Error, ErrorKind, Result, VenueDetail};
 pub use order::{CancelRequest, OrderAck, OrderRequest, OrderType, Side};
 pub use params::Params;
 pub use refusal_audit::RefusalAudit;
-pub use rest::RestClient;
+pub use rest::{Relayed, RestClient};
 pub use session::{Totp, TotpAlgorithm, TotpCode, TotpError};
 pub use transport::{DEFAULT_USER_AGENT, RootCertificate, Transport};
 pub use venue::{LimitScope, limit_scope, production_origin};

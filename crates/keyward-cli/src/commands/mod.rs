@@ -6,6 +6,7 @@ mod crypt;
 mod doctor;
 mod key;
 mod nonce;
+mod proxy;
 mod quickstart;
 mod secret;
 mod sign;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Audit(cmd) => audit::run(cmd),
         Command::Token(cmd) => token::run(cmd),
         Command::Broker(cmd) => broker::run(cmd),
+        Command::Proxy(args) => proxy::run(&args),
     };
     done.map(|()| 0)
 }

@@ -5,6 +5,7 @@
 //! attempt are named, and tested one by one, in [`stages`].
 
 mod path_urls;
+mod relay;
 mod stages;
 
 use std::fmt;
@@ -28,6 +29,8 @@ use crate::url_policy::BaseUrl;
 use crate::venue::{Call, Venue};
 
 pub(crate) use path_urls::PathUrls;
+use relay::RawSlot;
+pub use relay::Relayed;
 
 /// A signed REST client for one venue and one key. Cheap to clone; clones share everything
 /// (signer, clock offset, nonce order, rate limiter, breaker). Build one with
@@ -53,6 +56,11 @@ pub(crate) struct Inner {
     /// The key's ordering lock, held from signing to the answer for nonce venues (see
     /// [`crate::nonce_order`]).
     pub(crate) key_order: Arc<KeyOrder>,
+    /// Calls wait for the rate limiter one at a time, in arrival order (tokio's mutex is
+    /// fair): governor admits whichever waiter checks first after a wait, so without a queue
+    /// one call of many could be passed over until its wait ceiling ran out. The queue is as
+    /// long as the calls in flight, each waiting its emission interval at most.
+    pub(crate) limiter_turn: tokio::sync::Mutex<()>,
     /// Keyed by the venue's name (one key per client).
     pub(crate) limiter: Option<RateLimiter<&'static str>>,
     /// The fleet's shared budget, when the builder was given one (then `limiter` is None).
@@ -133,7 +141,7 @@ impl RestClient {
             .venue
             .time_call()
             .ok_or_else(|| i.unsupported("server time"))?;
-        let answer = i.execute(&call).await?;
+        let answer = i.execute(&call, None).await?;
         i.venue
             .parse_time(&answer)
             .ok_or_else(|| i.no_time(&call.path))
@@ -143,7 +151,7 @@ impl RestClient {
     pub async fn balance(&self) -> Result<Value> {
         let i = &self.inner;
         let call = i.venue.balance().ok_or_else(|| i.unsupported("balance"))?;
-        i.execute(&call).await
+        i.execute(&call, None).await
     }
 
     /// Places an order. A non-idempotent write: retried only when the failure proves the
@@ -160,7 +168,7 @@ impl RestClient {
             .place(&order)
             .ok_or_else(|| i.unsupported("orders"))?;
         let mut ack = i
-            .execute(&call)
+            .execute(&call, None)
             .await
             .map(|raw| OrderAck::from_raw(raw, call.answer_order_id))?;
         ack.client_order_id = order.client_order_id;
@@ -174,7 +182,7 @@ impl RestClient {
             .venue
             .cancel(cancel)
             .ok_or_else(|| i.unsupported("orders"))?;
-        i.execute(&call)
+        i.execute(&call, None)
             .await
             .map(|raw| OrderAck::from_raw(raw, call.answer_order_id))
     }
@@ -189,22 +197,31 @@ impl RestClient {
         class: RequestClass,
         weight: u32,
     ) -> Result<Value> {
-        // Compared without upper-casing into a new String on every call.
-        let Some(method) = ["GET", "POST", "PUT", "DELETE", "PATCH"]
-            .into_iter()
-            .find(|m| m.eq_ignore_ascii_case(method))
-        else {
-            return Err(Error::config(format!("unsupported HTTP method {method:?}")));
-        };
-        if !path.starts_with('/') || path.contains(['?', '#']) || path.chars().any(char::is_control)
-        {
-            return Err(Error::config(
-                "the path must start with / and carry no query, fragment or control character; give parameters in Params",
-            ));
-        }
+        let method = checked_method(method)?;
+        check_path(path)?;
         let call = Call::new(method, path, params).class(class).weight(weight);
-        self.inner.execute(&call).await
+        self.inner.execute(&call, None).await
     }
+}
+
+/// `method` as one of the methods a venue takes (compared without upper-casing into a new
+/// String on every call), or [`Error::Config`].
+pub(crate) fn checked_method(method: &str) -> Result<&'static str> {
+    ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        .into_iter()
+        .find(|m| m.eq_ignore_ascii_case(method))
+        .ok_or_else(|| Error::config(format!("unsupported HTTP method {method:?}")))
+}
+
+/// A path below the base URL: it starts with `/` and carries no query, fragment or control
+/// character (parameters go in [`Params`]).
+pub(crate) fn check_path(path: &str) -> Result<()> {
+    if !path.starts_with('/') || path.contains(['?', '#']) || path.chars().any(char::is_control) {
+        return Err(Error::config(
+            "the path must start with / and carry no query, fragment or control character; give parameters in Params",
+        ));
+    }
+    Ok(())
 }
 
 impl Inner {
@@ -241,14 +258,15 @@ impl Inner {
             .venue
             .time_call()
             .ok_or_else(|| self.unsupported("server time"))?;
-        let answer = self.attempt_once(&call, &self.signer()).await?;
+        let answer = self.attempt_once(&call, &self.signer(), None).await?;
         self.venue
             .parse_time(&answer)
             .ok_or_else(|| self.no_time(&call.path))
     }
 
-    /// One call, with retries as its class allows.
-    async fn execute(&self, call: &Call) -> Result<Value> {
+    /// One call, with retries as its class allows. With `keep`, each attempt that reads an
+    /// answer of the venue leaves it there (see [`relay`]).
+    async fn execute(&self, call: &Call, keep: Option<&RawSlot>) -> Result<Value> {
         self.take_rotation().await?;
         if call.signed && self.venue.uses_timestamps() {
             if let Err(e) = self.time.ensure(|| self.fetch_server_time()).await {
@@ -262,7 +280,7 @@ impl Inner {
                 call.class,
                 &*self.clock,
                 &*self.sleep,
-                || self.attempt(call),
+                || self.attempt(call, keep),
                 Error::failure_kind,
             )
             .await;
@@ -290,13 +308,13 @@ impl Inner {
     /// One attempt, plus the one re-send a refusal allows when it proves the request was not
     /// executed: after a clock resync (timestamp refused) or new credentials (auth refused and
     /// the store holds other credentials now).
-    async fn attempt(&self, call: &Call) -> Result<Value> {
+    async fn attempt(&self, call: &Call, keep: Option<&RawSlot>) -> Result<Value> {
         let mut resynced = false;
         let mut reloaded = false;
         loop {
             let signer = self.signer();
             let epoch = self.time.epoch();
-            match self.attempt_once(call, &signer).await {
+            match self.attempt_once(call, &signer, keep).await {
                 Ok(value) => return Ok(value),
                 Err(e)
                     if e.kind() == ErrorKind::Timestamp
@@ -334,12 +352,24 @@ impl Inner {
     /// (a rate-limit wait past the ceiling, a cost above a limit's capacity, signing, the
     /// nonce source, a request that cannot be built) says nothing about the venue, so it
     /// takes no permit: it neither counts as a venue failure nor holds a half-open trial slot.
-    async fn attempt_once(&self, call: &Call, signer: &Signer) -> Result<Value> {
+    async fn attempt_once(
+        &self,
+        call: &Call,
+        signer: &Signer,
+        keep: Option<&RawSlot>,
+    ) -> Result<Value> {
         let (venue, name) = (self.venue.scheme, self.venue.name());
-        stages::wait_for_limiter(self.limiter.as_ref(), venue, call, &*self.sleep).await?;
-        #[cfg(feature = "redis")]
-        if let Some(budget) = &self.shared {
-            stages::wait_for_budget(budget, venue, call, &*self.sleep).await?;
+        if let Some(slot) = keep {
+            // An answer of an earlier attempt must not stand for this one's local failure.
+            slot.clear();
+        }
+        {
+            let _turn = self.limiter_turn.lock().await;
+            stages::wait_for_limiter(self.limiter.as_ref(), venue, call, &*self.sleep).await?;
+            #[cfg(feature = "redis")]
+            if let Some(budget) = &self.shared {
+                stages::wait_for_budget(budget, venue, call, &*self.sleep).await?;
+            }
         }
         // Nonce venues: nonce order must equal arrival order (see crate::nonce_order).
         let _order = if call.signed && self.venue.uses_nonces() {
@@ -372,12 +402,16 @@ impl Inner {
             })?;
         let status = response.status().as_u16();
         let retry_after = stages::answer_headers(&response, self.limiter.as_ref(), venue);
+        let relayed_head = keep.map(|_| relay::head(&response, self.venue));
         #[cfg(feature = "redis")]
         if let Some(budget) = &self.shared {
             stages::resync_budget(budget, &response).await;
         }
         let (bytes, permit) =
             stages::read(response, permit, MAX_RESPONSE_BODY, venue, &endpoint).await?;
+        if let (Some(slot), Some(head)) = (keep, relayed_head) {
+            slot.keep(head, &bytes);
+        }
         tracing::debug!(venue = name, method = call.method, endpoint = %endpoint, status,
             latency_ms = elapsed_ms(started), key = %key, "response");
         let result = self

@@ -5,12 +5,14 @@
 
 use std::time::Duration;
 
+use keyward_resilience::RequestClass;
 use keyward_resilience::limiter::Limit;
 use keyward_signing::keys::KeyKind;
 use serde_json::{Value, json};
 
 use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
+use super::relay::{Endpoint, RelayRules};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, WsMessage, field_text, same_id};
@@ -51,7 +53,65 @@ const SUBSCRIBE_SIGNED: &str = "userDataStream.subscribe.signature";
 /// CANCEL_REJECTED" lists it.
 const INSUFFICIENT_BALANCE: &str = "Account has insufficient balance for requested action.";
 
+/// The signing proxy's rules (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api>):
+/// market data and `/api/v3/ping`, `/time`, `/exchangeInfo` are public ("NONE" security type);
+/// a `signature` parameter and the `X-MBX-APIKEY` header are a client's own signing, and the
+/// signer sets `timestamp`. Weights are the documented ones; `X-MBX-USED-WEIGHT-*` and
+/// `X-MBX-ORDER-COUNT-*` carry the usage.
+const RELAY: RelayRules = RelayRules {
+    public: &[
+        "/api/v3/ping",
+        "/api/v3/time",
+        "/api/v3/exchangeInfo",
+        "/api/v3/depth",
+        "/api/v3/trades",
+        "/api/v3/aggTrades",
+        "/api/v3/klines",
+        "/api/v3/uiKlines",
+        "/api/v3/avgPrice",
+        "/api/v3/ticker",
+    ],
+    endpoints: &[
+        Endpoint {
+            method: "POST",
+            path: "/api/v3/order",
+            class: RequestClass::NonIdempotentWrite,
+            weight: 1,
+            orders: 1,
+        },
+        Endpoint {
+            method: "DELETE",
+            path: "/api/v3/order",
+            class: RequestClass::IdempotentWrite,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v3/account",
+            class: RequestClass::Read,
+            weight: 20,
+            orders: 0,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v3/openOrders",
+            class: RequestClass::Read,
+            weight: 6,
+            orders: 0,
+        },
+    ],
+    credential_params: &["signature"],
+    credential_headers: &["x-mbx-apikey"],
+    generated_params: &["timestamp"],
+    answer_headers: &["x-mbx-used-weight", "x-mbx-order-count"],
+};
+
 impl VenueRules for Binance {
+    fn relay(&self) -> Option<&'static RelayRules> {
+        Some(&RELAY)
+    }
+
     fn production_origin(&self) -> Option<&'static str> {
         Some("https://api.binance.com")
     }

@@ -1,10 +1,12 @@
 //! Bybit v5: JSON writes, HTTP 200 answers with `retCode`, WebSocket `{"op":"auth"}`.
 //! Codes: <https://bybit-exchange.github.io/docs/v5/error>.
 
+use keyward_resilience::RequestClass;
 use serde_json::{Value, json};
 
 use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
+use super::relay::{Endpoint, RelayRules};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, field_text, str_field};
@@ -27,7 +29,44 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
     },
 };
 
+/// The signing proxy's rules (<https://bybit-exchange.github.io/docs/v5/guide>): `/v5/market/`
+/// is public; the `X-BAPI-*` headers are a client's own signing; `X-Bapi-Limit*` carry the
+/// usage. Cancelling an order by id is idempotent.
+const RELAY: RelayRules = RelayRules {
+    public: &["/v5/market/", "/v5/announcements/"],
+    endpoints: &[
+        Endpoint {
+            method: "POST",
+            path: "/v5/order/create",
+            class: RequestClass::NonIdempotentWrite,
+            weight: 1,
+            orders: 1,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/v5/order/cancel",
+            class: RequestClass::IdempotentWrite,
+            weight: 1,
+            orders: 0,
+        },
+    ],
+    credential_params: &[],
+    credential_headers: &[
+        "x-bapi-api-key",
+        "x-bapi-sign",
+        "x-bapi-sign-type",
+        "x-bapi-timestamp",
+        "x-bapi-recv-window",
+    ],
+    generated_params: &[],
+    answer_headers: &["x-bapi-limit"],
+};
+
 impl VenueRules for Bybit {
+    fn relay(&self) -> Option<&'static RelayRules> {
+        Some(&RELAY)
+    }
+
     /// Bybit counts its API rate limits per UID and per endpoint
     /// (<https://bybit-exchange.github.io/docs/v5/rate-limit>: "rate limit per UID per
     /// endpoint"): order placement, amendment and cancellation (the unit `orders`) count

@@ -2,11 +2,13 @@
 //! 200 as `{"error":["EAPI:Invalid key"]}`, the string being the code. WebSocket: a token from
 //! REST in a `subscribe`. Codes: <https://docs.kraken.com/api/docs/guides/spot-errors>.
 
+use keyward_resilience::RequestClass;
 use keyward_signing::QueryEncoding;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
+use super::relay::{Endpoint, RelayRules};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, field_text, str_field};
@@ -63,7 +65,88 @@ fn first_error(v: &Value) -> Option<&str> {
     v.get("error")?.as_array()?.first()?.as_str()
 }
 
+/// The signing proxy's rules (<https://docs.kraken.com/api/docs/guides/spot-rest-auth>):
+/// `/0/public/` is public; `API-Key` and `API-Sign` are a client's own signing, and the signer
+/// sets `nonce` (the proxy's one nonce sequence is what keeps several bots from "Invalid
+/// nonce"). Every private endpoint is a POST: the reads are listed as reads.
+const RELAY: RelayRules = RelayRules {
+    public: &["/0/public/"],
+    endpoints: &[
+        Endpoint {
+            method: "POST",
+            path: "/0/private/AddOrder",
+            class: RequestClass::NonIdempotentWrite,
+            weight: 1,
+            orders: 1,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/CancelOrder",
+            class: RequestClass::IdempotentWrite,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/Balance",
+            class: RequestClass::Read,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/BalanceEx",
+            class: RequestClass::Read,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/TradeBalance",
+            class: RequestClass::Read,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/OpenOrders",
+            class: RequestClass::Read,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/ClosedOrders",
+            class: RequestClass::Read,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/QueryOrders",
+            class: RequestClass::Read,
+            weight: 1,
+            orders: 0,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/0/private/TradesHistory",
+            class: RequestClass::Read,
+            weight: 1,
+            orders: 0,
+        },
+    ],
+    credential_params: &[],
+    credential_headers: &["api-key", "api-sign"],
+    generated_params: &["nonce"],
+    answer_headers: &[],
+};
+
 impl VenueRules for Kraken {
+    fn relay(&self) -> Option<&'static RelayRules> {
+        Some(&RELAY)
+    }
+
     fn production_origin(&self) -> Option<&'static str> {
         Some("https://api.kraken.com")
     }

@@ -22,6 +22,7 @@ mod kraken;
 mod limit_scope;
 mod okx;
 mod order_id;
+mod relay;
 mod rules;
 mod service;
 mod time;
@@ -43,6 +44,7 @@ use crate::params::Params;
 pub(crate) use call::Call;
 pub use limit_scope::LimitScope;
 use order_id::OrderIdRule;
+pub(crate) use relay::RelayRules;
 use rules::VenueRules;
 pub(crate) use ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, value_text};
 pub(crate) use ws_refusal::WsRefusal;
@@ -206,6 +208,11 @@ impl Venue {
     }
 
     /// How a WebSocket session authenticates; None if keyward cannot authenticate one.
+    /// What the signing proxy needs to know of the venue; None for a venue it does not serve.
+    pub(crate) fn relay(self) -> Option<&'static RelayRules> {
+        self.rules.relay()
+    }
+
     pub(crate) fn ws_auth(self) -> Option<WsAuthBy> {
         self.rules.ws_auth()
     }

@@ -1,10 +1,12 @@
 //! OKX v5: JSON writes, `{"code":"50113","msg":...}` errors, per-order `sCode` in `data`,
 //! WebSocket `login`. Codes: <https://www.okx.com/docs-v5/en/#error-code>.
 
+use keyward_resilience::RequestClass;
 use serde_json::{Value, json};
 
 use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule};
+use super::relay::{Endpoint, RelayRules};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, field_text, str_field};
@@ -27,7 +29,43 @@ const ORDER_ID: OrderIdRule = OrderIdRule {
     },
 };
 
+/// The signing proxy's rules (<https://www.okx.com/docs-v5/en/#overview-rest-authentication>):
+/// `/api/v5/public/` and `/api/v5/market/` are public; the `OK-ACCESS-*` headers are a
+/// client's own signing. Cancelling an order by id is idempotent.
+const RELAY: RelayRules = RelayRules {
+    public: &["/api/v5/public/", "/api/v5/market/"],
+    endpoints: &[
+        Endpoint {
+            method: "POST",
+            path: "/api/v5/trade/order",
+            class: RequestClass::NonIdempotentWrite,
+            weight: 1,
+            orders: 1,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v5/trade/cancel-order",
+            class: RequestClass::IdempotentWrite,
+            weight: 1,
+            orders: 0,
+        },
+    ],
+    credential_params: &[],
+    credential_headers: &[
+        "ok-access-key",
+        "ok-access-sign",
+        "ok-access-timestamp",
+        "ok-access-passphrase",
+    ],
+    generated_params: &[],
+    answer_headers: &[],
+};
+
 impl VenueRules for Okx {
+    fn relay(&self) -> Option<&'static RelayRules> {
+        Some(&RELAY)
+    }
+
     /// OKX counts the rate limits of private endpoints per user id, and of trading endpoints
     /// per user id too (<https://www.okx.com/docs-v5/en/#overview-rate-limits>: "private REST
     /// API ... based on User ID"): every limit of a signed client is the account's.

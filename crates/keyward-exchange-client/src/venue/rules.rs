@@ -71,6 +71,11 @@ pub(crate) trait VenueRules: Sync {
 
     /// The header (name, value) the venue documents for sending a REST request to its demo
     /// trading environment with the production origin; None if it documents none.
+    /// The signing proxy's rules (see [`super::relay`]); None: the proxy does not serve it.
+    fn relay(&self) -> Option<&'static super::RelayRules> {
+        None
+    }
+
     fn demo_header(&self) -> Option<(&'static str, &'static str)> {
         None
     }

@@ -1,0 +1,164 @@
+//! `keyward proxy`: the local signing proxy (`keyward::exchange::proxy`) for one venue and one
+//! stored key, on a loopback port or a Unix socket.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use keyward::crypto::secrecy::{ExposeSecret as _, SecretString};
+use keyward::exchange::proxy::{Mode, ProxyConfig, SigningProxy};
+use keyward::exchange::{RestClient, Scheme};
+use keyward::secrets::{SecretStore, SecretValue, Selector};
+use serde_json::json;
+
+use crate::cli::ProxyArgs;
+
+/// The venues the proxy serves (those whose relay rules the exchange client declares).
+const VENUES: [Scheme; 4] = [Scheme::Binance, Scheme::Bybit, Scheme::Okx, Scheme::Kraken];
+
+/// Runs `keyward proxy` until SIGINT or SIGTERM.
+pub fn run(args: &ProxyArgs) -> Result<()> {
+    crate::harden::protect_process_memory()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: &ProxyArgs) -> Result<()> {
+    let scheme: Scheme = args
+        .venue
+        .parse()
+        .ok()
+        .filter(|s| VENUES.contains(s))
+        .with_context(|| {
+            format!(
+                "the proxy serves binance, bybit, okx and kraken, not {:?}",
+                args.venue
+            )
+        })?;
+    let store = super::secret::open(&args.store).await?;
+    let mut config = ProxyConfig::new(if args.resign {
+        Mode::Resign
+    } else {
+        Mode::Plain
+    });
+    if let Some(spec) = &args.access_token {
+        config = config.with_access_token(access_token(&*store, spec).await?);
+    }
+    let client = RestClient::builder(scheme, &args.base_url)
+        .secret_store(store, &args.name)
+        .max_rate_limit_wait(Duration::from_secs(args.max_wait))
+        .build()
+        .await
+        .with_context(|| format!("could not build the {scheme} client"))?;
+    let proxy = SigningProxy::new(client, config);
+    match &args.unix {
+        Some(path) => serve_unix(&proxy, path).await,
+        None => serve_tcp(&proxy, &args.listen).await,
+    }
+}
+
+/// The access token: the field (or the whole value) of a stored secret.
+async fn access_token(store: &dyn SecretStore, spec: &str) -> Result<SecretString> {
+    let (name, field) = match spec.split_once('#') {
+        Some((name, field)) => (name, Some(field)),
+        None => (spec, None),
+    };
+    let secret = store
+        .get(name, &Selector::Current)
+        .await
+        .with_context(|| format!("could not read the access token secret {name}"))?;
+    let token = match (&secret.value, field) {
+        (value, Some(field)) => value
+            .field(field)
+            .map(|f| f.expose_secret().to_owned())
+            .with_context(|| format!("the secret {name} has no field {field}"))?,
+        (SecretValue::Bytes(bytes), None) => String::from_utf8(bytes.expose_secret().clone())
+            .ok()
+            .with_context(|| format!("the access token {name} is not text"))?,
+        (SecretValue::Fields(_), None) => {
+            bail!("the secret {name} has fields: name one as {name}#FIELD")
+        }
+    };
+    if token.len() < 16 {
+        bail!("the access token {spec} is shorter than 16 characters: use a random one");
+    }
+    Ok(SecretString::from(token))
+}
+
+async fn serve_tcp(proxy: &SigningProxy, listen: &str) -> Result<()> {
+    let addr: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:8801"))?;
+    if !addr.ip().is_loopback() {
+        bail!("--listen {addr} is not a loopback address: the proxy signs for whoever reaches it");
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    announce(&format!("http://{bound}"))?;
+    proxy
+        .serve_tcp(listener, stop())
+        .await
+        .context("the proxy stopped")
+}
+
+#[cfg(unix)]
+async fn serve_unix(proxy: &SigningProxy, path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if std::fs::symlink_metadata(path).is_ok() {
+        bail!(
+            "{} exists: remove it first (the proxy never replaces a file)",
+            path.display()
+        );
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mode = std::fs::metadata(parent)
+        .with_context(|| format!("could not read {}", parent.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o022 != 0 {
+        bail!(
+            "{} is writable by group or others (mode {:04o}): put the socket in a private directory",
+            parent.display(),
+            mode & 0o7777
+        );
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("could not listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("could not set mode 0600 on {}", path.display()))?;
+    announce(&format!("unix:{}", path.display()))?;
+    let served = proxy.serve_unix(listener, stop()).await;
+    let _ = std::fs::remove_file(path);
+    served.context("the proxy stopped")
+}
+
+#[cfg(not(unix))]
+async fn serve_unix(_proxy: &SigningProxy, _path: &Path) -> Result<()> {
+    bail!("--unix needs a Unix system")
+}
+
+/// The first line on standard output: where the proxy listens.
+fn announce(url: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", json!({ "url": url }))?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn stop() {
+    if let Err(e) = super::testnet::wait_for_stop().await {
+        eprintln!("keyward: could not watch for signals ({e}); stopping");
+    }
+}

@@ -1,0 +1,383 @@
+//! `keyward proxy`, the local signing proxy, end to end: the real binary in front of the local
+//! testnet (in this process), with Python bots that hold no key.
+//!
+//! - A plain `requests` bot that signs nothing places and cancels an order on Binance, Bybit,
+//!   OKX and Kraken through the proxy; neither the API key nor the secret is in its
+//!   environment or anywhere in its memory (read from `/proc/<pid>/mem` while it waits; the
+//!   same scan finds a marker the bot holds, so a scan that reads nothing cannot pass).
+//! - ccxt with placeholder keys places and cancels through `--resign` on the same four venues
+//!   (and the same requests are refused by a proxy without `--resign`); with the real keys,
+//!   straight at the testnet, ccxt's requests are accepted too (the control).
+//! - Eight bots at once through one proxy: no 429 and no Kraken "Invalid nonce", where two
+//!   clients signing their own nonces out of order get "Invalid nonce" from the same testnet.
+//! - The proxy's refusals (access token, plain mode, body ceiling, content type) are JSON with
+//!   their documented status; the canary key and secret reach no log line (`RUST_LOG=trace`)
+//!   and no answer.
+//! - `--unix`: a socket of mode 0600 that answers.
+//!
+//! Python comes from `KEYWARD_PYTHON` (or `.venv`); with `KEYWARD_REQUIRE_INTEROP` set a
+//! missing interpreter or package is a failure, otherwise the Python tests say why they did not
+//! run and pass.
+
+#![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{Bot, Proxy, Setup, python};
+use serde_json::{Value, json};
+
+/// What each venue's answers say when they accept (the venue's own success shapes).
+fn accepted(venue: &str, answer: &Value) -> bool {
+    let (status, body) = (&answer[0], &answer[1]);
+    status == 200
+        && match venue {
+            "binance" => body.get("orderId").is_some(),
+            "bybit" => body["retCode"] == 0,
+            "okx" => body["code"] == "0",
+            "kraken" => body["error"].as_array().is_some_and(Vec::is_empty),
+            _ => false,
+        }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_that_signs_nothing_trades_on_every_venue_and_never_holds_the_key() {
+    let Some(python) = python("requests").await else {
+        return;
+    };
+    let setup = Setup::new().await;
+    for venue in harness::VENUES {
+        let proxy = Proxy::start(&setup, venue, &[]).await;
+        let marker = format!("bot-marker-{venue}-{}", std::process::id());
+        let mut bot = Bot::start(
+            &python,
+            "plain_requests.py",
+            &json!({"url": proxy.url, "venue": venue, "rounds": 1, "marker": marker}),
+        )
+        .await;
+        let lines = bot.lines_until_done().await;
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(accepted(venue, &lines[0]["place"]), "{venue}: {}", lines[0]);
+        assert!(
+            accepted(venue, &lines[0]["cancel"]),
+            "{venue}: {}",
+            lines[0]
+        );
+
+        let creds = setup.credentials(venue);
+        let memory = bot.memory();
+        assert!(
+            harness::contains(&memory, marker.as_bytes()),
+            "{venue}: the scan did not find the bot's own marker ({} bytes read)",
+            memory.len()
+        );
+        for (what, value) in creds.iter() {
+            assert!(
+                !harness::contains(&memory, value.as_bytes()),
+                "{venue}: the bot's memory holds the {what}"
+            );
+        }
+        for (name, value) in bot.environment() {
+            for (what, secret) in creds.iter() {
+                assert!(
+                    !value.contains(secret.as_str()),
+                    "{venue}: the bot's environment variable {name} holds the {what}"
+                );
+            }
+        }
+        bot.finish().await;
+        proxy.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccxt_with_placeholder_keys_trades_through_resign_on_every_venue() {
+    let Some(python) = python("ccxt").await else {
+        return;
+    };
+    let setup = Setup::new().await;
+    for venue in harness::VENUES {
+        // The control: ccxt's requests, signed by ccxt with the real keys, straight at the
+        // testnet, are ones the venue takes.
+        let creds = setup.credentials(venue);
+        let direct = json!({"api_key": creds.api_key, "secret": creds.secret, "passphrase": creds.passphrase});
+        let mut bot = Bot::start(
+            &python,
+            "ccxt_resign.py",
+            &json!({"url": setup.testnet.url(venue).unwrap(), "venue": venue, "direct": direct}),
+        )
+        .await;
+        let control = bot.line().await;
+        bot.finish().await;
+        assert!(control.get("error").is_none(), "{venue} direct: {control}");
+
+        // Placeholder keys through a plain proxy: refused, naming --resign.
+        let plain = Proxy::start(&setup, venue, &[]).await;
+        let mut bot = Bot::start(
+            &python,
+            "ccxt_resign.py",
+            &json!({"url": plain.url, "venue": venue}),
+        )
+        .await;
+        let refused = bot.line().await;
+        bot.finish().await;
+        plain.stop().await;
+        let message = refused["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("carries_credentials") && message.contains("--resign"),
+            "{venue} plain: {refused}"
+        );
+
+        // Placeholder keys through --resign: placed and cancelled.
+        let proxy = Proxy::start(&setup, venue, &["--resign"]).await;
+        let mut bot = Bot::start(
+            &python,
+            "ccxt_resign.py",
+            &json!({"url": proxy.url, "venue": venue}),
+        )
+        .await;
+        let answer = bot.line().await;
+        let memory = bot.memory();
+        bot.finish().await;
+        proxy.stop().await;
+        assert!(answer.get("error").is_none(), "{venue} resign: {answer}");
+        for (what, value) in creds.iter() {
+            assert!(
+                !harness::contains(&memory, value.as_bytes()),
+                "{venue}: ccxt's memory holds the {what}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_bots_through_one_proxy_see_no_429_and_no_invalid_nonce() {
+    let Some(python) = python("ccxt").await else {
+        return;
+    };
+    let setup = Setup::new().await;
+
+    for venue in ["kraken", "binance"] {
+        let proxy = Proxy::start(&setup, venue, &[]).await;
+        let job = json!({"url": proxy.url, "venue": venue, "rounds": 5});
+        let mut bots = Vec::new();
+        for _ in 0..8 {
+            bots.push(Bot::start(&python, "plain_requests.py", &job).await);
+        }
+        let mut answers = 0;
+        for bot in &mut bots {
+            for line in bot.lines_until_done().await {
+                for answer in [&line["place"], &line["cancel"]] {
+                    assert_ne!(answer[0], 429, "{venue}: {line}");
+                    assert!(
+                        !answer[1].to_string().contains("Invalid nonce"),
+                        "{venue}: {line}"
+                    );
+                    assert!(accepted(venue, answer), "{venue}: {line}");
+                    answers += 1;
+                }
+            }
+        }
+        for bot in bots {
+            bot.finish().await;
+        }
+        proxy.stop().await;
+        assert_eq!(answers, 8 * 5 * 2, "{venue}");
+        let usage = setup.testnet.rate_usage(venue).unwrap();
+        assert_eq!(usage.refused, 0, "{venue}: {usage:?}");
+    }
+
+    // The control, after the bots (its first nonce is a minute ahead): two clients that sign their own nonces, out of order, on one key: the
+    // testnet refuses the second with Kraken's "Invalid nonce".
+    let creds = setup.credentials("kraken");
+    let mut bot = Bot::start(
+        &python,
+        "nonce_control.py",
+        &json!({"url": setup.testnet.url("kraken").unwrap(), "api_key": creds.api_key, "secret": creds.secret}),
+    )
+    .await;
+    let control = bot.line().await;
+    bot.finish().await;
+    assert_eq!(control["first"], json!([]), "{control}");
+    assert_eq!(
+        control["second"],
+        json!(["EAPI:Invalid nonce"]),
+        "{control}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_documented_json_and_the_canary_key_reaches_no_log_or_answer() {
+    let setup = Setup::new().await;
+    setup
+        .put_secret("proxy/token", "token=canary-access-token-0123456789")
+        .await;
+    let proxy = Proxy::start(&setup, "binance", &["--access-token", "proxy/token#token"]).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let bearer = "Bearer canary-access-token-0123456789";
+    let order = [
+        ("symbol", "BTCUSDT"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", "0.01"),
+        ("price", "20000"),
+    ];
+    let mut bodies = Vec::new();
+    let mut send = async |request: reqwest::RequestBuilder| {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("x-keyward-refusal")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.text().await.unwrap();
+        bodies.push(body.clone());
+        (status, kind, body)
+    };
+    let url = format!("{}/api/v3/order", proxy.url);
+
+    let (status, kind, _) = send(
+        http.post(&url)
+            .header("Proxy-Authorization", bearer)
+            .form(&order),
+    )
+    .await;
+    assert_eq!((status, kind), (200, None));
+    let (status, kind, body) = send(http.post(&url).form(&order)).await;
+    assert_eq!(
+        (status, kind.as_deref()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (status, kind, _) = send(
+        http.post(&url)
+            .header("Proxy-Authorization", "Bearer wrong-token-wrong-token")
+            .form(&order),
+    )
+    .await;
+    assert_eq!((status, kind.as_deref()), (401, Some("unauthorized")));
+    let (status, kind, body) = send(
+        http.post(&url)
+            .header("Proxy-Authorization", bearer)
+            .header("X-MBX-APIKEY", "some-key")
+            .form(&order),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_deref()),
+        (400, Some("carries_credentials")),
+        "{body}"
+    );
+    let parsed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(parsed["keyward_error"]["kind"], "carries_credentials");
+    assert!(
+        parsed["keyward_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--resign")
+    );
+    let (status, kind, _) = send(
+        http.post(&url)
+            .header("Proxy-Authorization", bearer)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(vec![b'a'; 70 * 1024]),
+    )
+    .await;
+    assert_eq!((status, kind.as_deref()), (413, Some("body_too_large")));
+    let (status, kind, _) = send(
+        http.post(&url)
+            .header("Proxy-Authorization", bearer)
+            .header("Content-Type", "text/plain")
+            .body("symbol=BTCUSDT"),
+    )
+    .await;
+    assert_eq!((status, kind.as_deref()), (400, Some("bad_request")));
+    // The venue's own refusal passes through as the venue gave it: an unknown endpoint.
+    let (status, kind, body) = send(
+        http.get(format!("{}/api/v3/noSuchEndpoint", proxy.url))
+            .header("Proxy-Authorization", bearer),
+    )
+    .await;
+    assert_eq!(kind, None, "{body}");
+    assert!(status >= 400, "{status} {body}");
+
+    let stderr = proxy.stop().await;
+    let creds = setup.credentials("binance");
+    for (what, value) in creds.iter() {
+        assert!(
+            !stderr.contains(value.as_str()),
+            "the {what} is in the proxy's log"
+        );
+        for body in &bodies {
+            assert!(
+                !body.contains(value.as_str()),
+                "the {what} is in an answer: {body}"
+            );
+        }
+    }
+    assert!(
+        !stderr.contains("canary-access-token"),
+        "the access token is in the log"
+    );
+    assert!(
+        stderr.contains("relayed"),
+        "RUST_LOG=trace logged nothing: {stderr}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_of_mode_0600_serves_the_bot() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let setup = Setup::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let socket = dir.path().join("binance.sock");
+    let proxy = Proxy::start(&setup, "binance", &["--unix", socket.to_str().unwrap()]).await;
+    assert_eq!(proxy.url, format!("unix:{}", socket.display()));
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let answer = harness::unix_get(&socket, "/api/v3/account").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"balances\""), "{answer}");
+    proxy.stop().await;
+    assert!(!socket.exists(), "the socket file is left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_loopback_listen_address_and_an_unserved_venue_are_refused() {
+    let setup = Setup::new().await;
+    let url = setup.testnet.url("binance").unwrap().to_owned();
+    let out = setup
+        .keyward(&[
+            "proxy",
+            "--venue",
+            "binance",
+            "--base-url",
+            &url,
+            "--name",
+            "bot/binance",
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .await;
+    common::assert_fails(&out, "not a loopback address");
+    let out = setup
+        .keyward(&[
+            "proxy",
+            "--venue",
+            "deribit",
+            "--base-url",
+            &url,
+            "--name",
+            "bot/binance",
+        ])
+        .await;
+    common::assert_fails(&out, "binance, bybit, okx and kraken");
+    let _ = Duration::ZERO;
+}
