@@ -4,13 +4,18 @@
 //! and runs each for [`FUZZ_SMOKE_SECONDS`] over its seed corpus: a target that no longer builds
 //! or crashes at once fails CI; the long runs are `cargo xtask fuzz --cpu-time`'s.
 //!
+//! After the docs, `docs.rs` builds one library's documentation as docs.rs does (`docsrs.rs`)
+//! and `msrv` checks the declared minimum Rust version and builds on it (`msrv.rs`).
+//!
 //! Every cargo step uses `--workspace --all-features` and none sets `RUSTFLAGS`, so clippy, the
 //! tests and the docs share one build cache; only `cargo doc` gets `RUSTDOCFLAGS`, which does not
 //! touch the other steps' artifacts.
 
 use crate::cmd::{self, cargo};
+use crate::docsrs;
 use crate::fuzz;
 use crate::moto::Moto;
+use crate::msrv;
 use crate::python;
 use crate::redis::Redis;
 use anyhow::{Context, Result};
@@ -84,6 +89,14 @@ pub fn run() -> Result<()> {
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+
+    // One crate's docs as docs.rs builds them: feature-gated items name their feature.
+    banner("docs.rs");
+    docsrs::run().context(failed("docs.rs"))?;
+
+    // The declared minimum Rust version is the true one, and the workspace builds on it.
+    banner("msrv");
+    msrv::run().context(failed("msrv"))?;
 
     banner("fuzz smoke");
     fuzz::run(&fuzz::Options {

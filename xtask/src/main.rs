@@ -6,6 +6,7 @@
 //!   local `moto_server` for the AWS backend and a `redis-server` for the fleets, installed from
 //!   Debian's package when missing), the docs with `-D warnings`, and a short run of every fuzz
 //!   target.
+//! - `docsrs`, `msrv`: the `ci` steps of those names alone (`docsrs.rs`, `msrv.rs`).
 //! - `python`: create or update the virtualenv the interop tests use and print its interpreter.
 //! - `bench [-- <filter>...]`: run the criterion benchmarks and write `docs/BENCHMARKS.md`.
 //! - `fuzz [--time S] [--cpu-time S] [--list] [TARGET...]`: build the cargo-fuzz targets of
@@ -20,11 +21,15 @@ mod ci;
 mod cmd;
 #[cfg(test)]
 mod completeness;
+mod docsrs;
 mod fuzz;
 mod fuzz_seeds;
 mod fuzz_seeds_io;
 mod local_server;
 mod moto;
+mod msrv;
+#[cfg(test)]
+mod packaging;
 mod python;
 mod redis;
 #[cfg(test)]
@@ -39,13 +44,15 @@ usage: cargo xtask <command>
 
 commands:
   ci                     python set-up, fmt --check, clippy -D warnings, tests, doctests, docs,
-                         fuzz smoke (every fuzz target for 10 s)
+                         docs.rs, msrv, fuzz smoke (every fuzz target for 10 s)
   python                 create/update .venv for the interop tests and print its python path
   bench [-- <filter>]    run the criterion benchmarks and write docs/BENCHMARKS.md
   fuzz [--time S] [--cpu-time S] [--list] [TARGET...]
                          run the cargo-fuzz targets (all when none named) for S seconds of
                          wall time or S CPU-seconds each (default --time 60), with their seed
                          corpora; report in fuzz/target/report.md; --list names the targets
+  docsrs                 build one crate's docs as docs.rs does and check a feature note
+  msrv                   check the declared minimum Rust version and build on it
   help                   print this text
 ";
 
@@ -66,6 +73,10 @@ enum Task {
         /// The options and target names.
         words: Vec<String>,
     },
+    /// `cargo xtask docsrs`: the `docs.rs` step of `ci` alone.
+    Docsrs,
+    /// `cargo xtask msrv`: the `msrv` step of `ci` alone.
+    Msrv,
     /// `cargo xtask help`, `-h` or `--help`.
     Help,
 }
@@ -76,6 +87,8 @@ fn parse(args: &[OsString]) -> Option<Task> {
     match (first.to_str()?, rest) {
         ("ci", []) => Some(Task::Ci),
         ("python", []) => Some(Task::Python),
+        ("docsrs", []) => Some(Task::Docsrs),
+        ("msrv", []) => Some(Task::Msrv),
         ("bench", []) => Some(Task::Bench { filter: Vec::new() }),
         ("bench", [dashes, filter @ ..]) if dashes == "--" => Some(Task::Bench {
             filter: filter.to_vec(),
@@ -100,6 +113,8 @@ fn main() -> ExitCode {
     };
     let result = match task {
         Task::Ci => ci::run(),
+        Task::Docsrs => docsrs::run(),
+        Task::Msrv => msrv::run(),
         Task::Python => python::setup().map(|python| println!("{}", python.display())),
         Task::Bench { filter } => bench::run(&filter),
         Task::Fuzz { words } => {
@@ -134,6 +149,8 @@ mod tests {
     fn parses_the_commands() {
         assert_eq!(parse(&args(&["ci"])), Some(Task::Ci));
         assert_eq!(parse(&args(&["python"])), Some(Task::Python));
+        assert_eq!(parse(&args(&["docsrs"])), Some(Task::Docsrs));
+        assert_eq!(parse(&args(&["msrv"])), Some(Task::Msrv));
         assert_eq!(
             parse(&args(&["bench"])),
             Some(Task::Bench { filter: vec![] })

@@ -111,6 +111,12 @@ pub enum Command {
     /// never holds the key.
     #[command(after_help = PROXY_HELP)]
     Proxy(ProxyArgs),
+    /// Print a shell completion script (bash, zsh or fish) on standard output.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the man page keyward.1, or write it and one page per subcommand into a directory.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
 }
 
 const TOKEN_HELP: &str = "\
@@ -1072,6 +1078,54 @@ pub struct OutArgs {
     /// Replace the --out file if it exists.
     #[arg(long, requires = "out")]
     pub force: bool,
+}
+
+const COMPLETIONS_HELP: &str = "\
+The script is generated from this command line's own definition, so it completes every
+subcommand and option of this version. Load it once per shell, or install it where the shell
+looks for completions.
+
+Examples:
+  source <(keyward completions bash)
+  keyward completions bash > ~/.local/share/bash-completion/completions/keyward
+  keyward completions zsh > ~/.zfunc/_keyward     # with fpath+=(~/.zfunc) before compinit
+  keyward completions fish > ~/.config/fish/completions/keyward.fish";
+
+/// `keyward completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells `keyward completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// GNU bash (a `complete -F` function).
+    Bash,
+    /// zsh (a `#compdef` function for compinit).
+    Zsh,
+    /// fish (`complete -c keyward` lines).
+    Fish,
+}
+
+const MAN_HELP: &str = "\
+Without --out, keyward.1 (roff) is printed on standard output. With --out DIR, the directory
+(created when missing) receives keyward.1 and one page per subcommand, named after its path:
+keyward-secret.1, keyward-secret-put.1, ...; an existing page of the same name is replaced.
+
+Examples:
+  keyward man | man -l -
+  keyward man --out ~/.local/share/man/man1 && mandb --user-db";
+
+/// `keyward man`
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write keyward.1 and a page per subcommand into this directory instead of printing
+    /// keyward.1.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[cfg(test)]

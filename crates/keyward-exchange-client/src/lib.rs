@@ -1,4 +1,7 @@
 #![doc = include_str!("../README.md")]
+// On docs.rs (`--cfg docsrs`, a nightly rustdoc): each feature-gated item says which feature it
+// needs. `doc_cfg` includes what `doc_auto_cfg` did before Rust 1.92.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body_limit;
 mod builder;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod broker;
+mod completions;
 mod crypt;
 mod doctor;
 mod key;
@@ -40,6 +41,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Token(cmd) => token::run(cmd),
         Command::Broker(cmd) => broker::run(cmd),
         Command::Proxy(args) => proxy::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     };
     done.map(|()| 0)
 }
