@@ -207,6 +207,18 @@ pub fn run() -> Result<()> {
     eprintln!("msrv: {}", check(&floor)?);
 
     let toolchain = floor.declared.toolchain();
+    let target_dir = target_dir(&metadata).join("msrv");
+    if active_is(floor.declared) {
+        // The toolchain running this step is the declared one (same major.minor): compile
+        // with it, no rustup and no second toolchain needed.
+        eprintln!("msrv: the active toolchain is Rust {toolchain}: compiling with it");
+        let mut check = cargo();
+        check
+            .args(["check", "--workspace", "--all-targets", "--all-features"])
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .current_dir(cmd::project_root());
+        return cmd::run(&mut check);
+    }
     if let Err(reason) = ensure_toolchain(&toolchain) {
         eprintln!(
             "msrv: the compile on Rust {toolchain} was not possible here ({reason:#}); the \
@@ -214,7 +226,6 @@ pub fn run() -> Result<()> {
         );
         return Ok(());
     }
-    let target_dir = target_dir(&metadata).join("msrv");
     let mut check = Command::new("rustup");
     check
         .args(["run", &toolchain, "cargo", "check"])
@@ -226,6 +237,17 @@ pub fn run() -> Result<()> {
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("RUSTC");
     cmd::run(&mut check)
+}
+
+/// Whether the rustc cargo runs (`RUSTC`, else `rustc`) is `declared`'s major.minor.
+fn active_is(declared: Version) -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(text) = cmd::output(Command::new(rustc).arg("-V")) else {
+        return false;
+    };
+    // `rustc 1.95.0 (59807616e 2026-04-14)`
+    let active = text.split_whitespace().nth(1).and_then(Version::parse);
+    active.is_some_and(|a| (a.parts.0, a.parts.1) == (declared.parts.0, declared.parts.1))
 }
 
 /// The workspace's target directory (`CARGO_TARGET_DIR` when set), from cargo metadata.
