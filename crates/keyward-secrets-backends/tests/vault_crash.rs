@@ -177,7 +177,7 @@ fn new_key_path(path: &Path) -> PathBuf {
 fn both_keys(path: &Path, round: u64) -> KeyRing {
     let old = load_key_file(SqliteVault::key_path(path)).unwrap();
     let new = load_key_file(new_key_path(path)).unwrap();
-    let keys = if round % 2 == 0 {
+    let keys = if round.is_multiple_of(2) {
         [new, old]
     } else {
         [old, new]
