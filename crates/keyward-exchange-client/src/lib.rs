@@ -7,6 +7,7 @@ mod error;
 #[cfg(feature = "redis")]
 pub mod fleet;
 mod nonce_order;
+mod observe;
 mod order;
 mod params;
 mod refusal_audit;

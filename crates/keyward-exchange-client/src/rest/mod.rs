@@ -16,6 +16,7 @@ use keyward_resilience::{CircuitBreaker, Monotonic, RequestClass, RetryPolicy, S
 use keyward_signing::{NonceSource, Scheme, SignOptions, Signer};
 use serde_json::Value;
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
 use crate::body_limit::MAX_RESPONSE_BODY;
 use crate::credentials::{CredentialSource, KeyHint, differ, key_hint};
@@ -247,8 +248,25 @@ impl Inner {
             .ok_or_else(|| self.no_time(&call.path))
     }
 
-    /// One call, with retries as its class allows.
+    /// One call, with retries as its class allows, inside its `keyward.request` span (see
+    /// [`crate::observe`]).
     async fn execute(&self, call: &Call) -> Result<Value> {
+        let span = crate::observe::request_span(self.venue.name(), call);
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let result = self
+            .execute_counted(call, &attempts)
+            .instrument(span.clone())
+            .await;
+        crate::observe::finish(&span, self.venue.name(), &result, attempts.into_inner());
+        result
+    }
+
+    /// [`Self::execute`]'s work, counting attempts in `attempts`.
+    async fn execute_counted(
+        &self,
+        call: &Call,
+        attempts: &std::sync::atomic::AtomicU32,
+    ) -> Result<Value> {
         self.take_rotation().await?;
         if call.signed && self.venue.uses_timestamps() {
             if let Err(e) = self.time.ensure(|| self.fetch_server_time()).await {
@@ -262,7 +280,11 @@ impl Inner {
                 call.class,
                 &*self.clock,
                 &*self.sleep,
-                || self.attempt(call),
+                || {
+                    let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    self.attempt(call)
+                        .instrument(crate::observe::attempt_span(n))
+                },
                 Error::failure_kind,
             )
             .await;
@@ -371,6 +393,7 @@ impl Inner {
                     latency_ms = elapsed_ms(started), error = %error, "request failed");
             })?;
         let status = response.status().as_u16();
+        crate::observe::status(status);
         let retry_after = stages::answer_headers(&response, self.limiter.as_ref(), venue);
         #[cfg(feature = "redis")]
         if let Some(budget) = &self.shared {
