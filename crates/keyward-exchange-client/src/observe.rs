@@ -125,3 +125,133 @@ pub(crate) fn token_refresh(ok: bool) {
     metrics::counter!("keyward_token_refreshes_total", "outcome" => if ok { "ok" } else { "error" })
         .increment(1);
 }
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use std::sync::Arc;
+
+    use keyward_resilience::{ManualClock, ManualSleep};
+    use keyward_signing::{Credentials, Scheme};
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+
+    use super::*;
+    use crate::{Params, RestClient};
+
+    /// Every counter of one snapshot (a snapshot resets the debugging recorder's counters):
+    /// name, sorted labels, value.
+    type Counters = Vec<(String, Vec<(String, String)>, u64)>;
+
+    fn counters(snapshotter: &Snapshotter) -> Counters {
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter_map(|(key, _, _, value)| {
+                let DebugValue::Counter(n) = value else {
+                    return None;
+                };
+                let key = key.key();
+                let mut labels: Vec<(String, String)> = key
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect();
+                labels.sort_unstable();
+                Some((key.name().to_owned(), labels, n))
+            })
+            .collect()
+    }
+
+    /// The counter `name` with exactly the labels `labels`, if recorded.
+    fn counter(all: &Counters, name: &str, labels: &[(&str, &str)]) -> Option<u64> {
+        let mut want: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        want.sort_unstable();
+        all.iter()
+            .find(|(n, l, _)| n == name && *l == want)
+            .map(|(_, _, v)| *v)
+    }
+
+    /// A read the venue answers 503 to is retried as its class allows: one request with the
+    /// outcome `server`, its attempts, and every attempt after the first as a retry.
+    #[test]
+    fn requests_outcomes_and_retries_are_counted() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = metrics::with_local_recorder(&recorder, || {
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+                let app = axum::Router::new()
+                    .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "{}") });
+                tokio::spawn(async move { axum::serve(listener, app).await });
+                let clock = Arc::new(ManualClock::new());
+                let client =
+                    RestClient::builder(Scheme::KeywardV1, format!("http://{addr}/svc/keyward-v1"))
+                        .credentials(Credentials::new("key-1", "CANARY-secret".into()))
+                        .clock(clock.clone())
+                        .sleep(Arc::new(ManualSleep::new(clock)))
+                        .build()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
+                client
+                    .send("GET", "/a", Params::None, RequestClass::Read, 1)
+                    .await
+                    .expect_err("503 every time")
+            })
+        });
+        let all = counters(&snapshotter);
+        let venue = Scheme::KeywardV1.name();
+        let outcome = outcome(Some(err.kind()));
+        assert_eq!(outcome, "server", "{err}");
+        assert_eq!(
+            counter(
+                &all,
+                "keyward_requests_total",
+                &[("venue", venue), ("outcome", outcome)]
+            ),
+            Some(1)
+        );
+        let attempts =
+            counter(&all, "keyward_request_attempts_total", &[("venue", venue)]).unwrap_or(0);
+        let retries = counter(&all, "keyward_retries_total", &[("venue", venue)]);
+        assert!(attempts >= 2, "a 503 on a read is retried: {attempts}");
+        assert_eq!(retries, Some(attempts - 1));
+    }
+
+    #[test]
+    fn every_error_kind_has_its_own_label() {
+        let kinds = [
+            ErrorKind::Authentication,
+            ErrorKind::Permission,
+            ErrorKind::RateLimited,
+            ErrorKind::Timestamp,
+            ErrorKind::Nonce,
+            ErrorKind::InsufficientFunds,
+            ErrorKind::Rejected,
+            ErrorKind::Server,
+            ErrorKind::UnknownOutcome,
+            ErrorKind::UnexpectedStatus,
+            ErrorKind::RateLimitWait,
+            ErrorKind::Timeout,
+            ErrorKind::Transport,
+            ErrorKind::Decode,
+            ErrorKind::CircuitOpen,
+            ErrorKind::Config,
+            ErrorKind::Credentials,
+            ErrorKind::Signing,
+        ];
+        let mut labels: Vec<&str> = kinds.iter().map(|k| outcome(Some(*k))).collect();
+        labels.push(outcome(None));
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), kinds.len() + 1);
+    }
+}

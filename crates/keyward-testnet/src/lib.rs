@@ -11,6 +11,7 @@ mod faults;
 mod guard;
 mod hits;
 mod keys;
+mod observe;
 mod ratelimit;
 mod repeats;
 mod reply;
