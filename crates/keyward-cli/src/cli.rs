@@ -32,8 +32,8 @@ pub struct Cli {
     /// file is an error, never a fallback to .env).
     #[arg(long, global = true, value_name = "NAME")]
     pub environment: Option<String>,
-    /// Log keyward's events on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set,
-    /// decides instead). Logs never carry a secret's value.
+    /// Log to stderr: -v info, -vv debug, -vvv trace for keyward's crates (RUST_LOG, in
+    /// tracing's EnvFilter syntax, wins). Never a secret value.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// What to do.
@@ -452,7 +452,8 @@ Serves every venue preset (binance, bybit, okx, coinbase-exchange, coinbase-adva
 bitmex, deribit, bitmart), each on its own port, the service schemes under
 /svc/<scheme>/ on one more port, and an admin port for faults (POST {admin}/faults with a JSON
 object of the --faults fields and Content-Type: application/json; DELETE clears them). The first line on standard output is one JSON
-object mapping each venue, scheme and \"admin\" to its base URL. Runs until interrupted.
+object mapping each venue, scheme and \"admin\" to its base URL (and, with --metrics, \"metrics\"
+to the URL of the Prometheus endpoint). Runs until interrupted.
 
 --credentials FILE is JSON {\"credentials\":[{\"venue\":NAME,\"api_key\":..,\"secret\":..,
 \"passphrase\":..}]} and must have mode 0600. An entry may give \"public_key\" (a PEM public key)
@@ -481,6 +482,7 @@ Examples:
   keyward testnet serve
   keyward testnet serve --credentials testnet-creds.json --faults fail_5xx=2,venue=binance
   keyward testnet serve --credentials testnet-creds.json --shared-state redis://127.0.0.1:6379
+  keyward testnet serve --metrics 127.0.0.1:9464
   keyward secret get testnet/binance --reveal --field secret
   keyward secret get testnet/binance-ed25519 --reveal --field secret";
 
@@ -517,6 +519,10 @@ pub struct TestnetServeArgs {
         requires = "shared_state"
     )]
     pub shared_state_prefix: String,
+    /// Serve counters in the Prometheus text format at http://ADDR/metrics (a loopback
+    /// address; port 0 picks one, named by the "metrics" key of the first line).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 const VAULT_HELP: &str = "\

@@ -6,6 +6,7 @@ mod environment;
 mod harden;
 mod keys;
 mod logging;
+mod metrics_endpoint;
 mod private_dir;
 mod prompt;
 mod stdio;
@@ -16,7 +17,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    logging::install(args.verbose);
+    logging::init(args.verbose);
     match commands::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -10,6 +10,7 @@ mod error;
 #[cfg(feature = "redis")]
 pub mod fleet;
 mod nonce_order;
+mod observe;
 mod order;
 mod params;
 #[cfg(feature = "proxy")]

@@ -55,11 +55,19 @@ fn too_many(venue: Option<&VenueCtx>, retry_after_s: u64) -> Response {
     reply::retry_after(body, retry_after_s)
 }
 
-/// The middleware.
+/// The middleware: [`checks`], and the answer counted (crate::observe).
 pub(crate) async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    let name = g.name_of(req.uri().path());
+    let response = checks(&g, &name, req, next).await;
+    crate::observe::answered(&name, response.status().as_u16());
+    response
+}
+
+/// Hits, injected faults and the rate limit, then the handler.
+async fn checks(g: &Guard, name: &str, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().as_str().to_owned();
-    let name = g.name_of(&path);
+    let name = name.to_owned();
     let faults = &g.shared.faults;
     g.shared.hits.record(&name, &method, &path);
     let latency = faults.latency_ms(&name);

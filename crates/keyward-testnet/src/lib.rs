@@ -14,6 +14,7 @@ mod faults;
 mod guard;
 mod hits;
 mod keys;
+mod observe;
 mod ratelimit;
 mod repeats;
 mod reply;

@@ -63,11 +63,23 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
     if let Some(url) = &args.shared_state {
         config = config.with_shared_state(shared_state(url, &args.shared_state_prefix).await?);
     }
+    // The recorder first, so that the testnet's first answers are counted.
+    let metrics = match args.metrics {
+        Some(addr) => {
+            Some(crate::metrics_endpoint::serve(addr, crate::metrics_endpoint::install()?).await?)
+        }
+        None => None,
+    };
     let testnet = Testnet::start(config).await?;
     if args.credentials.is_none() {
         store_in_vault(&testnet, &pairs).await?;
     }
-    write_stdout(format!("{}\n", json!(testnet.urls())).as_bytes())?;
+    let mut urls = json!(testnet.urls());
+    if let (Some(endpoint), Some(map)) = (&metrics, urls.as_object_mut()) {
+        map.insert("metrics".to_owned(), Value::String(endpoint.url()));
+    }
+    tracing::info!(listeners = testnet.urls().len(), "testnet serving");
+    write_stdout(format!("{urls}\n").as_bytes())?;
     wait_for_stop().await?;
     testnet.shutdown().await;
     Ok(())

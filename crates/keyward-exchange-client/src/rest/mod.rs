@@ -17,6 +17,7 @@ use keyward_resilience::{CircuitBreaker, Monotonic, RequestClass, RetryPolicy, S
 use keyward_signing::{NonceSource, Scheme, SignOptions, Signer};
 use serde_json::Value;
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
 use crate::body_limit::MAX_RESPONSE_BODY;
 use crate::credentials::{CredentialSource, KeyHint, differ, key_hint};
@@ -264,9 +265,27 @@ impl Inner {
             .ok_or_else(|| self.no_time(&call.path))
     }
 
-    /// One call, with retries as its class allows. With `keep`, each attempt that reads an
-    /// answer of the venue leaves it there (see [`relay`]).
+    /// One call, with retries as its class allows (with `keep`, each attempt that reads an
+    /// answer of the venue leaves it there: see [`relay`]), inside its `keyward.request` span (see
+    /// [`crate::observe`]).
     async fn execute(&self, call: &Call, keep: Option<&RawSlot>) -> Result<Value> {
+        let span = crate::observe::request_span(self.venue.name(), call);
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let result = self
+            .execute_counted(call, keep, &attempts)
+            .instrument(span.clone())
+            .await;
+        crate::observe::finish(&span, self.venue.name(), &result, attempts.into_inner());
+        result
+    }
+
+    /// [`Self::execute`]'s work, counting attempts in `attempts`.
+    async fn execute_counted(
+        &self,
+        call: &Call,
+        keep: Option<&RawSlot>,
+        attempts: &std::sync::atomic::AtomicU32,
+    ) -> Result<Value> {
         self.take_rotation().await?;
         if call.signed && self.venue.uses_timestamps() {
             if let Err(e) = self.time.ensure(|| self.fetch_server_time()).await {
@@ -280,7 +299,11 @@ impl Inner {
                 call.class,
                 &*self.clock,
                 &*self.sleep,
-                || self.attempt(call, keep),
+                || {
+                    let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    self.attempt(call, keep)
+                        .instrument(crate::observe::attempt_span(n))
+                },
                 Error::failure_kind,
             )
             .await;
@@ -401,6 +424,7 @@ impl Inner {
                     latency_ms = elapsed_ms(started), error = %error, "request failed");
             })?;
         let status = response.status().as_u16();
+        crate::observe::status(status);
         let retry_after = stages::answer_headers(&response, self.limiter.as_ref(), venue);
         let relayed_head = keep.map(|_| relay::head(&response, self.venue));
         #[cfg(feature = "redis")]

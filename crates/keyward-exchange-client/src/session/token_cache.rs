@@ -131,7 +131,9 @@ impl TokenCache {
             }
         }
         let issued_at = self.now();
-        let token = match provider.login().await {
+        let login = provider.login().await;
+        crate::observe::token_refresh(login.is_ok());
+        let token = match login {
             Ok(token) => token,
             Err(e) => {
                 if e.is_lockout_risk() {

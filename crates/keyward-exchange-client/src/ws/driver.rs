@@ -12,6 +12,7 @@ use keyward_signing::Scheme;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tracing::Instrument;
 
 use super::config::WsConfig;
 use super::connect::{Connected, Stream, parse};
@@ -244,7 +245,12 @@ impl Driver {
             self.last_auth_ms = now_ms();
             let cfg = self.cfg.clone();
             let mut id = self.next_id;
-            let result = self.while_disconnected(authenticate(&cfg, &mut id)).await?;
+            let result = self
+                .while_disconnected(
+                    authenticate(&cfg, &mut id)
+                        .instrument(crate::observe::ws_connect_span(attempt)),
+                )
+                .await?;
             self.next_id = id;
             let connected = match result {
                 Ok(connected) => connected,
@@ -269,6 +275,7 @@ impl Driver {
             }
             tracing::info!(%venue, url = %self.url, event = "reconnected", subscriptions = self.subscriptions.len(), "WebSocket reconnected");
             Counters::bump(&self.counters.reconnects);
+            crate::observe::ws_reconnected(venue.name());
             self.emit(WsEvent::Reconnected).await;
             return Ok(stream);
         }

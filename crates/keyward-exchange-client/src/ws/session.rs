@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::config::WsConfig;
 use super::driver::{Command, Driver};
@@ -115,7 +116,12 @@ impl WsSession {
         let key: String = config.signer.api_key().chars().take(4).collect();
         tracing::info!(%venue, %url, key = %format_args!("{key}…"), event = "connecting", "opening the WebSocket");
         let mut id = 0;
-        let connected = match authenticate(&config, &mut id).await {
+        // The session's span (crate::observe): the first connection and the driver's life.
+        let span = crate::observe::ws_session_span(venue.name());
+        let connected = match authenticate(&config, &mut id)
+            .instrument(span.clone())
+            .await
+        {
             Ok(connected) => connected,
             Err(e) => {
                 super::driver::log_failure(venue, &url, &e);
@@ -127,7 +133,7 @@ impl WsSession {
         let (event_tx, events) = mpsc::channel(config.event_buffer);
         let counters = Arc::new(Counters::default());
         let driver = Driver::new(config.clone(), command_rx, event_tx, counters.clone(), id);
-        let task = tokio::spawn(driver.run(connected));
+        let task = tokio::spawn(driver.run(connected).instrument(span));
         Ok(Self {
             config,
             commands,

@@ -97,6 +97,7 @@ pub(crate) fn deliver(event: &BreakerEvent, listeners: &[Listener]) {
 }
 
 fn trace(event: &BreakerEvent) {
+    count(&event.kind);
     let name = &*event.name;
     match event.kind {
         BreakerEventKind::Transition { from, to } => match to {
@@ -121,6 +122,27 @@ fn trace(event: &BreakerEvent) {
             tracing::info!(target: TRACING_TARGET, breaker = name, "circuit breaker reset");
         }
     }
+}
+
+/// Counts `kind` (feature `metrics`): `keyward_breaker_transitions_total{from,to}` and
+/// `keyward_breaker_rejections_total{state}`, labelled by state names only (a breaker's name is
+/// the caller's string, so it is no label).
+fn count(kind: &BreakerEventKind) {
+    #[cfg(feature = "metrics")]
+    match kind {
+        BreakerEventKind::Transition { from, to } => {
+            metrics::counter!("keyward_breaker_transitions_total",
+                "from" => from.as_str(), "to" => to.as_str())
+            .increment(1);
+        }
+        BreakerEventKind::Rejected { state } => {
+            metrics::counter!("keyward_breaker_rejections_total", "state" => state.as_str())
+                .increment(1);
+        }
+        _ => {}
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = kind;
 }
 
 #[cfg(test)]
@@ -153,5 +175,65 @@ mod tests {
         };
         deliver(&event, &listeners);
         assert_eq!(*seen.lock().unwrap(), vec![BreakerEventKind::Reset]);
+    }
+}
+
+#[cfg(all(test, feature = "metrics"))]
+mod metrics_tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+
+    /// Failures past the threshold open the breaker: one closed→open transition is counted,
+    /// and a call refused while open is counted by state; the breaker's own name is no label.
+    #[test]
+    fn opening_and_refusals_are_counted_by_state() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            let config = BreakerConfig::builder()
+                .minimum_calls(2)
+                .failure_rate_threshold(50.0)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let breaker = CircuitBreaker::new("CANARY-breaker-name", config);
+            for _ in 0..2 {
+                breaker
+                    .try_acquire()
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .failure();
+            }
+            assert_eq!(breaker.state(), BreakerState::Open);
+            assert!(breaker.try_acquire().is_err());
+        });
+        let mut seen = Vec::new();
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            let key = key.key();
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            if let DebugValue::Counter(n) = value {
+                seen.push((key.name().to_owned(), labels.join(","), n));
+            }
+        }
+        seen.sort();
+        assert!(
+            seen.contains(&(
+                "keyward_breaker_transitions_total".to_owned(),
+                "from=closed,to=open".to_owned(),
+                1
+            )),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&(
+                "keyward_breaker_rejections_total".to_owned(),
+                "state=open".to_owned(),
+                1
+            )),
+            "{seen:?}"
+        );
+        assert!(!format!("{seen:?}").contains("CANARY"));
     }
 }

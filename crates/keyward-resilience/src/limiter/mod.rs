@@ -224,7 +224,16 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
                 Err(Error::RateLimited { limit, wait }) => {
                     let waited = self.clock.0.now().saturating_sub(started);
                     if waited.saturating_add(wait) > self.max_wait {
+                        #[cfg(feature = "metrics")]
+                        metrics::counter!("keyward_limiter_refusals_total").increment(1);
                         return Err(Error::RateLimited { limit, wait });
+                    }
+                    // Limit names are the caller's strings: the counters carry no label.
+                    #[cfg(feature = "metrics")]
+                    {
+                        metrics::counter!("keyward_limiter_waits_total").increment(1);
+                        metrics::histogram!("keyward_limiter_wait_seconds")
+                            .record(wait.as_secs_f64());
                     }
                     sleep.sleep(wait).await;
                 }

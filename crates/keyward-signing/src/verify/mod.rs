@@ -23,6 +23,7 @@
 mod claim;
 mod error;
 mod keys;
+mod observe;
 mod observer;
 mod replay;
 mod replay_table;
@@ -147,6 +148,7 @@ impl Verifier {
         if let (Err(error), Some(observer)) = (&result, &self.observer) {
             observer.refused(self.descriptor.scheme, error);
         }
+        observe::verified(self.descriptor.scheme, &result);
         result
     }
 
@@ -200,6 +202,7 @@ impl Verifier {
     /// Verifies `request` as received (method, path, query and body exactly as they arrived).
     /// A refusal is also passed to the observer set with [`Self::with_observer`].
     pub fn verify(&self, request: &Request) -> Result<Verified, VerifyError> {
+        let _span = observe::span(self.descriptor.scheme).entered();
         self.observed(
             self.check_rest(request)
                 .and_then(|checked| self.remember(checked)),
@@ -235,11 +238,16 @@ impl Verifier {
     /// # }).unwrap();
     /// ```
     pub async fn verify_async(&self, request: &Request) -> Result<Verified, VerifyError> {
-        let result = match self.check_rest(request) {
-            Ok(checked) => self.remember_shared(checked).await,
-            Err(error) => Err(error),
-        };
-        self.observed(result)
+        use tracing::Instrument as _;
+        async {
+            let result = match self.check_rest(request) {
+                Ok(checked) => self.remember_shared(checked).await,
+                Err(error) => Err(error),
+            };
+            self.observed(result)
+        }
+        .instrument(observe::span(self.descriptor.scheme))
+        .await
     }
 
     /// Every check of [`Self::verify`] up to the replay step.

@@ -188,6 +188,22 @@ impl ReplayCache for ShardedReplayCache {
             .shard(id)
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = table.live();
+        let result = self.insert_locked(&mut table, id, expires_at_ms, now_ms);
+        super::observe::replay_fill(before, table.live());
+        result
+    }
+}
+
+impl ShardedReplayCache {
+    /// [`ReplayCache::check_and_insert`] on the locked shard `table`.
+    fn insert_locked(
+        &self,
+        table: &mut Table,
+        id: ReplayId,
+        expires_at_ms: u64,
+        now_ms: u64,
+    ) -> Result<(), ReplayRefusal> {
         table.expire(now_ms);
         let found = table.probe(id, self.seed);
         if matches!(found, Probe::Held) {

@@ -101,6 +101,7 @@ impl Verifier {
     /// # Ok::<(), keyward_signing::Error>(())
     /// ```
     pub fn verify_ws(&self, message: &Value) -> Result<Verified, VerifyError> {
+        let _span = super::observe::span(self.descriptor.scheme).entered();
         self.observed(
             self.check_ws_message(message)
                 .and_then(|checked| self.remember(checked)),
@@ -111,11 +112,16 @@ impl Verifier {
     /// `keyward_signing::redis::RedisReplayCache`): the same checks in the same order, the
     /// replay step awaited (see [`Verifier::verify_async`]).
     pub async fn verify_ws_async(&self, message: &Value) -> Result<Verified, VerifyError> {
-        let result = match self.check_ws_message(message) {
-            Ok(checked) => self.remember_shared(checked).await,
-            Err(error) => Err(error),
-        };
-        self.observed(result)
+        use tracing::Instrument as _;
+        async {
+            let result = match self.check_ws_message(message) {
+                Ok(checked) => self.remember_shared(checked).await,
+                Err(error) => Err(error),
+            };
+            self.observed(result)
+        }
+        .instrument(super::observe::span(self.descriptor.scheme))
+        .await
     }
 
     /// Every check of [`Self::verify_ws`] up to the replay step.
