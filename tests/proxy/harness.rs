@@ -136,6 +136,8 @@ fn common_stderr(out: &Output) -> String {
 /// A running `keyward proxy`.
 pub struct Proxy {
     pub url: String,
+    /// The /metrics URL, when started with `--metrics`.
+    pub metrics: Option<String>,
     child: Child,
     stderr: tokio::task::JoinHandle<String>,
 }
@@ -188,6 +190,7 @@ impl Proxy {
         let url: Value = serde_json::from_str(&first).unwrap();
         Self {
             url: url["url"].as_str().unwrap().to_owned(),
+            metrics: url["metrics"].as_str().map(str::to_owned),
             child,
             stderr,
         }
@@ -384,4 +387,31 @@ pub async fn unix_get(socket: &Path, path: &str) -> String {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
     answer
+}
+
+/// Scrapes `url` and parses it with Python's `prometheus_client` (an independent parser of the
+/// Prometheus text format): {"text": the raw text, "samples": [[name, labels, value], ...]}.
+pub async fn scrape(python: &Path, url: &str) -> Value {
+    const PARSE: &str = r#"
+import json, sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+text = opener.open(sys.argv[1], timeout=30).read().decode()
+samples = [[s.name, s.labels, s.value] for f in text_string_to_metric_families(text) for s in f.samples]
+print(json.dumps({"text": text, "samples": samples}))
+"#;
+    let out = Command::new(python)
+        .args(["-c", PARSE, url])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

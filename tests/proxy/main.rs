@@ -330,6 +330,68 @@ async fn refusals_are_documented_json_and_the_canary_key_reaches_no_log_or_answe
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_relayed_and_refused_requests_and_carry_no_key() {
+    let Some(python) = python("prometheus_client.parser").await else {
+        return;
+    };
+    let setup = Setup::new().await;
+    let proxy = Proxy::start(&setup, "binance", &["--metrics", "127.0.0.1:0"]).await;
+    let metrics = proxy
+        .metrics
+        .clone()
+        .expect("no \"metrics\" in the first line");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/api/v3/account", proxy.url);
+    for _ in 0..3 {
+        let r = http.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = http
+        .get(&url)
+        .header("X-MBX-APIKEY", "k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let scraped = harness::scrape(&python, &metrics).await;
+    let sample = |name: &str, labels: Value| -> Option<f64> {
+        scraped["samples"].as_array().unwrap().iter().find_map(|s| {
+            (s[0] == name
+                && labels
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .all(|(k, v)| &s[1][k] == v))
+            .then(|| s[2].as_f64().unwrap())
+        })
+    };
+    let relayed = json!({"venue": "binance", "result": "relayed"});
+    let refused = json!({"venue": "binance", "result": "carries_credentials"});
+    assert_eq!(
+        sample("keyward_proxy_requests_total", relayed),
+        Some(3.0),
+        "{scraped}"
+    );
+    assert_eq!(
+        sample("keyward_proxy_requests_total", refused),
+        Some(1.0),
+        "{scraped}"
+    );
+    // The client's own counters, under the proxy: the account read and the clock sync.
+    let ok = json!({"venue": "binance", "outcome": "ok"});
+    assert!(
+        sample("keyward_requests_total", ok).is_some_and(|n| n >= 3.0),
+        "{scraped}"
+    );
+    let text = scraped["text"].as_str().unwrap();
+    for (what, value) in setup.credentials("binance").iter() {
+        assert!(!text.contains(value.as_str()), "the {what} is in /metrics");
+    }
+    proxy.stop().await;
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unix_socket_of_mode_0600_serves_the_bot() {

@@ -1150,8 +1150,8 @@ Listens on 127.0.0.1 (or a Unix socket, mode 0600) and sends each request it get
 venue at --base-url, at the same path, signed with the credentials stored under --name (fields
 api_key, secret and, for OKX, passphrase: as `keyward testnet serve` stores them). The bot sends
 plain requests and never holds the key. The first line on standard output is
-{\"url\": \"http://127.0.0.1:PORT\"} (or {\"url\": \"unix:PATH\"}); it serves until
-interrupted.
+{\"url\": \"http://127.0.0.1:PORT\"} (or {\"url\": \"unix:PATH\"}; with --metrics, also
+\"metrics\": the /metrics URL); it serves until interrupted.
 
 Every request gets what keyward's own client does: clock sync and one resync on a timestamp
 refusal, the venue's rate limits (waits up to --max-wait), retries by request class, a circuit
@@ -1209,4 +1209,8 @@ pub struct ProxyArgs {
     /// The longest wait for the venue's rate limit, in seconds; past it, 429 rate_limit_wait.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub max_wait: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics (a loopback address; port 0: any free
+    /// port), named as "metrics" in the first JSON line.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }

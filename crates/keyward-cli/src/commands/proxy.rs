@@ -57,9 +57,17 @@ async fn serve(args: &ProxyArgs) -> Result<()> {
         .await
         .with_context(|| format!("could not build the {scheme} client"))?;
     let proxy = SigningProxy::new(client, config);
+    // The recorder before the first request, so that every request is counted.
+    let metrics = match args.metrics {
+        Some(addr) => {
+            Some(crate::metrics_endpoint::serve(addr, crate::metrics_endpoint::install()?).await?)
+        }
+        None => None,
+    };
+    let metrics_url = metrics.as_ref().map(crate::metrics_endpoint::Endpoint::url);
     match &args.unix {
-        Some(path) => serve_unix(&proxy, path).await,
-        None => serve_tcp(&proxy, &args.listen).await,
+        Some(path) => serve_unix(&proxy, path, metrics_url).await,
+        None => serve_tcp(&proxy, &args.listen, metrics_url).await,
     }
 }
 
@@ -91,7 +99,7 @@ async fn access_token(store: &dyn SecretStore, spec: &str) -> Result<SecretStrin
     Ok(SecretString::from(token))
 }
 
-async fn serve_tcp(proxy: &SigningProxy, listen: &str) -> Result<()> {
+async fn serve_tcp(proxy: &SigningProxy, listen: &str, metrics: Option<String>) -> Result<()> {
     let addr: SocketAddr = listen
         .parse()
         .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:8801"))?;
@@ -102,7 +110,7 @@ async fn serve_tcp(proxy: &SigningProxy, listen: &str) -> Result<()> {
         .await
         .with_context(|| format!("could not listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    announce(&format!("http://{bound}"))?;
+    announce(&format!("http://{bound}"), metrics)?;
     proxy
         .serve_tcp(listener, stop())
         .await
@@ -110,7 +118,7 @@ async fn serve_tcp(proxy: &SigningProxy, listen: &str) -> Result<()> {
 }
 
 #[cfg(unix)]
-async fn serve_unix(proxy: &SigningProxy, path: &Path) -> Result<()> {
+async fn serve_unix(proxy: &SigningProxy, path: &Path, metrics: Option<String>) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     if std::fs::symlink_metadata(path).is_ok() {
         bail!(
@@ -137,21 +145,25 @@ async fn serve_unix(proxy: &SigningProxy, path: &Path) -> Result<()> {
         .with_context(|| format!("could not listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("could not set mode 0600 on {}", path.display()))?;
-    announce(&format!("unix:{}", path.display()))?;
+    announce(&format!("unix:{}", path.display()), metrics)?;
     let served = proxy.serve_unix(listener, stop()).await;
     let _ = std::fs::remove_file(path);
     served.context("the proxy stopped")
 }
 
 #[cfg(not(unix))]
-async fn serve_unix(_proxy: &SigningProxy, _path: &Path) -> Result<()> {
+async fn serve_unix(_proxy: &SigningProxy, _path: &Path, _metrics: Option<String>) -> Result<()> {
     bail!("--unix needs a Unix system")
 }
 
-/// The first line on standard output: where the proxy listens.
-fn announce(url: &str) -> Result<()> {
+/// The first line on standard output: where the proxy listens (and its /metrics).
+fn announce(url: &str, metrics: Option<String>) -> Result<()> {
+    let mut line = json!({ "url": url });
+    if let Some(metrics) = metrics {
+        line["metrics"] = json!(metrics);
+    }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", json!({ "url": url }))?;
+    writeln!(out, "{line}")?;
     out.flush()?;
     Ok(())
 }

@@ -176,8 +176,6 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("keyward.proxy", venue = shared.client.scheme().name(), method = %method, path = %path);
-    let _enter = span.enter();
-    drop(_enter);
     let result = async {
         incoming::check_access(&shared.config, request.headers())?;
         let rules = shared
@@ -193,16 +191,30 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             .map_err(|e| Refusal::from_error(&e))
     };
     let result = tracing::Instrument::instrument(result, span.clone()).await;
+    let venue = shared.client.scheme().name();
     match result {
         Ok(answer) => {
             tracing::info!(parent: &span, status = answer.status, "relayed");
+            count(venue, "relayed");
             relayed(answer)
         }
         Err(refusal) => {
             tracing::info!(parent: &span, status = refusal.status.as_u16(), kind = refusal.kind, "refused");
+            count(venue, refusal.kind);
             refusal.into_response()
         }
     }
+}
+
+/// Counts one request of the proxy (feature `metrics`): `keyward_proxy_requests_total{venue,
+/// result}`, `result` being `relayed` (the venue's answer passed on, whatever its status) or a
+/// refusal kind of [`refusal`]'s closed table: never a value from the request.
+fn count(venue: &'static str, result: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("keyward_proxy_requests_total", "venue" => venue, "result" => result)
+        .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (venue, result);
 }
 
 /// The venue's answer as the proxy's response.
