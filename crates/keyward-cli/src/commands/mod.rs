@@ -7,6 +7,7 @@ mod doctor;
 mod key;
 mod nonce;
 mod quickstart;
+mod run;
 mod secret;
 mod sign;
 mod testnet;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Audit(cmd) => audit::run(cmd),
         Command::Token(cmd) => token::run(cmd),
         Command::Broker(cmd) => broker::run(cmd),
+        Command::Run(args) => return run::run(args),
     };
     done.map(|()| 0)
 }
