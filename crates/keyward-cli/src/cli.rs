@@ -117,6 +117,9 @@ pub enum Command {
     /// Print the man page keyward.1, or write it and one page per subcommand into a directory.
     #[command(after_help = MAN_HELP)]
     Man(ManArgs),
+    /// Start a command with secrets from a store in its environment, masked in its output.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
 }
 
 const TOKEN_HELP: &str = "\
@@ -1213,4 +1216,55 @@ pub struct ProxyArgs {
     /// port), named as "metrics" in the first JSON line.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+}
+
+const RUN_HELP: &str = "\
+Every value is read before COMMAND starts: a bad or duplicate VAR, a missing secret or field, or
+a revoked secret is an error and COMMAND never runs. The child's environment is keyward's own
+without keyward's variables (every KEYWARD_* but KEYWARD_HOME and KEYWARD_ENV: the master key,
+a Redis URL with its password, the env store's secrets), plus the requested VARs.
+
+Masking: each value (and each line of at least 4 bytes of a multi-line value) that COMMAND
+writes on stdout or stderr is replaced by <concealed by keyward>, also when split across writes;
+output is passed on as it comes (only a possible start of a value is held back). --no-masking
+passes COMMAND's stdout and stderr through untouched.
+
+stdin is COMMAND's. SIGINT, SIGTERM and SIGHUP are forwarded to COMMAND; keyward exits with its
+exit code, or 128+N when a signal N killed it, after its output is passed on. With --audit-log,
+each variable handed over is recorded as run/PROGRAM/VAR=NAME[+FIELD] (the program's file name,
+never its arguments, never a value).
+
+An env file (--env-file, repeatable) holds VAR=NAME#FIELD lines (or VAR=NAME), blank lines and
+lines starting with #: names only, no values, so it is safe to commit. At most 64 KiB.
+
+Examples:
+  keyward run --env EXCHANGE_API_KEY=testnet/binance#api_key \\
+      --env EXCHANGE_API_SECRET=testnet/binance#secret -- python bot.py
+  keyward run --store aws --env-file bot.env -- ./bot --live
+  keyward run --store sqlite:team.db --audit-log audit.log --env-file bot.env -- python bot.py";
+
+/// `keyward run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The store: sqlite:PATH, aws, env, dotenv[:PATH] or file:PATH (default: the default vault).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The key ring (file stores).
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// The audit log, if any.
+    #[command(flatten)]
+    pub audit: AuditLogArgs,
+    /// Set VAR to a secret's field (VAR=NAME#FIELD), or to a secret stored as bytes (VAR=NAME).
+    #[arg(long = "env", value_name = "VAR=NAME#FIELD")]
+    pub env: Vec<String>,
+    /// Read VAR=NAME#FIELD lines from FILE (repeatable).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Pass the command's stdout and stderr through untouched, values unmasked.
+    #[arg(long)]
+    pub no_masking: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
 }

@@ -9,6 +9,7 @@ mod key;
 mod nonce;
 mod proxy;
 mod quickstart;
+mod run;
 mod secret;
 mod sign;
 mod testnet;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Proxy(args) => proxy::run(&args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
+        Command::Run(args) => return run::run(args),
     };
     done.map(|()| 0)
 }

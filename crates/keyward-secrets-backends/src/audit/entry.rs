@@ -33,6 +33,8 @@ pub enum EventKind {
     IntegrityAlert,
     /// A verifier refused a request (a bad signature, a replayed nonce, an expired token).
     VerifierRefusal,
+    /// A secret's value was handed to another program (`keyward run`: in its environment).
+    SecretHandover,
 }
 
 impl EventKind {
@@ -48,6 +50,7 @@ impl EventKind {
             Self::Revocation => "revocation",
             Self::IntegrityAlert => "integrity_alert",
             Self::VerifierRefusal => "verifier_refusal",
+            Self::SecretHandover => "secret_handover",
         }
     }
 }
@@ -236,6 +239,7 @@ mod tests {
             EventKind::Revocation,
             EventKind::IntegrityAlert,
             EventKind::VerifierRefusal,
+            EventKind::SecretHandover,
         ] {
             assert_eq!(
                 serde_json::to_string(&kind).unwrap(),
