@@ -113,6 +113,13 @@ const ROWS: &[Row] = &[
         target: Some(Target::AtMost(1.03)),
     },
     Row {
+        what: "a signed Binance account read through `keyward proxy` (an unsigned request to the proxy, which signs and relays it) / the same read sent directly by `RestClient`, both against the local testnet on loopback (target: the proxy's extra loopback hop and relay cost at most the signed call itself)",
+        numerator: Source::Bench("proxy_roundtrip/through_proxy"),
+        denominator: Some(Source::Bench("proxy_roundtrip/direct")),
+        unit: "x",
+        target: Some(Target::AtMost(2.0)),
+    },
+    Row {
         what: "signed REST round trip / an unsigned reqwest GET of the same URL (medians of interleaved rounds)",
         numerator: Source::Metric("rest_total_ratio"),
         denominator: None,
