@@ -146,8 +146,12 @@ impl Proxy {
     /// Starts `keyward proxy` for `venue` (secret `bot/<venue>`) with `extra` arguments, with
     /// RUST_LOG=trace, and reads the URL from its first line.
     pub async fn start(setup: &Setup, venue: &str, extra: &[&str]) -> Self {
+        Self::start_as(setup, venue, &format!("bot/{venue}"), extra).await
+    }
+
+    /// As [`Proxy::start`], with the credentials of the secret `name`.
+    pub async fn start_as(setup: &Setup, venue: &str, name: &str, extra: &[&str]) -> Self {
         let base = setup.testnet.url(venue).unwrap().to_owned();
-        let name = format!("bot/{venue}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args([
                 "proxy",
@@ -156,7 +160,7 @@ impl Proxy {
                 "--base-url",
                 &base,
                 "--name",
-                &name,
+                name,
             ])
             .args(extra)
             .env("KEYWARD_HOME", setup.home())
@@ -248,6 +252,31 @@ pub async fn python(module: &str) -> Option<PathBuf> {
         return None;
     }
     Some(exe)
+}
+
+/// Fails unless the bot's memory holds its own `marker` (the scan reads something) and neither
+/// its memory nor its environment holds any of `creds`.
+pub fn assert_holds_no_key(bot: &Bot, creds: &Creds, marker: &str, venue: &str) {
+    let memory = bot.memory();
+    assert!(
+        contains(&memory, marker.as_bytes()),
+        "{venue}: the scan did not find the bot's own marker ({} bytes read)",
+        memory.len()
+    );
+    for (what, value) in creds.iter() {
+        assert!(
+            !contains(&memory, value.as_bytes()),
+            "{venue}: the bot's memory holds the {what}"
+        );
+    }
+    for (name, value) in bot.environment() {
+        for (what, secret) in creds.iter() {
+            assert!(
+                !value.contains(secret.as_str()),
+                "{venue}: the bot's environment variable {name} holds the {what}"
+            );
+        }
+    }
 }
 
 /// A Python bot from tests/proxy/python, started with an environment that holds no

@@ -14,6 +14,9 @@
 //!   their documented status; the canary key and secret reach no log line (`RUST_LOG=trace`)
 //!   and no answer.
 //! - `--unix`: a socket of mode 0600 that answers.
+//! - `websocket.rs`: the WebSocket pass-through (`--ws-base-url`) on Bybit's and OKX's private
+//!   streams, with a plain bot and with pybit and python-okx through `--resign`.
+//! - `fleet.rs`: proxies sharing a fleet's state on Redis (`--shared-state`).
 //!
 //! Python comes from `KEYWARD_PYTHON` (or `.venv`); with `KEYWARD_REQUIRE_INTEROP` set a
 //! missing interpreter or package is a failure, otherwise the Python tests say why they did not
@@ -24,7 +27,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod fleet;
 mod harness;
+mod websocket;
 
 use std::time::Duration;
 
@@ -68,27 +73,7 @@ async fn a_bot_that_signs_nothing_trades_on_every_venue_and_never_holds_the_key(
             lines[0]
         );
 
-        let creds = setup.credentials(venue);
-        let memory = bot.memory();
-        assert!(
-            harness::contains(&memory, marker.as_bytes()),
-            "{venue}: the scan did not find the bot's own marker ({} bytes read)",
-            memory.len()
-        );
-        for (what, value) in creds.iter() {
-            assert!(
-                !harness::contains(&memory, value.as_bytes()),
-                "{venue}: the bot's memory holds the {what}"
-            );
-        }
-        for (name, value) in bot.environment() {
-            for (what, secret) in creds.iter() {
-                assert!(
-                    !value.contains(secret.as_str()),
-                    "{venue}: the bot's environment variable {name} holds the {what}"
-                );
-            }
-        }
+        harness::assert_holds_no_key(&bot, &setup.credentials(venue), &marker, venue);
         bot.finish().await;
         proxy.stop().await;
     }

@@ -1163,7 +1163,8 @@ answer is the venue's own status and body. The proxy's own refusals are JSON
 {\"keyward_error\": {\"kind\", \"message\"}} with the header X-Keyward-Refusal:
 rate_limit_wait 429, circuit_open 503, unknown_outcome 502, venue_timeout 504,
 venue_unreachable 502, bad_request 400, carries_credentials 400, unauthorized 401,
-body_too_large 413, busy 503, credentials_unavailable 503, not_served 501.
+body_too_large 413, busy 503, credentials_unavailable 503, not_served 501, ws_not_served 501,
+ws_auth_rejected 502.
 
 Without --resign a request that carries the venue's signature or API key is refused; with it,
 they are stripped and the request is signed again, so ccxt or a venue's SDK works through the
@@ -1171,10 +1172,22 @@ proxy with placeholder keys. --access-token NAME#FIELD requires
 Proxy-Authorization: Bearer <that secret's value> on every request. Venues: binance, bybit,
 okx, kraken.
 
+WebSocket (--ws-base-url): a WebSocket opened to the proxy at a path (ws://127.0.0.1:PORT/v5/private)
+is passed through to the venue at that path below --ws-base-url, after the proxy sent the venue's
+auth message and got it accepted (Bybit, OKX; Binance's listenKey and Kraken's token come from
+REST, through the proxy). A bot's own auth message is refused (close 1008) or, with --resign,
+answered by the proxy. When the venue's connection is lost, the bot's is closed with 1012.
+
+Fleet (--shared-state): every proxy given the same Redis, prefix and key draws from one rate-limit
+budget per scope the venue counts in (per key, per IP by --egress), and Kraken's nonces from one
+sequence, so proxies on several machines never exceed the venue's limits together.
+
 Examples:
   keyward proxy --venue binance --base-url https://testnet.binance.vision --name binance-testnet
   keyward proxy --venue kraken --base-url https://api.kraken.com --name kraken --unix ~/.keyward/kraken.sock
-  keyward proxy --venue okx --base-url https://www.okx.com --name okx --resign --listen 127.0.0.1:8801";
+  keyward proxy --venue okx --base-url https://www.okx.com --name okx --resign --listen 127.0.0.1:8801
+  keyward proxy --venue bybit --base-url https://api.bybit.com --name bybit --ws-base-url wss://stream.bybit.com
+  keyward proxy --venue kraken --base-url https://api.kraken.com --name kraken --shared-state redis://127.0.0.1:6379";
 
 /// `keyward proxy`
 #[derive(Debug, Args)]
@@ -1216,6 +1229,37 @@ pub struct ProxyArgs {
     /// port), named as "metrics" in the first JSON line.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// The venue's WebSocket origin (wss://..., or ws:// on loopback): a WebSocket upgrade to
+    /// the proxy at a path is passed through to that path below it, authenticated by the proxy
+    /// (Bybit, OKX).
+    #[arg(long, value_name = "URL")]
+    pub ws_base_url: Option<String>,
+    /// WebSocket streams passed through at once, each one connection to the venue; past it an
+    /// upgrade is refused (503 busy).
+    #[arg(long, value_name = "N", default_value_t = 16, requires = "ws_base_url")]
+    pub max_ws_sessions: usize,
+    /// Decide the rate limits (and Kraken's nonces) in a fleet's shared state on this Redis,
+    /// with every other process given the same: redis://... or rediss://... without a
+    /// password, or `env` (KEYWARD_REDIS_URL, where a URL with a password belongs).
+    #[arg(long, value_name = "URL")]
+    pub shared_state: Option<String>,
+    /// The key prefix of the fleet's shared state: one name per fleet.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "keyward",
+        requires = "shared_state"
+    )]
+    pub shared_state_prefix: String,
+    /// With --shared-state, the name of the address this proxy sends from: every process
+    /// behind one IP gives the same name, so the venue's per-IP limits count them together.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        requires = "shared_state"
+    )]
+    pub egress: String,
 }
 
 const RUN_HELP: &str = "\

@@ -198,12 +198,15 @@ impl Parts {
             shared: self.shared.clone(),
             venue: Some(ctx.clone()),
         });
+        let mut router = Router::new();
+        for path in std::iter::once("/ws").chain(rules.ws_paths().iter().copied()) {
+            router = router.route(
+                path,
+                get(ws::venue_ws).with_state((ctx.clone(), self.faults.clone())),
+            );
+        }
         Some(
-            Router::new()
-                .route(
-                    "/ws",
-                    get(ws::venue_ws).with_state((ctx.clone(), self.faults.clone())),
-                )
+            router
                 .fallback(rest)
                 .with_state(ctx)
                 .layer(axum::middleware::from_fn_with_state(g, guard)),

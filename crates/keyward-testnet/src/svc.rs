@@ -77,7 +77,7 @@ pub(crate) async fn ws(
             let (svc, scheme) = (svc.clone(), scheme.clone());
             Box::pin(async move { ws_answer(&svc, &scheme, &msg).await })
         });
-        session(socket, drops, name, answer)
+        session(socket, drops, name, answer, None)
     })
 }
 

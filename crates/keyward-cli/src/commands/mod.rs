@@ -11,6 +11,7 @@ mod proxy;
 mod quickstart;
 mod run;
 mod secret;
+mod shared_state;
 mod sign;
 mod testnet;
 mod token;

@@ -50,12 +50,26 @@ async fn serve(args: &ProxyArgs) -> Result<()> {
     if let Some(spec) = &args.access_token {
         config = config.with_access_token(access_token(&*store, spec).await?);
     }
-    let client = RestClient::builder(scheme, &args.base_url)
+    let mut builder = RestClient::builder(scheme, &args.base_url)
         .secret_store(store, &args.name)
-        .max_rate_limit_wait(Duration::from_secs(args.max_wait))
+        .max_rate_limit_wait(Duration::from_secs(args.max_wait));
+    if let Some(url) = &args.shared_state {
+        let fleet = super::shared_state::connect(url, &args.shared_state_prefix).await?;
+        builder = builder.fleet(&fleet, &args.egress);
+    }
+    let client = builder
         .build()
         .await
         .with_context(|| format!("could not build the {scheme} client"))?;
+    if let Some(url) = &args.ws_base_url {
+        // Checked now (scheme, loopback rule), not at the first upgrade.
+        client
+            .ws_config(url)
+            .with_context(|| format!("--ws-base-url {url:?} cannot be used"))?;
+        config = config
+            .with_ws_base_url(url.clone())
+            .with_max_ws_sessions(args.max_ws_sessions);
+    }
     let proxy = SigningProxy::new(client, config);
     // The recorder before the first request, so that every request is counted.
     let metrics = match args.metrics {

@@ -5,7 +5,6 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use keyward::crypto::private_file::read_private_file;
 use keyward::crypto::secrecy::{ExposeSecret, SecretString};
-use keyward::exchange::fleet::FleetConfig;
 use keyward::secrets::{SecretStore, SecretValue, SqliteVault};
 use keyward_testnet::{
     BROKERS, BrokerCredentials, Faults, KeyPair, SharedState, Testnet, TestnetConfig,
@@ -85,23 +84,9 @@ async fn serve(args: &TestnetServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The replicas' shared state: `--shared-state URL` (no password on a command line) or `env`
-/// (KEYWARD_REDIS_URL and KEYWARD_REDIS_CA_FILE), connected and checked with PING.
+/// The replicas' shared state (`--shared-state`, [`super::shared_state`]).
 async fn shared_state(url: &str, prefix: &str) -> Result<SharedState> {
-    let config = if url == "env" {
-        FleetConfig::from_env()?
-    } else {
-        let config = FleetConfig::from_url(url)?;
-        if config.has_password() {
-            bail!(
-                "a Redis password on the command line can be read by anyone on this machine; put \
-                 the URL in KEYWARD_REDIS_URL and give --shared-state env"
-            );
-        }
-        config
-    };
-    let config = config.with_prefix(prefix)?;
-    let fleet = config.connect().await?;
+    let fleet = super::shared_state::connect(url, prefix).await?;
     Ok(SharedState::new(fleet.connection(), fleet.prefix())?.with_timeout(fleet.timeout()))
 }
 

@@ -12,9 +12,14 @@
 //! again, so an existing client (ccxt, a venue's SDK) works unchanged with placeholder keys.
 //! Either way the parameters the signer generates (a timestamp, Kraken's nonce) are the
 //! proxy's: a client's own are dropped.
+//!
+//! A WebSocket upgrade at any path is passed through to the venue's stream at that path below
+//! [`ProxyConfig::ws_base_url`], authenticated by the proxy, for the venues whose private
+//! streams need an auth message on connect (Bybit, OKX); see the `ws` module's notes.
 
 mod incoming;
 pub mod refusal;
+mod ws;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +62,13 @@ pub struct ProxyConfig {
     pub max_in_flight: usize,
     /// How long a request may wait for a slot (default 30 s); then 503 `busy`.
     pub queue_wait: Duration,
+    /// The venue's WebSocket origin (`wss://stream.bybit.com`, or `ws://` to a loopback
+    /// address) that WebSocket upgrades are passed through to, at their own path; None: 501
+    /// `ws_not_served`.
+    pub ws_base_url: Option<String>,
+    /// WebSocket sessions passed through at once (default 16), each one connection to the
+    /// venue; past it an upgrade is 503 `busy`.
+    pub max_ws_sessions: usize,
 }
 
 impl Default for ProxyConfig {
@@ -67,6 +79,8 @@ impl Default for ProxyConfig {
             max_body: 64 * 1024,
             max_in_flight: 64,
             queue_wait: Duration::from_secs(30),
+            ws_base_url: None,
+            max_ws_sessions: 16,
         }
     }
 }
@@ -92,6 +106,18 @@ impl ProxyConfig {
         self
     }
 
+    /// Passes WebSocket upgrades through to the venue's streams below `url`.
+    pub fn with_ws_base_url(mut self, url: impl Into<String>) -> Self {
+        self.ws_base_url = Some(url.into());
+        self
+    }
+
+    /// WebSocket sessions passed through at once.
+    pub fn with_max_ws_sessions(mut self, max: usize) -> Self {
+        self.max_ws_sessions = max;
+        self
+    }
+
     /// Requests sent on at once, and how long one waits for a slot.
     pub fn with_in_flight(mut self, max: usize, queue_wait: Duration) -> Self {
         self.max_in_flight = max.max(1);
@@ -110,6 +136,7 @@ struct Shared {
     client: RestClient,
     config: ProxyConfig,
     slots: Semaphore,
+    ws_slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for SigningProxy {
@@ -126,16 +153,19 @@ impl SigningProxy {
     /// A proxy that sends requests on through `client`.
     pub fn new(client: RestClient, config: ProxyConfig) -> Self {
         let slots = Semaphore::new(config.max_in_flight.max(1));
+        let ws_slots = Arc::new(Semaphore::new(config.max_ws_sessions));
         Self {
             inner: Arc::new(Shared {
                 client,
                 config,
                 slots,
+                ws_slots,
             }),
         }
     }
 
-    /// The proxy as an axum router: every path and method goes to the venue.
+    /// The proxy as an axum router: every path and method goes to the venue, a WebSocket
+    /// upgrade to its streams.
     pub fn router(&self) -> Router {
         Router::new()
             .fallback(forward)
@@ -169,6 +199,9 @@ impl SigningProxy {
 
 /// One request: a slot, the access check, the request read and checked, relayed.
 async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    if ws::is_upgrade(&request) {
+        return ws::open(shared, request).await;
+    }
     let _slot = match tokio::time::timeout(shared.config.queue_wait, shared.slots.acquire()).await {
         Ok(Ok(slot)) => slot,
         _ => return Refusal::busy().into_response(),
@@ -207,8 +240,9 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
 }
 
 /// Counts one request of the proxy (feature `metrics`): `keyward_proxy_requests_total{venue,
-/// result}`, `result` being `relayed` (the venue's answer passed on, whatever its status) or a
-/// refusal kind of [`refusal`]'s closed table: never a value from the request.
+/// result}`, `result` being `relayed` (the venue's answer passed on, whatever its status),
+/// `ws_session` (a WebSocket passed through) or a refusal kind of [`refusal`]'s closed table:
+/// never a value from the request.
 fn count(venue: &'static str, result: &'static str) {
     #[cfg(feature = "metrics")]
     metrics::counter!("keyward_proxy_requests_total", "venue" => venue, "result" => result)

@@ -17,6 +17,8 @@
 //! | `busy` | 503 | every slot stayed taken for the queue wait |
 //! | `credentials_unavailable` | 503 | the secret store could not give the credentials |
 //! | `not_served` | 501 | the proxy has no rules for this venue |
+//! | `ws_not_served` | 501 | a WebSocket upgrade, for a venue whose private streams need no auth message (the message says how to reach them) or a proxy without a WebSocket base URL |
+//! | `ws_auth_rejected` | 502 | the venue refused the WebSocket authentication with the stored key |
 //! | `internal` | 500 | anything else (a signing failure) |
 
 use std::time::Duration;
@@ -27,6 +29,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::error::Error;
+use crate::ws::WsError;
 
 /// One refusal of the proxy's own.
 #[derive(Debug, Clone)]
@@ -107,6 +110,34 @@ impl Refusal {
                 "credentials_unavailable",
                 message,
             ),
+            _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
+        }
+    }
+
+    /// The refusal of a WebSocket upgrade the proxy could not open at the venue.
+    pub fn from_ws_error(error: &WsError) -> Self {
+        let message = error.to_string();
+        match error {
+            WsError::AuthRejected { .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, "ws_auth_rejected", message)
+            }
+            WsError::AckTimeout { .. } => {
+                Self::new(StatusCode::GATEWAY_TIMEOUT, "venue_timeout", message)
+            }
+            WsError::Connect { .. }
+            | WsError::ClosedDuringAuth { .. }
+            | WsError::ClockSync { .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, "venue_unreachable", message)
+            }
+            WsError::Credentials { .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "credentials_unavailable",
+                message,
+            ),
+            WsError::Unsupported { .. } => {
+                Self::new(StatusCode::NOT_IMPLEMENTED, "ws_not_served", message)
+            }
+            WsError::InvalidUrl { .. } => Self::bad_request(message),
             _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
         }
     }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
-use super::relay::{Endpoint, RelayRules};
+use super::relay::{Endpoint, RelayRules, WsRelay};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, WsMessage, field_text, same_id};
@@ -105,6 +105,12 @@ const RELAY: RelayRules = RelayRules {
     credential_headers: &["x-mbx-apikey"],
     generated_params: &["timestamp"],
     answer_headers: &["x-mbx-used-weight", "x-mbx-order-count"],
+    // A user data stream needs no auth message: its listenKey comes from
+    // `POST /api/v3/userDataStream`, which the proxy relays. The WebSocket API's
+    // `session.logon` takes Ed25519 keys only, and its other requests are signed one by one.
+    ws: WsRelay::NotNeeded(
+        "Binance's private streams need no auth message: get a listenKey with POST /api/v3/userDataStream through this proxy and connect to the venue's stream with it",
+    ),
 };
 
 impl VenueRules for Binance {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
-use super::relay::{Endpoint, RelayRules};
+use super::relay::{Endpoint, RelayRules, WsRelay};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, field_text, str_field};
@@ -60,7 +60,25 @@ const RELAY: RelayRules = RelayRules {
     ],
     generated_params: &[],
     answer_headers: &["x-bapi-limit"],
+    ws: WsRelay::Served {
+        client_auth: ws_client_auth,
+    },
 };
+
+/// A client's own WebSocket auth, `{"op":"auth","args":[key, expires, signature]}`, and
+/// Bybit's acceptance of one
+/// (<https://bybit-exchange.github.io/docs/v5/ws/connect#authentication>), which pybit reads
+/// by `op` and `success`.
+fn ws_client_auth(msg: &Value) -> Option<Value> {
+    (str_field(msg, "op") == Some("auth")).then(|| {
+        let mut ack =
+            json!({"success": true, "ret_msg": "", "op": "auth", "conn_id": "keyward-proxy"});
+        if let Some(id) = msg.get("req_id") {
+            ack["req_id"] = id.clone();
+        }
+        ack
+    })
+}
 
 impl VenueRules for Bybit {
     fn relay(&self) -> Option<&'static RelayRules> {

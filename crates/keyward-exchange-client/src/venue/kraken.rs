@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use super::order_id::{IdForm, OrderIdRule, alnum_and};
-use super::relay::{Endpoint, RelayRules};
+use super::relay::{Endpoint, RelayRules, WsRelay};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, field_text, str_field};
@@ -140,6 +140,11 @@ const RELAY: RelayRules = RelayRules {
     credential_headers: &["api-key", "api-sign"],
     generated_params: &["nonce"],
     answer_headers: &[],
+    // Kraken's private channels take a token in each subscribe, from
+    // `POST /0/private/GetWebSocketsToken`, which the proxy relays.
+    ws: WsRelay::NotNeeded(
+        "Kraken's private channels need no auth message: get a token with POST /0/private/GetWebSocketsToken through this proxy and subscribe on the venue's stream with it",
+    ),
 };
 
 impl VenueRules for Kraken {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::LimitScope;
 use super::order_id::{IdForm, OrderIdRule};
-use super::relay::{Endpoint, RelayRules};
+use super::relay::{Endpoint, RelayRules, WsRelay};
 use super::rules::VenueRules;
 use super::time::{ServerTime, TimeUnit};
 use super::ws_auth::{Ack, WsAuthBy, field_text, str_field};
@@ -59,7 +59,17 @@ const RELAY: RelayRules = RelayRules {
     ],
     generated_params: &[],
     answer_headers: &[],
+    ws: WsRelay::Served {
+        client_auth: ws_client_auth,
+    },
 };
+
+/// A client's own WebSocket login, `{"op":"login","args":[...]}`, and OKX's acceptance of one
+/// (<https://www.okx.com/docs-v5/en/#overview-websocket-login>).
+fn ws_client_auth(msg: &Value) -> Option<Value> {
+    (str_field(msg, "op") == Some("login"))
+        .then(|| json!({"event": "login", "code": "0", "msg": "", "connId": "keyward-proxy"}))
+}
 
 impl VenueRules for Okx {
     fn relay(&self) -> Option<&'static RelayRules> {

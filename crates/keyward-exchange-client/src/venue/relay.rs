@@ -6,6 +6,7 @@
 //! timestamps and nonces), and which answer headers carry the venue's rate-limit usage.
 
 use keyward_resilience::RequestClass;
+use serde_json::Value;
 
 use super::Call;
 use crate::params::Params;
@@ -37,6 +38,23 @@ pub(crate) struct RelayRules {
     pub(crate) generated_params: &'static [&'static str],
     /// Answer header name prefixes (lower-case) that carry the venue's usage counts.
     pub(crate) answer_headers: &'static [&'static str],
+    /// Whether the proxy passes the venue's private WebSocket sessions through.
+    pub(crate) ws: WsRelay,
+}
+
+/// The WebSocket pass-through of a venue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WsRelay {
+    /// The venue's private streams need an auth message on connect: the proxy sends it and
+    /// passes the session through. `client_auth` recognises a client's own auth message
+    /// (refused in plain mode, answered by the proxy in re-sign mode): the venue's acceptance
+    /// of it, or None for any other message.
+    Served {
+        client_auth: fn(&Value) -> Option<Value>,
+    },
+    /// Not passed through: how a bot reaches the venue's private streams instead, through the
+    /// proxy's REST relay.
+    NotNeeded(&'static str),
 }
 
 impl RelayRules {

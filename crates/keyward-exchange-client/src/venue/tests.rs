@@ -498,3 +498,41 @@ fn kraken_codes_take_additional_text_but_not_longer_words() {
     assert_eq!(kind("EAPI:Invalid keyboard"), ErrorKind::Rejected);
     assert_eq!(kind("EAPI:Invalid nonce"), ErrorKind::Nonce);
 }
+
+/// The proxy's WebSocket pass-through: each served venue recognises the auth message its own
+/// signer builds (a client's auth, refused or answered by the proxy) and nothing else; its
+/// answer is what the venue's own acknowledgement check accepts.
+#[test]
+fn the_ws_relay_recognises_each_venues_own_auth_message() {
+    use keyward_signing::{Credentials, SignOptions, Signer};
+
+    for name in ["bybit", "okx"] {
+        let v = venue(name);
+        let Some(relay::WsRelay::Served { client_auth }) = v.relay().map(|r| r.ws) else {
+            panic!("{name}: its streams are not passed through");
+        };
+        let mut creds = Credentials::new("placeholder-key", "placeholder-secret".into());
+        if name == "okx" {
+            creds = creds.with_passphrase("placeholder-passphrase".into());
+        }
+        let signer = Signer::new(v.scheme, &creds).unwrap();
+        let auth = signer
+            .ws_auth(&serde_json::Map::new(), &SignOptions::at(1_700_000_000_000))
+            .unwrap();
+        let ack = client_auth(&auth).unwrap_or_else(|| panic!("{name}: {auth} not recognised"));
+        assert_eq!(v.ws_ack(&Value::Null, &ack), ws_auth::Ack::Accepted, "{name}: {ack}");
+        for other in [
+            json!({"op": "subscribe", "args": ["order"]}),
+            json!({"op": "ping"}),
+            json!("ping"),
+        ] {
+            assert!(client_auth(&other).is_none(), "{name}: {other}");
+        }
+    }
+    for name in ["binance", "kraken"] {
+        assert!(
+            matches!(venue(name).relay().map(|r| r.ws), Some(relay::WsRelay::NotNeeded(_))),
+            "{name}"
+        );
+    }
+}

@@ -162,6 +162,13 @@ impl WsSession {
         self.command(message.to_string(), false).await
     }
 
+    /// Sends `text` once, as it is (the signing proxy's pass-through: a bot's message need
+    /// not be JSON, as OKX's text `ping`).
+    #[cfg(feature = "proxy")]
+    pub(crate) async fn send_text(&self, text: String) -> Result<(), WsError> {
+        self.command(text, false).await
+    }
+
     /// Sends `message` now (or, while reconnecting, on the next connection) and again after
     /// each reconnect.
     pub async fn subscribe(&self, message: Value) -> Result<(), WsError> {

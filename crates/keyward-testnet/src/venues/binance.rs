@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::{Echo, Endpoint, Rules, VenueCtx};
 use crate::ratelimit::Usage;
 use crate::reply::{json, set_number};
+use crate::ws::WsConn;
 
 pub(crate) struct Binance;
 
@@ -142,7 +143,7 @@ impl Rules for Binance {
         }
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    fn ws_message(&self, ctx: &VenueCtx, _conn: &WsConn, message: &Value) -> Option<Value> {
         let id = message.get("id").cloned().unwrap_or(Value::Null);
         let method = message.get("method").and_then(Value::as_str)?;
         let signed = message.pointer("/params/signature").is_some();

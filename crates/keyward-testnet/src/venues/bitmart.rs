@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Echo, Endpoint, Rules, VenueCtx};
 use crate::reply::json;
+use crate::ws::WsConn;
 
 pub(crate) struct Bitmart;
 
@@ -57,7 +58,7 @@ impl Rules for Bitmart {
         )
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    fn ws_message(&self, ctx: &VenueCtx, _conn: &WsConn, message: &Value) -> Option<Value> {
         if message.get("op").and_then(Value::as_str)? != "login" {
             return None;
         }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::{Echo, Endpoint, Rules, VenueCtx};
 use crate::ratelimit::Usage;
 use crate::reply::{json, set_number};
+use crate::ws::WsConn;
 
 pub(crate) struct Bitmex;
 
@@ -94,7 +95,7 @@ impl Rules for Bitmex {
         set_number(response, "x-ratelimit-reset", usage.reset_s);
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    fn ws_message(&self, ctx: &VenueCtx, _conn: &WsConn, message: &Value) -> Option<Value> {
         if message.get("op").and_then(Value::as_str)? != "authKeyExpires" {
             return None;
         }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::{Echo, Endpoint, Rules, VenueCtx};
 use crate::ratelimit::Usage;
 use crate::reply::{json, set_number};
+use crate::ws::WsConn;
 
 pub(crate) struct Bybit;
 
@@ -97,14 +98,22 @@ impl Rules for Bybit {
         set_number(response, "x-bapi-limit", u64::from(usage.limit));
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    /// <https://bybit-exchange.github.io/docs/v5/ws/connect>: `wss://stream.bybit.com/v5/private`.
+    fn ws_paths(&self) -> &'static [&'static str] {
+        &["/v5/private"]
+    }
+
+    fn ws_message(&self, ctx: &VenueCtx, conn: &WsConn, message: &Value) -> Option<Value> {
         let req_id = message.get("req_id").cloned().unwrap_or(json!(""));
         match message.get("op").and_then(Value::as_str)? {
             "ping" => {
                 Some(json!({"success": true, "ret_msg": "pong", "op": "ping", "req_id": req_id}))
             }
             "auth" => Some(match ctx.verifier.verify_ws(message) {
-                Ok(_) => json!({"success": true, "ret_msg": "", "op": "auth", "req_id": req_id}),
+                Ok(_) => {
+                    conn.authenticate();
+                    json!({"success": true, "ret_msg": "", "op": "auth", "req_id": req_id, "conn_id": "testnet"})
+                }
                 Err(err) => {
                     let msg = match err {
                         VerifyError::BadSignature => "Signature verification failed",
@@ -115,7 +124,40 @@ impl Rules for Bybit {
                     json!({"success": false, "ret_msg": msg, "op": "auth", "req_id": req_id})
                 }
             }),
+            // The private stream's topics (<https://bybit-exchange.github.io/docs/v5/websocket/private/order>)
+            // need an authenticated connection; `order` is pushed each accepted order.
+            "subscribe" => Some(if conn.authenticated() {
+                let topics = message.get("args").and_then(Value::as_array);
+                if topics.is_some_and(|t| t.iter().any(|t| t == "order")) {
+                    conn.subscribe_orders();
+                }
+                json!({"success": true, "ret_msg": "", "op": "subscribe", "req_id": req_id, "conn_id": "testnet"})
+            } else {
+                json!({"success": false, "ret_msg": "Request not authorized", "op": "subscribe", "req_id": req_id, "conn_id": "testnet"})
+            }),
             _ => None,
         }
+    }
+
+    /// The `order` topic's push (<https://bybit-exchange.github.io/docs/v5/websocket/private/order>).
+    fn ws_order_push(&self, e: &Echo) -> Option<Value> {
+        Some(json!({
+            "id": format!("testnet-{}", e.id),
+            "topic": "order",
+            "creationTime": e.now_ms,
+            "data": [{
+                "category": e.field("category"),
+                "symbol": e.field("symbol"),
+                "orderId": e.id,
+                "orderLinkId": link_id(e),
+                "side": e.field("side"),
+                "orderType": e.field("orderType"),
+                "qty": e.field("qty"),
+                "price": e.field("price"),
+                "orderStatus": "New",
+                "createdTime": e.now_ms.to_string(),
+                "updatedTime": e.now_ms.to_string(),
+            }],
+        }))
     }
 }

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::{Echo, Endpoint, Rules, SecretForm, VenueCtx, last_segment};
 use crate::reply::{iso8601_ms as iso, json};
+use crate::ws::WsConn;
 
 pub(crate) struct CoinbaseExchange;
 pub(crate) struct CoinbaseAdvanced;
@@ -124,7 +125,7 @@ impl Rules for CoinbaseExchange {
         too_many()
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    fn ws_message(&self, ctx: &VenueCtx, _conn: &WsConn, message: &Value) -> Option<Value> {
         if message.get("type").and_then(Value::as_str)? != "subscribe" {
             return None;
         }
@@ -231,7 +232,7 @@ impl Rules for CoinbaseAdvanced {
     /// refused with `{"type":"error","message":"authentication failure"}` (what the venue sends,
     /// as logged in <https://github.com/coinbase/coinbase-advanced-py/issues/19>). Legacy HMAC
     /// keys have no WebSocket auth message: a subscribe without a JWT is refused the same way.
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    fn ws_message(&self, ctx: &VenueCtx, _conn: &WsConn, message: &Value) -> Option<Value> {
         if message.get("type").and_then(Value::as_str)? != "subscribe" {
             return None;
         }

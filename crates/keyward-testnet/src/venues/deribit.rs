@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Echo, Endpoint, Rules, VenueCtx};
 use crate::reply::json;
+use crate::ws::WsConn;
 
 pub(crate) struct Deribit;
 
@@ -104,7 +105,7 @@ impl Rules for Deribit {
         )
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    fn ws_message(&self, ctx: &VenueCtx, _conn: &WsConn, message: &Value) -> Option<Value> {
         let id = message.get("id").cloned().unwrap_or(Value::Null);
         let now = keyward_signing::Clock::now_ms(&ctx.clock);
         match message.get("method").and_then(Value::as_str)? {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::{Echo, Endpoint, Rules, SecretForm, VenueCtx};
 use crate::reply::json;
+use crate::ws::WsConn;
 
 pub(crate) struct Kraken;
 
@@ -79,7 +80,7 @@ impl Rules for Kraken {
         json(429, json!({"error": ["EAPI:Rate limit exceeded"]}))
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
+    fn ws_message(&self, ctx: &VenueCtx, _conn: &WsConn, message: &Value) -> Option<Value> {
         let reqid = message.get("reqid").cloned();
         let mut reply = match message.get("event").and_then(Value::as_str)? {
             "ping" => json!({"event": "pong"}),

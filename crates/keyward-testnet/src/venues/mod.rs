@@ -22,11 +22,13 @@ use keyward_signing::verify::{Verifier, VerifyError};
 use keyward_signing::{Clock, Request, Scheme};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 use crate::clock::VenueClock;
 use crate::credentials::{hex, random_bytes};
 use crate::ratelimit::Usage;
 use crate::reply;
+use crate::ws::WsConn;
 
 /// What an endpoint does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +99,17 @@ pub(crate) trait Rules: Send + Sync + 'static {
     /// Adds the venue's usage headers.
     fn usage_headers(&self, _usage: &Usage, _order: bool, _response: &mut Response) {}
     /// The answer to a WebSocket text message (auth, ping), if any.
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value>;
+    fn ws_message(&self, ctx: &VenueCtx, conn: &WsConn, message: &Value) -> Option<Value>;
+    /// The venue's own private stream paths, served beside `/ws` (clients that check the path,
+    /// as pybit does, connect there).
+    fn ws_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// What a connection subscribed to the venue's private order channel is pushed when an
+    /// order is accepted (Bybit `order`, OKX `orders`); None for a venue without one here.
+    fn ws_order_push(&self, _echo: &Echo) -> Option<Value> {
+        None
+    }
     /// An unknown path.
     fn not_found(&self) -> Response {
         reply::json(404, json!({"error": "not found"}))
@@ -139,6 +151,9 @@ pub(crate) fn rules(name: &str) -> Option<&'static dyn Rules> {
     ALL.into_iter().find(|r| r.name() == name)
 }
 
+/// Order pushes a slow WebSocket reader may fall behind by before it misses some.
+const PUSH_BUFFER: usize = 256;
+
 /// One venue's state: its rules, verifier, clock, issued WebSocket tokens and order ids.
 pub(crate) struct VenueCtx {
     pub(crate) rules: &'static dyn Rules,
@@ -146,6 +161,8 @@ pub(crate) struct VenueCtx {
     pub(crate) clock: VenueClock,
     pub(crate) tokens: Mutex<HashSet<String>>,
     next_id: AtomicU64,
+    /// The order pushes of the venue's private WebSocket channel ([`Rules::ws_order_push`]).
+    pub(crate) pushes: broadcast::Sender<Value>,
 }
 
 impl VenueCtx {
@@ -156,6 +173,7 @@ impl VenueCtx {
             clock,
             tokens: Mutex::new(HashSet::new()),
             next_id: AtomicU64::new(1),
+            pushes: broadcast::channel(PUSH_BUFFER).0,
         }
     }
 
@@ -248,15 +266,19 @@ pub(crate) async fn rest(
     } else {
         ctx.next_id().to_string()
     };
-    rules.success(
-        endpoint,
-        &Echo {
-            id,
-            path: req.path.clone(),
-            now_ms: now,
-            fields: fields(&req),
-        },
-    )
+    let echo = Echo {
+        id,
+        path: req.path.clone(),
+        now_ms: now,
+        fields: fields(&req),
+    };
+    if endpoint == Endpoint::Place {
+        if let Some(push) = rules.ws_order_push(&echo) {
+            // No subscriber is not an error.
+            let _ = ctx.pushes.send(push);
+        }
+    }
+    rules.success(endpoint, &echo)
 }
 
 /// The last path segment (Coinbase Exchange's `DELETE /orders/{id}`).

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::{Echo, Endpoint, Rules, VenueCtx};
 use crate::reply::json;
+use crate::ws::WsConn;
 
 pub(crate) struct Okx;
 
@@ -83,21 +84,67 @@ impl Rules for Okx {
         )
     }
 
-    fn ws_message(&self, ctx: &VenueCtx, message: &Value) -> Option<Value> {
-        if message.get("op").and_then(Value::as_str)? != "login" {
-            return None;
-        }
-        Some(match ctx.verifier.verify_ws(message) {
-            Ok(_) => json!({"event": "login", "code": "0", "msg": "", "connId": "testnet"}),
-            Err(err) => {
-                let (code, msg) = match err {
-                    VerifyError::UnknownKey => ("60005", "Invalid OK-ACCESS-KEY"),
-                    VerifyError::BadSignature => ("60007", "Invalid sign"),
-                    VerifyError::Malformed(_) => ("60012", "Invalid request"),
-                    _ => ("60006", "Timestamp request expired"),
-                };
-                json!({"event": "error", "code": code, "msg": msg, "connId": "testnet"})
+    /// <https://www.okx.com/docs-v5/en/#overview-production-trading-services>: `wss://ws.okx.com:8443/ws/v5/private`.
+    fn ws_paths(&self) -> &'static [&'static str] {
+        &["/ws/v5/private"]
+    }
+
+    fn ws_message(&self, ctx: &VenueCtx, conn: &WsConn, message: &Value) -> Option<Value> {
+        match message.get("op").and_then(Value::as_str)? {
+            "login" => Some(match ctx.verifier.verify_ws(message) {
+                Ok(_) => {
+                    conn.authenticate();
+                    json!({"event": "login", "code": "0", "msg": "", "connId": "testnet"})
+                }
+                Err(err) => {
+                    let (code, msg) = match err {
+                        VerifyError::UnknownKey => ("60005", "Invalid OK-ACCESS-KEY"),
+                        VerifyError::BadSignature => ("60007", "Invalid sign"),
+                        VerifyError::Malformed(_) => ("60012", "Invalid request"),
+                        _ => ("60006", "Timestamp request expired"),
+                    };
+                    json!({"event": "error", "code": code, "msg": msg, "connId": "testnet"})
+                }
+            }),
+            // The private channels (<https://www.okx.com/docs-v5/en/#order-book-trading-trade-ws-order-channel>)
+            // need a logged-in connection (60011 "Please log in"); `orders` is pushed each
+            // accepted order.
+            "subscribe" => {
+                let arg = message
+                    .get("args")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                Some(if !conn.authenticated() {
+                    json!({"event": "error", "code": "60011", "msg": "Please log in", "connId": "testnet"})
+                } else {
+                    if arg.get("channel").and_then(Value::as_str) == Some("orders") {
+                        conn.subscribe_orders();
+                    }
+                    json!({"event": "subscribe", "arg": arg, "connId": "testnet"})
+                })
             }
-        })
+            _ => None,
+        }
+    }
+
+    /// The `orders` channel's push (<https://www.okx.com/docs-v5/en/#order-book-trading-trade-ws-order-channel>).
+    fn ws_order_push(&self, e: &Echo) -> Option<Value> {
+        Some(json!({
+            "arg": {"channel": "orders", "instType": "ANY"},
+            "data": [{
+                "instId": e.field("instId"),
+                "ordId": e.id,
+                "clOrdId": e.field("clOrdId"),
+                "side": e.field("side"),
+                "ordType": e.field("ordType"),
+                "sz": e.field("sz"),
+                "px": e.field("px"),
+                "state": "live",
+                "cTime": e.now_ms.to_string(),
+                "uTime": e.now_ms.to_string(),
+            }],
+        }))
     }
 }
