@@ -9,6 +9,9 @@
 //! otherwise the parser test says why it did not run and passes.
 #![allow(clippy::unwrap_used)] // reason: test helpers fail loudly on anything unexpected
 
+#[path = "../support/python.rs"]
+mod python;
+
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -112,40 +115,6 @@ fn account(base: &str, secret: &str) -> u16 {
     })
 }
 
-/// The Python interpreter, or None (a skip) when interop is not required.
-fn python() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let venv = root.join(".venv/bin/python");
-    let exe = match std::env::var_os("KEYWARD_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None if venv.exists() => venv,
-        None => {
-            assert!(
-                std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
-                "KEYWARD_REQUIRE_INTEROP is set but there is no Python: run `cargo xtask python`"
-            );
-            eprintln!("SKIPPED: no KEYWARD_PYTHON and no .venv (run `cargo xtask python`)");
-            return None;
-        }
-    };
-    let ok = Command::new(&exe)
-        .args(["-c", "import prometheus_client.parser"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
-            "KEYWARD_REQUIRE_INTEROP is set but {} cannot import prometheus_client: run `cargo xtask python`",
-            exe.display()
-        );
-        eprintln!("SKIPPED: {} cannot import prometheus_client", exe.display());
-        return None;
-    }
-    Some(exe)
-}
 
 /// Scrapes `url` and parses the text with prometheus_client: the raw text, the Content-Type,
 /// and every sample as `[name, labels, value]`.
@@ -186,7 +155,9 @@ fn sample(scraped: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 #[test]
 fn testnet_serve_exposes_counters_that_an_independent_parser_reads() {
-    let Some(python) = python() else { return };
+    let Some(python) = python::importing("prometheus_client.parser") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let served = serve(&["-vv"], &["--metrics", "127.0.0.1:0"], &[], dir.path());
     let metrics = served.url("metrics");
@@ -251,7 +222,9 @@ fn testnet_serve_exposes_counters_that_an_independent_parser_reads() {
 
 #[test]
 fn a_429_is_counted_per_venue() {
-    let Some(python) = python() else { return };
+    let Some(python) = python::importing("prometheus_client.parser") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let served = serve(
         &[],

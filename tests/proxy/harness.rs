@@ -219,39 +219,10 @@ impl Proxy {
 /// The interpreter, when it can import `module`; None (with the reason on stderr) when
 /// interop is not required.
 pub async fn python(module: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let venv = root.join(".venv/bin/python");
-    let required = std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_some();
-    let exe = match std::env::var_os("KEYWARD_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None if venv.exists() => venv,
-        None => {
-            assert!(
-                !required,
-                "KEYWARD_REQUIRE_INTEROP is set but there is no Python: run `cargo xtask python`"
-            );
-            eprintln!("SKIPPED: no KEYWARD_PYTHON and no .venv (run `cargo xtask python`)");
-            return None;
-        }
-    };
-    let ok = Command::new(&exe)
-        .args(["-c", &format!("import {module}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
+    let module = module.to_owned();
+    tokio::task::spawn_blocking(move || crate::python::importing(&module))
         .await
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            !required,
-            "KEYWARD_REQUIRE_INTEROP is set but {} cannot import {module}",
-            exe.display()
-        );
-        eprintln!("SKIPPED: {} cannot import {module}", exe.display());
-        return None;
-    }
-    Some(exe)
+        .unwrap()
 }
 
 /// Fails unless the bot's memory holds its own `marker` (the scan reads something) and neither

@@ -26,6 +26,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/python.rs"]
+mod python;
 
 mod fleet;
 mod harness;

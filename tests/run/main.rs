@@ -12,6 +12,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/python.rs"]
+mod python;
 
 use std::io::{BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -37,21 +39,6 @@ const NOT_INHERITED: [&str; 4] = [
     "KEYWARD_ENV",
 ];
 
-fn python() -> Option<PathBuf> {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    match std::env::var_os("KEYWARD_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if venv.exists() => Some(venv),
-        None => {
-            assert!(
-                std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
-                "KEYWARD_REQUIRE_INTEROP is set but there is no Python: run `cargo xtask python`"
-            );
-            eprintln!("SKIPPED: no KEYWARD_PYTHON and no .venv (run `cargo xtask python`)");
-            None
-        }
-    }
-}
 
 fn script() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,7 +57,7 @@ struct Vault {
 
 impl Vault {
     fn new() -> Option<Self> {
-        let python = python()?;
+        let python = python::interpreter()?;
         let home = tempfile::tempdir().unwrap();
         let vault = Self { home, python };
         assert!(

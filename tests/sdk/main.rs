@@ -20,6 +20,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/python.rs"]
+mod python;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -81,46 +83,7 @@ async fn testnet() -> Testnet {
         .unwrap()
 }
 
-/// The interpreter, or None (with the reason on stderr) when interop is not required.
-fn python() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let venv = root.join(".venv/bin/python");
-    let exe = match std::env::var_os("KEYWARD_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None if venv.exists() => venv,
-        None => {
-            assert!(
-                std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
-                "KEYWARD_REQUIRE_INTEROP is set but there is no Python: run `cargo xtask python`"
-            );
-            eprintln!("SKIPPED: no KEYWARD_PYTHON and no .venv (run `cargo xtask python`)");
-            return None;
-        }
-    };
-    Some(exe)
-}
 
-/// Whether `module` imports; when it does not and interop is required, a failure.
-async fn imports(python: &PathBuf, module: &str) -> bool {
-    let ok = Command::new(python)
-        .args(["-c", &format!("import {module}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .status()
-        .await
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
-            "KEYWARD_REQUIRE_INTEROP is set but {} cannot import {module}: run `cargo xtask python`",
-            python.display()
-        );
-        eprintln!("SKIPPED: {} cannot import {module}", python.display());
-    }
-    ok
-}
 
 /// Runs `tests/sdk/python/<script>` with `input` on stdin and returns the JSON it printed.
 async fn drive(python: &PathBuf, script: &str, input: &Value) -> Value {
@@ -175,8 +138,8 @@ fn input(t: &Testnet, venue: &str) -> Value {
 
 /// Runs one SDK against a fresh testnet, or returns None when it cannot run here.
 async fn run(venue: &str, module: &str, script: &str) -> Option<Value> {
-    let python = python()?;
-    if !imports(&python, module).await {
+    let python = python::interpreter()?;
+    if !python::imports(&python, module) {
         return None;
     }
     let t = testnet().await;
@@ -188,8 +151,8 @@ async fn run(venue: &str, module: &str, script: &str) -> Option<Value> {
 /// Runs the driver in its `stale` mode, with the testnet's clock for `venue` an hour ahead, and
 /// returns the code the SDK was refused with.
 async fn stale(venue: &str, module: &str, script: &str) -> Option<Value> {
-    let python = python()?;
-    if !imports(&python, module).await {
+    let python = python::interpreter()?;
+    if !python::imports(&python, module) {
         return None;
     }
     let t = testnet().await;
@@ -406,10 +369,10 @@ async fn ccxt_coinbaseexchange_rest_and_websocket_subscribe() {
 /// with `keyward sign`'s for the same request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ccxt_coinbaseexchange_get_with_a_query_matches_keyward_sign() {
-    let Some(python) = python() else {
+    let Some(python) = python::interpreter() else {
         return;
     };
-    if !imports(&python, "ccxt.pro").await {
+    if !python::imports(&python, "ccxt.pro") {
         return;
     }
     const BASE: &str = "http://127.0.0.1";
@@ -526,8 +489,8 @@ async fn ccxt_deribit_rest_and_websocket_public_auth() {
 /// endpoint; a wrong TOTP seed is refused at the TOTP step, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstox_totp_sdk_logs_in_and_the_token_works() {
-    let Some(python) = python() else { return };
-    if !imports(&python, "upstox_totp").await {
+    let Some(python) = python::interpreter() else { return };
+    if !python::imports(&python, "upstox_totp") {
         return;
     }
     let t = Testnet::start(TestnetConfig::default()).await.unwrap();

@@ -1,0 +1,55 @@
+//! The test virtualenv's Python for the CLI's suites that drive Python programs (`tests/sdk`,
+//! `tests/metrics`, `tests/run`, `tests/proxy`), included with `#[path]`.
+//!
+//! Python comes from `KEYWARD_PYTHON` (set by `cargo xtask ci`), else `.venv/bin/python` at the
+//! workspace root (`cargo xtask python` makes it). When `KEYWARD_REQUIRE_INTEROP` is set (as
+//! `cargo xtask ci` does), a missing interpreter or a module it cannot import is a failure;
+//! otherwise the test says why it did not run (SKIPPED on stderr) and passes, so that a bare
+//! `cargo test` works without Python.
+#![allow(dead_code)] // reason: each suite uses its own subset of the helpers
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The interpreter, or None after saying SKIPPED (a failure when interop is required).
+pub fn interpreter() -> Option<PathBuf> {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    match std::env::var_os("KEYWARD_PYTHON") {
+        Some(p) => Some(PathBuf::from(p)),
+        None if venv.exists() => Some(venv),
+        None => {
+            assert!(
+                std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
+                "KEYWARD_REQUIRE_INTEROP is set but there is no Python: run `cargo xtask python`"
+            );
+            eprintln!("SKIPPED: no KEYWARD_PYTHON and no .venv (run `cargo xtask python`)");
+            None
+        }
+    }
+}
+
+/// Whether `python` imports `module`; when it does not, SKIPPED on stderr (a failure when
+/// interop is required).
+pub fn imports(python: &Path, module: &str) -> bool {
+    let ok = Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("KEYWARD_REQUIRE_INTEROP").is_none(),
+            "KEYWARD_REQUIRE_INTEROP is set but {} cannot import {module}: run `cargo xtask python`",
+            python.display()
+        );
+        eprintln!("SKIPPED: {} cannot import {module}", python.display());
+    }
+    ok
+}
+
+/// The interpreter when it imports `module`, else None (see [`imports`]).
+pub fn importing(module: &str) -> Option<PathBuf> {
+    interpreter().filter(|python| imports(python, module))
+}
