@@ -115,7 +115,6 @@ fn account(base: &str, secret: &str) -> u16 {
     })
 }
 
-
 /// Scrapes `url` and parses the text with prometheus_client: the raw text, the Content-Type,
 /// and every sample as `[name, labels, value]`.
 const SCRAPE: &str = r#"

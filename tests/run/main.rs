@@ -39,7 +39,6 @@ const NOT_INHERITED: [&str; 4] = [
     "KEYWARD_ENV",
 ];
 
-
 fn script() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/run/python/child.py")

@@ -83,8 +83,6 @@ async fn testnet() -> Testnet {
         .unwrap()
 }
 
-
-
 /// Runs `tests/sdk/python/<script>` with `input` on stdin and returns the JSON it printed.
 async fn drive(python: &PathBuf, script: &str, input: &Value) -> Value {
     let path =
@@ -489,7 +487,9 @@ async fn ccxt_deribit_rest_and_websocket_public_auth() {
 /// endpoint; a wrong TOTP seed is refused at the TOTP step, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstox_totp_sdk_logs_in_and_the_token_works() {
-    let Some(python) = python::interpreter() else { return };
+    let Some(python) = python::interpreter() else {
+        return;
+    };
     if !python::imports(&python, "upstox_totp") {
         return;
     }

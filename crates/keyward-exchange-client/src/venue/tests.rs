@@ -520,7 +520,11 @@ fn the_ws_relay_recognises_each_venues_own_auth_message() {
             .ws_auth(&serde_json::Map::new(), &SignOptions::at(1_700_000_000_000))
             .unwrap();
         let ack = client_auth(&auth).unwrap_or_else(|| panic!("{name}: {auth} not recognised"));
-        assert_eq!(v.ws_ack(&Value::Null, &ack), ws_auth::Ack::Accepted, "{name}: {ack}");
+        assert_eq!(
+            v.ws_ack(&Value::Null, &ack),
+            ws_auth::Ack::Accepted,
+            "{name}: {ack}"
+        );
         for other in [
             json!({"op": "subscribe", "args": ["order"]}),
             json!({"op": "ping"}),
@@ -531,7 +535,10 @@ fn the_ws_relay_recognises_each_venues_own_auth_message() {
     }
     for name in ["binance", "kraken"] {
         assert!(
-            matches!(venue(name).relay().map(|r| r.ws), Some(relay::WsRelay::NotNeeded(_))),
+            matches!(
+                venue(name).relay().map(|r| r.ws),
+                Some(relay::WsRelay::NotNeeded(_))
+            ),
             "{name}"
         );
     }
