@@ -12,6 +12,7 @@ import asyncio
 import json
 import queue
 import sys
+import threading
 
 from ws_orders import place
 
@@ -32,15 +33,27 @@ def bybit(job):
     seen = queue.Queue()
     manager = stream._V5WebSocketManager
     on_auth, on_subscribe = manager._process_auth_message, manager._process_subscription_message
+    on_set_callback = manager._set_callback
+    # pybit sends a subscribe before it records it (its req_id, the topic's callback): on
+    # loopback the answer can arrive first, and pybit's own handler then fails to look it up
+    # (KeyError in its thread, a reconnect). The answer waits, bounded, until pybit recorded the
+    # subscribe, as an answer from a distant venue would.
+    recorded = threading.Event()
+
+    def set_callback_hook(self, topic, callback):
+        on_set_callback(self, topic, callback)
+        recorded.set()
 
     def auth_hook(self, message):
         seen.put(("auth", message))
         on_auth(self, message)
 
     def subscribe_hook(self, message):
+        recorded.wait(WAIT)
         seen.put(("subscribe", message))
         on_subscribe(self, message)
 
+    manager._set_callback = set_callback_hook
     manager._process_auth_message = auth_hook
     manager._process_subscription_message = subscribe_hook
     ws = unified.WebSocket(testnet=False, channel_type="private", api_key="placeholder-key",
