@@ -197,6 +197,45 @@ async fn eight_bots_through_one_proxy_see_no_429_and_no_invalid_nonce() {
     );
 }
 
+/// A page the user visits can make the browser `POST` a form to any loopback port (no CORS
+/// preflight for a form) or reach it through a host name its site rebinds to 127.0.0.1: the
+/// proxy, which signs for whoever reaches it, must refuse both, and still serve the bot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_cannot_make_the_proxy_sign_a_request() {
+    let setup = Setup::new().await;
+    let proxy = Proxy::start(&setup, "binance", &[]).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/api/v3/order", proxy.url);
+    let port = proxy.url.rsplit(':').next().unwrap().to_owned();
+    let order = [
+        ("symbol", "BTCUSDT"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", "0.01"),
+        ("price", "20000"),
+    ];
+    for (header, value) in [
+        ("Origin", "https://evil.example".to_owned()),
+        ("Origin", "null".to_owned()),
+        ("Host", format!("rebound.evil.example:{port}")),
+    ] {
+        let response = http
+            .post(&url)
+            .header(header, &value)
+            .form(&order)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{header}: {value}");
+        assert_eq!(response.headers()["x-keyward-refusal"], "cross_origin");
+    }
+    // The bot itself (no Origin, a loopback Host) is served.
+    let response = http.post(&url).form(&order).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    proxy.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_documented_json_and_the_canary_key_reaches_no_log_or_answer() {
     let setup = Setup::new().await;

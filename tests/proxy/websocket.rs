@@ -9,7 +9,8 @@
 //! - pybit and python-okx, the venues' own SDKs, log in with placeholder keys through
 //!   `--resign` (the proxy answers their auth message) and get their pushes.
 //! - Refusals: a venue whose private streams need no auth message (Binance: a listenKey over
-//!   REST), a proxy without `--ws-base-url`, a key the venue refuses, a missing access token;
+//!   REST), a web page's upgrade (`Origin`), a proxy without `--ws-base-url`, a key the venue
+//!   refuses, a missing access token;
 //!   then, on an open stream, the bot's own auth in plain mode (1008), a binary message (1003),
 //!   and the venue dropping the connection (1012). No log line carries the key.
 
@@ -176,12 +177,26 @@ async fn pybit_and_python_okx_with_placeholder_keys_get_their_streams_through_re
 
 /// The proxy's refusal of an upgrade: its status and `keyward_error.kind`, and the message.
 async fn refused(url: &str, token: Option<&str>) -> (u16, String, String) {
+    refused_with(url, token, None).await
+}
+
+/// As [`refused`], the upgrade sent with `origin` (a web page's).
+async fn refused_with(
+    url: &str,
+    token: Option<&str>,
+    origin: Option<&str>,
+) -> (u16, String, String) {
     let mut request = url.into_client_request().unwrap();
     if let Some(token) = token {
         request.headers_mut().insert(
             "proxy-authorization",
             format!("Bearer {token}").parse().unwrap(),
         );
+    }
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
     }
     match tokio_tungstenite::connect_async(request).await {
         Err(tungstenite::Error::Http(response)) => {
@@ -219,6 +234,22 @@ async fn upgrades_the_proxy_cannot_serve_are_refused_with_documented_json() {
     assert_eq!((status, kind.as_str()), (501, "ws_not_served"));
     assert!(message.contains("listenKey"), "{message}");
     binance.stop().await;
+
+    // A web page opening the stream in the user's browser (no CORS for WebSockets).
+    let open = Proxy::start(
+        &setup,
+        "bybit",
+        &["--ws-base-url", &ws_base(&setup, "bybit")],
+    )
+    .await;
+    let (status, kind, _) = refused_with(
+        &stream_at(&open, "bybit"),
+        None,
+        Some("https://evil.example"),
+    )
+    .await;
+    assert_eq!((status, kind.as_str()), (403, "cross_origin"));
+    open.stop().await;
 
     let unset = Proxy::start(&setup, "bybit", &[]).await;
     let (status, kind, message) = refused(&stream_at(&unset, "bybit"), None).await;

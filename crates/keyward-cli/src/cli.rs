@@ -1163,6 +1163,7 @@ answer is the venue's own status and body. The proxy's own refusals are JSON
 {\"keyward_error\": {\"kind\", \"message\"}} with the header X-Keyward-Refusal:
 rate_limit_wait 429, circuit_open 503, unknown_outcome 502, venue_timeout 504,
 venue_unreachable 502, bad_request 400, carries_credentials 400, unauthorized 401,
+cross_origin 403 (a web page's Origin, or a Host that is not loopback),
 body_too_large 413, busy 503, credentials_unavailable 503, not_served 501, ws_not_served 501,
 ws_auth_rejected 502.
 

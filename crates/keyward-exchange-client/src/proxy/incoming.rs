@@ -1,4 +1,5 @@
-//! Reading a bot's request: the access token, the body within its ceiling, the parameters
+//! Reading a bot's request: where it comes from (no web page, no rebound host name), the
+//! access token, the body within its ceiling, the parameters
 //! from the query or the body (form or JSON, by content type), and the client's own signing
 //! refused (plain mode) or stripped (re-sign mode) as the venue's relay rules name it.
 
@@ -13,6 +14,57 @@ use super::refusal::Refusal;
 use super::{Mode, ProxyConfig};
 use crate::params::Params;
 use crate::venue::RelayRules;
+
+/// Refuses a request a web browser made for a page: a page the user visits may send a form
+/// `POST` or open a WebSocket to any loopback port (neither needs the proxy's consent), and a
+/// host name the page's site rebinds to 127.0.0.1 reaches it too. A browser always names the
+/// page's origin in `Origin` on both, and the name it resolved in `Host`; bots send no `Origin`
+/// (or, as Python's websocket-client, the proxy's own loopback address) and a loopback `Host`.
+/// `check_host` is off on a Unix socket, which no browser reaches and whose clients may send
+/// any `Host`.
+pub(super) fn check_origin(headers: &HeaderMap, check_host: bool) -> Result<(), Refusal> {
+    let loopback = |value: &str, scheme: bool| {
+        let rest = if scheme {
+            match value.split_once("://") {
+                Some(("http" | "https" | "ws" | "wss", rest)) => rest,
+                _ => return false,
+            }
+        } else {
+            value
+        };
+        // The authority's host: `[::1]:port`, `127.0.0.1:port`, `localhost`.
+        let host = match rest.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => rest.split(':').next().unwrap_or_default(),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    let refuse = |what: &str| {
+        Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            format!(
+                "{what}: a web page could otherwise make the proxy sign for it; bots send no Origin and a loopback Host"
+            ),
+        ))
+    };
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if !origin.to_str().is_ok_and(|o| loopback(o, true)) {
+            return refuse("the request comes from a web page (its Origin is not this machine)");
+        }
+    }
+    if check_host {
+        if let Some(host) = headers.get(header::HOST) {
+            if !host.to_str().is_ok_and(|h| loopback(h, false)) {
+                return refuse("the Host is not a loopback address (a rebound host name)");
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The `Proxy-Authorization: Bearer <token>` check, when the proxy has a token.
 pub(super) fn check_access(config: &ProxyConfig, headers: &HeaderMap) -> Result<(), Refusal> {
@@ -139,4 +191,59 @@ fn carries(name: &str) -> Refusal {
             "the request carries {name}, a client's own signing; send it unsigned, or start the proxy with --resign to sign it again"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn bots_pass_and_web_pages_and_rebound_names_are_refused() {
+        for ok in [
+            headers(&[(header::HOST, "127.0.0.1:8801")]),
+            headers(&[(header::HOST, "localhost:8801")]),
+            headers(&[(header::HOST, "[::1]:8801")]),
+            headers(&[
+                (header::HOST, "127.0.0.1:8801"),
+                (header::ORIGIN, "http://127.0.0.1:8801"),
+            ]),
+            HeaderMap::new(),
+        ] {
+            assert!(check_origin(&ok, true).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            headers(&[
+                (header::HOST, "127.0.0.1:8801"),
+                (header::ORIGIN, "https://evil.example"),
+            ]),
+            headers(&[(header::HOST, "127.0.0.1:8801"), (header::ORIGIN, "null")]),
+            headers(&[
+                (header::HOST, "127.0.0.1:8801"),
+                (header::ORIGIN, "http://127.0.0.1.evil.example"),
+            ]),
+            headers(&[(header::HOST, "evil.example:8801")]),
+            headers(&[(header::HOST, "127.0.0.1.evil.example")]),
+        ] {
+            let refused = check_origin(&bad, true).unwrap_err();
+            assert_eq!(
+                (refused.status, refused.kind),
+                (StatusCode::FORBIDDEN, "cross_origin")
+            );
+        }
+        // A Unix socket: any Host, but still no web page.
+        assert!(check_origin(&headers(&[(header::HOST, "%2Ftmp%2Fp.sock")]), false).is_ok());
+        assert!(
+            check_origin(&headers(&[(header::ORIGIN, "https://evil.example")]), false).is_err()
+        );
+    }
 }

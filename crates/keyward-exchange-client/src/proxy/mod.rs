@@ -164,11 +164,20 @@ impl SigningProxy {
         }
     }
 
-    /// The proxy as an axum router: every path and method goes to the venue, a WebSocket
-    /// upgrade to its streams.
+    /// The proxy as an axum router for a TCP listener: every path and method goes to the
+    /// venue, a WebSocket upgrade to its streams. A request from a web page (an `Origin` that
+    /// is not this machine) or with a non-loopback `Host` (a rebound host name) is refused
+    /// (403 `cross_origin`): a page the user visits could otherwise trade with the key.
     pub fn router(&self) -> Router {
+        self.router_with(true)
+    }
+
+    /// The router; `check_host` off for a Unix socket, whose clients may send any `Host`.
+    fn router_with(&self, check_host: bool) -> Router {
         Router::new()
-            .fallback(forward)
+            .fallback(move |State(shared): State<Arc<Shared>>, request: Request| {
+                forward(shared, request, check_host)
+            })
             .with_state(self.inner.clone())
     }
 
@@ -191,14 +200,18 @@ impl SigningProxy {
         listener: tokio::net::UnixListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
+        axum::serve(listener, self.router_with(false))
             .with_graceful_shutdown(shutdown)
             .await
     }
 }
 
 /// One request: a slot, the access check, the request read and checked, relayed.
-async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn forward(shared: Arc<Shared>, request: Request, check_host: bool) -> Response {
+    if let Err(refusal) = incoming::check_origin(request.headers(), check_host) {
+        count(shared.client.scheme().name(), refusal.kind);
+        return refusal.into_response();
+    }
     if ws::is_upgrade(&request) {
         return ws::open(shared, request).await;
     }

@@ -13,6 +13,7 @@
 //! | `bad_request` | 400 | a method, path, content type or parameter the proxy cannot send |
 //! | `carries_credentials` | 400 | plain mode: the request carries a signature or an API key |
 //! | `unauthorized` | 401 | the access token is missing or wrong |
+//! | `cross_origin` | 403 | a web page's request (an `Origin` not on this machine) or a non-loopback `Host` (a rebound name) |
 //! | `body_too_large` | 413 | the request body is over the ceiling |
 //! | `busy` | 503 | every slot stayed taken for the queue wait |
 //! | `credentials_unavailable` | 503 | the secret store could not give the credentials |
