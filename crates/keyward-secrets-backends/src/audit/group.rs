@@ -195,6 +195,7 @@ impl<T: Send + 'static> GroupCommit<T> {
     }
 
     /// [`flush`](Self::flush) without taking the errors (they stay for the next flush).
+    #[cfg(feature = "sqlite")]
     pub(crate) fn wait_durable(&self) {
         drop(self.settle());
     }
