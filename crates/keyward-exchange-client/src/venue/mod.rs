@@ -44,7 +44,9 @@ use crate::params::Params;
 pub(crate) use call::Call;
 pub use limit_scope::LimitScope;
 use order_id::OrderIdRule;
-pub(crate) use relay::{RelayRules, WsRelay};
+pub(crate) use relay::RelayRules;
+#[cfg(feature = "proxy")]
+pub(crate) use relay::WsRelay;
 use rules::VenueRules;
 pub(crate) use ws_auth::{Ack, WsAuthBy, WsMessage, WsToken, value_text};
 pub(crate) use ws_refusal::WsRefusal;
