@@ -268,6 +268,8 @@ impl Bot {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("NO_PROXY", "127.0.0.1,localhost")
+            // No __pycache__ written into the source tree (ws_orders.py is imported).
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
