@@ -18,7 +18,7 @@ mod token;
 mod totp;
 mod vault;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::{Cli, Command};
 
@@ -48,4 +48,14 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run(args) => return run::run(args),
     };
     done.map(|()| 0)
+}
+
+/// The runtime of a command that serves or copies while it watches signals (proxy, run,
+/// quickstart): two worker threads, I/O and timers on.
+pub(crate) fn two_worker_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
 }

@@ -21,11 +21,7 @@ const VENUES: [Scheme; 4] = [Scheme::Binance, Scheme::Bybit, Scheme::Okx, Scheme
 /// Runs `keyward proxy` until SIGINT or SIGTERM.
 pub fn run(args: &ProxyArgs) -> Result<()> {
     crate::harden::protect_process_memory()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = crate::commands::two_worker_runtime()?;
     runtime.block_on(serve(args))
 }
 
@@ -125,10 +121,8 @@ async fn serve_tcp(proxy: &SigningProxy, listen: &str, metrics: Option<String>) 
         .with_context(|| format!("could not listen on {addr}"))?;
     let bound = listener.local_addr()?;
     announce(&format!("http://{bound}"), metrics)?;
-    proxy
-        .serve_tcp(listener, stop())
-        .await
-        .context("the proxy stopped")
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    until_stopped(proxy.serve_tcp(listener, shutdown(stopped)), stop).await
 }
 
 #[cfg(unix)]
@@ -160,9 +154,10 @@ async fn serve_unix(proxy: &SigningProxy, path: &Path, metrics: Option<String>) 
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("could not set mode 0600 on {}", path.display()))?;
     announce(&format!("unix:{}", path.display()), metrics)?;
-    let served = proxy.serve_unix(listener, stop()).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let served = until_stopped(proxy.serve_unix(listener, shutdown(stopped)), stop).await;
     let _ = std::fs::remove_file(path);
-    served.context("the proxy stopped")
+    served
 }
 
 #[cfg(not(unix))]
@@ -182,9 +177,24 @@ fn announce(url: &str, metrics: Option<String>) -> Result<()> {
     Ok(())
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn stop() {
-    if let Err(e) = super::testnet::wait_for_stop().await {
-        eprintln!("keyward: could not watch for signals ({e}); stopping");
+/// The server's graceful-shutdown signal: when `stopped` fires (or its sender is gone).
+async fn shutdown(stopped: tokio::sync::oneshot::Receiver<()>) {
+    let _ = stopped.await;
+}
+
+/// Serves until SIGINT or SIGTERM, then shuts down gracefully. Failing to watch the signals
+/// stops the proxy too, and is the error returned (printed by `main`, as any other).
+async fn until_stopped(
+    served: impl std::future::Future<Output = std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+) -> Result<()> {
+    tokio::pin!(served);
+    tokio::select! {
+        result = &mut served => result.context("the proxy stopped"),
+        watched = super::testnet::wait_for_stop() => {
+            let _ = stop.send(());
+            served.await.context("the proxy stopped")?;
+            watched
+        }
     }
 }

@@ -22,7 +22,7 @@ mod websocket;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use keyward::Scheme;
 use keyward_testnet::{Faults, SERVICE_SCHEMES, VENUES};
 use serde_json::json;
@@ -42,11 +42,7 @@ pub fn run(args: &QuickstartArgs) -> Result<()> {
         Some(spec) => spec.parse()?,
         None => Faults::default(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = crate::commands::two_worker_runtime()?;
     runtime.block_on(tour(args, faults))
 }
 

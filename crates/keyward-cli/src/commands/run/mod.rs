@@ -29,11 +29,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
     let events = audit::events(&program, &specs.iter().collect::<Vec<_>>())?;
     crate::harden::protect_process_memory()?;
     // Two workers: the child's stdout and stderr are copied while signals are watched.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = crate::commands::two_worker_runtime()?;
     runtime.block_on(async move {
         let store_args = StoreArgs {
             store: args.store,
