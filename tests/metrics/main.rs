@@ -117,40 +117,6 @@ fn account(base: &str, secret: &str) -> u16 {
 
 /// Scrapes `url` and parses the text with prometheus_client: the raw text, the Content-Type,
 /// and every sample as `[name, labels, value]`.
-const SCRAPE: &str = r#"
-import json, sys, urllib.request
-from prometheus_client.parser import text_string_to_metric_families
-with urllib.request.urlopen(sys.argv[1], timeout=30) as answer:
-    ctype = answer.headers.get("Content-Type")
-    text = answer.read().decode("utf-8")
-samples = []
-for family in text_string_to_metric_families(text):
-    for s in family.samples:
-        samples.append([s.name, s.labels, s.value])
-print(json.dumps({"text": text, "content_type": ctype, "samples": samples}))
-"#;
-
-fn scrape(python: &Path, url: &str) -> Value {
-    let out = Command::new(python)
-        .args(["-c", SCRAPE, url])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The value of the sample `name` whose labels include `labels`, if any.
-fn sample(scraped: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    scraped["samples"].as_array().unwrap().iter().find_map(|s| {
-        let matches = s[0] == name && labels.iter().all(|(k, v)| s[1][*k].as_str() == Some(*v));
-        matches.then(|| s[2].as_f64().unwrap())
-    })
-}
 
 #[test]
 fn testnet_serve_exposes_counters_that_an_independent_parser_reads() {
@@ -166,7 +132,7 @@ fn testnet_serve_exposes_counters_that_an_independent_parser_reads() {
     assert_eq!(account(&binance, CANARY_SECRET), 200);
     assert_eq!(account(&binance, "a-wrong-secret"), 400);
 
-    let scraped = scrape(&python, &metrics);
+    let scraped = python::scrape(&python, &metrics);
     assert!(
         scraped["content_type"]
             .as_str()
@@ -174,7 +140,7 @@ fn testnet_serve_exposes_counters_that_an_independent_parser_reads() {
             .starts_with("text/plain; version=0.0.4"),
         "{scraped}"
     );
-    let count = |name, labels: &[(&str, &str)]| sample(&scraped, name, labels);
+    let count = |name, labels: &[(&str, &str)]| python::sample(&scraped, name, labels);
     assert_eq!(
         count(
             "keyward_testnet_requests_total",
@@ -237,9 +203,9 @@ fn a_429_is_counted_per_venue() {
         dir.path(),
     );
     assert_eq!(account(&served.url("binance"), CANARY_SECRET), 429);
-    let scraped = scrape(&python, &served.url("metrics"));
+    let scraped = python::scrape(&python, &served.url("metrics"));
     assert_eq!(
-        sample(
+        python::sample(
             &scraped,
             "keyward_testnet_rate_limited_total",
             &[("venue", "binance")]

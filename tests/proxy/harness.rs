@@ -391,29 +391,10 @@ pub async fn unix_get(socket: &Path, path: &str) -> String {
     answer
 }
 
-/// Scrapes `url` and parses it with Python's `prometheus_client` (an independent parser of the
-/// Prometheus text format): {"text": the raw text, "samples": [[name, labels, value], ...]}.
+/// Scrapes `url` and parses it with Python's `prometheus_client` (`crate::python::scrape`).
 pub async fn scrape(python: &Path, url: &str) -> Value {
-    const PARSE: &str = r#"
-import json, sys, urllib.request
-from prometheus_client.parser import text_string_to_metric_families
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-text = opener.open(sys.argv[1], timeout=30).read().decode()
-samples = [[s.name, s.labels, s.value] for f in text_string_to_metric_families(text) for s in f.samples]
-print(json.dumps({"text": text, "samples": samples}))
-"#;
-    let out = Command::new(python)
-        .args(["-c", PARSE, url])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
+    let (python, url) = (python.to_owned(), url.to_owned());
+    tokio::task::spawn_blocking(move || crate::python::scrape(&python, &url))
         .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+        .unwrap()
 }

@@ -382,33 +382,23 @@ async fn metrics_count_relayed_and_refused_requests_and_carry_no_key() {
     assert_eq!(r.status(), 400);
 
     let scraped = harness::scrape(&python, &metrics).await;
-    let sample = |name: &str, labels: Value| -> Option<f64> {
-        scraped["samples"].as_array().unwrap().iter().find_map(|s| {
-            (s[0] == name
-                && labels
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .all(|(k, v)| &s[1][k] == v))
-            .then(|| s[2].as_f64().unwrap())
-        })
-    };
-    let relayed = json!({"venue": "binance", "result": "relayed"});
-    let refused = json!({"venue": "binance", "result": "carries_credentials"});
+    let sample = |name: &str, labels: &[(&str, &str)]| python::sample(&scraped, name, labels);
+    let relayed = [("venue", "binance"), ("result", "relayed")];
+    let refused = [("venue", "binance"), ("result", "carries_credentials")];
     assert_eq!(
-        sample("keyward_proxy_requests_total", relayed),
+        sample("keyward_proxy_requests_total", &relayed),
         Some(3.0),
         "{scraped}"
     );
     assert_eq!(
-        sample("keyward_proxy_requests_total", refused),
+        sample("keyward_proxy_requests_total", &refused),
         Some(1.0),
         "{scraped}"
     );
     // The client's own counters, under the proxy: the account read and the clock sync.
-    let ok = json!({"venue": "binance", "outcome": "ok"});
+    let ok = [("venue", "binance"), ("outcome", "ok")];
     assert!(
-        sample("keyward_requests_total", ok).is_some_and(|n| n >= 3.0),
+        sample("keyward_requests_total", &ok).is_some_and(|n| n >= 3.0),
         "{scraped}"
     );
     let text = scraped["text"].as_str().unwrap();
