@@ -50,6 +50,11 @@ fn secret_of(venue: &str) -> String {
 
 impl Setup {
     pub async fn new() -> Self {
+        Self::with_config(|config| config).await
+    }
+
+    /// A setup whose testnet is configured by `configure` (credentials are added after it).
+    pub async fn with_config(configure: impl FnOnce(TestnetConfig) -> TestnetConfig) -> Self {
         let creds = VENUES
             .iter()
             .map(|venue| {
@@ -65,7 +70,7 @@ impl Setup {
                 }
             })
             .collect();
-        let testnet = Testnet::start(TestnetConfig::default().with_credentials(creds))
+        let testnet = Testnet::start(configure(TestnetConfig::default()).with_credentials(creds))
             .await
             .unwrap();
         let home = tempfile::tempdir().unwrap();

@@ -10,6 +10,8 @@
 //!   straight at the testnet, ccxt's requests are accepted too (the control).
 //! - Eight bots at once through one proxy: no 429 and no Kraken "Invalid nonce", where two
 //!   clients signing their own nonces out of order get "Invalid nonce" from the same testnet.
+//!   When another client has spent the venue's window, the proxy learns it from the usage
+//!   headers and answers its own `rate_limit_wait` instead of sending into a 429.
 //! - The proxy's refusals (access token, plain mode, body ceiling, content type) are JSON with
 //!   their documented status; the canary key and secret reach no log line (`RUST_LOG=trace`)
 //!   and no answer.
@@ -195,6 +197,90 @@ async fn eight_bots_through_one_proxy_see_no_429_and_no_invalid_nonce() {
         json!(["EAPI:Invalid nonce"]),
         "{control}"
     );
+}
+
+/// The venue's own count decides, not only the proxy's: another client on the same IP has spent
+/// all but 20 of Binance's 6,000 weight this minute. Eight bots then trade through the proxy. The
+/// first answers carry `X-MBX-USED-WEIGHT-1M` near 6,000, the proxy resyncs its limit from them,
+/// and every later request gets the proxy's own `rate_limit_wait` refusal (429, not sent)
+/// instead of spending the venue's patience: the testnet refuses nothing. A proxy that ignored
+/// the header would send about 80 requests into a window with room for 20.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_at_a_window_another_client_spent_get_the_proxys_refusal_not_the_venues_429() {
+    let Some(python) = python("requests").await else {
+        return;
+    };
+    let setup = Setup::with_config(|config| {
+        config
+            .with_request_weights(true)
+            .with_venue_rate_limit("binance", 6_000)
+    })
+    .await;
+    // The other client: 299 account reads of weight 20 (5,980), unthrottled by keyward.
+    let creds = setup.credentials("binance");
+    let other = keyward::exchange::RestClient::builder(
+        keyward::exchange::Scheme::Binance,
+        setup.testnet.url("binance").unwrap(),
+    )
+    .credentials(keyward::exchange::Credentials::new(
+        &creds.api_key,
+        creds.secret.clone().into(),
+    ))
+    .rate_limits(vec![keyward::resilience::limiter::Limit::new(
+        "weight/1s",
+        "weight",
+        u32::MAX,
+        Duration::from_secs(1),
+    )])
+    .build()
+    .await
+    .unwrap();
+    for _ in 0..299 {
+        other
+            .send(
+                "GET",
+                "/api/v3/account",
+                keyward::exchange::Params::None,
+                keyward::exchange::RequestClass::Read,
+                20,
+            )
+            .await
+            .unwrap();
+    }
+    // 5,980, and the weight of its clock sync.
+    let spent = setup.testnet.rate_usage("binance").unwrap();
+    assert!((5_980..5_990).contains(&spent.used), "{spent:?}");
+    assert_eq!(spent.refused, 0, "{spent:?}");
+
+    let proxy = Proxy::start(&setup, "binance", &[]).await;
+    let job = json!({"url": proxy.url, "venue": "binance", "rounds": 5});
+    let mut bots = Vec::new();
+    for _ in 0..8 {
+        bots.push(Bot::start(&python, "plain_requests.py", &job).await);
+    }
+    let (mut held, mut sent) = (0, 0);
+    for bot in &mut bots {
+        for line in bot.lines_until_done().await {
+            for answer in [&line["place"], &line["cancel"]] {
+                if answer[2] == "rate_limit_wait" {
+                    assert_eq!(answer[0], 429, "{line}");
+                    held += 1;
+                } else {
+                    assert_ne!(answer[0], 429, "the venue's 429 reached a bot: {line}");
+                    sent += 1;
+                }
+            }
+        }
+    }
+    for bot in bots {
+        bot.finish().await;
+    }
+    proxy.stop().await;
+    let usage = setup.testnet.rate_usage("binance").unwrap();
+    assert_eq!(usage.refused, 0, "the venue refused: {usage:?}");
+    assert!(usage.peak_admitted <= 6_000, "{usage:?}");
+    assert!(held > 0 && sent <= 20, "held {held}, sent {sent}");
+    assert_eq!(held + sent, 8 * 5 * 2);
 }
 
 /// A page the user visits can make the browser `POST` a form to any loopback port (no CORS
