@@ -23,7 +23,7 @@ use keyward::exchange::session::{
     LoginError, TokenCache, TokenCacheError, TokenProvider as _, UpstoxLogin,
 };
 use keyward::secrets::VarStore;
-use keyward::signing::SystemClock;
+use keyward::signing::Clock;
 use keyward_testnet::{BrokerCredentials, Testnet, TestnetConfig};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
@@ -39,6 +39,24 @@ const VERIFY: &str = "/service/login/open/v4/auth/1fa/otp-totp/verify";
 const TWO_FA: &str = "/service/login/open/v3/auth/2fa";
 const TOKEN: &str = "/api/v2/login/authorization/token";
 const PROFILE: &str = "/api/v2/user/profile";
+
+/// 10:00 Asia/Kolkata on 2026-03-10 (04:30 UTC), in ms since the Unix epoch.
+const MORNING_IN_KOLKATA_MS: u64 = 1_773_117_000_000;
+
+/// The wall clock of the parent and of every child: [`MORNING_IN_KOLKATA_MS`] plus the time
+/// the process has run. Upstox tokens die at the next 03:30 Asia/Kolkata (22:00 UTC): on the
+/// system clock a run in the five minutes before that got tokens already inside the
+/// refresh-ahead margin, and the processes logged in again. Pinned, the outcome does not
+/// depend on the time of day.
+#[derive(Debug)]
+struct MorningClock;
+
+impl Clock for MorningClock {
+    fn now_ms(&self) -> u64 {
+        let ran = u64::try_from(self.monotonic().as_millis()).unwrap_or(u64::MAX);
+        MORNING_IN_KOLKATA_MS.saturating_add(ran)
+    }
+}
 
 /// The login secret's JSON for `c`.
 fn secret_json(c: &BrokerCredentials) -> String {
@@ -108,6 +126,7 @@ impl Fleet {
             prefix,
             KeyRing::new(FernetKey::parse(key).unwrap()),
         )
+        .with_clock(Arc::new(MorningClock))
     }
 }
 
@@ -228,7 +247,7 @@ async fn child_process_needs_a_broker_token() {
     let cache = TokenCache::in_file(
         dir.path().join("tokens.json"),
         KeyRing::new(FernetKey::generate().unwrap()),
-        Arc::new(SystemClock),
+        Arc::new(MorningClock),
     );
     println!("READY");
     let mut go = String::new();
