@@ -7,7 +7,7 @@ leak VAR       print the value alone, inside a line, and split across two flushe
 env            print the names of the environment's variables, one line each
 exit N         exit with code N
 kill SIG       kill itself with signal SIG (TERM, KILL)
-signals        handle INT, TERM and HUP: print "ready", wait, print "got SIGNAME", exit 3
+signals        take INT, TERM or HUP: print "ready", wait, print "got SIGNAME", exit 3
 reraise        like signals, then re-raise the signal with its default action
 echo           print "ready", then echo one line of stdin as "echo: LINE"
 marker PATH    create PATH (proves the program ran)
@@ -35,21 +35,21 @@ def leak(var):
 
 
 def wait_for_signal(reraise):
-    got = []
-
-    def handler(signum, _frame):
-        got.append(signum)
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
+    # The signals are blocked before "ready" and taken with sigwait, so one that comes at any
+    # moment after "ready" waits, pending, until it is taken. (A handler and a loop around
+    # signal.pause() lose a signal that lands between the loop's check and the pause: the
+    # pause then waits for ever. One loaded run of the suite hung that way.)
+    signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     out(sys.stdout, "ready\n")
-    while not got:
-        signal.pause()
-    signum = got[0]
+    signum = signal.sigwait(signals)
     out(sys.stdout, "got " + signal.Signals(signum).name + "\n")
     if reraise:
+        # The default action, then the signal again: pending while blocked, it ends the
+        # process the moment it is unblocked.
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
     sys.exit(3)
 
 
